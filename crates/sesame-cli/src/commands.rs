@@ -1,0 +1,107 @@
+//! The client commands: each is one or two calls through `sesame_ipc::Client`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::Context;
+use sesame_core::paths::Paths;
+use sesame_ipc::protocol::{Revocation, TokenGetParams};
+use sesame_ipc::Client;
+
+use crate::display;
+use crate::Command;
+
+pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
+    let socket = match socket {
+        Some(s) => s,
+        None => Paths::from_env()?.socket,
+    };
+    let mut client = Client::connect(&socket).await?;
+    match command {
+        Command::Daemon => unreachable!("handled by main"),
+        Command::Login { provider, no_browser } => login(&mut client, &socket, &provider, no_browser).await,
+        Command::Accounts { json } => {
+            let accounts = client.accounts().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&accounts)?);
+            } else {
+                print!("{}", display::accounts_table(&accounts));
+            }
+            Ok(())
+        }
+        Command::Providers { json } => {
+            let providers = client.providers().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&providers)?);
+            } else {
+                for p in providers {
+                    println!("{}\t{}\t{}", p.id, p.issuer, p.scopes.join(" "));
+                }
+            }
+            Ok(())
+        }
+        Command::Token { account, scopes, min_ttl, json } => {
+            let params = TokenGetParams { account, scopes: (!scopes.is_empty()).then_some(scopes), min_ttl: Some(min_ttl) };
+            let token = client.token(&params).await?;
+            if json {
+                println!("{}", serde_json::to_string(&token)?);
+            } else {
+                println!("{}", token.access_token.expose());
+            }
+            Ok(())
+        }
+        Command::Logout { account } => {
+            let out = client.logout(&account).await?;
+            match out.revocation {
+                Revocation::Confirmed => println!("Signed out of {}; the provider confirmed the refresh token is revoked.", out.account),
+                Revocation::NotSupported => println!(
+                    "Signed out of {}; the provider has no revocation endpoint, so also remove Sesame's access in the provider's account settings.",
+                    out.account
+                ),
+                Revocation::Failed { reason } => println!(
+                    "Signed out of {} here, but the provider did not confirm the revocation ({reason}); remove Sesame's access in the provider's account settings.",
+                    out.account
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn login(client: &mut Client, socket: &std::path::Path, provider: &str, no_browser: bool) -> anyhow::Result<()> {
+    let start = client.login_start(provider).await?;
+    eprintln!("Sign in to {provider} in your browser. If it does not open, visit:\n\n  {}\n", start.authorization_url);
+    if !no_browser {
+        if let Err(e) = open_browser(&start.authorization_url) {
+            eprintln!("(could not start a browser: {e:#})");
+        }
+    }
+    eprintln!("Waiting for the sign-in to finish (Ctrl-C cancels)…");
+    let account = tokio::select! {
+        account = client.login_wait(&start.login_id) => account?,
+        _ = tokio::signal::ctrl_c() => {
+            // The waiting connection is busy; cancel through a second one.
+            if let Ok(mut other) = Client::connect(socket).await {
+                let _ = other.login_cancel(&start.login_id).await;
+            }
+            anyhow::bail!("sign-in cancelled");
+        }
+    };
+    let who = account.email.as_deref().or(account.name.as_deref()).unwrap_or(&account.subject);
+    eprintln!("Signed in as {who}.");
+    println!("{}", account.id);
+    Ok(())
+}
+
+/// `$BROWSER <url>` when set (the URL is one argument, never through a shell), else the
+/// desktop's opener. The browser's own output is not ours to print.
+fn open_browser(url: &str) -> anyhow::Result<()> {
+    let program = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "xdg-open".into());
+    std::process::Command::new(&program)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run `{program}`; set $BROWSER to your browser"))?;
+    Ok(())
+}

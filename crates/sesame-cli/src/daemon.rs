@@ -1,0 +1,53 @@
+//! `sesame daemon`: the broker in the foreground, logging to stderr.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sesame_core::broker::Broker;
+use sesame_core::config::Config;
+use sesame_core::db::Db;
+use sesame_core::keyring::{Keyring, SecretServiceStore};
+use sesame_core::paths::Paths;
+use sesame_core::server;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// A keyring call that takes longer is treated as "keyring unavailable" (a locked keyring
+/// may be waiting on a password prompt nobody sees).
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let mut paths = Paths::from_env()?;
+    if let Some(socket) = socket {
+        paths.socket = socket;
+    }
+    let config = Config::load(&paths.config_file)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&paths.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", paths.data_dir.display()))?;
+    let db = Db::open(&paths.database())?;
+    let keyring = Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT);
+    let broker = Broker::new(config, db, keyring)?;
+    let (listener, _socket_guard) = server::socket::bind(&paths.socket)?;
+    tracing::info!(socket = %paths.socket.display(), config = %paths.config_file.display(), "broker ready");
+
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
+    server::run(listener, broker, shutdown).await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The broker: accounts, tokens and sign-out. One `Broker` serves every connection; the CLI
+//! daemon and the desktop app each host exactly one.
+//!
+//! Invariants kept here:
+//! - the refresh token is read from and written to the keyring only; a rotated one is stored
+//!   before the access token that came with it is cached or handed out;
+//! - refreshes of one account run one at a time (rotation makes a second, concurrent refresh
+//!   with the old token revoke the whole grant at many providers);
+//! - a warm `token.get` touches memory only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use sesame_ipc::protocol::*;
+
+use crate::cache::{scope_key, CachedToken, TokenCache};
+use crate::config::{Config, ProviderConfig};
+use crate::db::Db;
+use crate::error::BrokerError;
+use crate::keyring::Keyring;
+use crate::login::Logins;
+use crate::oauth::{self, OAuthError, ProviderMetadata, RevokeOutcome};
+use crate::{now_unix, Secret};
+
+/// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
+const DEFAULT_EXPIRES_IN: u64 = 3600;
+
+pub struct Broker {
+    pub(crate) config: Config,
+    pub(crate) db: Db,
+    pub(crate) keyring: Keyring,
+    pub(crate) http: reqwest::Client,
+    cache: TokenCache,
+    /// Mirror of the accounts table, so resolving an account needs no SQLite call.
+    accounts: RwLock<HashMap<String, AccountInfo>>,
+    metadata: tokio::sync::Mutex<HashMap<String, Arc<ProviderMetadata>>>,
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
+    /// so a keyring hiccup does not lose the account.
+    unsaved_refresh: Mutex<HashMap<String, Secret>>,
+    pub(crate) logins: Logins,
+}
+
+impl Broker {
+    pub fn new(config: Config, db: Db, keyring: Keyring) -> Result<Arc<Broker>, BrokerError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        Ok(Arc::new(Broker {
+            config,
+            db,
+            keyring,
+            http,
+            cache: TokenCache::default(),
+            accounts: RwLock::new(accounts),
+            metadata: Default::default(),
+            refresh_locks: Default::default(),
+            unsaved_refresh: Default::default(),
+            logins: Logins::default(),
+        }))
+    }
+
+    pub fn hello(&self) -> HelloResult {
+        HelloResult { protocol: PROTOCOL_VERSION, broker: env!("CARGO_PKG_VERSION").into() }
+    }
+
+    pub fn providers(&self) -> Vec<ProviderInfo> {
+        let list = self.config.providers.iter();
+        list.map(|p| ProviderInfo { id: p.id.clone(), issuer: p.issuer.to_string(), scopes: p.scopes.clone() }).collect()
+    }
+
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        let mut list: Vec<AccountInfo> = self.accounts.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        list.sort_by(|a, b| (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id)));
+        list
+    }
+
+    pub(crate) fn provider(&self, id: &str) -> Result<&ProviderConfig, BrokerError> {
+        self.config.provider(id).ok_or_else(|| BrokerError::NoSuchProvider {
+            id: id.into(),
+            known: self.config.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Discovery runs once per provider and broker lifetime.
+    pub(crate) async fn metadata(&self, provider: &ProviderConfig) -> Result<Arc<ProviderMetadata>, BrokerError> {
+        let mut cache = self.metadata.lock().await;
+        if let Some(meta) = cache.get(&provider.id) {
+            return Ok(meta.clone());
+        }
+        let meta = Arc::new(oauth::discover(&self.http, provider).await?);
+        cache.insert(provider.id.clone(), meta.clone());
+        Ok(meta)
+    }
+
+    /// An account id, or a provider id with exactly one account.
+    pub fn resolve_account(&self, name: &str) -> Result<AccountInfo, BrokerError> {
+        let accounts = self.accounts.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = accounts.get(name) {
+            return Ok(a.clone());
+        }
+        let mut of_provider: Vec<&AccountInfo> = accounts.values().filter(|a| a.provider == name).collect();
+        match of_provider.len() {
+            1 => Ok(of_provider[0].clone()),
+            0 => Err(BrokerError::NoSuchAccount(name.into())),
+            _ => {
+                of_provider.sort_by_key(|a| &a.id);
+                let ids = of_provider.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ");
+                Err(BrokerError::AmbiguousAccount { provider: name.into(), ids })
+            }
+        }
+    }
+
+    pub(crate) fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
+        self.db.upsert_account(&account)?;
+        self.accounts.write().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), account);
+        Ok(())
+    }
+
+    pub(crate) fn cache_token(&self, account: &str, scopes: &str, token: CachedToken) {
+        self.cache.put(account, scopes, token);
+    }
+
+    fn refresh_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(account.to_owned()).or_default().clone()
+    }
+
+    pub async fn token(&self, params: &TokenGetParams) -> Result<TokenResult, BrokerError> {
+        let account = self.resolve_account(&params.account)?;
+        let scopes = match &params.scopes {
+            Some(asked) if !asked.is_empty() => {
+                let missing: Vec<&str> = asked.iter().filter(|s| !account.scopes.contains(s)).map(String::as_str).collect();
+                if !missing.is_empty() {
+                    return Err(BrokerError::InsufficientScope { account: account.id, missing: missing.join(" ") });
+                }
+                scope_key(asked)
+            }
+            _ => scope_key(&account.scopes),
+        };
+        let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
+        if let Some(t) = self.cache.get(&account.id, &scopes, min_ttl, now_unix()) {
+            return Ok(result(&account.id, t));
+        }
+        if account.status == AccountStatus::ReauthRequired {
+            return Err(self.reauth(&account, "the provider refused its refresh token earlier"));
+        }
+        let lock = self.refresh_lock(&account.id);
+        let _guard = lock.lock().await;
+        // Whoever held the lock before us may have just refreshed this very scope set.
+        if let Some(t) = self.cache.get(&account.id, &scopes, min_ttl, now_unix()) {
+            return Ok(result(&account.id, t));
+        }
+        let token = self.refresh(&account, &scopes).await?;
+        self.cache.put(&account.id, &scopes, token.clone());
+        Ok(result(&account.id, token))
+    }
+
+    /// One refresh at the provider. The caller holds the account's refresh lock.
+    async fn refresh(&self, account: &AccountInfo, scopes: &str) -> Result<CachedToken, BrokerError> {
+        let provider = self.provider(&account.provider)?;
+        let meta = self.metadata(provider).await?;
+        let refresh_token = self.current_refresh_token(account).await?;
+        let narrowed = scopes != scope_key(&account.scopes);
+        let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
+        let response = match oauth::refresh(&self.http, &meta, &provider.client_id, &refresh_token, scope_param).await {
+            Ok(r) => r,
+            Err(OAuthError::InvalidGrant { description }) => {
+                self.mark_reauth(&account.id)?;
+                let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
+                return Err(self.reauth(account, &why));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(rotated) = &response.refresh_token {
+            // Before anything else: the old refresh token is dead at the provider now.
+            if let Err(e) = self.keyring.set(&account.id, rotated).await {
+                tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
+                self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated.clone());
+                return Err(e.into());
+            }
+        }
+        let now = now_unix();
+        if let Err(e) = self.db.set_refreshed(&account.id, now) {
+            tracing::warn!(account = %account.id, error = %e, "could not record the refresh time");
+        }
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
+            a.last_refreshed_at = Some(now);
+        }
+        tracing::info!(account = %account.id, scopes, rotated = response.refresh_token.is_some(), "refreshed");
+        Ok(CachedToken {
+            access_token: response.access_token,
+            token_type: response.token_type,
+            expires_at: now + response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN) as i64,
+            scope: response.scope.unwrap_or_else(|| scopes.to_owned()),
+        })
+    }
+
+    /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.
+    async fn current_refresh_token(&self, account: &AccountInfo) -> Result<Secret, BrokerError> {
+        let unsaved = self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id).cloned();
+        if let Some(token) = unsaved {
+            self.keyring.set(&account.id, &token).await?;
+            self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
+            return Ok(token);
+        }
+        match self.keyring.get(&account.id).await? {
+            Some(token) => Ok(token),
+            None => {
+                self.mark_reauth(&account.id)?;
+                Err(self.reauth(account, "its refresh token is missing from the keyring"))
+            }
+        }
+    }
+
+    fn mark_reauth(&self, account: &str) -> Result<(), BrokerError> {
+        self.db.set_status(account, AccountStatus::ReauthRequired)?;
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(account) {
+            a.status = AccountStatus::ReauthRequired;
+        }
+        self.cache.forget_account(account);
+        Ok(())
+    }
+
+    fn reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
+        BrokerError::ReauthRequired { account: account.id.clone(), provider: account.provider.clone(), why: why.into() }
+    }
+
+    /// Revokes at the provider (RFC 7009) when it can, then forgets the account locally:
+    /// keyring entry, cached tokens, database row. A provider that cannot be reached does not
+    /// keep the user signed in; the result says whether the provider confirmed.
+    pub async fn logout(&self, name: &str) -> Result<LogoutResult, BrokerError> {
+        let account = self.resolve_account(name)?;
+        let lock = self.refresh_lock(&account.id);
+        let _guard = lock.lock().await;
+        let refresh_token = self.keyring.get(&account.id).await?;
+        let revocation = match refresh_token {
+            None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
+            Some(token) => self.revoke(&account, &token).await,
+        };
+        self.keyring.delete(&account.id).await?;
+        self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
+        self.cache.forget_account(&account.id);
+        self.db.delete_account(&account.id)?;
+        self.accounts.write().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
+        tracing::info!(account = %account.id, ?revocation, "signed out");
+        Ok(LogoutResult { account: account.id, revocation })
+    }
+
+    async fn revoke(&self, account: &AccountInfo, token: &Secret) -> Revocation {
+        let provider = match self.provider(&account.provider) {
+            Ok(p) => p,
+            Err(e) => return Revocation::Failed { reason: e.to_string() },
+        };
+        let meta = match self.metadata(provider).await {
+            Ok(m) => m,
+            Err(e) => return Revocation::Failed { reason: e.to_string() },
+        };
+        match oauth::revoke(&self.http, &meta, &provider.client_id, token, "refresh_token").await {
+            Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
+            Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported,
+            Err(e) => Revocation::Failed { reason: e.to_string() },
+        }
+    }
+}
+
+fn result(account: &str, t: CachedToken) -> TokenResult {
+    TokenResult { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, scope: t.scope, account: account.into() }
+}

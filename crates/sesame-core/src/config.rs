@@ -1,0 +1,450 @@
+//! The broker's TOML configuration: which providers exist and how to reach them.
+//!
+//! Parsing happens in two steps: serde reads the file into private `Raw*` structs that keep
+//! byte spans (so every later complaint can name a line), then [`Config::parse`] validates
+//! and converts them into the public types.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::{Host, Url};
+
+const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
+const MAX_LOGIN_TIMEOUT_SECS: u64 = 86_400;
+
+/// Shown when the file is missing, so the user can copy it.
+pub const EXAMPLE_CONFIG: &str = r#"[[provider]]
+id = "example"
+issuer = "https://login.example.com"
+client_id = "your-client-id"
+scopes = ["openid", "email", "profile", "offline_access"]
+"#;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub login_timeout: Duration,
+    pub providers: Vec<ProviderConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    pub id: String,
+    pub issuer: Url,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// `Some` when the file names the endpoints itself: no discovery request is made.
+    pub endpoints: Option<ManualEndpoints>,
+    /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
+    pub allow_scope_narrowing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualEndpoints {
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub revocation_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration file at {}; create it (one [[provider]] table per identity provider), for example:\n\n{EXAMPLE_CONFIG}", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot read the configuration file {}: {source}; check its permissions", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// `message` is toml's own text, which already names the line and column.
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{}, line {line}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, message: String },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotFound { path: path.to_owned() })
+            }
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        Config::parse(&text, path)
+    }
+
+    /// `origin` is only used in error messages.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            line: line_of(text, span.start),
+            message,
+        };
+
+        let login_timeout = match raw.login_timeout_secs {
+            None => Duration::from_secs(DEFAULT_LOGIN_TIMEOUT_SECS),
+            Some(secs) => {
+                let n = *secs.get_ref();
+                if n == 0 || n > MAX_LOGIN_TIMEOUT_SECS {
+                    return Err(invalid(
+                        secs.span(),
+                        format!("login_timeout_secs must be between 1 and {MAX_LOGIN_TIMEOUT_SECS} (default {DEFAULT_LOGIN_TIMEOUT_SECS}), got {n}"),
+                    ));
+                }
+                Duration::from_secs(n)
+            }
+        };
+
+        let mut providers = Vec::with_capacity(raw.provider.len());
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for p in raw.provider {
+            let id_span = p.id.span();
+            let provider = validate_provider(p, &invalid)?;
+            let line = line_of(text, id_span.start);
+            if let Some(first) = seen.insert(provider.id.clone(), line) {
+                return Err(invalid(
+                    id_span,
+                    format!("provider id `{}` is already used on line {first}; give each [[provider]] a unique id", provider.id),
+                ));
+            }
+            providers.push(provider);
+        }
+        Ok(Config { login_timeout, providers })
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+}
+
+impl ProviderConfig {
+    /// The issuer as providers write it: `Url` turns `https://host` into `https://host/`,
+    /// and OpenID issuers conventionally have no trailing slash for a bare host.
+    pub fn issuer_str(&self) -> String {
+        issuer_string(&self.issuer)
+    }
+
+    pub fn wants_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+}
+
+pub(crate) fn issuer_string(url: &Url) -> String {
+    let s = url.as_str();
+    if url.path() == "/" && url.query().is_none() && url.fragment().is_none() {
+        s.trim_end_matches('/').to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Plain http is acceptable only when the traffic never leaves the machine; everything
+/// else must be https, or codes and tokens cross the network in clear text.
+pub fn url_is_acceptable(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => is_loopback_host(url),
+        _ => false,
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// 1-based line number of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    login_timeout_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    provider: Vec<RawProvider>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    id: Spanned<String>,
+    issuer: Spanned<String>,
+    client_id: Spanned<String>,
+    scopes: Spanned<Vec<String>>,
+    authorization_endpoint: Option<Spanned<String>>,
+    token_endpoint: Option<Spanned<String>>,
+    revocation_endpoint: Option<Spanned<String>>,
+    userinfo_endpoint: Option<Spanned<String>>,
+    grant: Option<Spanned<String>>,
+    allow_scope_narrowing: Option<bool>,
+}
+
+fn validate_provider(
+    p: RawProvider,
+    invalid: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<ProviderConfig, ConfigError> {
+    let id = p.id.get_ref().clone();
+    let id_ok = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !id_ok {
+        return Err(invalid(
+            p.id.span(),
+            format!("provider id `{id}` may only use a-z, 0-9, `_` and `-` (and must not be empty)"),
+        ));
+    }
+
+    let url_field = |field: &str, value: &Spanned<String>| -> Result<Url, ConfigError> {
+        let url = Url::parse(value.get_ref().trim()).map_err(|e| {
+            invalid(value.span(), format!("provider `{id}`: {field} `{}` is not a valid URL ({e})", value.get_ref()))
+        })?;
+        if !url_is_acceptable(&url) {
+            return Err(invalid(
+                value.span(),
+                format!("provider `{id}`: {field} must use https (plain http is allowed only for 127.0.0.1, ::1 and localhost), got `{url}`"),
+            ));
+        }
+        Ok(url)
+    };
+
+    let issuer = url_field("issuer", &p.issuer)?;
+    if issuer.query().is_some() || issuer.fragment().is_some() {
+        return Err(invalid(
+            p.issuer.span(),
+            format!("provider `{id}`: issuer must not contain a query (`?`) or fragment (`#`); use the issuer exactly as the provider's discovery document states it"),
+        ));
+    }
+
+    if p.client_id.get_ref().trim().is_empty() {
+        return Err(invalid(p.client_id.span(), format!("provider `{id}`: client_id is empty; copy it from the provider's app registration")));
+    }
+
+    let scopes = p.scopes.get_ref().clone();
+    if scopes.is_empty() {
+        return Err(invalid(
+            p.scopes.span(),
+            format!("provider `{id}`: scopes is empty; list at least one, e.g. scopes = [\"openid\", \"email\"]"),
+        ));
+    }
+    if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\')) {
+        return Err(invalid(
+            p.scopes.span(),
+            format!("provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces"),
+        ));
+    }
+
+    if let Some(grant) = &p.grant {
+        match grant.get_ref().as_str() {
+            "authorization_code" => {}
+            "implicit" => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: grant \"implicit\" is refused: OAuth 2.1 removes it because it puts tokens in URLs and browser history; use \"authorization_code\" (the default)"))),
+            "password" => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: grant \"password\" is refused: OAuth 2.1 removes it because it hands the user's password to the app; use \"authorization_code\" (the default)"))),
+            other => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: unknown grant `{other}`; the only allowed value is \"authorization_code\" (the default)"))),
+        }
+    }
+
+    let endpoints = match (&p.authorization_endpoint, &p.token_endpoint) {
+        (Some(a), Some(t)) => Some(ManualEndpoints {
+            authorization_endpoint: url_field("authorization_endpoint", a)?,
+            token_endpoint: url_field("token_endpoint", t)?,
+            revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
+            userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
+        }),
+        (Some(a), None) => return Err(invalid(a.span(), format!(
+            "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
+        (None, Some(t)) => return Err(invalid(t.span(), format!(
+            "provider `{id}`: token_endpoint is set but authorization_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
+        (None, None) => {
+            // Without the two main endpoints Sesame discovers everything; a lone optional
+            // endpoint would be silently ignored, so say so instead.
+            for (field, v) in [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint)] {
+                if let Some(v) = v {
+                    return Err(invalid(v.span(), format!(
+                        "provider `{id}`: {field} only applies together with authorization_endpoint and token_endpoint; add those two or remove {field} (discovery finds it)")));
+                }
+            }
+            None
+        }
+    };
+
+    Ok(ProviderConfig {
+        id,
+        issuer,
+        client_id: p.client_id.into_inner().trim().to_owned(),
+        scopes,
+        endpoints,
+        allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"login_timeout_secs = 120
+
+[[provider]]
+id = "local"
+issuer = "http://127.0.0.1:9400"
+client_id = "desktop-app"
+scopes = ["openid", "email", "profile", "offline_access"]
+
+[[provider]]
+id = "github"
+issuer = "https://github.com"
+client_id = "Iv1.abc"
+scopes = ["read:user"]
+authorization_endpoint = "https://github.com/login/oauth/authorize"
+token_endpoint = "https://github.com/login/oauth/access_token"
+allow_scope_narrowing = false
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/tmp/sesame.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).expect_err("config should be rejected").to_string()
+    }
+
+    fn provider(extra: &str) -> String {
+        format!("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n{extra}")
+    }
+
+    #[test]
+    fn parses_good_config() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.login_timeout, Duration::from_secs(120));
+        assert_eq!(c.providers.len(), 2);
+        let local = c.provider("local").unwrap();
+        assert_eq!(local.issuer_str(), "http://127.0.0.1:9400");
+        assert!(local.endpoints.is_none());
+        assert!(local.allow_scope_narrowing);
+        let gh = c.provider("github").unwrap();
+        assert!(!gh.allow_scope_narrowing);
+        let ep = gh.endpoints.as_ref().unwrap();
+        assert_eq!(ep.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
+        assert!(ep.revocation_endpoint.is_none());
+        assert!(c.provider("nope").is_none());
+    }
+
+    #[test]
+    fn default_timeout_and_empty_file() {
+        let c = parse("").unwrap();
+        assert_eq!(c.login_timeout, Duration::from_secs(300));
+        assert!(c.providers.is_empty());
+    }
+
+    #[test]
+    fn missing_file_says_where_and_how() {
+        let e = Config::load(Path::new("/nonexistent/sesame/config.toml")).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/sesame/config.toml"), "{e}");
+        assert!(e.contains("[[provider]]") && e.contains("client_id"), "{e}");
+    }
+
+    #[test]
+    fn toml_syntax_error_keeps_line_and_column() {
+        let e = err("login_timeout_secs = 300\n[[provider]\n");
+        assert!(e.starts_with("/tmp/sesame.toml: TOML parse error at line 2, column"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_line() {
+        let e = err(&provider("clientid = \"typo\"\n"));
+        assert!(e.contains("line 6") && e.contains("clientid"), "{e}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let e = err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nscopes = [\"openid\"]\n");
+        assert!(e.contains("client_id"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_to_remote_host_is_refused() {
+        let text = "\n[[provider]]\nid = \"corp\"\nissuer = \"http://idp.example.com\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n";
+        let e = err(text);
+        assert!(e.contains("line 4") && e.contains("`corp`") && e.contains("issuer") && e.contains("https"), "{e}");
+        let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"http://10.0.0.1/t\"\n"));
+        assert!(e.contains("line 7") && e.contains("token_endpoint"), "{e}");
+    }
+
+    #[test]
+    fn loopback_http_is_fine() {
+        for host in ["127.0.0.1:9400", "127.1.2.3", "[::1]:80", "localhost:8080"] {
+            let text = format!("[[provider]]\nid = \"p\"\nissuer = \"http://{host}\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
+            parse(&text).unwrap_or_else(|e| panic!("{host}: {e}"));
+        }
+    }
+
+    #[test]
+    fn bad_url_is_named() {
+        let e = err(&provider("authorization_endpoint = \"not a url\"\ntoken_endpoint = \"https://idp.example/t\"\n"));
+        assert!(e.contains("line 6") && e.contains("authorization_endpoint"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let text = format!("{}\n{}", provider(""), provider(""));
+        let e = err(&text);
+        assert!(e.contains("line 8") && e.contains("already used on line 2"), "{e}");
+    }
+
+    #[test]
+    fn bad_id_is_refused() {
+        let e = err("[[provider]]\nid = \"My Provider\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
+        assert!(e.contains("line 2") && e.contains("a-z"), "{e}");
+    }
+
+    #[test]
+    fn empty_scopes_are_refused() {
+        let e = err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = []\n");
+        assert!(e.contains("line 5") && e.contains("scopes is empty"), "{e}");
+    }
+
+    #[test]
+    fn removed_grants_are_explained() {
+        let e = err(&provider("grant = \"implicit\"\n"));
+        assert!(e.contains("line 6") && e.contains("OAuth 2.1") && e.contains("history"), "{e}");
+        let e = err(&provider("grant = \"password\"\n"));
+        assert!(e.contains("OAuth 2.1") && e.contains("password"), "{e}");
+        let e = err(&provider("grant = \"device\"\n"));
+        assert!(e.contains("authorization_code") && e.contains("device"), "{e}");
+        parse(&provider("grant = \"authorization_code\"\n")).unwrap();
+    }
+
+    #[test]
+    fn half_manual_endpoints_are_refused() {
+        let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\n"));
+        assert!(e.contains("line 6") && e.contains("token_endpoint"), "{e}");
+        let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
+        assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
+    }
+
+    #[test]
+    fn zero_timeout_is_refused() {
+        let e = err("login_timeout_secs = 0\n");
+        assert!(e.contains("line 1") && e.contains("login_timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn issuer_string_keeps_paths() {
+        assert_eq!(issuer_string(&Url::parse("https://a.example").unwrap()), "https://a.example");
+        assert_eq!(issuer_string(&Url::parse("https://a.example/realms/x").unwrap()), "https://a.example/realms/x");
+        assert_eq!(issuer_string(&Url::parse("https://a.example/v2.0/").unwrap()), "https://a.example/v2.0/");
+    }
+}

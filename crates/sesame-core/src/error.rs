@@ -1,0 +1,63 @@
+//! The broker's error type. Every variant maps to one documented `ErrorKind` and a message
+//! that tells the user what to do next. No variant ever holds a token.
+
+use sesame_ipc::{ErrorKind, RpcError};
+
+use crate::db::DbError;
+use crate::keyring::KeyringError;
+use crate::oauth::OAuthError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("there is no provider `{id}` in the config; configured: {known}")]
+    NoSuchProvider { id: String, known: String },
+    #[error("there is no account `{0}`; `sesame accounts` lists them, `sesame login <provider>` adds one")]
+    NoSuchAccount(String),
+    #[error("provider `{provider}` has several accounts ({ids}); name one of them by its account id")]
+    AmbiguousAccount { provider: String, ids: String },
+    #[error("account `{account}` was not granted {missing}; ask for fewer scopes, or add them to the provider's `scopes` and sign in again")]
+    InsufficientScope { account: String, missing: String },
+    #[error("account `{account}` must sign in again ({why}); run `sesame login {provider}`")]
+    ReauthRequired { account: String, provider: String, why: String },
+    #[error("there is no sign-in `{0}` in progress; start one with `sesame login <provider>`")]
+    NoSuchLogin(String),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl BrokerError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BrokerError::BadRequest(_) => ErrorKind::BadRequest,
+            BrokerError::NoSuchProvider { .. } => ErrorKind::NoSuchProvider,
+            BrokerError::NoSuchAccount(_) => ErrorKind::NoSuchAccount,
+            BrokerError::AmbiguousAccount { .. } => ErrorKind::AmbiguousAccount,
+            BrokerError::InsufficientScope { .. } => ErrorKind::InsufficientScope,
+            BrokerError::ReauthRequired { .. } => ErrorKind::ReauthRequired,
+            BrokerError::NoSuchLogin(_) => ErrorKind::NoSuchLogin,
+            BrokerError::OAuth(e) => e.kind(),
+            BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
+            BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<BrokerError> for RpcError {
+    fn from(e: BrokerError) -> RpcError {
+        RpcError::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<&BrokerError> for RpcError {
+    fn from(e: &BrokerError) -> RpcError {
+        RpcError::new(e.kind(), e.to_string())
+    }
+}

@@ -1,0 +1,23 @@
+//! Sesame's headless core. Everything the broker does lives here; the CLI daemon and the
+//! desktop app both host one [`broker::Broker`] and serve it with [`server::run`].
+
+pub mod broker;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod keyring;
+pub mod login;
+pub mod oauth;
+pub mod paths;
+pub mod server;
+
+pub use sesame_ipc::Secret;
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,223 @@
+//! Interactive sign-in: authorization code + PKCE through the system browser and a one-use
+//! loopback listener (RFC 8252). `login.start` returns the URL at once; the rest runs in a
+//! task whose result `login.wait` collects.
+//!
+//! Nothing is half-written: the keyring entry is written first, then the account row; if the
+//! row fails the keyring entry is removed again and the new grant revoked at the provider.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sesame_ipc::protocol::{AccountInfo, AccountStatus, LoginStartResult};
+use sesame_ipc::RpcError;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::cache::{scope_key, CachedToken};
+use crate::config::ProviderConfig;
+use crate::error::BrokerError;
+use crate::oauth::{self, CallbackExpectations, Identity, LoopbackListener, OAuthError, Pkce, ProviderMetadata};
+use crate::{now_unix, Secret};
+
+/// Finished sign-ins are kept this long for a late `login.wait`.
+const KEEP_FINISHED: Duration = Duration::from_secs(600);
+
+type Outcome = Option<Result<AccountInfo, RpcError>>;
+
+#[derive(Default)]
+pub struct Logins {
+    map: Mutex<HashMap<String, Login>>,
+}
+
+struct Login {
+    done: watch::Receiver<Outcome>,
+    cancel: CancellationToken,
+    started: Instant,
+}
+
+impl Logins {
+    fn insert(&self, id: String, login: Login) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, l| l.done.borrow().is_none() || l.started.elapsed() < KEEP_FINISHED);
+        map.insert(id, login);
+    }
+
+    fn get(&self, id: &str) -> Option<(watch::Receiver<Outcome>, CancellationToken)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).map(|l| (l.done.clone(), l.cancel.clone()))
+    }
+}
+
+/// Stable per identity: signing in again as the same person yields the same account id.
+pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
+    let digest = Sha256::digest(format!("{issuer}\n{subject}").as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{provider}-{hex}")
+}
+
+impl Broker {
+    pub async fn login_start(self: &Arc<Self>, provider_id: &str) -> Result<LoginStartResult, BrokerError> {
+        let provider = self.provider(provider_id)?.clone();
+        let meta = self.metadata(&provider).await?;
+        let listener = LoopbackListener::bind()
+            .map_err(|e| BrokerError::Internal(format!("cannot listen on 127.0.0.1 for the sign-in redirect: {e}")))?;
+        let redirect_uri = listener.redirect_uri();
+        let pkce = Pkce::new();
+        let state = oauth::random_token();
+        let nonce = oauth::random_token();
+        let url = oauth::authorization_url(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge);
+        let login_id = oauth::random_token()[..12].to_owned();
+        let timeout = self.config.login_timeout;
+
+        let (tx, rx) = watch::channel(None);
+        let cancel = CancellationToken::new();
+        self.logins.insert(login_id.clone(), Login { done: rx, cancel: cancel.clone(), started: Instant::now() });
+        let flow = Flow { provider, meta, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
+        let broker = self.clone();
+        let id = login_id.clone();
+        tokio::spawn(async move {
+            let outcome = broker.finish_login(flow, listener, timeout, cancel).await;
+            match &outcome {
+                Ok(a) => tracing::info!(login = %id, account = %a.id, "signed in"),
+                Err(e) => tracing::warn!(login = %id, error = %e, "sign-in failed"),
+            }
+            let _ = tx.send(Some(outcome.map_err(RpcError::from)));
+        });
+        Ok(LoginStartResult {
+            login_id,
+            authorization_url: url.to_string(),
+            redirect_uri,
+            expires_at: now_unix() + timeout.as_secs() as i64,
+        })
+    }
+
+    /// Waits for the sign-in's end; several waiters get the same answer.
+    pub async fn login_wait(&self, login_id: &str) -> Result<AccountInfo, RpcError> {
+        let (mut done, _) = self.logins.get(login_id).ok_or_else(|| RpcError::from(BrokerError::NoSuchLogin(login_id.into())))?;
+        let outcome = done.wait_for(|o| o.is_some()).await.map_err(|_| RpcError::from(BrokerError::Internal("the sign-in task stopped without an answer".into())))?;
+        outcome.clone().expect("waited for Some")
+    }
+
+    pub fn login_cancel(&self, login_id: &str) -> Result<(), BrokerError> {
+        let (_, cancel) = self.logins.get(login_id).ok_or_else(|| BrokerError::NoSuchLogin(login_id.into()))?;
+        cancel.cancel();
+        Ok(())
+    }
+
+    async fn finish_login(&self, flow: Flow, listener: LoopbackListener, timeout: Duration, cancel: CancellationToken) -> Result<AccountInfo, BrokerError> {
+        let expect = CallbackExpectations {
+            state: flow.state.clone(),
+            issuer: flow.meta.issuer.clone(),
+            iss_required: flow.meta.iss_parameter_supported,
+        };
+        // Validation errors (state, iss, error=...) are answered to the browser by the listener.
+        let (callback, responder) = listener.wait_for_callback(expect, timeout, cancel).await?;
+        match self.redeem(&flow, &callback.code).await {
+            Ok(account) => {
+                let who = account.email.clone().or(account.name.clone()).unwrap_or(account.subject.clone());
+                responder.finish(Ok(&format!("Signed in to {} as {who}.", flow.provider.id))).await;
+                Ok(account)
+            }
+            Err(e) => {
+                responder.finish(Err(&e.to_string())).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Code → tokens → identity → keyring → database.
+    async fn redeem(&self, flow: &Flow, code: &Secret) -> Result<AccountInfo, BrokerError> {
+        let (provider, meta) = (&flow.provider, &flow.meta);
+        let tokens = oauth::exchange_code(&self.http, meta, &provider.client_id, code, &flow.pkce.verifier, &flow.redirect_uri).await?;
+        let identity = match &tokens.id_token {
+            Some(id_token) => {
+                let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, &flow.nonce, now_unix())?;
+                // Many providers put email and name only in userinfo; they are for display,
+                // so a userinfo failure does not fail the sign-in.
+                if who.email.is_none() && meta.userinfo_endpoint.is_some() {
+                    if let Ok(extra) = oauth::userinfo(&self.http, meta, &tokens.access_token).await.and_then(|v| oauth::identity_from_userinfo(&v)) {
+                        if extra.subject == who.subject {
+                            who.email = extra.email;
+                            who.name = who.name.or(extra.name);
+                        }
+                    }
+                }
+                who
+            }
+            None if meta.userinfo_endpoint.is_some() => {
+                oauth::identity_from_userinfo(&oauth::userinfo(&self.http, meta, &tokens.access_token).await?)?
+            }
+            None => return Err(OAuthError::BadResponse("the provider sent neither an ID token nor has a userinfo endpoint, so Sesame cannot tell who signed in".into()).into()),
+        };
+        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+            BrokerError::OAuth(OAuthError::BadResponse(format!(
+                "provider `{}` returned no refresh token; make sure its `scopes` include offline_access (or the provider's equivalent) and that the client may use refresh tokens",
+                provider.id
+            )))
+        })?;
+        let scopes: Vec<String> = match &tokens.scope {
+            Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
+            None => provider.scopes.clone(),
+        };
+        let account = self.new_account(provider, meta, identity, scopes);
+
+        self.keyring.set(&account.id, &refresh_token).await?;
+        if let Err(e) = self.remember_account(account.clone()) {
+            // Undo the keyring write and kill the grant, so nothing half-written remains.
+            let _ = self.keyring.delete(&account.id).await;
+            let _ = oauth::revoke(&self.http, meta, &provider.client_id, &refresh_token, "refresh_token").await;
+            return Err(e);
+        }
+        self.cache_token(
+            &account.id,
+            &scope_key(&account.scopes),
+            CachedToken {
+                access_token: tokens.access_token,
+                token_type: tokens.token_type,
+                expires_at: now_unix() + tokens.expires_in.unwrap_or(3600) as i64,
+                scope: account.scopes.join(" "),
+            },
+        );
+        Ok(account)
+    }
+
+    fn new_account(&self, provider: &ProviderConfig, meta: &ProviderMetadata, who: Identity, scopes: Vec<String>) -> AccountInfo {
+        let id = account_id(&provider.id, &meta.issuer, &who.subject);
+        let created_at = self.resolve_account(&id).map(|a| a.created_at).unwrap_or_else(|_| now_unix());
+        AccountInfo {
+            id,
+            provider: provider.id.clone(),
+            issuer: meta.issuer.clone(),
+            subject: who.subject,
+            email: who.email,
+            name: who.name,
+            scopes,
+            status: AccountStatus::Active,
+            created_at,
+            last_refreshed_at: Some(now_unix()),
+        }
+    }
+}
+
+struct Flow {
+    provider: ProviderConfig,
+    meta: Arc<ProviderMetadata>,
+    redirect_uri: String,
+    state: String,
+    nonce: String,
+    pkce: Pkce,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn account_ids_are_stable_per_identity() {
+        let a = super::account_id("local", "http://i", "alice");
+        assert_eq!(a, super::account_id("local", "http://i", "alice"));
+        assert_ne!(a, super::account_id("local", "http://i", "bob"));
+        assert!(a.starts_with("local-") && a.len() == "local-".len() + 8);
+    }
+}

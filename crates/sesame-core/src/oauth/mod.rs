@@ -1,0 +1,21 @@
+//! OAuth 2.0 / OpenID Connect client side: discovery, the authorization request, the
+//! loopback redirect, the token endpoint and the ID token. Public client + PKCE only.
+
+mod authorize;
+mod error;
+mod id_token;
+mod loopback;
+mod metadata;
+mod pkce;
+mod token_endpoint;
+
+pub use authorize::authorization_url;
+pub use error::OAuthError;
+pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
+pub use loopback::{Callback, CallbackExpectations, LoopbackListener, Responder, CALLBACK_PATH};
+pub use metadata::{discover, ProviderMetadata};
+pub use pkce::{random_token, Pkce};
+pub use token_endpoint::{exchange_code, refresh, revoke, userinfo, RevokeOutcome, TokenResponse};
+
+#[cfg(test)]
+mod idp_tests;

@@ -1,0 +1,72 @@
+//! Method name → broker call. Params are decoded strictly; a mismatch is `bad_request`.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use sesame_ipc::protocol::*;
+use sesame_ipc::{ErrorKind, RpcError};
+
+use crate::broker::Broker;
+
+pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Response {
+    let id = request.id.clone();
+    match call(broker, &request).await {
+        Ok(result) => Response::ok(id, result),
+        Err(error) => {
+            tracing::debug!(method = %request.method, kind = error.kind().as_str(), "request failed");
+            Response::err(id, error)
+        }
+    }
+}
+
+async fn call(broker: &Arc<Broker>, request: &Request) -> Result<Value, RpcError> {
+    let p = &request.params;
+    match request.method.as_str() {
+        method::HELLO => {
+            let _: HelloParams = params(p)?;
+            reply(broker.hello())
+        }
+        method::PROVIDERS_LIST => {
+            let _: Empty = params(p)?;
+            reply(ProvidersListResult { providers: broker.providers() })
+        }
+        method::ACCOUNTS_LIST => {
+            let _: Empty = params(p)?;
+            reply(AccountsListResult { accounts: broker.accounts() })
+        }
+        method::TOKEN_GET => {
+            let p: TokenGetParams = params(p)?;
+            reply(broker.token(&p).await?)
+        }
+        method::LOGIN_START => {
+            let p: LoginStartParams = params(p)?;
+            reply(broker.login_start(&p.provider).await?)
+        }
+        method::LOGIN_WAIT => {
+            let p: LoginIdParams = params(p)?;
+            reply(LoginWaitResult { account: broker.login_wait(&p.login_id).await? })
+        }
+        method::LOGIN_CANCEL => {
+            let p: LoginIdParams = params(p)?;
+            broker.login_cancel(&p.login_id)?;
+            reply(Empty {})
+        }
+        method::ACCOUNT_LOGOUT => {
+            let p: AccountParams = params(p)?;
+            reply(broker.logout(&p.account).await?)
+        }
+        other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("there is no method `{other}`; see docs/protocol.md for the list"))),
+    }
+}
+
+/// Absent params count as `{}`.
+fn params<T: DeserializeOwned>(value: &Value) -> Result<T, RpcError> {
+    let value = if value.is_null() { Value::Object(Default::default()) } else { value.clone() };
+    serde_json::from_value(value).map_err(|e| RpcError::new(ErrorKind::BadRequest, format!("invalid params: {e}")))
+}
+
+fn reply<T: Serialize>(result: T) -> Result<Value, RpcError> {
+    serde_json::to_value(result).map_err(|e| RpcError::new(ErrorKind::Internal, format!("cannot encode the reply: {e}")))
+}

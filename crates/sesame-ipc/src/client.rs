@@ -1,0 +1,121 @@
+//! The async client. One `Client` is one connection; calls on it run one after another.
+
+use std::path::{Path, PathBuf};
+
+use futures::{SinkExt, StreamExt};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use tokio::net::UnixStream;
+use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
+
+use crate::codec::frame_codec;
+use crate::protocol::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the Sesame broker at {path} ({source}); start it with `sesame daemon` (or the Sesame app)")]
+    Connect { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Rpc(#[from] RpcError),
+    #[error("the connection to the broker failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the broker closed the connection; check that it is still running")]
+    Closed,
+    #[error("the broker's answer did not follow the protocol ({0}); is the broker the same version as this client?")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// The broker's error kind, when the broker answered with an error.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            ClientError::Rpc(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+}
+
+pub struct Client {
+    framed: Framed<UnixStream, LinesCodec>,
+    next_id: u64,
+}
+
+impl Client {
+    pub async fn connect(path: &Path) -> Result<Client, ClientError> {
+        let stream = UnixStream::connect(path)
+            .await
+            .map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
+        Ok(Client { framed: Framed::new(stream, frame_codec()), next_id: 1 })
+    }
+
+    /// Sends one request and waits for its reply.
+    pub async fn call<P: Serialize, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = Request {
+            jsonrpc: "2.0".into(),
+            id: Value::from(id),
+            method: method.into(),
+            params: serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?,
+        };
+        let line = serde_json::to_string(&request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.framed.send(line).await.map_err(codec_error)?;
+        let reply = match self.framed.next().await {
+            None => return Err(ClientError::Closed),
+            Some(line) => line.map_err(codec_error)?,
+        };
+        let response: Response = serde_json::from_str(&reply).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if response.id != Value::from(id) {
+            return Err(ClientError::Protocol(format!("reply for id {} while waiting for {id}", response.id)));
+        }
+        match (response.result, response.error) {
+            (_, Some(error)) => Err(ClientError::Rpc(error)),
+            (Some(result), None) => serde_json::from_value(result).map_err(|e| ClientError::Protocol(e.to_string())),
+            (None, None) => Err(ClientError::Protocol("a reply with neither result nor error".into())),
+        }
+    }
+
+    pub async fn hello(&mut self, client: &str) -> Result<HelloResult, ClientError> {
+        self.call(method::HELLO, &HelloParams { client: Some(client.into()) }).await
+    }
+
+    pub async fn providers(&mut self) -> Result<Vec<ProviderInfo>, ClientError> {
+        let r: ProvidersListResult = self.call(method::PROVIDERS_LIST, &Empty {}).await?;
+        Ok(r.providers)
+    }
+
+    pub async fn accounts(&mut self) -> Result<Vec<AccountInfo>, ClientError> {
+        let r: AccountsListResult = self.call(method::ACCOUNTS_LIST, &Empty {}).await?;
+        Ok(r.accounts)
+    }
+
+    pub async fn token(&mut self, params: &TokenGetParams) -> Result<TokenResult, ClientError> {
+        self.call(method::TOKEN_GET, params).await
+    }
+
+    pub async fn login_start(&mut self, provider: &str) -> Result<LoginStartResult, ClientError> {
+        self.call(method::LOGIN_START, &LoginStartParams { provider: provider.into() }).await
+    }
+
+    /// Waits until the sign-in started by `login_start` ends (success, error or timeout).
+    pub async fn login_wait(&mut self, login_id: &str) -> Result<AccountInfo, ClientError> {
+        let r: LoginWaitResult = self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
+        Ok(r.account)
+    }
+
+    pub async fn login_cancel(&mut self, login_id: &str) -> Result<(), ClientError> {
+        let _: Empty = self.call(method::LOGIN_CANCEL, &LoginIdParams { login_id: login_id.into() }).await?;
+        Ok(())
+    }
+
+    pub async fn logout(&mut self, account: &str) -> Result<LogoutResult, ClientError> {
+        self.call(method::ACCOUNT_LOGOUT, &AccountParams { account: account.into() }).await
+    }
+}
+
+fn codec_error(e: LinesCodecError) -> ClientError {
+    match e {
+        LinesCodecError::Io(e) => ClientError::Io(e),
+        LinesCodecError::MaxLineLengthExceeded => ClientError::Protocol("a reply longer than 64 KiB".into()),
+    }
+}

@@ -1,0 +1,342 @@
+//! JSON-RPC 2.0 messages and Sesame's methods. `docs/protocol.md` is the prose version of
+//! this file; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Secret;
+
+/// Bumped when a method changes incompatibly. `hello` reports it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Method names.
+pub mod method {
+    pub const HELLO: &str = "hello";
+    pub const PROVIDERS_LIST: &str = "providers.list";
+    pub const ACCOUNTS_LIST: &str = "accounts.list";
+    pub const TOKEN_GET: &str = "token.get";
+    pub const LOGIN_START: &str = "login.start";
+    pub const LOGIN_WAIT: &str = "login.wait";
+    pub const LOGIN_CANCEL: &str = "login.cancel";
+    pub const ACCOUNT_LOGOUT: &str = "account.logout";
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub jsonrpc: String,
+    #[serde(default)]
+    pub id: Value,
+    pub method: String,
+    #[serde(default)]
+    pub params: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    pub jsonrpc: String,
+    pub id: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RpcError>,
+}
+
+impl Response {
+    pub fn ok(id: Value, result: Value) -> Self {
+        Response { jsonrpc: "2.0".into(), id, result: Some(result), error: None }
+    }
+    pub fn err(id: Value, error: RpcError) -> Self {
+        Response { jsonrpc: "2.0".into(), id, result: None, error: Some(error) }
+    }
+}
+
+/// What went wrong, for programs: every error reply carries one in `error.data.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line was not JSON, not JSON-RPC 2.0, or its params did not fit the method.
+    BadRequest,
+    /// A line longer than 64 KiB; the broker closes the connection after this reply.
+    FrameTooLarge,
+    MethodNotFound,
+    /// The peer is not allowed to talk to this broker (another uid).
+    Forbidden,
+    NoSuchProvider,
+    NoSuchAccount,
+    /// A provider id matched several accounts; name the account id instead.
+    AmbiguousAccount,
+    /// The scopes asked for are not among the account's scopes.
+    InsufficientScope,
+    /// The provider no longer accepts the refresh token: sign in again.
+    ReauthRequired,
+    /// The provider answered with an OAuth error.
+    ProviderError,
+    /// The provider could not be reached (network, 5xx, timeout).
+    ProviderUnreachable,
+    /// The Secret Service is absent, locked or not answering.
+    KeyringUnavailable,
+    NoSuchLogin,
+    /// The sign-in failed: wrong `state`/`iss`, a bad ID token, an unusable answer.
+    LoginFailed,
+    /// The user (or the provider) refused the sign-in.
+    AccessDenied,
+    LoginTimeout,
+    LoginCancelled,
+    /// A bug or an unexpected local failure (e.g. the database); the message says which.
+    Internal,
+    /// A kind this client does not know yet (a newer broker).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorKind {
+    /// JSON-RPC code: the standard ones where they fit, -32000 for application errors.
+    pub fn code(self) -> i64 {
+        match self {
+            ErrorKind::BadRequest => -32600,
+            ErrorKind::MethodNotFound => -32601,
+            _ => -32000,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        // serde's names, spelled out so this stays a `&'static str` (a test keeps them equal).
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::FrameTooLarge => "frame_too_large",
+            ErrorKind::MethodNotFound => "method_not_found",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NoSuchProvider => "no_such_provider",
+            ErrorKind::NoSuchAccount => "no_such_account",
+            ErrorKind::AmbiguousAccount => "ambiguous_account",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::ReauthRequired => "reauth_required",
+            ErrorKind::ProviderError => "provider_error",
+            ErrorKind::ProviderUnreachable => "provider_unreachable",
+            ErrorKind::KeyringUnavailable => "keyring_unavailable",
+            ErrorKind::NoSuchLogin => "no_such_login",
+            ErrorKind::LoginFailed => "login_failed",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::LoginTimeout => "login_timeout",
+            ErrorKind::LoginCancelled => "login_cancelled",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorData {
+    pub kind: ErrorKind,
+}
+
+/// A JSON-RPC error object. `message` is one sentence for people, saying what to do next.
+#[derive(Debug, Clone, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: ErrorData,
+}
+
+impl RpcError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RpcError { code: kind.code(), message: message.into(), data: ErrorData { kind } }
+    }
+    pub fn kind(&self) -> ErrorKind {
+        self.data.kind
+    }
+}
+
+/// Reads one request line. A line that is not a JSON-RPC 2.0 request becomes the error
+/// reply to send back (with the request's id when one could be read).
+pub fn parse_request(line: &str) -> Result<Request, Response> {
+    let value: Value = serde_json::from_str(line).map_err(|e| {
+        Response::err(Value::Null, RpcError::new(ErrorKind::BadRequest, format!("the line is not valid JSON ({e}); send one JSON-RPC 2.0 object per line")))
+    })?;
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let request: Request = serde_json::from_value(value).map_err(|e| {
+        Response::err(id.clone(), RpcError::new(ErrorKind::BadRequest, format!("not a JSON-RPC 2.0 request ({e}); it needs \"jsonrpc\": \"2.0\", \"id\" and \"method\"")))
+    })?;
+    if request.jsonrpc != "2.0" {
+        return Err(Response::err(id, RpcError::new(ErrorKind::BadRequest, "\"jsonrpc\" must be \"2.0\"")));
+    }
+    Ok(request)
+}
+
+// ---- methods ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloParams {
+    /// Free text naming the client, for logs only (never trusted).
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HelloResult {
+    pub protocol: u32,
+    pub broker: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub issuer: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProvidersListResult {
+    pub providers: Vec<ProviderInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    ReauthRequired,
+}
+
+/// An account as shown to people and programs: never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub id: String,
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub status: AccountStatus,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last refresh at the provider, if any.
+    pub last_refreshed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountsListResult {
+    pub accounts: Vec<AccountInfo>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenGetParams {
+    /// An account id, or a provider id that has exactly one account.
+    pub account: String,
+    /// Defaults to all of the account's scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Refresh first when the cached token expires within this many seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl: Option<u64>,
+}
+
+/// Default for [`TokenGetParams::min_ttl`].
+pub const DEFAULT_MIN_TTL: u64 = 60;
+
+/// The one result that carries a token: the field is serialized on purpose.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResult {
+    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    pub access_token: Secret,
+    pub token_type: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Space-separated, as in OAuth.
+    pub scope: String,
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginStartParams {
+    pub provider: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginStartResult {
+    pub login_id: String,
+    /// Open this in the user's browser.
+    pub authorization_url: String,
+    pub redirect_uri: String,
+    /// Unix seconds after which the loopback listener gives up.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIdParams {
+    pub login_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginWaitResult {
+    pub account: AccountInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountParams {
+    /// An account id, or a provider id that has exactly one account.
+    pub account: String,
+}
+
+/// What the provider said when asked to revoke the refresh token (RFC 7009).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Revocation {
+    /// The provider answered 200: the refresh token is dead there.
+    Confirmed,
+    /// The provider has no revocation endpoint; revoke the app in its settings.
+    NotSupported,
+    /// The provider could not be reached or refused; the local sign-out still happened.
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutResult {
+    pub account: String,
+    pub revocation: Revocation,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_match_serde() {
+        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn malformed_lines_become_error_replies() {
+        let r = parse_request("{not json").unwrap_err();
+        assert_eq!(r.error.unwrap().kind(), ErrorKind::BadRequest);
+        let r = parse_request(r#"{"jsonrpc":"1.0","id":7,"method":"hello"}"#).unwrap_err();
+        assert_eq!(r.id, Value::from(7));
+        let r = parse_request(r#"{"id":3}"#).unwrap_err();
+        assert_eq!(r.id, Value::from(3));
+        assert!(parse_request(r#"{"jsonrpc":"2.0","id":1,"method":"hello"}"#).is_ok());
+    }
+
+    #[test]
+    fn token_result_carries_the_token_and_debug_hides_it() {
+        let t = TokenResult { access_token: Secret::new("abc"), token_type: "Bearer".into(), expires_at: 1, scope: "openid".into(), account: "a".into() };
+        assert!(serde_json::to_string(&t).unwrap().contains("\"access_token\":\"abc\""));
+        assert!(!format!("{t:?}").contains("abc"));
+    }
+
+    #[test]
+    fn unknown_kinds_from_newer_brokers_parse() {
+        let e: RpcError = serde_json::from_str(r#"{"code":-32000,"message":"m","data":{"kind":"something_new"}}"#).unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unknown);
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: unit tests, the provider self-check and the
+# end-to-end tests against a real oidc-provider, a real gnome-keyring and the real binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/install-deps.sh
+
+echo "== npm ci (test identity provider)"
+(cd tests/idp && npm ci --silent --no-audit --no-fund)
+
+echo "== build"
+cargo build --locked -p sesame-cli
+
+echo "== unit tests (core, ipc, cli: no GUI libraries needed)"
+cargo test --locked -p sesame-ipc -p sesame-core -p sesame-cli
+
+echo "== test provider self-check"
+python3 tests/idp/selfcheck.py
+
+echo "== end-to-end tests"
+# Each test starts its own bus, keyring, provider and daemon; a few at a time on 2 cores.
+cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}"

@@ -1,0 +1,150 @@
+// Throwaway OpenID provider for Sesame end-to-end tests. NEVER deploy this:
+// accounts accept any password, keys and cookie secrets are random per run,
+// and everything lives in memory.
+//
+// Contract with the test harness:
+//   - stdout carries exactly one line, `READY http://127.0.0.1:<port>`;
+//     everything else (including oidc-provider's own notices) goes to stderr.
+//   - GET /test/stats    -> {"token_requests": {...}, "revocation_requests": n}
+//   - DELETE /test/stats -> resets the counters (204)
+// Env: IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
+//      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never).
+
+import http from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+// oidc-provider prints NOTICEs with console.info (stdout). The harness parses
+// stdout, so route every console method to stderr before the library loads.
+for (const m of ['log', 'info', 'debug']) console[m] = console.error;
+const { default: Provider } = await import('oidc-provider');
+
+const num = (name, dflt) => {
+  const v = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+const ACCESS_TTL = num('IDP_ACCESS_TOKEN_TTL', 3600);
+const REFRESH_TTL = num('IDP_REFRESH_TOKEN_TTL', 86400);
+const ROTATE = (process.env.IDP_ROTATE ?? '1') !== '0';
+
+const stats = { token_requests: {}, revocation_requests: 0 };
+const resetStats = () => { stats.token_requests = {}; stats.revocation_requests = 0; };
+
+// Provider is attached after listen() because the issuer must contain the
+// port the OS picked; until then requests get a 503.
+let providerCallback = null;
+const server = http.createServer((req, res) => {
+  const path = req.url.split('?')[0];
+  if (path === '/test/stats') {
+    if (req.method === 'DELETE') { resetStats(); res.writeHead(204).end(); return; }
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(stats));
+    return;
+  }
+  if (!providerCallback) { res.writeHead(503).end('starting'); return; }
+  providerCallback(req, res);
+});
+
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+// Fresh signing key per run: tests must never depend on key material.
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' };
+
+const nativeClient = (clientId) => ({
+  client_id: clientId,
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  // Native + loopback: oidc-provider accepts any port at runtime.
+  redirect_uris: ['http://127.0.0.1/callback'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+});
+
+const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+const provider = new Provider(issuer, {
+  clients: [
+    nativeClient('desktop-app'),
+    nativeClient('desktop-app-2'), // spare, for multi-client tests
+    {
+      // Confidential client used only by tests to call introspection.
+      client_id: 'introspector',
+      client_secret: 'introspector-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
+    },
+  ],
+  jwks: { keys: [jwk] },
+  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  clockTolerance: 0,
+  scopes: ['openid', 'email', 'profile', 'offline_access', 'api:read', 'api:write'],
+  claims: { email: ['email', 'email_verified'], profile: ['name'] },
+  features: {
+    devInteractions: { enabled: true },
+    userinfo: { enabled: true },
+    revocation: {
+      enabled: true,
+      // Default policy, made explicit (silences the "should change" warning):
+      // a client may revoke only its own tokens.
+      allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+    },
+    introspection: {
+      enabled: true,
+      // Any *authenticated* client (the introspector) may introspect any
+      // token; public clients only their own.
+      allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none'
+        || token.clientId === client.clientId,
+    },
+    // Logout is not part of the tested surface.
+    rpInitiatedLogout: { enabled: false },
+  },
+  // Clients registered with the refresh_token grant always get one (native
+  // apps), even without offline_access.
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: () => ROTATE,
+  ttl: {
+    AccessToken: ACCESS_TTL,
+    RefreshToken: REFRESH_TTL,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    Interaction: 600,
+    Session: 86400,
+    // The grant must outlive the refresh token or refresh fails early.
+    Grant: REFRESH_TTL * 2,
+  },
+  clientBasedCORS: () => false,
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, email: `${id}@example.test`, email_verified: true, name: capitalise(id) };
+      },
+    };
+  },
+});
+
+// Count token/revocation endpoint calls so tests can assert how many
+// refreshes the broker performed.
+provider.use(async (ctx, next) => {
+  await next();
+  const route = ctx.oidc?.route;
+  if (route === 'token' || (ctx.method === 'POST' && ctx.path === '/token')) {
+    const gt = ctx.oidc?.params?.grant_type || ctx.oidc?.body?.grant_type || 'unknown';
+    stats.token_requests[gt] = (stats.token_requests[gt] ?? 0) + 1;
+    console.error(`TOKEN grant_type=${gt} status=${ctx.status}`);
+  } else if (route === 'revocation') {
+    stats.revocation_requests += 1;
+    console.error(`REVOKE status=${ctx.status}`);
+  }
+});
+provider.on('server_error', (ctx, err) => console.error('server_error', err));
+
+providerCallback = provider.callback();
+process.stdout.write(`READY ${issuer}\n`);
+console.error(`idp: issuer=${issuer} access_ttl=${ACCESS_TTL} refresh_ttl=${REFRESH_TTL} rotate=${ROTATE}`);
+
+// server.close() would wait for keep-alive sockets; tests want a fast exit.
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

@@ -1,0 +1,398 @@
+//! The end-to-end harness. Every [`Env`] is a private world: its own temp HOME and XDG
+//! dirs, its own D-Bus session bus with an unlocked gnome-keyring, its own oidc-provider
+//! on a random 127.0.0.1 port, and the real `sesame daemon` on a socket in its own
+//! runtime dir. Nothing here is a fake; the keyring and provider are the real programs.
+
+mod bus;
+mod process;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use bus::KeyringState;
+use process::{spawn_logged, Guard};
+
+/// The workspace root (this package lives in `<root>/tests`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// The `sesame` binary under test: `$SESAME_BIN`, else `target/debug/sesame`.
+pub fn sesame_bin() -> PathBuf {
+    let bin = std::env::var_os("SESAME_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/debug/sesame"));
+    assert!(bin.exists(), "{} is missing; run `cargo build -p sesame-cli` first", bin.display());
+    bin
+}
+
+pub struct Options {
+    pub access_token_ttl: u64,
+    pub rotate: bool,
+    pub keyring: KeyringState,
+    /// Extra TOML appended to the generated config.
+    pub extra_config: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { access_token_ttl: 3600, rotate: true, keyring: KeyringState::Unlocked, extra_config: String::new() }
+    }
+}
+
+pub struct Env {
+    pub dir: PathBuf,
+    pub issuer: String,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    bus: bus::Bus,
+    idp: Option<Guard>,
+    daemon: Option<Guard>,
+    daemon_runs: usize,
+    /// Every token string a test saw, for the leak scan.
+    seen_secrets: Mutex<Vec<String>>,
+}
+
+impl Env {
+    pub fn start(opts: Options) -> Env {
+        let dir = temp_dir();
+        for sub in ["home", "run", "data", "config", "cache", "logs"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            set_mode(&dir.join(sub), 0o700);
+        }
+        let bus = bus::Bus::start(&dir, opts.keyring);
+        let (idp, issuer) = start_idp(&dir, &opts);
+        let config = dir.join("config/sesame/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "login_timeout_secs = 60\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                opts.extra_config
+            ),
+        )
+        .unwrap();
+        let socket = dir.join("run/sesame/sesame.sock");
+        let mut env = Env { dir, issuer, socket, config, bus, idp: Some(idp), daemon: None, daemon_runs: 0, seen_secrets: Mutex::new(vec![]) };
+        env.start_daemon();
+        env
+    }
+
+    /// Environment every child process gets: the private dirs and bus, nothing of the host's.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.join("home"))
+            .env("XDG_RUNTIME_DIR", self.dir.join("run"))
+            .env("XDG_DATA_HOME", self.dir.join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
+            .env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            .env("BROWSER", root().join("tests/browser.py"))
+            .env("BROWSER_LOG", self.dir.join("logs/browser.log"))
+            .env("RUST_LOG", "info")
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn start_daemon(&mut self) {
+        self.start_daemon_with(|_| {});
+    }
+
+    /// Starts `sesame daemon` (with `tweak` applied to its command) and waits for the socket.
+    pub fn start_daemon_with(&mut self, tweak: impl FnOnce(&mut Command)) {
+        assert!(self.daemon.is_none(), "a daemon is already running");
+        self.daemon_runs += 1;
+        let mut cmd = self.command(sesame_bin());
+        cmd.arg("daemon");
+        tweak(&mut cmd);
+        let log = self.dir.join(format!("logs/daemon-{}.log", self.daemon_runs));
+        let child = spawn_logged(cmd, &log, false);
+        let mut guard = Guard::new("sesame daemon", child, log);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&self.socket).is_err() {
+            if let Some(status) = guard.child().try_wait().unwrap() {
+                panic!("sesame daemon exited with {status} before it was ready:\n{}", guard.log());
+            }
+            assert!(Instant::now() < deadline, "the daemon did not open its socket:\n{}", guard.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.daemon = Some(guard);
+    }
+
+    /// SIGTERM, wait, and return the exit status.
+    pub fn stop_daemon(&mut self) -> std::process::ExitStatus {
+        let mut guard = self.daemon.take().expect("no daemon running");
+        guard.terminate()
+    }
+
+    /// SIGKILL: the daemon gets no chance to clean up.
+    pub fn kill_daemon(&mut self) {
+        let mut guard = self.daemon.take().expect("no daemon running");
+        guard.kill();
+    }
+
+    pub fn daemon_pid(&mut self) -> Option<u32> {
+        self.daemon.as_mut().map(|d| d.child().id())
+    }
+
+    pub fn daemon_log(&self) -> String {
+        self.daemon.as_ref().map(|d| d.log()).unwrap_or_default()
+    }
+
+    pub fn stop_idp(&mut self) {
+        if let Some(mut idp) = self.idp.take() {
+            idp.terminate();
+        }
+    }
+
+    /// Runs `sesame <args>` as a client, with the env's dirs and `extra` env vars.
+    pub fn sesame(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(sesame_bin());
+        cmd.args(args).envs(extra.iter().copied());
+        let out = cmd.output().expect("run sesame");
+        self.note_output(&out);
+        out
+    }
+
+    /// Runs `sesame <args>`, asserts success, returns trimmed stdout.
+    pub fn sesame_ok(&self, args: &[&str]) -> String {
+        let out = self.sesame(args, &[]);
+        assert!(out.status.success(), "sesame {args:?} failed: {}\n{}", stderr(&out), self.daemon_log());
+        stdout(&out).trim().to_owned()
+    }
+
+    /// `sesame login local` as `user` through the scripted browser; returns the account id.
+    pub fn login(&self, user: &str) -> String {
+        let out = self.sesame(&["login", "local"], &[("BROWSER_LOGIN", user)]);
+        assert!(out.status.success(), "login as {user} failed: {}\n{}", stderr(&out), self.daemon_log());
+        stdout(&out).trim().to_owned()
+    }
+
+    pub fn token(&self, account: &str, extra: &[&str]) -> String {
+        let mut args = vec!["token", account];
+        args.extend_from_slice(extra);
+        let token = self.sesame_ok(&args);
+        self.remember_secret(&token);
+        token
+    }
+
+    pub fn remember_secret(&self, s: &str) {
+        if !s.is_empty() {
+            self.seen_secrets.lock().unwrap().push(s.to_owned());
+        }
+    }
+
+    fn note_output(&self, out: &Output) {
+        // `token --json` output: remember the token inside, too.
+        if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+            if let Some(t) = v.get("access_token").and_then(Value::as_str) {
+                self.remember_secret(t);
+            }
+        }
+    }
+
+    /// The refresh token the keyring holds for `account`, read with `secret-tool`.
+    pub fn keyring_lookup(&self, account: &str) -> Option<String> {
+        let out = self.command("secret-tool").args(["lookup", "service", "sesame", "username", account]).output().unwrap();
+        let value = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if out.status.success() && !value.is_empty() {
+            self.remember_secret(&value);
+            Some(value)
+        } else {
+            None
+        }
+    }
+
+    /// How many keyring items belong to Sesame.
+    pub fn keyring_count(&self) -> usize {
+        let out = self.command("secret-tool").args(["search", "--all", "service", "sesame"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()).filter(|l| l.starts_with("[/")).count()
+    }
+
+    pub fn lock_keyring(&self) {
+        self.bus.lock_login_collection(self);
+    }
+
+    /// RFC 7662 introspection at the test provider, as the `introspector` client.
+    pub fn introspect(&self, token: &str) -> Value {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth("introspector", Some("introspector-secret"))
+            .form(&[("token", token)])
+            .send()
+            .expect("introspection request");
+        assert!(resp.status().is_success(), "introspection answered {}", resp.status());
+        resp.json().unwrap()
+    }
+
+    /// Token-endpoint calls by grant type, counted by the test provider.
+    pub fn idp_token_requests(&self, grant_type: &str) -> u64 {
+        let v: Value = reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap();
+        v["token_requests"][grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// One raw JSON-RPC exchange on a fresh connection.
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        let mut conn = self.connect();
+        conn.call(method, params)
+    }
+
+    pub fn connect(&self) -> RawConn {
+        RawConn::new(UnixStream::connect(&self.socket).expect("connect to the broker"))
+    }
+
+    /// Fails the test if any token this test saw appears in any file of the env: the data,
+    /// config and runtime dirs, the daemon's and the browser's logs. (The keyring's own file
+    /// is encrypted, so a hit there would also be a finding.)
+    pub fn assert_no_leaks(&self) {
+        let secrets = self.seen_secrets.lock().unwrap().clone();
+        let mut stack = vec![self.dir.clone()];
+        let mut scanned = 0;
+        while let Some(p) = stack.pop() {
+            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+            if meta.is_dir() {
+                for e in std::fs::read_dir(&p).unwrap().flatten() {
+                    stack.push(e.path());
+                }
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                scanned += 1;
+                for s in &secrets {
+                    assert!(
+                        !contains(&bytes, s.as_bytes()),
+                        "a token ({}…) leaked into {}",
+                        &s[..s.len().min(6)],
+                        p.display()
+                    );
+                }
+            }
+        }
+        assert!(scanned > 0);
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.daemon.take();
+        self.idp.take();
+        if std::thread::panicking() || std::env::var_os("SESAME_E2E_KEEP").is_some() {
+            eprintln!("e2e: kept {} for inspection", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A JSON-RPC connection without the client library, to test the wire itself.
+pub struct RawConn {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    next_id: u64,
+}
+
+impl RawConn {
+    fn new(stream: UnixStream) -> RawConn {
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        RawConn { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, next_id: 1 }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// The next reply line, or `None` when the broker closed the connection.
+    pub fn read_reply(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(serde_json::from_str(&line).expect("the broker replies with JSON")),
+        }
+    }
+
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        self.send_raw(format!("{line}\n").as_bytes());
+        self.read_reply().expect("a reply")
+    }
+
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `error.data.kind` of a JSON-RPC reply.
+pub fn error_kind(reply: &Value) -> &str {
+    reply["error"]["data"]["kind"].as_str().unwrap_or("<no error>")
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
+    let script = root().join("tests/idp/server.mjs");
+    assert!(root().join("tests/idp/node_modules").exists(), "run `npm ci` in tests/idp first");
+    let mut cmd = Command::new("node");
+    cmd.arg(script)
+        .env("IDP_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
+        .env("IDP_ROTATE", if opts.rotate { "1" } else { "0" })
+        .env("NODE_NO_WARNINGS", "1");
+    let log = dir.join("logs/idp.log");
+    let child = spawn_logged(cmd, &log, true);
+    let mut guard = Guard::new("oidc-provider", child, log);
+    let stdout = guard.child().stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let issuer = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the provider did not start:\n{}", guard.log())).to_owned();
+    (guard, issuer)
+}
+
+fn temp_dir() -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("sesame-e2e-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Waits up to `limit` for `f` to return `Some`.
+pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn child_pid(c: &Child) -> i32 {
+    c.id() as i32
+}

@@ -1,0 +1,69 @@
+//! Expiry and refresh-token rotation (RFC 6749 §6) with the real provider and keyring.
+
+use std::time::Duration;
+
+use sesame_e2e::*;
+use serde_json::json;
+
+#[test]
+fn expired_token_is_refreshed_and_the_rotated_refresh_token_replaces_the_old() {
+    let env = Env::start(Options { access_token_ttl: 3, rotate: true, ..Default::default() });
+    let account = env.login("alice");
+    let first = env.token(&account, &["--min-ttl", "0"]);
+    let old_refresh = env.keyring_lookup(&account).unwrap();
+
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(env.introspect(&first)["active"], json!(false), "the first token has expired");
+    let second = env.token(&account, &["--min-ttl", "0"]);
+    assert_ne!(first, second);
+    assert_eq!(env.introspect(&second)["active"], json!(true));
+
+    let new_refresh = env.keyring_lookup(&account).unwrap();
+    assert_ne!(old_refresh, new_refresh, "the keyring entry holds the rotated token");
+    assert_eq!(env.introspect(&old_refresh)["active"], json!(false), "the old refresh token is dead");
+    assert_eq!(env.introspect(&new_refresh)["active"], json!(true));
+
+    // min_ttl larger than the token's life forces a refresh every time.
+    let third = env.token(&account, &["--min-ttl", "60"]);
+    assert_ne!(second, third);
+    let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    assert!(accounts[0]["last_refreshed_at"].as_i64().is_some());
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_restarted_daemon_uses_the_keyring_not_memory() {
+    let mut env = Env::start(Options::default());
+    let account = env.login("alice");
+    let before = env.token(&account, &[]);
+    assert_eq!(env.stop_daemon().code(), Some(0));
+    env.start_daemon();
+    // Nothing cached survives; the refresh token from the keyring mints a new access token.
+    let after = env.token(&account, &[]);
+    assert_ne!(before, after);
+    assert_eq!(env.introspect(&after)["active"], json!(true));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_refresh_token_revoked_behind_our_back_means_reauth() {
+    let env = Env::start(Options::default());
+    let account = env.login("alice");
+    let refresh = env.keyring_lookup(&account).unwrap();
+    // Revoke at the provider directly, as a user would in the provider's settings.
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/token/revocation", env.issuer))
+        .form(&[("token", refresh.as_str()), ("client_id", "desktop-app")])
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    let reply = env.rpc("token.get", json!({"account": account, "min_ttl": 999999}));
+    assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("sesame login local"));
+    let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    assert_eq!(accounts[0]["status"], json!("reauth_required"), "the account is kept, marked");
+    // Signing in again repairs it in place.
+    assert_eq!(env.login("alice"), account);
+    env.token(&account, &[]);
+    env.assert_no_leaks();
+}
