@@ -34,13 +34,15 @@ pub struct Options {
     pub access_token_ttl: u64,
     pub rotate: bool,
     pub keyring: KeyringState,
+    /// How long a sign-in waits for the browser (`login_timeout_secs`).
+    pub login_timeout: u64,
     /// Extra TOML appended to the generated config.
     pub extra_config: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { access_token_ttl: 3600, rotate: true, keyring: KeyringState::Unlocked, extra_config: String::new() }
+        Options { access_token_ttl: 3600, rotate: true, keyring: KeyringState::Unlocked, login_timeout: 60, extra_config: String::new() }
     }
 }
 
@@ -71,8 +73,8 @@ impl Env {
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = 60\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
-                opts.extra_config
+                "login_timeout_secs = {}\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                opts.login_timeout, opts.extra_config
             ),
         )
         .unwrap();

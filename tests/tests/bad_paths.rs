@@ -85,3 +85,16 @@ fn no_keyring_at_all() {
     assert!(stderr(&out).contains("keyring"), "{}", stderr(&out));
     assert_eq!(env.sesame_ok(&["accounts", "--json"]), "[]");
 }
+
+#[test]
+fn the_loopback_listener_gives_up_after_the_login_timeout() {
+    let env = Env::start(Options { login_timeout: 2, ..Default::default() });
+    let hold = env.dir.join("callback-url");
+    let out = env.sesame(&["login", "local"], &[("BROWSER_MODE", "hold"), ("BROWSER_HOLD_FILE", hold.to_str().unwrap())]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("time"), "{}", stderr(&out));
+    // The listener is closed: the late callback finds nobody.
+    let callback = std::fs::read_to_string(&hold).unwrap();
+    assert!(reqwest::blocking::get(callback.trim()).is_err(), "the port no longer answers");
+    assert_nothing_written(&env);
+}

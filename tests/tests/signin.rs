@@ -108,3 +108,19 @@ fn narrower_scopes_are_a_separate_token() {
     assert_eq!(error_kind(&reply), "insufficient_scope");
     env.assert_no_leaks();
 }
+
+#[test]
+fn the_documented_python_example_gets_a_token() {
+    let env = Env::start(Options::default());
+    env.login("alice");
+    let out = env.command("python3").arg(root().join("docs/examples/token.py")).arg("local").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let header = stdout(&out);
+    let token = header.trim().strip_prefix("Authorization: Bearer ").expect("a bearer header");
+    env.remember_secret(token);
+    assert_eq!(env.introspect(token)["active"], json!(true));
+    let out = env.command("python3").arg(root().join("docs/examples/token.py")).arg("nobody").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).starts_with("no_such_account:"), "{}", stderr(&out));
+    env.assert_no_leaks();
+}

@@ -84,6 +84,7 @@ fn cli_help_exit_codes_and_errors() {
     let msg = stderr(&out);
     assert!(msg.contains("nope") && msg.contains("local"), "names the provider and the configured ones: {msg}");
     assert_eq!(msg.trim().lines().count(), 1, "one sentence: {msg}");
+    assert_eq!(msg.matches("nope").count(), 1, "said once: {msg}");
 
     // No broker: a clear error saying how to start one.
     let out = env.sesame(&["accounts", "--socket", "/nonexistent/sesame.sock"], &[]);

@@ -1,5 +1,6 @@
 //! `sesame daemon`: the broker in the foreground, logging to stderr.
 
+use std::io::IsTerminal;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let mut paths = Paths::from_env()?;
     if let Some(socket) = socket {

@@ -54,8 +54,8 @@ pub struct ManualEndpoints {
 pub enum ConfigError {
     #[error("no configuration file at {}; create it (one [[provider]] table per identity provider), for example:\n\n{EXAMPLE_CONFIG}", path.display())]
     NotFound { path: PathBuf },
-    #[error("cannot read the configuration file {}: {source}; check its permissions", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the configuration file {}: {cause}; check its permissions", path.display())]
+    Read { path: PathBuf, cause: std::io::Error },
     /// `message` is toml's own text, which already names the line and column.
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
@@ -70,7 +70,7 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::NotFound { path: path.to_owned() })
             }
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(cause) => return Err(ConfigError::Read { path: path.to_owned(), cause }),
         };
         Config::parse(&text, path)
     }

@@ -9,10 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 
 #[derive(Debug, thiserror::Error)]
-#[error("the database {path} failed: {source}; check that the directory is writable and the disk is not full")]
+#[error("the database {path} failed: {cause}; check that the directory is writable and the disk is not full")]
 pub struct DbError {
     path: PathBuf,
-    source: rusqlite::Error,
+    cause: rusqlite::Error,
 }
 
 /// Each entry runs once, in order, inside a transaction.
@@ -41,7 +41,7 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        let err = |source| DbError { path: path.to_owned(), source };
+        let err = |cause| DbError { path: path.to_owned(), cause };
         let conn = Connection::open(path).map_err(err)?;
         restrict_permissions(path);
         let db = Db { path: path.to_owned(), conn: Mutex::new(conn) };
@@ -51,14 +51,14 @@ impl Db {
 
     /// An in-memory database for unit tests.
     pub fn open_in_memory() -> Result<Db, DbError> {
-        let conn = Connection::open_in_memory().map_err(|source| DbError { path: ":memory:".into(), source })?;
+        let conn = Connection::open_in_memory().map_err(|cause| DbError { path: ":memory:".into(), cause })?;
         let db = Db { path: ":memory:".into(), conn: Mutex::new(conn) };
         db.migrate()?;
         Ok(db)
     }
 
-    fn err(&self, source: rusqlite::Error) -> DbError {
-        DbError { path: self.path.clone(), source }
+    fn err(&self, cause: rusqlite::Error) -> DbError {
+        DbError { path: self.path.clone(), cause }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, DbError> {

@@ -13,12 +13,12 @@ use crate::protocol::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the Sesame broker at {path} ({source}); start it with `sesame daemon` (or the Sesame app)")]
-    Connect { path: PathBuf, source: std::io::Error },
-    #[error("{0}")]
+    #[error("cannot reach the Sesame broker at {path} ({cause}); start it with `sesame daemon` (or the Sesame app)")]
+    Connect { path: PathBuf, cause: std::io::Error },
+    #[error(transparent)]
     Rpc(#[from] RpcError),
     #[error("the connection to the broker failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("the broker closed the connection; check that it is still running")]
     Closed,
     #[error("the broker's answer did not follow the protocol ({0}); is the broker the same version as this client?")]
@@ -44,7 +44,7 @@ impl Client {
     pub async fn connect(path: &Path) -> Result<Client, ClientError> {
         let stream = UnixStream::connect(path)
             .await
-            .map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
+            .map_err(|cause| ClientError::Connect { path: path.to_owned(), cause })?;
         Ok(Client { framed: Framed::new(stream, frame_codec()), next_id: 1 })
     }
 

@@ -17,8 +17,8 @@ pub enum SocketError {
     NotASocket { path: PathBuf },
     #[error("the socket directory {path} belongs to uid {owner}, not to you; remove it or set SESAME_SOCKET")]
     ForeignDirectory { path: PathBuf, owner: u32 },
-    #[error("cannot prepare the socket {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot prepare the socket {path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
 }
 
 /// Removes the socket file when dropped (clean shutdown).
@@ -33,7 +33,7 @@ impl Drop for SocketGuard {
 }
 
 pub fn bind(path: &Path) -> Result<(UnixListener, SocketGuard), SocketError> {
-    let io = |source| SocketError::Io { path: path.to_owned(), source };
+    let io = |cause| SocketError::Io { path: path.to_owned(), cause };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)?;
     }
@@ -60,7 +60,7 @@ pub fn bind(path: &Path) -> Result<(UnixListener, SocketGuard), SocketError> {
 
 /// Creates `dir` as 0700, or tightens an existing one of ours to 0700.
 fn private_dir(dir: &Path) -> Result<(), SocketError> {
-    let io = |source| SocketError::Io { path: dir.to_owned(), source };
+    let io = |cause| SocketError::Io { path: dir.to_owned(), cause };
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
     let meta = std::fs::metadata(dir).map_err(io)?;
     if meta.uid() != own_uid() {
