@@ -11,6 +11,11 @@ command -v secret-tool >/dev/null || need_apt+=(libsecret-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# CI starts from a fresh clone on a machine that may lack any of them: always install there.
+if [ -n "${CI:-}" ]; then
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev)
+  command -v npm >/dev/null || need_apt+=(nodejs npm)
+fi
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   echo "installing: ${need_apt[*]}" >&2

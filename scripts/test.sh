@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 echo "== npm ci (test identity provider)"
 (cd tests/idp && npm ci --silent --no-audit --no-fund)
@@ -12,11 +14,14 @@ echo "== build"
 cargo build --locked -p sesame-cli
 
 echo "== unit tests (core, ipc, cli: no GUI libraries needed)"
-cargo test --locked -p sesame-ipc -p sesame-core -p sesame-cli
+cargo test --locked -p sesame-ipc -p sesame-core -p sesame-cli 2>&1 | tee -a "$log"
 
 echo "== test provider self-check"
 python3 tests/idp/selfcheck.py
 
 echo "== end-to-end tests"
 # Each test starts its own bus, keyring, provider and daemon; a few at a time on 2 cores.
-cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}"
+cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}" 2>&1 | tee -a "$log"
+
+# One closing line for the whole run (cargo's last line is a doc-test count of 0).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$log"

@@ -7,7 +7,7 @@
 //     everything else (including oidc-provider's own notices) goes to stderr.
 //   - GET /test/stats    -> {"token_requests": {...}, "revocation_requests": n}
 //   - DELETE /test/stats -> resets the counters (204)
-// Env: IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
+// Env: IDP_PORT (default: any free port), IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never).
 
 import http from 'node:http';
@@ -44,7 +44,7 @@ const server = http.createServer((req, res) => {
   providerCallback(req, res);
 });
 
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(Number(process.env.IDP_PORT ?? 0), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 // Fresh signing key per run: tests must never depend on key material.

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Sesame, and runs a DEMO: a local throw-away identity
+# provider on 127.0.0.1:9400 (any user name, any password), a demo config, and the broker.
+# Then it opens a shell where `sesame` talks to that broker. Leave the shell to stop it all.
+# Your real Sesame config and data are not touched (the demo uses its own dirs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+source scripts/install-deps.sh
+
+# Without a desktop session there is no keyring: run inside a private, throw-away one.
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ -z "${SESAME_DEMO_INNER:-}" ]; then
+  echo "No desktop session found: using a private throw-away keyring for the demo." >&2
+  export SESAME_DEMO_INNER=1 BROWSER="${BROWSER:-$root/tests/browser.py}"
+  exec tests/keyring-env.sh "$0" "$@"
+fi
+
+(cd tests/idp && npm ci --silent --no-audit --no-fund)
+cargo build --release -p sesame-cli
+
+demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo"
+mkdir -p -m 0700 "$demo"
+export SESAME_CONFIG="$demo/config.toml" SESAME_DATA_DIR="$demo/data" SESAME_SOCKET="$demo/run/sesame.sock"
+export PATH="$root/target/release:$PATH"
+port=${SESAME_DEMO_PORT:-9400}
+cat > "$SESAME_CONFIG" <<TOML
+# DEMO configuration written by scripts/demo.sh: a local test provider, not a real account.
+[[provider]]
+id = "local"
+issuer = "http://127.0.0.1:$port"
+client_id = "desktop-app"
+scopes = ["openid", "email", "profile", "offline_access"]
+TOML
+
+IDP_PORT=$port node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
+idp=$!
+sesame daemon 2>"$demo/daemon.log" &
+daemon=$!
+trap 'kill $daemon $idp 2>/dev/null; wait 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -S "$SESAME_SOCKET" ] && grep -q READY "$demo/idp.out" && break; sleep 0.1; done
+[ -S "$SESAME_SOCKET" ] || { cat "$demo/daemon.log"; exit 1; }
+
+cat <<MSG
+
+  Sesame DEMO is running (provider: http://127.0.0.1:$port — any user name and password work).
+  Logs: $demo/daemon.log
+
+  Try:   sesame login local        # signs in through your browser, prints the account id
+         sesame accounts
+         sesame token local        # an access token, alone on stdout
+         python3 docs/examples/token.py local
+         sesame logout local       # revokes at the provider and forgets the account
+
+  Leave this shell (exit) to stop the demo.
+
+MSG
+if [ -t 0 ]; then
+  PS1="(sesame demo) \w\$ " bash --norc -i
+else
+  echo "(no terminal: stopping the demo again)"
+fi
