@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 source scripts/install-deps.sh
+if [ -z "${SESAME_DEMO_INNER:-}" ]; then
+  (cd tests/idp && npm ci --silent --no-audit --no-fund)
+  cargo build --release -p sesame-cli
+fi
 
 # Without a desktop session there is no keyring: run inside a private, throw-away one.
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ -z "${SESAME_DEMO_INNER:-}" ]; then
@@ -15,8 +19,6 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ -z "${SESAME_DEMO_INNER:-}" ]; th
   exec tests/keyring-env.sh "$0" "$@"
 fi
 
-(cd tests/idp && npm ci --silent --no-audit --no-fund)
-cargo build --release -p sesame-cli
 
 demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo"
 mkdir -p -m 0700 "$demo"
