@@ -9,7 +9,7 @@ use sesame_ipc::protocol::{Revocation, TokenGetParams};
 use sesame_ipc::Client;
 
 use crate::display;
-use crate::Command;
+use crate::{consent, Command};
 
 pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
     let socket = match socket {
@@ -19,6 +19,9 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     let mut client = Client::connect(&socket).await?;
     match command {
         Command::Daemon => unreachable!("handled by main"),
+        Command::Pending { .. } | Command::Approve { .. } | Command::Deny { .. } | Command::Grants { .. } | Command::Revoke { .. } | Command::Activity { .. } => {
+            consent::run(&mut client, command).await
+        }
         Command::Login { provider, no_browser } => login(&mut client, &socket, &provider, no_browser).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;

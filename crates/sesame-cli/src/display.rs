@@ -1,16 +1,17 @@
 //! Human output: tables and times.
 
+use sesame_ipc::consent::{ActivityInfo, AppInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 
 pub fn accounts_table(accounts: &[AccountInfo]) -> String {
     if accounts.is_empty() {
         return "No accounts yet; add one with `sesame login <provider>`.\n".into();
     }
-    let header = ["ID", "PROVIDER", "WHO", "SCOPES", "STATUS", "CREATED", "LAST REFRESH"].map(String::from);
-    let rows: Vec<[String; 7]> = accounts
+    let header = ["ID", "PROVIDER", "WHO", "SCOPES", "STATUS", "CREATED", "LAST REFRESH"];
+    let rows: Vec<Vec<String>> = accounts
         .iter()
         .map(|a| {
-            [
+            vec![
                 a.id.clone(),
                 a.provider.clone(),
                 a.email.clone().or(a.name.clone()).unwrap_or(a.subject.clone()),
@@ -24,15 +25,72 @@ pub fn accounts_table(accounts: &[AccountInfo]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
+    table(&header, &rows)
+}
+
+pub fn pending_table(pending: &[PendingInfo]) -> String {
+    if pending.is_empty() {
+        return "No requests are waiting.\n".into();
+    }
+    let header = ["ID", "PROGRAM", "ACCOUNT", "SCOPES", "WAITING", "EXPIRES"];
+    let rows: Vec<Vec<String>> = pending
+        .iter()
+        .map(|p| {
+            let who = if p.via_cli { format!("sesame CLI, run by {}", app(&p.app)) } else { app(&p.app) };
+            vec![p.id.to_string(), who, p.account.clone(), p.scopes.join(" "), p.waiting.to_string(), utc(p.expires_at)]
+        })
+        .collect();
+    table(&header, &rows) + "Answer with `sesame approve <id> [--remember]` or `sesame deny <id>`.\n"
+}
+
+pub fn grants_table(grants: &[GrantInfo]) -> String {
+    if grants.is_empty() {
+        return "No program has a grant.\n".into();
+    }
+    let header = ["ID", "PROGRAM", "ACCOUNT", "SCOPES", "USES", "LAST USE", "GRANTED"];
+    let rows: Vec<Vec<String>> = grants
+        .iter()
+        .map(|g| {
+            let last = g.last_used_at.map(utc).unwrap_or_else(|| "-".into());
+            vec![g.id.to_string(), app(&g.app), g.account.clone(), g.scopes.join(" "), g.use_count.to_string(), last, utc(g.created_at)]
+        })
+        .collect();
+    table(&header, &rows)
+}
+
+pub fn activity_table(rows: &[ActivityInfo]) -> String {
+    if rows.is_empty() {
+        return "Nothing has happened yet.\n".into();
+    }
+    let header = ["WHEN", "EVENT", "PROGRAM", "ACCOUNT", "SCOPES", "DETAIL"];
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let event = serde_json::to_value(r.event).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let who = if r.app.is_empty() { "(unidentified)".into() } else { format!("{} ({})", r.app_name, r.app) };
+            vec![utc(r.at), event, who, r.account.clone().unwrap_or_default(), r.scopes.join(" "), r.detail.clone()]
+        })
+        .collect();
+    table(&header, &rows)
+}
+
+/// A program for people: its name, what it is, and whether it is sandboxed.
+fn app(a: &AppInfo) -> String {
+    let sandbox = if a.sandboxed { ", sandboxed" } else { "" };
+    format!("{} ({}{sandbox})", a.name, a.key)
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }

@@ -1,6 +1,7 @@
 //! `sesame`: the headless broker (`sesame daemon`) and the commands that talk to it.
 
 mod commands;
+mod consent;
 mod daemon;
 mod display;
 
@@ -59,6 +60,49 @@ enum Command {
     Logout {
         /// An account id, or a provider id that has exactly one account.
         account: String,
+    },
+    /// List token requests waiting for your answer.
+    Pending {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let a waiting request have its token.
+    Approve {
+        /// The request's id from `sesame pending`.
+        id: u64,
+        /// Also remember: the same program gets tokens for this account and scopes without asking.
+        #[arg(long)]
+        remember: bool,
+    },
+    /// Refuse a waiting request.
+    Deny {
+        /// The request's id from `sesame pending`.
+        id: u64,
+    },
+    /// List the programs you allowed, with their accounts, scopes and use.
+    Grants {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take back a grant (or all of one program's): its next request asks you again.
+    Revoke {
+        /// The grant's id from `sesame grants`.
+        #[arg(required_unless_present = "app", conflicts_with = "app")]
+        grant: Option<i64>,
+        /// Revoke every grant of this program (its identity as `sesame grants` shows it).
+        #[arg(long, value_name = "IDENTITY")]
+        app: Option<String>,
+    },
+    /// Show what happened: hand-outs, answers, revocations, refusals (newest first).
+    Activity {
+        #[arg(long)]
+        json: bool,
+        /// At most this many rows.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: u32,
+        /// Only this program (its identity, or part of it or of its name).
+        #[arg(long, value_name = "X")]
+        app: Option<String>,
     },
 }
 

@@ -6,9 +6,12 @@
 //!   before the access token that came with it is cached or handed out;
 //! - refreshes of one account run one at a time (rotation makes a second, concurrent refresh
 //!   with the old token revoke the whole grant at many providers);
-//! - a warm `token.get` touches memory only.
+//! - a warm `token.get` touches memory only (grants and accounts are mirrored in memory;
+//!   activity is written by the recorder's task);
+//! - no token reaches a program without a grant or the user's answer (see `consent.rs`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -18,9 +21,14 @@ use crate::cache::{scope_key, CachedToken, TokenCache};
 use crate::config::{Config, ProviderConfig};
 use crate::db::Db;
 use crate::error::BrokerError;
+use crate::identity::DesktopIndex;
 use crate::keyring::Keyring;
 use crate::login::Logins;
 use crate::oauth::{self, OAuthError, ProviderMetadata, RevokeOutcome};
+use crate::policy::grants::GrantTable;
+use crate::policy::pending::PendingQueue;
+use crate::policy::recorder::{Recorder, Retention};
+use crate::policy::{caller, Caller};
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
@@ -28,7 +36,7 @@ const DEFAULT_EXPIRES_IN: u64 = 3600;
 
 pub struct Broker {
     pub(crate) config: Config,
-    pub(crate) db: Db,
+    pub(crate) db: Arc<Db>,
     pub(crate) keyring: Keyring,
     pub(crate) http: reqwest::Client,
     cache: TokenCache,
@@ -40,9 +48,17 @@ pub struct Broker {
     /// so a keyring hiccup does not lose the account.
     unsaved_refresh: Mutex<HashMap<String, Secret>>,
     pub(crate) logins: Logins,
+    pub(crate) grants: GrantTable,
+    pub(crate) pending: PendingQueue,
+    pub(crate) recorder: Recorder,
+    /// Canonical paths of Sesame's own binaries: they may manage, and the CLI's requests
+    /// count as its parent's.
+    pub(crate) own_binaries: Vec<PathBuf>,
+    pub(crate) desktop: DesktopIndex,
 }
 
 impl Broker {
+    /// Must run inside a tokio runtime (it starts the activity writer).
     pub fn new(config: Config, db: Db, keyring: Keyring) -> Result<Arc<Broker>, BrokerError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -52,6 +68,10 @@ impl Broker {
             .build()
             .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))?;
         let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let grants = GrantTable::new(db.grants()?);
+        let db = Arc::new(db);
+        let retention = Retention { max_age: config.activity_retention, max_rows: config.activity_max_rows };
+        let recorder = Recorder::start(db.clone(), retention);
         Ok(Arc::new(Broker {
             config,
             db,
@@ -63,6 +83,11 @@ impl Broker {
             refresh_locks: Default::default(),
             unsaved_refresh: Default::default(),
             logins: Logins::default(),
+            grants,
+            pending: PendingQueue::default(),
+            recorder,
+            own_binaries: caller::own_binaries(),
+            desktop: DesktopIndex::from_env(),
         }))
     }
 
@@ -132,34 +157,44 @@ impl Broker {
         locks.entry(account.to_owned()).or_default().clone()
     }
 
-    pub async fn token(&self, params: &TokenGetParams) -> Result<TokenResult, BrokerError> {
+    /// A token for `caller`: account and scopes checked, then consent (a grant, or the
+    /// user's answer), then the cache or a refresh. Every hand-out is recorded.
+    pub async fn token(&self, caller: &Caller, params: &TokenGetParams) -> Result<TokenResult, BrokerError> {
         let account = self.resolve_account(&params.account)?;
-        let scopes = match &params.scopes {
+        let scopes: Vec<String> = match &params.scopes {
             Some(asked) if !asked.is_empty() => {
                 let missing: Vec<&str> = asked.iter().filter(|s| !account.scopes.contains(s)).map(String::as_str).collect();
                 if !missing.is_empty() {
                     return Err(BrokerError::InsufficientScope { account: account.id, missing: missing.join(" ") });
                 }
-                scope_key(asked)
+                canonical(asked)
             }
-            _ => scope_key(&account.scopes),
+            _ => self.grants.default_scopes(&caller.app.key, &account.id).unwrap_or_else(|| canonical(&account.scopes)),
         };
+        let grant = self.consent(caller, &account, &scopes).await?;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
-        if let Some(t) = self.cache.get(&account.id, &scopes, min_ttl, now_unix()) {
-            return Ok(result(&account.id, t));
+        let token = self.token_for(&account, &scope_key(&scopes), min_ttl).await?;
+        self.handed_out(caller, &account.id, &scopes, grant).await;
+        Ok(result(&account.id, token))
+    }
+
+    /// The cached token for (account, scopes), or a fresh one.
+    async fn token_for(&self, account: &AccountInfo, scopes: &str, min_ttl: u64) -> Result<CachedToken, BrokerError> {
+        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
+            return Ok(t);
         }
         if account.status == AccountStatus::ReauthRequired {
-            return Err(self.reauth(&account, "the provider refused its refresh token earlier"));
+            return Err(self.reauth(account, "the provider refused its refresh token earlier"));
         }
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
         // Whoever held the lock before us may have just refreshed this very scope set.
-        if let Some(t) = self.cache.get(&account.id, &scopes, min_ttl, now_unix()) {
-            return Ok(result(&account.id, t));
+        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
+            return Ok(t);
         }
-        let token = self.refresh(&account, &scopes).await?;
-        self.cache.put(&account.id, &scopes, token.clone());
-        Ok(result(&account.id, token))
+        let token = self.refresh(account, scopes).await?;
+        self.cache.put(&account.id, scopes, token.clone());
+        Ok(token)
     }
 
     /// One refresh at the provider. The caller holds the account's refresh lock.
@@ -247,7 +282,9 @@ impl Broker {
         self.keyring.delete(&account.id).await?;
         self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
         self.cache.forget_account(&account.id);
+        // The account's grants go with it (ON DELETE CASCADE, and the mirror here).
         self.db.delete_account(&account.id)?;
+        self.grants.remove_account(&account.id);
         self.accounts.write().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
         tracing::info!(account = %account.id, ?revocation, "signed out");
         Ok(LogoutResult { account: account.id, revocation })
@@ -268,6 +305,11 @@ impl Broker {
             Err(e) => Revocation::Failed { reason: e.to_string() },
         }
     }
+}
+
+/// Sorted and without duplicates: the form grants, pending questions and the cache key use.
+pub(crate) fn canonical(scopes: &[String]) -> Vec<String> {
+    scope_key(scopes).split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 fn result(account: &str, t: CachedToken) -> TokenResult {

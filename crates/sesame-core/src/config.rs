@@ -26,7 +26,14 @@ scopes = ["openid", "email", "profile", "offline_access"]
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// How long a sign-in waits for the browser (`login_timeout_secs`, default 300).
     pub login_timeout: Duration,
+    /// How long a token request waits for the user's answer (`consent_timeout_secs`, default 120).
+    pub consent_timeout: Duration,
+    /// Activity rows older than this are deleted (`activity_retention_days`, default 90).
+    pub activity_retention: Duration,
+    /// At most this many activity rows are kept (`activity_max_rows`, default 100 000).
+    pub activity_max_rows: u64,
     pub providers: Vec<ProviderConfig>,
 }
 
@@ -87,19 +94,15 @@ impl Config {
             message,
         };
 
-        let login_timeout = match raw.login_timeout_secs {
-            None => Duration::from_secs(DEFAULT_LOGIN_TIMEOUT_SECS),
-            Some(secs) => {
-                let n = *secs.get_ref();
-                if n == 0 || n > MAX_LOGIN_TIMEOUT_SECS {
-                    return Err(invalid(
-                        secs.span(),
-                        format!("login_timeout_secs must be between 1 and {MAX_LOGIN_TIMEOUT_SECS} (default {DEFAULT_LOGIN_TIMEOUT_SECS}), got {n}"),
-                    ));
-                }
-                Duration::from_secs(n)
-            }
+        let number = |value: Option<Spanned<u64>>, name: &str, default: u64, max: u64| match value {
+            None => Ok(default),
+            Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
+            Some(v) => Err(invalid(v.span(), format!("{name} must be between 1 and {max} (default {default}), got {}", v.get_ref()))),
         };
+        let login_timeout = Duration::from_secs(number(raw.login_timeout_secs, "login_timeout_secs", DEFAULT_LOGIN_TIMEOUT_SECS, MAX_LOGIN_TIMEOUT_SECS)?);
+        let consent_timeout = Duration::from_secs(number(raw.consent_timeout_secs, "consent_timeout_secs", 120, 3600)?);
+        let activity_retention = Duration::from_secs(86_400 * number(raw.activity_retention_days, "activity_retention_days", 90, 36_500)?);
+        let activity_max_rows = number(raw.activity_max_rows, "activity_max_rows", 100_000, 100_000_000)?;
 
         let mut providers = Vec::with_capacity(raw.provider.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -115,7 +118,7 @@ impl Config {
             }
             providers.push(provider);
         }
-        Ok(Config { login_timeout, providers })
+        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, providers })
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
@@ -173,6 +176,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     login_timeout_secs: Option<Spanned<u64>>,
+    consent_timeout_secs: Option<Spanned<u64>>,
+    activity_retention_days: Option<Spanned<u64>>,
+    activity_max_rows: Option<Spanned<u64>>,
     #[serde(default)]
     provider: Vec<RawProvider>,
 }
@@ -439,6 +445,8 @@ allow_scope_narrowing = false
     fn zero_timeout_is_refused() {
         let e = err("login_timeout_secs = 0\n");
         assert!(e.contains("line 1") && e.contains("login_timeout_secs"), "{e}");
+        let e = err("\nconsent_timeout_secs = 99999\n");
+        assert!(e.contains("line 2") && e.contains("consent_timeout_secs"), "{e}");
     }
 
     #[test]

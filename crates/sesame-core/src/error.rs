@@ -23,6 +23,16 @@ pub enum BrokerError {
     ReauthRequired { account: String, provider: String, why: String },
     #[error("there is no sign-in `{0}` in progress; start one with `sesame login <provider>`")]
     NoSuchLogin(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("you denied {app} a token for account `{account}`; it can ask again, and `sesame grants` shows what is allowed")]
+    ConsentDenied { app: String, account: String },
+    #[error("nobody answered whether {app} may have a token for account `{account}`; answer with `sesame pending` and `sesame approve <id>` while the request waits")]
+    ConsentTimeout { app: String, account: String },
+    #[error("there is no pending request {0} (answered already, or it timed out); `sesame pending` lists them")]
+    NoSuchPending(u64),
+    #[error("there is no grant {0}; `sesame grants` lists them")]
+    NoSuchGrant(i64),
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]
@@ -43,6 +53,11 @@ impl BrokerError {
             BrokerError::InsufficientScope { .. } => ErrorKind::InsufficientScope,
             BrokerError::ReauthRequired { .. } => ErrorKind::ReauthRequired,
             BrokerError::NoSuchLogin(_) => ErrorKind::NoSuchLogin,
+            BrokerError::Forbidden(_) => ErrorKind::Forbidden,
+            BrokerError::ConsentDenied { .. } => ErrorKind::ConsentDenied,
+            BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
+            BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
+            BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::OAuth(e) => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,

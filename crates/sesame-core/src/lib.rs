@@ -4,12 +4,15 @@
 pub mod broker;
 pub mod cache;
 pub mod config;
+pub mod consent;
 pub mod db;
 pub mod error;
+pub mod identity;
 pub mod keyring;
 pub mod login;
 pub mod oauth;
 pub mod paths;
+pub mod policy;
 pub mod server;
 
 pub use sesame_ipc::Secret;

@@ -9,6 +9,7 @@ use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 
 use crate::codec::frame_codec;
+use crate::consent::*;
 use crate::protocol::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +111,35 @@ impl Client {
 
     pub async fn logout(&mut self, account: &str) -> Result<LogoutResult, ClientError> {
         self.call(method::ACCOUNT_LOGOUT, &AccountParams { account: account.into() }).await
+    }
+}
+
+impl Client {
+    // ---- management: only the broker's own binaries may call these -------------------
+
+    pub async fn pending(&mut self) -> Result<Vec<PendingInfo>, ClientError> {
+        let r: PendingListResult = self.call(method::PENDING_LIST, &Empty {}).await?;
+        Ok(r.pending)
+    }
+
+    pub async fn answer(&mut self, id: u64, decision: Decision) -> Result<(), ClientError> {
+        let _: Empty = self.call(method::PENDING_ANSWER, &PendingAnswerParams { id, decision }).await?;
+        Ok(())
+    }
+
+    pub async fn grants(&mut self) -> Result<Vec<GrantInfo>, ClientError> {
+        let r: GrantsListResult = self.call(method::GRANTS_LIST, &Empty {}).await?;
+        Ok(r.grants)
+    }
+
+    pub async fn revoke(&mut self, params: &GrantsRevokeParams) -> Result<Vec<i64>, ClientError> {
+        let r: GrantsRevokeResult = self.call(method::GRANTS_REVOKE, params).await?;
+        Ok(r.revoked)
+    }
+
+    pub async fn activity(&mut self, params: &ActivityListParams) -> Result<Vec<ActivityInfo>, ClientError> {
+        let r: ActivityListResult = self.call(method::ACTIVITY_LIST, params).await?;
+        Ok(r.activity)
     }
 }
 

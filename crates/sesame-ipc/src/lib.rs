@@ -2,12 +2,14 @@
 //! JSON-RPC 2.0, one object per line, lines capped at [`MAX_FRAME`].
 //!
 //! - [`protocol`]: method names, params and results, error kinds.
+//! - [`consent`]: the types of per-app consent (pending requests, grants, activity).
 //! - [`codec`]: the bounded line codec both sides use.
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
 
 pub mod client;
 pub mod codec;
+pub mod consent;
 pub mod protocol;
 pub mod secret;
 

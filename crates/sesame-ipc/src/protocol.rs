@@ -19,6 +19,12 @@ pub mod method {
     pub const LOGIN_WAIT: &str = "login.wait";
     pub const LOGIN_CANCEL: &str = "login.cancel";
     pub const ACCOUNT_LOGOUT: &str = "account.logout";
+    // Management: only from the broker's own binaries.
+    pub const PENDING_LIST: &str = "pending.list";
+    pub const PENDING_ANSWER: &str = "pending.answer";
+    pub const GRANTS_LIST: &str = "grants.list";
+    pub const GRANTS_REVOKE: &str = "grants.revoke";
+    pub const ACTIVITY_LIST: &str = "activity.list";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,8 +65,15 @@ pub enum ErrorKind {
     /// A line longer than 64 KiB; the broker closes the connection after this reply.
     FrameTooLarge,
     MethodNotFound,
-    /// The peer is not allowed to talk to this broker (another uid).
+    /// The peer is not allowed to do this: another uid, a program Sesame cannot identify, or
+    /// a management call from anything but Sesame's own binaries.
     Forbidden,
+    /// The user denied this program the token.
+    ConsentDenied,
+    /// Nobody answered the consent question in time.
+    ConsentTimeout,
+    NoSuchPending,
+    NoSuchGrant,
     NoSuchProvider,
     NoSuchAccount,
     /// A provider id matched several accounts; name the account id instead.
@@ -106,6 +119,10 @@ impl ErrorKind {
             ErrorKind::FrameTooLarge => "frame_too_large",
             ErrorKind::MethodNotFound => "method_not_found",
             ErrorKind::Forbidden => "forbidden",
+            ErrorKind::ConsentDenied => "consent_denied",
+            ErrorKind::ConsentTimeout => "consent_timeout",
+            ErrorKind::NoSuchPending => "no_such_pending",
+            ErrorKind::NoSuchGrant => "no_such_grant",
             ErrorKind::NoSuchProvider => "no_such_provider",
             ErrorKind::NoSuchAccount => "no_such_account",
             ErrorKind::AmbiguousAccount => "ambiguous_account",
@@ -311,7 +328,7 @@ mod tests {
 
     #[test]
     fn kind_names_match_serde() {
-        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled] {
+        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled, ErrorKind::ConsentDenied, ErrorKind::ConsentTimeout, ErrorKind::NoSuchPending, ErrorKind::NoSuchGrant] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }
     }

@@ -13,8 +13,9 @@ use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
 use super::dispatch::dispatch;
-use super::peer::{own_uid, peer_of};
+use super::peer::{own_uid, peer_of, Peer};
 use crate::broker::Broker;
+use crate::policy::{caller, Caller};
 
 pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationToken) {
     let peer = match peer_of(&stream) {
@@ -25,12 +26,15 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
         }
     };
     let mut framed = Framed::new(stream, frame_codec());
-    if peer.uid != own_uid() {
-        tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection from another user");
-        let error = RpcError::new(ErrorKind::Forbidden, "this Sesame broker serves only the user who runs it");
-        let _ = send(&mut framed, Response::err(Value::Null, error)).await;
-        return;
-    }
+    let caller = match identify(&broker, peer).await {
+        Ok(caller) => caller,
+        Err(message) => {
+            tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection: {message}");
+            broker.refused(None, format!("uid {}, pid {}: {message}", peer.uid, peer.pid.unwrap_or(0))).await;
+            let _ = send(&mut framed, Response::err(Value::Null, RpcError::new(ErrorKind::Forbidden, message))).await;
+            return;
+        }
+    };
     loop {
         let line = tokio::select! {
             line = framed.next() => line,
@@ -40,7 +44,7 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
             None => return,
             Some(Ok(line)) if line.trim().is_empty() => continue,
             Some(Ok(line)) => match parse_request(&line) {
-                Ok(request) => dispatch(&broker, request).await,
+                Ok(request) => dispatch(&broker, &caller, request).await,
                 Err(reply) => reply,
             },
             Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
@@ -57,6 +61,21 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
         if send(&mut framed, reply).await.is_err() {
             return;
         }
+    }
+}
+
+/// Who is calling, from the kernel's word, captured once at accept. Any doubt is a refusal.
+async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
+    if peer.uid != own_uid() {
+        return Err("this Sesame broker serves only the user who runs it".into());
+    }
+    let pid = peer.pid.ok_or("the kernel did not say which process connected")?;
+    let b = broker.clone();
+    let identified = tokio::task::spawn_blocking(move || caller::identify(pid, peer.uid, &b.own_binaries, &b.desktop)).await;
+    match identified {
+        Ok(Ok(caller)) => Ok(caller),
+        Ok(Err(e)) => Err(format!("Sesame could not tell which program connected ({e}), so it will not serve it")),
+        Err(e) => Err(format!("identifying the caller failed ({e})")),
     }
 }
 

@@ -5,14 +5,36 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use sesame_ipc::consent::*;
 use sesame_ipc::protocol::*;
 use sesame_ipc::{ErrorKind, RpcError};
 
 use crate::broker::Broker;
+use crate::policy::Caller;
 
-pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Response {
+/// Methods only Sesame's own binaries (the CLI, the app) may call: answering, listing and
+/// revoking consent, and signing accounts in and out.
+const MANAGEMENT: &[&str] = &[
+    method::PENDING_LIST,
+    method::PENDING_ANSWER,
+    method::GRANTS_LIST,
+    method::GRANTS_REVOKE,
+    method::ACTIVITY_LIST,
+    method::LOGIN_START,
+    method::LOGIN_WAIT,
+    method::LOGIN_CANCEL,
+    method::ACCOUNT_LOGOUT,
+];
+
+pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
     let id = request.id.clone();
-    match call(broker, &request).await {
+    if MANAGEMENT.contains(&request.method.as_str()) && !caller.management {
+        tracing::warn!(app = %caller.app.key, method = %request.method, "refused a management call");
+        broker.refused(Some(&caller.app), format!("management call {}", request.method)).await;
+        let message = format!("only Sesame's own tools may call `{}`; {} is not one of them", request.method, caller.app.name);
+        return Response::err(id, RpcError::new(ErrorKind::Forbidden, message));
+    }
+    match call(broker, caller, &request).await {
         Ok(result) => Response::ok(id, result),
         Err(error) => {
             tracing::debug!(method = %request.method, kind = error.kind().as_str(), "request failed");
@@ -21,7 +43,7 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Response {
     }
 }
 
-async fn call(broker: &Arc<Broker>, request: &Request) -> Result<Value, RpcError> {
+async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Result<Value, RpcError> {
     let p = &request.params;
     match request.method.as_str() {
         method::HELLO => {
@@ -38,7 +60,7 @@ async fn call(broker: &Arc<Broker>, request: &Request) -> Result<Value, RpcError
         }
         method::TOKEN_GET => {
             let p: TokenGetParams = params(p)?;
-            reply(broker.token(&p).await?)
+            reply(broker.token(caller, &p).await?)
         }
         method::LOGIN_START => {
             let p: LoginStartParams = params(p)?;
@@ -56,6 +78,27 @@ async fn call(broker: &Arc<Broker>, request: &Request) -> Result<Value, RpcError
         method::ACCOUNT_LOGOUT => {
             let p: AccountParams = params(p)?;
             reply(broker.logout(&p.account).await?)
+        }
+        method::PENDING_LIST => {
+            let _: Empty = params(p)?;
+            reply(PendingListResult { pending: broker.pending_list() })
+        }
+        method::PENDING_ANSWER => {
+            let p: PendingAnswerParams = params(p)?;
+            broker.answer_pending(caller, p.id, p.decision).await?;
+            reply(Empty {})
+        }
+        method::GRANTS_LIST => {
+            let _: Empty = params(p)?;
+            reply(GrantsListResult { grants: broker.grants_list() })
+        }
+        method::GRANTS_REVOKE => {
+            let p: GrantsRevokeParams = params(p)?;
+            reply(GrantsRevokeResult { revoked: broker.revoke_grants(&p).await? })
+        }
+        method::ACTIVITY_LIST => {
+            let p: ActivityListParams = params(p)?;
+            reply(ActivityListResult { activity: broker.activity_list(&p).await? })
         }
         other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("there is no method `{other}`; see docs/protocol.md for the list"))),
     }

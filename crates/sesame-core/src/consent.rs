@@ -1,0 +1,148 @@
+//! The broker's consent side: a token request passes [`Broker::consent`] before any token
+//! is minted; the management calls answer, list and revoke. Decisions and hand-outs go to
+//! the activity log through the recorder (never a token in it).
+
+use std::collections::BTreeSet;
+
+use sesame_ipc::consent::*;
+use sesame_ipc::protocol::AccountInfo;
+
+use crate::broker::Broker;
+use crate::db::NewActivity;
+use crate::error::BrokerError;
+use crate::now_unix;
+use crate::policy::Caller;
+
+/// `activity.list` returns at most this many rows when no limit is given.
+const DEFAULT_ACTIVITY_LIMIT: u32 = 100;
+
+impl Broker {
+    /// Ok(Some(grant id)) when a grant covers the request (now or after "always allow"),
+    /// Ok(None) after "approve once"; else the user's "no" or the timeout.
+    pub(crate) async fn consent(&self, caller: &Caller, account: &AccountInfo, scopes: &[String]) -> Result<Option<i64>, BrokerError> {
+        if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
+            return Ok(Some(grant));
+        }
+        let mut ticket = self.pending.ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix());
+        if ticket.is_new {
+            tracing::info!(id = ticket.id, app = %caller.app.key, account = %account.id, "waiting for the user's consent");
+        }
+        let wait = ticket.expires_at - now_unix();
+        let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
+        let decided = tokio::time::timeout(deadline, async { ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d) }).await;
+        let decision = match decided {
+            Ok(Ok(Some(d))) => d,
+            _ => {
+                // Whichever waiter notices first records the timeout, once.
+                if let Some(info) = self.pending.expire(ticket.id) {
+                    self.record(ActivityEvent::TimedOut, &info.app, Some(&info.account), &info.scopes, cli_detail(info.via_cli)).await;
+                }
+                return Err(BrokerError::ConsentTimeout { app: caller.app.name.clone(), account: account.id.clone() });
+            }
+        };
+        match decision {
+            Decision::Deny => Err(BrokerError::ConsentDenied { app: caller.app.name.clone(), account: account.id.clone() }),
+            Decision::ApproveOnce => Ok(None),
+            Decision::ApproveAlways => Ok(self.grants.covering(&caller.app.key, &account.id, scopes)),
+        }
+    }
+
+    /// Records a hand-out and counts it on its grant, off the request path.
+    pub(crate) async fn handed_out(&self, caller: &Caller, account: &str, scopes: &[String], grant: Option<i64>) {
+        let now = now_unix();
+        let mut detail = cli_detail(caller.via_cli);
+        if let Some(id) = grant {
+            self.grants.note_use(id, now);
+            self.recorder.grant_used(id, now).await;
+            detail = format!("{detail}{}grant {id}", if detail.is_empty() { "" } else { ", " });
+        }
+        self.record(ActivityEvent::HandedOut, &caller.app, Some(account), scopes, detail).await;
+    }
+
+    pub fn pending_list(&self) -> Vec<PendingInfo> {
+        self.pending.list()
+    }
+
+    /// The user's answer. `by` is who answers: never the program that asked (neither the
+    /// asking process nor another process of the same program; see `PendingQueue::asked_by`).
+    pub async fn answer_pending(&self, by: &Caller, id: u64, decision: Decision) -> Result<(), BrokerError> {
+        if self.pending.asked_by(id, by) {
+            return Err(BrokerError::Forbidden(format!(
+                "{} made request {id} and cannot answer it itself; answer from your own terminal or the Sesame app",
+                by.app.name
+            )));
+        }
+        let info = self.pending.get(id).ok_or(BrokerError::NoSuchPending(id))?;
+        let detail = if decision == Decision::ApproveAlways {
+            // The grant exists before the waiters wake up, so their hand-outs count on it.
+            let grant = self.db.insert_grant(&info.app, &info.account, &info.scopes.join(" "), now_unix())?;
+            self.grants.insert(grant.clone());
+            format!("grant {}", grant.id)
+        } else {
+            String::new()
+        };
+        let info = self.pending.answer(id, decision).ok_or(BrokerError::NoSuchPending(id))?;
+        let event = match decision {
+            Decision::ApproveOnce => ActivityEvent::Approved,
+            Decision::ApproveAlways => ActivityEvent::Remembered,
+            Decision::Deny => ActivityEvent::Denied,
+        };
+        tracing::info!(id, app = %info.app.key, account = %info.account, ?decision, "answered");
+        self.record(event, &info.app, Some(&info.account), &info.scopes, detail).await;
+        Ok(())
+    }
+
+    pub fn grants_list(&self) -> Vec<GrantInfo> {
+        let mut list = self.grants.list();
+        list.sort_by(|a, b| (&a.app.key, &a.account, a.id).cmp(&(&b.app.key, &b.account, b.id)));
+        list
+    }
+
+    /// Revokes one grant or all of an app's; the next request of that app is pending again.
+    pub async fn revoke_grants(&self, params: &GrantsRevokeParams) -> Result<Vec<i64>, BrokerError> {
+        let doomed: Vec<GrantInfo> = match (params.grant, &params.app) {
+            (Some(id), None) => vec![self.grants.list().into_iter().find(|g| g.id == id).ok_or(BrokerError::NoSuchGrant(id))?],
+            (None, Some(app)) => self.grants.of_app(app),
+            _ => return Err(BrokerError::BadRequest("give exactly one of `grant` (an id) or `app` (an app key)".into())),
+        };
+        for g in &doomed {
+            self.db.delete_grant(g.id)?;
+        }
+        let ids: BTreeSet<i64> = doomed.iter().map(|g| g.id).collect();
+        self.grants.remove(&ids);
+        for g in &doomed {
+            self.record(ActivityEvent::Revoked, &g.app, Some(&g.account), &g.scopes, format!("grant {}", g.id)).await;
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    pub async fn activity_list(&self, params: &ActivityListParams) -> Result<Vec<ActivityInfo>, BrokerError> {
+        self.recorder.flush().await;
+        Ok(self.db.activity(params.limit.unwrap_or(DEFAULT_ACTIVITY_LIMIT), params.app.as_deref())?)
+    }
+
+    /// A caller the broker turned away (another user, an unidentifiable peer, a management
+    /// call from an app).
+    pub async fn refused(&self, app: Option<&AppInfo>, detail: String) {
+        let (key, name) = app.map(|a| (a.key.clone(), a.name.clone())).unwrap_or_default();
+        let row = NewActivity { at: now_unix(), event: ActivityEvent::Refused, app: key, app_name: name, account: None, scopes: String::new(), detail };
+        self.recorder.activity(row).await;
+    }
+
+    async fn record(&self, event: ActivityEvent, app: &AppInfo, account: Option<&str>, scopes: &[String], detail: String) {
+        let row = NewActivity {
+            at: now_unix(),
+            event,
+            app: app.key.clone(),
+            app_name: app.name.clone(),
+            account: account.map(str::to_owned),
+            scopes: scopes.join(" "),
+            detail,
+        };
+        self.recorder.activity(row).await;
+    }
+}
+
+fn cli_detail(via_cli: bool) -> String {
+    if via_cli { "via sesame CLI".into() } else { String::new() }
+}

@@ -1,0 +1,147 @@
+//! SQLite: metadata only — accounts, grants, activity. Never a token.
+//!
+//! Schema changes are appended to [`MIGRATIONS`]; `PRAGMA user_version` records how many ran.
+//! One file per table: [`accounts`], [`grants`], [`activity`].
+
+mod accounts;
+mod activity;
+mod grants;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+pub use activity::NewActivity;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the database {path} failed: {cause}; check that the directory is writable and the disk is not full")]
+pub struct DbError {
+    path: PathBuf,
+    cause: rusqlite::Error,
+}
+
+/// Each entry runs once, in order, inside a transaction.
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts. (issuer, subject) is the identity: signing in again as the same person
+    // updates the row instead of adding a second one.
+    "CREATE TABLE accounts (
+        id                TEXT PRIMARY KEY,
+        provider          TEXT NOT NULL,
+        issuer            TEXT NOT NULL,
+        subject           TEXT NOT NULL,
+        email             TEXT,
+        name              TEXT,
+        scopes            TEXT NOT NULL,
+        status            TEXT NOT NULL,
+        created_at        INTEGER NOT NULL,
+        last_refreshed_at INTEGER,
+        UNIQUE (provider, issuer, subject)
+    );",
+    // 2: grants: (app, account, scope set) -> allowed. `app` is the AppInfo as JSON, for display.
+    "CREATE TABLE grants (
+        id           INTEGER PRIMARY KEY,
+        app_key      TEXT NOT NULL,
+        app          TEXT NOT NULL,
+        account      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        scopes       TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        use_count    INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (app_key, account, scopes)
+    );",
+    // 3: activity: every hand-out and decision.
+    "CREATE TABLE activity (
+        id       INTEGER PRIMARY KEY,
+        at       INTEGER NOT NULL,
+        event    TEXT NOT NULL,
+        app      TEXT NOT NULL,
+        app_name TEXT NOT NULL,
+        account  TEXT,
+        scopes   TEXT NOT NULL,
+        detail   TEXT NOT NULL
+    );
+    CREATE INDEX activity_at ON activity (at);
+    CREATE INDEX activity_app ON activity (app);",
+];
+
+pub struct Db {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let err = |cause| DbError { path: path.to_owned(), cause };
+        let conn = Connection::open(path).map_err(err)?;
+        restrict_permissions(path);
+        let db = Db { path: path.to_owned(), conn: Mutex::new(conn) };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// An in-memory database for unit tests.
+    pub fn open_in_memory() -> Result<Db, DbError> {
+        let conn = Connection::open_in_memory().map_err(|cause| DbError { path: ":memory:".into(), cause })?;
+        let db = Db { path: ":memory:".into(), conn: Mutex::new(conn) };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn err(&self, cause: rusqlite::Error) -> DbError {
+        DbError { path: self.path.clone(), cause }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, DbError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(|e| self.err(e))
+    }
+
+    fn migrate(&self) -> Result<(), DbError> {
+        self.with(|conn| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", i + 1)?;
+                tx.commit()?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn schema_version(&self) -> Result<usize, DbError> {
+        self.with(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+    }
+}
+
+/// Scope sets are stored space-joined, in canonical (sorted) order.
+fn split_scopes(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The database holds no secret, but which accounts exist is still the user's business.
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_keeps_data_and_version() {
+        let dir = std::env::temp_dir().join(format!("sesame-db-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sesame.db");
+        Db::open(&path).unwrap().upsert_account(&accounts::tests::account("a", "p")).unwrap();
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
+        assert_eq!(db.accounts().unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,231 @@
+//! Which program is on the other end of a connection, as far as the kernel can tell.
+//!
+//! The server learns a peer's pid from `SO_PEERCRED`; this module turns it into an
+//! [`AppIdentity`] whose `key` the consent policy is keyed on. All reads are blocking
+//! `/proc` reads: call from a blocking thread.
+//!
+//! What the key can and cannot promise:
+//! - The executable comes from the kernel (`/proc/<pid>/exe`) and the Flatpak app id from
+//!   the sandbox's `/.flatpak-info`, which a sandboxed app cannot change.
+//! - An interpreter's script comes from its command line, which the process itself wrote.
+//!   It tells the user's scripts apart; it does not stop hostile code running unsandboxed as
+//!   the same user, which could equally ptrace, `LD_PRELOAD` or read the keyring directly.
+//!
+//! Pid reuse, and what is left of it:
+//! - While we read, the process cannot be swapped for another: we hold a pidfd (or are given
+//!   the peer's, from `SO_PEERPIDFD`) and check it is alive after the reads, and we read the
+//!   start time (stat field 22) before and after — a pid's next owner always starts later.
+//! - Between the peer's `connect()` and our first read there is a window: if the peer exits
+//!   and its pid is reused in it, we identify the newcomer. Start times cannot catch that
+//!   without a reference taken at connect time; `SO_PEERPIDFD` (Linux 6.5) is that
+//!   reference — pass it to [`identify_with`] and the window closes.
+//! - A process that `exec()`s another program after connecting keeps its pid, start time
+//!   and pidfd: we identify what it is when we look, not what it was at `connect()`.
+//!   Caught in the middle of an exec, its new argv may not be set up yet (for an instant
+//!   `cmdline` reads empty), which yields the plain-interpreter form.
+
+mod desktop;
+mod flatpak;
+mod interpreter;
+#[cfg(test)]
+mod parse_tests;
+mod proc;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub use desktop::{DesktopIndex, DesktopMatch};
+pub use proc::pidfd_open;
+
+use interpreter::{Interpreter, Invocation};
+
+/// Who a process is, for policy and for display.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppIdentity {
+    /// The canonical identity string policy keys on. Forms:
+    /// - `/usr/bin/msmtp`: a native executable;
+    /// - `/usr/bin/python3.11 /home/u/bin/mail-sync.py`: interpreter and resolved script;
+    /// - `/usr/bin/python3.11 -m mypkg.tool`: a module run by name;
+    /// - `/usr/bin/bash -c`: inline code (`-c`, `-e`, `--eval` … all spell `-c` here);
+    /// - `/usr/bin/python3.11`: a REPL, a program on stdin, or a script we cannot find;
+    /// - `flatpak:org.gnome.Evolution`: a Flatpak app, whatever it runs inside.
+    ///
+    /// Paths that are not UTF-8 are converted lossily here; `exe` and `script` are exact.
+    pub key: String,
+    /// The executable as the kernel names it (for Flatpak: its path inside the sandbox).
+    pub exe: PathBuf,
+    /// The interpreter's script, resolved against the process's cwd and root.
+    pub script: Option<PathBuf>,
+    pub flatpak_app: Option<String>,
+    /// Flatpak, or (heuristically) Snap. Informational: not a basis for trust.
+    pub sandboxed: bool,
+    /// The desktop entry's Name, else the Flatpak app id, else the script's or module's
+    /// name, else the process name. A hint from user-writable files: show `key` too.
+    pub display_name: String,
+    pub icon: Option<String>,
+    pub desktop_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    /// Real uid.
+    pub uid: u32,
+    /// Clock ticks after boot (stat field 22).
+    pub start_time: u64,
+    pub identity: AppIdentity,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Exited, or the pid now belongs to someone else: the peer cannot be identified.
+    #[error("process {pid} is gone")]
+    Gone { pid: i32 },
+    #[error("process {pid} belongs to uid {actual}, not {expected}")]
+    UidMismatch { pid: i32, expected: u32, actual: u32 },
+    /// Typically EACCES: the process is not dumpable (it asked so, or it is setuid), or
+    /// `/proc` is mounted with `hidepid`. Nothing to identify it by: deny.
+    #[error("cannot read {what} of process {pid}: {source}")]
+    Unreadable {
+        pid: i32,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("process {pid} has a malformed {what}")]
+    Malformed { pid: i32, what: &'static str },
+}
+
+/// Identifies `pid` with a process-wide [`DesktopIndex`] built from the environment.
+/// If `expected_uid` is given, the process's real uid must match it.
+pub fn identify(pid: i32, expected_uid: Option<u32>) -> Result<ProcessInfo, IdentityError> {
+    static DEFAULT: OnceLock<DesktopIndex> = OnceLock::new();
+    identify_with(pid, expected_uid, DEFAULT.get_or_init(DesktopIndex::from_env), None)
+}
+
+/// Identifies `pid`, looking up display names in `desktop`. `peer_pidfd`, if given, must be
+/// a pidfd for `pid` (ideally from `SO_PEERPIDFD`, which closes the reuse window described
+/// in the module docs); otherwise one is opened here when the kernel supports it.
+pub fn identify_with(
+    pid: i32,
+    expected_uid: Option<u32>,
+    desktop: &DesktopIndex,
+    peer_pidfd: Option<BorrowedFd<'_>>,
+) -> Result<ProcessInfo, IdentityError> {
+    if pid <= 0 {
+        return Err(IdentityError::Gone { pid });
+    }
+    let own_pidfd;
+    let pidfd = match peer_pidfd {
+        Some(fd) => {
+            match proc::pidfd_pid(fd) {
+                Some(-1) => return Err(IdentityError::Gone { pid }),
+                Some(p) if p != pid => return Err(IdentityError::Malformed { pid, what: "pidfd (another process)" }),
+                _ => {}
+            }
+            Some(fd)
+        }
+        None => {
+            own_pidfd = pidfd_open(pid);
+            own_pidfd.as_ref().map(|fd| fd.as_fd())
+        }
+    };
+
+    let before = proc::read_stat(pid)?;
+    let uid = proc::read_real_uid(pid)?;
+    if let Some(expected) = expected_uid {
+        if uid != expected {
+            return Err(IdentityError::UidMismatch { pid, expected, actual: uid });
+        }
+    }
+    let exe = proc::read_exe(pid)?;
+    let argv = proc::read_cmdline(pid)?;
+    let root = proc::open_root(pid)?;
+    let flatpak_app = if root.same_as_ours { None } else { flatpak::app_id(pid, &root)? };
+    let sandboxed = flatpak_app.is_some() || proc::looks_like_snap(pid, &exe);
+    let run = classify(pid, &root, &exe, &argv);
+
+    let after = proc::read_stat(pid)?;
+    let alive = pidfd.is_none_or(proc::pidfd_alive);
+    if after.start_time != before.start_time || !alive {
+        return Err(IdentityError::Gone { pid });
+    }
+
+    let exe_text = exe.to_string_lossy().into_owned();
+    let (key, script, name_hint) = match run {
+        Run::Native => (exe_text, None, None),
+        Run::Script(path) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (format!("{exe_text} {}", path.to_string_lossy()), Some(path), name)
+        }
+        Run::Module(module) => (format!("{exe_text} -m {module}"), None, Some(module)),
+        Run::Inline => (format!("{exe_text} -c"), None, None),
+    };
+    let key = match &flatpak_app {
+        Some(app) => format!("flatpak:{app}"),
+        None => key,
+    };
+    let display_name = flatpak_app.clone().or(name_hint).unwrap_or_else(|| before.comm.clone());
+    let mut identity =
+        AppIdentity { key, exe, script, flatpak_app, sandboxed, display_name, icon: None, desktop_file: None };
+    if let Some(found) = desktop.lookup(&identity) {
+        identity.display_name = found.name;
+        identity.icon = found.icon;
+        identity.desktop_file = Some(found.path);
+    }
+    Ok(ProcessInfo { pid, ppid: after.ppid, uid, start_time: after.start_time, identity })
+}
+
+/// The parent's pid (stat field 4). One read of `stat` is an atomic snapshot, so the
+/// ppid is the parent of the process that had `pid` at that instant; to identify that
+/// parent safely use [`identify_parent`], which also rules out the parent's pid having
+/// been reused since.
+pub fn parent_pid(pid: i32) -> Result<i32, IdentityError> {
+    if pid <= 0 {
+        return Err(IdentityError::Gone { pid });
+    }
+    Ok(proc::read_stat(pid)?.ppid)
+}
+
+/// Identifies `child`'s parent. A parent always starts no later than its child, so a
+/// process at the parent's pid that started later is a newcomer after the parent exited.
+pub fn identify_parent(
+    child: &ProcessInfo,
+    expected_uid: Option<u32>,
+    desktop: &DesktopIndex,
+) -> Result<ProcessInfo, IdentityError> {
+    let parent = identify_with(child.ppid, expected_uid, desktop, None)?;
+    if parent.start_time > child.start_time {
+        return Err(IdentityError::Gone { pid: child.ppid });
+    }
+    Ok(parent)
+}
+
+/// What the process runs, before it is turned into a key.
+enum Run {
+    Native,
+    Script(PathBuf),
+    Module(String),
+    Inline,
+}
+
+fn classify(pid: i32, root: &proc::ProcRoot, exe: &Path, argv: &[OsString]) -> Run {
+    let Some(interpreter) = Interpreter::of(exe) else { return Run::Native };
+    match interpreter.parse(argv.get(1..).unwrap_or(&[])) {
+        Invocation::Script { path, chdir } => {
+            match proc::resolve_script(pid, root, &path, chdir.as_deref(), interpreter.accepts_directory()) {
+                Some(resolved) => Run::Script(resolved),
+                // A REPL's argument that is not a file, `-`, a typo: the plain interpreter.
+                None => Run::Native,
+            }
+        }
+        Invocation::Module(module) => Run::Module(module),
+        Invocation::Inline => Run::Inline,
+        Invocation::Interactive => Run::Native,
+    }
+}

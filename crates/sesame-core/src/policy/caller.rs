@@ -1,0 +1,78 @@
+//! The caller of a connection, identified once when it is accepted: the kernel's
+//! `SO_PEERCRED` pid, then `/proc` (see [`crate::identity`]). Requests made through the
+//! `sesame` CLI are attributed to the program that ran it.
+
+use std::path::PathBuf;
+
+use sesame_ipc::consent::AppInfo;
+
+use crate::identity::{self, AppIdentity, DesktopIndex, IdentityError, ProcessInfo};
+
+/// A process, pinned by pid and start time (a pid alone can be reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessRef {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The program a token request is attributed to (for the CLI: the CLI's parent).
+    pub app: AppInfo,
+    pub process: ProcessRef,
+    /// The request came through the `sesame` CLI.
+    pub via_cli: bool,
+    /// The peer is one of Sesame's own binaries, so it may make management calls.
+    pub management: bool,
+}
+
+impl Caller {
+    /// The desktop app calling its in-process broker directly: trusted for management.
+    pub fn in_process(app: AppInfo) -> Caller {
+        let pid = std::process::id() as i32;
+        Caller { app, process: ProcessRef { pid, start_time: 0 }, via_cli: false, management: true }
+    }
+}
+
+/// Identifies the peer `pid` of user `uid`. `own_binaries` are the canonical paths of
+/// Sesame's CLI (and app): such a peer may manage, and its token requests count as its
+/// parent's.
+pub fn identify(pid: i32, uid: u32, own_binaries: &[PathBuf], desktop: &DesktopIndex) -> Result<Caller, IdentityError> {
+    let peer = identity::identify_with(pid, Some(uid), desktop, None)?;
+    let is_own = peer.identity.script.is_none() && own_binaries.iter().any(|b| *b == peer.identity.exe);
+    if !is_own {
+        return Ok(Caller { app: app_info(&peer.identity), process: process_ref(&peer), via_cli: false, management: false });
+    }
+    let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
+    Ok(Caller { app: app_info(&parent.identity), process: process_ref(&parent), via_cli: true, management: true })
+}
+
+fn process_ref(p: &ProcessInfo) -> ProcessRef {
+    ProcessRef { pid: p.pid, start_time: p.start_time }
+}
+
+pub fn app_info(id: &AppIdentity) -> AppInfo {
+    AppInfo {
+        key: id.key.clone(),
+        name: id.display_name.clone(),
+        exe: id.exe.to_string_lossy().into_owned(),
+        script: id.script.as_ref().map(|s| s.to_string_lossy().into_owned()),
+        icon: id.icon.clone(),
+        flatpak_app: id.flatpak_app.clone(),
+        sandboxed: id.sandboxed,
+    }
+}
+
+/// Sesame's own binaries as seen by `/proc/<pid>/exe`: this executable, and a `sesame`
+/// beside it (the app ships the CLI next to itself).
+pub fn own_binaries() -> Vec<PathBuf> {
+    let mut list = vec![];
+    if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
+        if let Some(sibling) = me.parent().map(|d| d.join("sesame")).and_then(|p| std::fs::canonicalize(p).ok()) {
+            list.push(sibling);
+        }
+        list.push(me);
+    }
+    list.dedup();
+    list
+}

@@ -1,0 +1,159 @@
+//! Token requests waiting for the user. Identical requests of one app (same app key,
+//! account and scope set) share one question; every waiter gets the one answer.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sesame_ipc::consent::{Decision, PendingInfo};
+use tokio::sync::watch;
+
+use super::caller::{Caller, ProcessRef};
+
+#[derive(Default)]
+pub struct PendingQueue {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    info: PendingInfo,
+    /// Who asked: such a process may not answer its own question.
+    requesters: Vec<ProcessRef>,
+    decision: watch::Sender<Option<Decision>>,
+}
+
+/// What [`PendingQueue::ask`] hands a waiter.
+pub struct Ticket {
+    pub id: u64,
+    pub decision: watch::Receiver<Option<Decision>>,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// This request opened a new question (rather than joining one).
+    pub is_new: bool,
+}
+
+impl PendingQueue {
+    pub fn ask(&self, caller: &Caller, account: &str, scopes: &[String], timeout: Duration, now: i64) -> Ticket {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let same = |e: &&mut Entry| e.info.app.key == caller.app.key && e.info.account == account && e.info.scopes == scopes;
+        if let Some(entry) = state.entries.iter_mut().find(same) {
+            entry.info.waiting += 1;
+            if !entry.requesters.contains(&caller.process) {
+                entry.requesters.push(caller.process);
+            }
+            return Ticket { id: entry.info.id, decision: entry.decision.subscribe(), expires_at: entry.info.expires_at, is_new: false };
+        }
+        state.next_id += 1;
+        let info = PendingInfo {
+            id: state.next_id,
+            app: caller.app.clone(),
+            via_cli: caller.via_cli,
+            pid: caller.process.pid,
+            account: account.to_owned(),
+            scopes: scopes.to_vec(),
+            waiting: 1,
+            created_at: now,
+            expires_at: now + timeout.as_secs() as i64,
+        };
+        let (tx, rx) = watch::channel(None);
+        let ticket = Ticket { id: info.id, decision: rx, expires_at: info.expires_at, is_new: true };
+        state.entries.push(Entry { info, requesters: vec![caller.process], decision: tx });
+        ticket
+    }
+
+    /// Answers and removes the question; `None` if it is gone (answered or expired).
+    pub fn answer(&self, id: u64, decision: Decision) -> Option<PendingInfo> {
+        let entry = self.take(id)?;
+        let _ = entry.decision.send(Some(decision));
+        Some(entry.info)
+    }
+
+    /// Removes a question whose time is up; `None` if someone else already did.
+    pub fn expire(&self, id: u64) -> Option<PendingInfo> {
+        self.take(id).map(|e| e.info)
+    }
+
+    /// Whether `who` is the program behind question `id`: one of the processes that asked,
+    /// or the same program identity. Interactive shells are the exception to the latter:
+    /// every terminal is "/usr/bin/bash", and the user answers from one terminal what they
+    /// asked in another.
+    pub fn asked_by(&self, id: u64, who: &Caller) -> bool {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.entries.iter().any(|e| {
+            e.info.id == id && (e.requesters.contains(&who.process) || (e.info.app.key == who.app.key && !is_interactive_shell(&who.app)))
+        })
+    }
+
+    pub fn get(&self, id: u64) -> Option<PendingInfo> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.entries.iter().find(|e| e.info.id == id).map(|e| e.info.clone())
+    }
+
+    pub fn list(&self) -> Vec<PendingInfo> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.entries.iter().map(|e| e.info.clone()).collect()
+    }
+
+    fn take(&self, id: u64) -> Option<Entry> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let i = state.entries.iter().position(|e| e.info.id == id)?;
+        Some(state.entries.remove(i))
+    }
+}
+
+/// A shell with no script: a terminal, as far as the kernel can tell.
+fn is_interactive_shell(app: &sesame_ipc::consent::AppInfo) -> bool {
+    const SHELLS: &[&str] = &["bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh"];
+    let name = std::path::Path::new(&app.exe).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    app.script.is_none() && app.key == app.exe && SHELLS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sesame_ipc::consent::AppInfo;
+
+    fn caller(key: &str, pid: i32) -> Caller {
+        let app = AppInfo { key: key.into(), name: key.into(), exe: key.into(), script: None, icon: None, flatpak_app: None, sandboxed: false };
+        Caller { app, process: ProcessRef { pid, start_time: 1 }, via_cli: false, management: false }
+    }
+
+    #[tokio::test]
+    async fn identical_requests_collapse_and_share_the_answer() {
+        let q = PendingQueue::default();
+        let s = vec!["openid".to_string()];
+        let a = q.ask(&caller("/a", 1), "acc", &s, Duration::from_secs(5), 100);
+        let b = q.ask(&caller("/a", 2), "acc", &s, Duration::from_secs(5), 101);
+        let c = q.ask(&caller("/b", 3), "acc", &s, Duration::from_secs(5), 102);
+        assert!(a.is_new && !b.is_new && c.is_new);
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        assert_eq!(q.list().len(), 2);
+        assert_eq!(q.get(a.id).unwrap().waiting, 2);
+        assert!(q.asked_by(a.id, &caller("/a", 2)), "a process that asked");
+        assert!(q.asked_by(a.id, &caller("/a", 9)), "another process of the same program");
+        assert!(!q.asked_by(a.id, &caller("/c", 3)));
+        let term = |pid| {
+            let mut c = caller("/usr/bin/bash", pid);
+            c.app.exe = "/usr/bin/bash".into();
+            c
+        };
+        let t = q.ask(&term(20), "acc", &s, Duration::from_secs(5), 100);
+        assert!(!q.asked_by(t.id, &term(21)), "another terminal may answer");
+        assert!(q.asked_by(t.id, &term(20)), "the asking terminal may not");
+        q.expire(t.id).unwrap();
+        assert_eq!(a.expires_at, 105);
+        q.answer(a.id, Decision::ApproveOnce).unwrap();
+        for mut t in [a, b] {
+            assert_eq!(*t.decision.wait_for(|d| d.is_some()).await.unwrap(), Some(Decision::ApproveOnce));
+        }
+        assert!(q.answer(1, Decision::Deny).is_none(), "answered already");
+        assert!(q.expire(c.id).is_some());
+        assert!(q.list().is_empty());
+    }
+}

@@ -1,0 +1,120 @@
+//! Writes activity rows and grant use counts to SQLite from one background task, so a
+//! hand-out never waits on the database. Also enforces the log's retention.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Db, NewActivity};
+use crate::now_unix;
+
+/// Rows queued beyond this make `record` wait: back-pressure instead of unbounded memory.
+const QUEUE: usize = 10_000;
+/// Retention is checked after this many rows or this much time, whichever comes first.
+const PRUNE_EVERY_ROWS: usize = 1_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_rows: u64,
+}
+
+enum Record {
+    Activity(NewActivity),
+    GrantUse { id: i64, at: i64 },
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Record>,
+}
+
+impl Recorder {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(db: Arc<Db>, retention: Retention) -> Recorder {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(db, retention, rx));
+        Recorder { tx }
+    }
+
+    pub async fn activity(&self, row: NewActivity) {
+        let _ = self.tx.send(Record::Activity(row)).await;
+    }
+
+    pub async fn grant_used(&self, id: i64, at: i64) {
+        let _ = self.tx.send(Record::GrantUse { id, at }).await;
+    }
+
+    /// Waits until everything recorded so far is in the database (before reading it back).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Record::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Record>) {
+    let mut since_prune = 0usize;
+    let mut last_prune = Instant::now() - PRUNE_EVERY;
+    while let Some(first) = rx.recv().await {
+        // Take whatever else is queued: one transaction for the lot.
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut rows = vec![];
+        let mut uses: HashMap<i64, (u64, i64)> = HashMap::new();
+        let mut flushes = vec![];
+        for r in batch {
+            match r {
+                Record::Activity(row) => rows.push(row),
+                Record::GrantUse { id, at } => {
+                    let e = uses.entry(id).or_insert((0, at));
+                    e.0 += 1;
+                    e.1 = e.1.max(at);
+                }
+                Record::Flush(done) => flushes.push(done),
+            }
+        }
+        since_prune += rows.len();
+        let prune = since_prune >= PRUNE_EVERY_ROWS || last_prune.elapsed() >= PRUNE_EVERY;
+        let db = db.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            if !rows.is_empty() {
+                db.append_activity(&rows)?;
+            }
+            for (id, (count, at)) in uses {
+                db.record_grant_use(id, count, at)?;
+            }
+            if prune {
+                let before = now_unix() - retention.max_age.as_secs() as i64;
+                let pruned = db.prune_activity(before, retention.max_rows)?;
+                if pruned > 0 {
+                    tracing::info!(pruned, "activity log pruned");
+                }
+            }
+            Ok::<_, crate::db::DbError>(())
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not write the activity log"),
+            Err(e) => tracing::error!(error = %e, "the activity writer panicked"),
+        }
+        if prune {
+            since_prune = 0;
+            last_prune = Instant::now();
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Wire types for per-app consent: who asked, what is pending, what was granted, what
+//! happened. Only the broker's own binaries (the `sesame` CLI, the app) may call the
+//! management methods that use most of these.
+
+use serde::{Deserialize, Serialize};
+
+/// A program as the kernel identified it (never a name the client sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// The identity grants are keyed on: an executable path, an interpreter plus script
+    /// path, or `flatpak:<app id>`.
+    pub key: String,
+    /// For people: the `.desktop` Name, else the script's or process's name.
+    pub name: String,
+    pub exe: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flatpak_app: Option<String>,
+    pub sandboxed: bool,
+}
+
+/// A token request no grant covers, waiting for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInfo {
+    pub id: u64,
+    pub app: AppInfo,
+    /// The request came through the `sesame` CLI, run by `app`.
+    pub via_cli: bool,
+    pub pid: i32,
+    pub account: String,
+    pub scopes: Vec<String>,
+    /// How many identical requests of this app wait on this one question.
+    pub waiting: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; after this the requests fail with `consent_timeout`.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Hand out tokens to the requests waiting now; ask again next time.
+    ApproveOnce,
+    /// Hand out, and remember a grant for (app, account, scopes).
+    ApproveAlways,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingAnswerParams {
+    pub id: u64,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingListResult {
+    pub pending: Vec<PendingInfo>,
+}
+
+/// (app, account, scope set) → allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    pub id: i64,
+    pub app: AppInfo,
+    pub account: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub use_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantsListResult {
+    pub grants: Vec<GrantInfo>,
+}
+
+/// Exactly one of `grant` or `app`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsRevokeParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<i64>,
+    /// An app key: revokes every grant of that app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantsRevokeResult {
+    pub revoked: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityEvent {
+    /// A token was handed to the app.
+    HandedOut,
+    /// The user approved once.
+    Approved,
+    /// The user approved and remembered a grant.
+    Remembered,
+    Denied,
+    TimedOut,
+    /// A grant was revoked.
+    Revoked,
+    /// The broker refused the caller (another user, or a management call from an app).
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityInfo {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    pub event: ActivityEvent,
+    /// The app key (empty when the caller could not be identified).
+    pub app: String,
+    pub app_name: String,
+    pub account: Option<String>,
+    pub scopes: Vec<String>,
+    /// Free text: e.g. "via sesame CLI", the grant id, the refused method.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityListParams {
+    /// Newest first; default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Only this app key (exact) or rows whose key or name contains it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityListResult {
+    pub activity: Vec<ActivityInfo>,
+}
