@@ -2,6 +2,7 @@
 //! `SO_PEERCRED` pid, then `/proc` (see [`crate::identity`]). Requests made through the
 //! `sesame` CLI are attributed to the program that ran it.
 
+use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
 use sesame_ipc::consent::AppInfo;
@@ -34,11 +35,17 @@ impl Caller {
     }
 }
 
-/// Identifies the peer `pid` of user `uid`. `own_binaries` are the canonical paths of
+/// Identifies the peer `pid` of user `uid` (`pidfd`: the kernel's handle on it, if any). `own_binaries` are the canonical paths of
 /// Sesame's CLI (and app): such a peer may manage, and its token requests count as its
 /// parent's.
-pub fn identify(pid: i32, uid: u32, own_binaries: &[PathBuf], desktop: &DesktopIndex) -> Result<Caller, IdentityError> {
-    let peer = identity::identify_with(pid, Some(uid), desktop, None)?;
+pub fn identify(
+    pid: i32,
+    uid: u32,
+    pidfd: Option<BorrowedFd<'_>>,
+    own_binaries: &[PathBuf],
+    desktop: &DesktopIndex,
+) -> Result<Caller, IdentityError> {
+    let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
     let is_own = peer.identity.script.is_none() && own_binaries.iter().any(|b| *b == peer.identity.exe);
     if !is_own {
         return Ok(Caller { app: app_info(&peer.identity), process: process_ref(&peer), via_cli: false, management: false });

@@ -26,11 +26,12 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
         }
     };
     let mut framed = Framed::new(stream, frame_codec());
+    let (uid, pid) = (peer.uid, peer.pid);
     let caller = match identify(&broker, peer).await {
         Ok(caller) => caller,
         Err(message) => {
-            tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection: {message}");
-            broker.refused(None, format!("uid {}, pid {}: {message}", peer.uid, peer.pid.unwrap_or(0))).await;
+            tracing::warn!(uid, ?pid, "refused a connection: {message}");
+            broker.refused(None, format!("uid {}, pid {}: {message}", uid, pid.unwrap_or(0))).await;
             let _ = send(&mut framed, Response::err(Value::Null, RpcError::new(ErrorKind::Forbidden, message))).await;
             return;
         }
@@ -71,7 +72,11 @@ async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
     }
     let pid = peer.pid.ok_or("the kernel did not say which process connected")?;
     let b = broker.clone();
-    let identified = tokio::task::spawn_blocking(move || caller::identify(pid, peer.uid, &b.own_binaries, &b.desktop)).await;
+    let identified = tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsFd;
+        caller::identify(pid, peer.uid, peer.pidfd.as_ref().map(|fd| fd.as_fd()), &b.own_binaries, &b.desktop)
+    })
+    .await;
     match identified {
         Ok(Ok(caller)) => Ok(caller),
         Ok(Err(e)) => Err(format!("Sesame could not tell which program connected ({e}), so it will not serve it")),
