@@ -4,13 +4,17 @@
 //! runtime dir. Nothing here is a fake; the keyring and provider are the real programs.
 
 mod bus;
+mod consent;
+
+pub use consent::*;
 mod process;
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -36,13 +40,22 @@ pub struct Options {
     pub keyring: KeyringState,
     /// How long a sign-in waits for the browser (`login_timeout_secs`).
     pub login_timeout: u64,
+    /// How long a token request waits for the user's answer (`consent_timeout_secs`).
+    pub consent_timeout: u64,
     /// Extra TOML appended to the generated config.
     pub extra_config: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { access_token_ttl: 3600, rotate: true, keyring: KeyringState::Unlocked, login_timeout: 60, extra_config: String::new() }
+        Options {
+            access_token_ttl: 3600,
+            rotate: true,
+            keyring: KeyringState::Unlocked,
+            login_timeout: 60,
+            consent_timeout: 120,
+            extra_config: String::new(),
+        }
     }
 }
 
@@ -55,8 +68,8 @@ pub struct Env {
     idp: Option<Guard>,
     daemon: Option<Guard>,
     daemon_runs: usize,
-    /// Every token string a test saw, for the leak scan.
-    seen_secrets: Mutex<Vec<String>>,
+    /// Every token string a test saw, for the leak scan (shared with client readers).
+    seen_secrets: Arc<Mutex<Vec<String>>>,
 }
 
 impl Env {
@@ -73,13 +86,13 @@ impl Env {
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = {}\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
-                opts.login_timeout, opts.extra_config
+                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                opts.login_timeout, opts.consent_timeout, opts.extra_config
             ),
         )
         .unwrap();
         let socket = dir.join("run/sesame/sesame.sock");
-        let mut env = Env { dir, issuer, socket, config, bus, idp: Some(idp), daemon: None, daemon_runs: 0, seen_secrets: Mutex::new(vec![]) };
+        let mut env = Env { dir, issuer, socket, config, bus, idp: Some(idp), daemon: None, daemon_runs: 0, seen_secrets: Arc::new(Mutex::new(vec![])) };
         env.start_daemon();
         env
     }
@@ -177,26 +190,28 @@ impl Env {
         stdout(&out).trim().to_owned()
     }
 
+    /// `sesame token <account> <extra>` run by the test process; returns the token. If the
+    /// request waits for consent (the CLI is attributed to its parent, this test binary),
+    /// the harness approves and remembers it from the user's "terminal" ([`Env::manage`]),
+    /// so later calls for the same account and scopes are immediate.
     pub fn token(&self, account: &str, extra: &[&str]) -> String {
         let mut args = vec!["token", account];
         args.extend_from_slice(extra);
-        let token = self.sesame_ok(&args);
+        let out = self.with_consent(&test_app_key(), || self.sesame(&args, &[]));
+        assert!(out.status.success(), "sesame {args:?} failed: {}\n{}", stderr(&out), self.daemon_log());
+        let token = stdout(&out).trim().to_owned();
         self.remember_secret(&token);
         token
     }
 
     pub fn remember_secret(&self, s: &str) {
-        if !s.is_empty() {
-            self.seen_secrets.lock().unwrap().push(s.to_owned());
-        }
+        remember_in(&self.seen_secrets, s);
     }
 
     fn note_output(&self, out: &Output) {
-        // `token --json` output: remember the token inside, too.
+        // `token --json` output (or any JSON carrying a token): remember the token inside.
         if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
-            if let Some(t) = v.get("access_token").and_then(Value::as_str) {
-                self.remember_secret(t);
-            }
+            remember_tokens_in(&self.seen_secrets, &v);
         }
     }
 
@@ -240,10 +255,51 @@ impl Env {
         v["token_requests"][grant_type].as_u64().unwrap_or(0)
     }
 
-    /// One raw JSON-RPC exchange on a fresh connection.
+    /// One raw JSON-RPC exchange on a fresh connection, from the test process itself.
+    /// Use it for calls that never wait for consent (including `token.get` calls that fail
+    /// before consent: `no_such_account`, `ambiguous_account`, `insufficient_scope`).
     pub fn rpc(&self, method: &str, params: Value) -> Value {
         let mut conn = self.connect();
-        conn.call(method, params)
+        let reply = conn.call(method, params);
+        remember_tokens_in(&self.seen_secrets, &reply);
+        reply
+    }
+
+    /// `token.get` from the test process, approving (and remembering) the consent request
+    /// it causes, if any: for tests about what happens after consent (`reauth_required`,
+    /// `keyring_unavailable`, a token).
+    pub fn rpc_token(&self, params: Value) -> Value {
+        self.with_consent(&test_app_key(), || self.rpc("token.get", params))
+    }
+
+    /// Runs `f` on a thread; while it runs, every pending request of the app `app_key` is
+    /// approved with `--remember` from the user's "terminal". Returns what `f` returned.
+    pub fn with_consent<T: Send>(&self, app_key: &str, f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(f);
+            let started = Instant::now();
+            let mut answered: HashSet<u64> = HashSet::new();
+            while !handle.is_finished() {
+                // A covered request answers at once: do not start a CLI per call for those.
+                if started.elapsed() < Duration::from_millis(250) {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                assert!(started.elapsed() < Duration::from_secs(150), "a call from {app_key} did not finish:\n{}", self.daemon_log());
+                for p in self.try_pending().unwrap_or_default() {
+                    let Some(id) = p["id"].as_u64() else { continue };
+                    if p["app"]["key"] == app_key && answered.insert(id) {
+                        // May race with the request ending; the loop only ends with `f`.
+                        self.manage(&["approve", &id.to_string(), "--remember"]);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            match handle.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
     }
 
     pub fn connect(&self) -> RawConn {
@@ -289,6 +345,28 @@ impl Drop for Env {
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+fn remember_in(secrets: &Mutex<Vec<String>>, s: &str) {
+    if !s.is_empty() {
+        secrets.lock().unwrap().push(s.to_owned());
+    }
+}
+
+/// Remembers every string under a key `access_token` or `token`, at any depth.
+fn remember_tokens_in(secrets: &Mutex<Vec<String>>, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("access_token" | "token", Value::String(s)) => remember_in(secrets, s.trim()),
+                    _ => remember_tokens_in(secrets, v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| remember_tokens_in(secrets, v)),
+        _ => {}
     }
 }
 

@@ -68,8 +68,9 @@ fn a_locked_keyring_after_sign_in_gives_keyring_unavailable() {
     let env = Env::start(Options::default());
     let account = env.login("alice");
     env.lock_keyring();
-    // A warm token is still served from memory; a refresh needs the keyring.
-    let reply = env.rpc("token.get", json!({"account": account, "min_ttl": 999999}));
+    // A warm token is still served from memory; a refresh needs the keyring. (Consent comes
+    // first: the harness approves the test process's request.)
+    let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "keyring_unavailable", "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("unlock"));
     // The account is kept: nothing was lost.

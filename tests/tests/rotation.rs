@@ -57,7 +57,8 @@ fn a_refresh_token_revoked_behind_our_back_means_reauth() {
         .send()
         .unwrap();
     assert!(resp.status().is_success());
-    let reply = env.rpc("token.get", json!({"account": account, "min_ttl": 999999}));
+    // Consent comes before the refresh: the harness approves the test process's request.
+    let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("sesame login local"));
     let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();

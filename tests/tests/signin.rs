@@ -113,13 +113,16 @@ fn narrower_scopes_are_a_separate_token() {
 fn the_documented_python_example_gets_a_token() {
     let env = Env::start(Options::default());
     env.login("alice");
-    let out = env.command("python3").arg(root().join("docs/examples/token.py")).arg("local").output().unwrap();
+    // The example is an app like any other: the user approves it (the harness, remembering).
+    let script = root().join("docs/examples/token.py").canonicalize().unwrap();
+    let out = env.with_consent(&script_key(&script), || env.command(python_exe()).arg(&script).arg("local").output().unwrap());
     assert!(out.status.success(), "{}", stderr(&out));
     let header = stdout(&out);
     let token = header.trim().strip_prefix("Authorization: Bearer ").expect("a bearer header");
     env.remember_secret(token);
     assert_eq!(env.introspect(token)["active"], json!(true));
-    let out = env.command("python3").arg(root().join("docs/examples/token.py")).arg("nobody").output().unwrap();
+    // An unknown account fails before consent: no question, an error at once.
+    let out = env.command(python_exe()).arg(&script).arg("nobody").output().unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).starts_with("no_such_account:"), "{}", stderr(&out));
     env.assert_no_leaks();

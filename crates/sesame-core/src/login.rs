@@ -213,6 +213,27 @@ struct Flow {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use sesame_ipc::ErrorKind;
+
+    use crate::broker::Broker;
+    use crate::config::Config;
+    use crate::db::Db;
+    use crate::keyring::{Keyring, MemoryStore};
+
+    #[tokio::test]
+    async fn unknown_login_ids_are_no_such_login() {
+        let text = "[[provider]]\nid = \"x\"\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n";
+        let config = Config::parse(text, Path::new("test.toml")).unwrap();
+        let keyring = Keyring::new(Arc::new(MemoryStore::default()), Duration::from_secs(1));
+        let broker = Broker::new(config, Db::open_in_memory().unwrap(), keyring).unwrap();
+        assert_eq!(broker.login_wait("nope").await.unwrap_err().kind(), ErrorKind::NoSuchLogin);
+        assert_eq!(broker.login_cancel("nope").unwrap_err().kind(), ErrorKind::NoSuchLogin);
+    }
+
     #[test]
     fn account_ids_are_stable_per_identity() {
         let a = super::account_id("local", "http://i", "alice");

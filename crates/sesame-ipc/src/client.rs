@@ -60,13 +60,19 @@ impl Client {
             params: serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?,
         };
         let line = serde_json::to_string(&request).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        self.framed.send(line).await.map_err(codec_error)?;
+        let sent = self.framed.send(line).await.map_err(codec_error);
+        // A broker that refuses the connection answers once (before reading) and closes:
+        // when the send fails, that answer may still be waiting to be read.
         let reply = match self.framed.next().await {
-            None => return Err(ClientError::Closed),
-            Some(line) => line.map_err(codec_error)?,
+            Some(Ok(line)) => line,
+            Some(Err(e)) => return Err(sent.err().unwrap_or_else(|| codec_error(e))),
+            None => return Err(sent.err().unwrap_or(ClientError::Closed)),
         };
         let response: Response = serde_json::from_str(&reply).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if response.id != Value::from(id) {
+        // `id: null` is how the broker answers what it could not tie to a request (a refused
+        // connection, an unreadable line): it is the answer to this call.
+        let unattributed_error = response.id.is_null() && response.error.is_some();
+        if response.id != Value::from(id) && !unattributed_error {
             return Err(ClientError::Protocol(format!("reply for id {} while waiting for {id}", response.id)));
         }
         match (response.result, response.error) {

@@ -12,7 +12,8 @@ use crate::now_unix;
 
 /// Rows queued beyond this make `record` wait: back-pressure instead of unbounded memory.
 const QUEUE: usize = 10_000;
-/// Retention is checked after this many rows or this much time, whichever comes first.
+/// Retention is checked after this many rows (or `max_rows`, if smaller) or this much time,
+/// whichever comes first.
 const PRUNE_EVERY_ROWS: usize = 1_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -85,7 +86,8 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
             }
         }
         since_prune += rows.len();
-        let prune = since_prune >= PRUNE_EVERY_ROWS || last_prune.elapsed() >= PRUNE_EVERY;
+        let every_rows = PRUNE_EVERY_ROWS.min(retention.max_rows as usize).max(1);
+        let prune = since_prune >= every_rows || last_prune.elapsed() >= PRUNE_EVERY;
         let db = db.clone();
         let written = tokio::task::spawn_blocking(move || {
             if !rows.is_empty() {
