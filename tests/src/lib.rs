@@ -42,6 +42,8 @@ pub struct Options {
     pub login_timeout: u64,
     /// How long a token request waits for the user's answer (`consent_timeout_secs`).
     pub consent_timeout: u64,
+    /// Extra top-level TOML (before the first `[[provider]]`).
+    pub top_config: String,
     /// Extra TOML appended to the generated config.
     pub extra_config: String,
 }
@@ -54,6 +56,7 @@ impl Default for Options {
             keyring: KeyringState::Unlocked,
             login_timeout: 60,
             consent_timeout: 120,
+            top_config: String::new(),
             extra_config: String::new(),
         }
     }
@@ -86,8 +89,8 @@ impl Env {
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
-                opts.login_timeout, opts.consent_timeout, opts.extra_config
+                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                opts.login_timeout, opts.consent_timeout, opts.top_config, opts.extra_config
             ),
         )
         .unwrap();

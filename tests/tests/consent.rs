@@ -421,3 +421,22 @@ fn a_client_that_gives_up_does_not_disturb_the_broker() {
 }
 
 
+
+#[test]
+fn the_activity_log_stays_within_its_row_limit() {
+    let (env, account) = setup(Options { top_config: "activity_max_rows = 5".into(), ..Default::default() });
+    let key = token_client_key();
+    let first = env.spawn_token_client(&[&account]);
+    env.approve(&env.wait_pending_of(&key), true);
+    env.client_result(first).token();
+    // 1 remembered + 12 hand-outs: far more rows than the limit.
+    for _ in 0..12 {
+        immediate(&env, env.spawn_token_client(&[&account]), &key).token();
+    }
+    let rows = env.activity(&["--limit", "1000"]);
+    // Pruning runs in the background every `activity_max_rows` rows, so at most one batch
+    // beyond the limit can be there between two prunes.
+    assert!(rows.len() <= 10, "the log was pruned to its limit: {} rows", rows.len());
+    assert_eq!(rows[0]["event"], json!("handed_out"), "the newest rows are the ones kept");
+    env.assert_no_leaks();
+}
