@@ -29,10 +29,14 @@ use crate::policy::grants::GrantTable;
 use crate::policy::pending::PendingQueue;
 use crate::policy::recorder::{Recorder, Retention};
 use crate::policy::{caller, Caller};
+use crate::refresher;
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
 const DEFAULT_EXPIRES_IN: u64 = 3600;
+
+/// Tries at the token endpoint per refresh when the provider is unreachable.
+const REFRESH_ATTEMPTS: u32 = 3;
 
 pub struct Broker {
     pub(crate) config: Config,
@@ -72,7 +76,8 @@ impl Broker {
         let db = Arc::new(db);
         let retention = Retention { max_age: config.activity_retention, max_rows: config.activity_max_rows };
         let recorder = Recorder::start(db.clone(), retention);
-        Ok(Arc::new(Broker {
+        let refresh_policy = config.refresh;
+        let broker = Arc::new(Broker {
             config,
             db,
             keyring,
@@ -88,7 +93,9 @@ impl Broker {
             recorder,
             own_binaries: caller::own_binaries(),
             desktop: DesktopIndex::from_env(),
-        }))
+        });
+        refresher::spawn(Arc::downgrade(&broker), refresh_policy);
+        Ok(broker)
     }
 
     pub fn hello(&self) -> HelloResult {
@@ -180,6 +187,7 @@ impl Broker {
 
     /// The cached token for (account, scopes), or a fresh one.
     async fn token_for(&self, account: &AccountInfo, scopes: &str, min_ttl: u64) -> Result<CachedToken, BrokerError> {
+        let mark = self.cache.mark();
         if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
             return Ok(t);
         }
@@ -188,13 +196,48 @@ impl Broker {
         }
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
-        // Whoever held the lock before us may have just refreshed this very scope set.
-        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
+        // Single flight: whoever held the lock before us may have just refreshed this scope
+        // set. A token stored since we asked is as fresh as a refresh would give, even if
+        // the provider's lifetime is shorter than `min_ttl`.
+        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()).or_else(|| self.cache.stored_since(&account.id, scopes, mark, now_unix())) {
             return Ok(t);
         }
-        let token = self.refresh(account, scopes).await?;
-        self.cache.put(&account.id, scopes, token.clone());
-        Ok(token)
+        match self.refresh(account, scopes).await {
+            Ok(token) => {
+                self.cache.put(&account.id, scopes, token.clone());
+                Ok(token)
+            }
+            // The provider is away: a token that is still valid beats an error.
+            Err(BrokerError::OAuth(e @ OAuthError::Unreachable { .. })) => match self.cache.get(&account.id, scopes, 0, now_unix()) {
+                Some(t) => {
+                    tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
+                    Ok(t)
+                }
+                None => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// (account, scopes) pairs the proactive refresher should renew now.
+    pub(crate) fn tokens_due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, String)> {
+        self.cache.due(now, fraction, idle)
+    }
+
+    /// Refreshes (account, scopes) if it is still due; used by the proactive refresher.
+    pub(crate) async fn refresh_if_due(&self, account_id: &str, scopes: &str, fraction: f64) -> Result<(), BrokerError> {
+        let account = self.resolve_account(account_id)?;
+        if account.status == AccountStatus::ReauthRequired {
+            return Ok(());
+        }
+        let lock = self.refresh_lock(&account.id);
+        let _guard = lock.lock().await;
+        if !self.cache.still_due(&account.id, scopes, now_unix(), fraction) {
+            return Ok(());
+        }
+        let token = self.refresh(&account, scopes).await?;
+        self.cache.put(&account.id, scopes, token);
+        Ok(())
     }
 
     /// One refresh at the provider. The caller holds the account's refresh lock.
@@ -204,7 +247,7 @@ impl Broker {
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
         let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
-        let response = match oauth::refresh(&self.http, &meta, &provider.client_id, &refresh_token, scope_param).await {
+        let response = match self.refresh_with_retries(&meta, &provider.client_id, &refresh_token, scope_param).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
                 self.mark_reauth(&account.id)?;
@@ -232,9 +275,33 @@ impl Broker {
         Ok(CachedToken {
             access_token: response.access_token,
             token_type: response.token_type,
+            issued_at: now,
             expires_at: now + response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN) as i64,
             scope: response.scope.unwrap_or_else(|| scopes.to_owned()),
         })
+    }
+
+    /// `oauth::refresh`, retried on transient failures (network, 5xx, 429) with exponential
+    /// backoff and jitter; a few quick tries, since a program may be waiting.
+    async fn refresh_with_retries(
+        &self,
+        meta: &ProviderMetadata,
+        client_id: &str,
+        refresh_token: &Secret,
+        scope: Option<&str>,
+    ) -> Result<oauth::TokenResponse, OAuthError> {
+        let mut attempt = 0u32;
+        loop {
+            match oauth::refresh(&self.http, meta, client_id, refresh_token, scope).await {
+                Err(e @ OAuthError::Unreachable { .. }) if attempt + 1 < REFRESH_ATTEMPTS => {
+                    let backoff = Duration::from_millis(200 << attempt) + Duration::from_millis(rand::random_range(0..200));
+                    tracing::info!(error = %e, ?backoff, "refresh failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.

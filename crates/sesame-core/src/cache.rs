@@ -1,5 +1,7 @@
 //! Access tokens, in memory only, keyed by (account, scope set). This is the warm path:
 //! a lookup here is all a `token.get` for a fresh token costs — no keyring, no SQLite.
+//! Each entry also remembers when it was last handed out, so the proactive refresher knows
+//! which tokens programs still use.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -11,6 +13,8 @@ pub struct CachedToken {
     pub access_token: Secret,
     pub token_type: String,
     /// Unix seconds.
+    pub issued_at: i64,
+    /// Unix seconds.
     pub expires_at: i64,
     pub scope: String,
 }
@@ -21,33 +25,94 @@ pub fn scope_key<S: AsRef<str>>(scopes: &[S]) -> String {
     set.into_iter().collect::<Vec<_>>().join(" ")
 }
 
+struct Entry {
+    token: CachedToken,
+    /// Which `put` stored it: later puts have larger numbers.
+    generation: u64,
+    /// Unix seconds of the last hand-out (or of caching, for a token nobody took yet).
+    last_used: i64,
+}
+
 #[derive(Default)]
 pub struct TokenCache {
-    map: Mutex<HashMap<(String, String), CachedToken>>,
+    map: Mutex<HashMap<(String, String), Entry>>,
+    puts: std::sync::atomic::AtomicU64,
 }
 
 impl TokenCache {
-    /// The cached token when it stays valid for more than `min_ttl` seconds after `now`.
+    /// The cached token when it stays valid for more than `min_ttl` seconds after `now`;
+    /// counts as a use.
     pub fn get(&self, account: &str, scope_key: &str, min_ttl: u64, now: i64) -> Option<CachedToken> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let token = map.get(&(account.to_owned(), scope_key.to_owned()))?;
-        (token.expires_at - now > min_ttl as i64).then(|| token.clone())
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
+        if entry.token.expires_at - now > min_ttl as i64 {
+            entry.last_used = now;
+            return Some(entry.token.clone());
+        }
+        None
     }
 
+    /// A mark to pass to [`TokenCache::stored_since`] later.
+    pub fn mark(&self) -> u64 {
+        self.puts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A still-valid token stored after `mark` was taken; counts as a use.
+    pub fn stored_since(&self, account: &str, scope_key: &str, mark: u64, now: i64) -> Option<CachedToken> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
+        if entry.generation > mark && entry.token.expires_at > now {
+            entry.last_used = now;
+            return Some(entry.token.clone());
+        }
+        None
+    }
+
+    /// Stores a fresh token; the entry keeps its last use (a proactive refresh is not a use).
     pub fn put(&self, account: &str, scope_key: &str, token: CachedToken) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert((account.to_owned(), scope_key.to_owned()), token);
+        let key = (account.to_owned(), scope_key.to_owned());
+        let last_used = map.get(&key).map(|e| e.last_used).unwrap_or(token.issued_at);
+        let generation = self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        map.insert(key, Entry { token, generation, last_used });
     }
 
     pub fn forget_account(&self, account: &str) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|(a, _), _| a != account);
     }
+
+    /// (account, scopes) whose token has used up `fraction` of its lifetime and that a
+    /// program took within the last `idle` seconds: refresh these before anyone waits.
+    pub fn due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, String)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(_, e)| {
+                let lifetime = (e.token.expires_at - e.token.issued_at).max(0) as f64;
+                now as f64 >= e.token.issued_at as f64 + lifetime * fraction && now - e.last_used <= idle
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Whether the entry still needs the refresh [`TokenCache::due`] asked for (another
+    /// task may have done it meanwhile).
+    pub fn still_due(&self, account: &str, scope_key: &str, now: i64, fraction: f64) -> bool {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(account.to_owned(), scope_key.to_owned())).is_some_and(|e| {
+            let lifetime = (e.token.expires_at - e.token.issued_at).max(0) as f64;
+            now as f64 >= e.token.issued_at as f64 + lifetime * fraction
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token(issued_at: i64, expires_at: i64) -> CachedToken {
+        CachedToken { access_token: Secret::new("x"), token_type: "Bearer".into(), issued_at, expires_at, scope: "a".into() }
+    }
 
     #[test]
     fn scope_sets_are_canonical() {
@@ -57,12 +122,37 @@ mod tests {
     #[test]
     fn min_ttl_decides_freshness() {
         let c = TokenCache::default();
-        let t = CachedToken { access_token: Secret::new("x"), token_type: "Bearer".into(), expires_at: 1000, scope: "a".into() };
-        c.put("acc", "a", t);
+        c.put("acc", "a", token(0, 1000));
         assert!(c.get("acc", "a", 60, 900).is_some());
         assert!(c.get("acc", "a", 100, 900).is_none());
         assert!(c.get("acc", "b", 0, 900).is_none());
         c.forget_account("acc");
         assert!(c.get("acc", "a", 0, 0).is_none());
+    }
+
+    #[test]
+    fn stored_since_sees_only_later_puts() {
+        let c = TokenCache::default();
+        c.put("acc", "a", token(0, 1000));
+        let mark = c.mark();
+        assert!(c.stored_since("acc", "a", mark, 10).is_none(), "stored before the mark");
+        c.put("acc", "a", token(0, 1000));
+        assert!(c.stored_since("acc", "a", mark, 10).is_some());
+        assert!(c.stored_since("acc", "a", mark, 1000).is_none(), "expired");
+    }
+
+    #[test]
+    fn used_tokens_come_due_at_the_fraction_and_idle_ones_do_not() {
+        let c = TokenCache::default();
+        c.put("used", "a", token(0, 100));
+        c.put("idle", "a", token(0, 100));
+        assert!(c.due(74, 0.75, 30).is_empty(), "not yet at 75%");
+        c.get("used", "a", 0, 70);
+        let due = c.due(76, 0.75, 30);
+        assert_eq!(due, vec![("used".to_string(), "a".to_string())], "idle since 0, more than 30 s ago");
+        assert!(c.still_due("used", "a", 76, 0.75));
+        c.put("used", "a", token(76, 176));
+        assert!(!c.still_due("used", "a", 77, 0.75), "refreshed meanwhile");
+        assert!(c.due(160, 0.75, 100).iter().any(|(a, _)| a == "used"), "the last use survives a refresh");
     }
 }

@@ -4,6 +4,7 @@
 //! byte spans (so every later complaint can name a line), then [`Config::parse`] validates
 //! and converts them into the public types.
 
+use crate::refresher::RefreshPolicy;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 use url::{Host, Url};
+
+use crate::presets::{Preset, Quirks};
+use crate::Secret;
 
 const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
 const MAX_LOGIN_TIMEOUT_SECS: u64 = 86_400;
@@ -22,6 +26,7 @@ id = "example"
 issuer = "https://login.example.com"
 client_id = "your-client-id"
 scopes = ["openid", "email", "profile", "offline_access"]
+# or: preset = "google" | "microsoft" | "github" | "gitlab" instead of issuer (docs/providers.md)
 "#;
 
 #[derive(Debug, Clone)]
@@ -34,19 +39,30 @@ pub struct Config {
     pub activity_retention: Duration,
     /// At most this many activity rows are kept (`activity_max_rows`, default 100 000).
     pub activity_max_rows: u64,
+    /// Proactive refresh: `proactive_refresh` (default true), `refresh_at_percent` of a
+    /// token's lifetime (default 75), `refresh_idle_secs` (default 3600).
+    pub refresh: RefreshPolicy,
     pub providers: Vec<ProviderConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
     pub id: String,
+    /// `oidc` unless the file says `preset = "..."`.
+    pub preset: Preset,
     pub issuer: Url,
     pub client_id: String,
+    /// Only for the google and github presets, whose token endpoints demand it even from
+    /// desktop apps (Google documents its desktop-client secrets as not confidential).
+    /// Sent by [`crate::oauth::exchange_code`] and [`crate::oauth::refresh`] via the metadata.
+    pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
-    /// `Some` when the file names the endpoints itself: no discovery request is made.
+    /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
     pub endpoints: Option<ManualEndpoints>,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
     pub allow_scope_narrowing: bool,
+    /// What this provider does differently; all defaults for plain OIDC.
+    pub quirks: Quirks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +119,11 @@ impl Config {
         let consent_timeout = Duration::from_secs(number(raw.consent_timeout_secs, "consent_timeout_secs", 120, 3600)?);
         let activity_retention = Duration::from_secs(86_400 * number(raw.activity_retention_days, "activity_retention_days", 90, 36_500)?);
         let activity_max_rows = number(raw.activity_max_rows, "activity_max_rows", 100_000, 100_000_000)?;
+        let refresh = RefreshPolicy {
+            enabled: raw.proactive_refresh.unwrap_or(true),
+            fraction: number(raw.refresh_at_percent, "refresh_at_percent", 75, 95)? as f64 / 100.0,
+            idle: Duration::from_secs(number(raw.refresh_idle_secs, "refresh_idle_secs", 3600, 30 * 86_400)?),
+        };
 
         let mut providers = Vec::with_capacity(raw.provider.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -118,7 +139,7 @@ impl Config {
             }
             providers.push(provider);
         }
-        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, providers })
+        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, refresh, providers })
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
@@ -135,6 +156,13 @@ impl ProviderConfig {
 
     pub fn wants_openid(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// Whether the provider can issue one access token for all of `scopes`. Call it before
+    /// a refresh or sign-in with these scopes: Microsoft refuses a set that spans two
+    /// resources (APIs), and the error says which. `Ok` for providers without such rules.
+    pub fn check_scope_set(&self, scopes: &[String]) -> Result<(), String> {
+        self.preset.check_scopes(scopes).map_err(|e| format!("provider `{}`: {e}", self.id))
     }
 }
 
@@ -179,6 +207,9 @@ struct RawConfig {
     consent_timeout_secs: Option<Spanned<u64>>,
     activity_retention_days: Option<Spanned<u64>>,
     activity_max_rows: Option<Spanned<u64>>,
+    proactive_refresh: Option<bool>,
+    refresh_at_percent: Option<Spanned<u64>>,
+    refresh_idle_secs: Option<Spanned<u64>>,
     #[serde(default)]
     provider: Vec<RawProvider>,
 }
@@ -187,9 +218,13 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     id: Spanned<String>,
-    issuer: Spanned<String>,
+    preset: Option<Spanned<String>>,
+    issuer: Option<Spanned<String>>,
+    tenant: Option<Spanned<String>>,
+    instance: Option<Spanned<String>>,
     client_id: Spanned<String>,
-    scopes: Spanned<Vec<String>>,
+    client_secret: Option<Spanned<String>>,
+    scopes: Option<Spanned<Vec<String>>>,
     authorization_endpoint: Option<Spanned<String>>,
     token_endpoint: Option<Spanned<String>>,
     revocation_endpoint: Option<Spanned<String>>,
@@ -212,44 +247,73 @@ fn validate_provider(
         ));
     }
 
+    let preset = match &p.preset {
+        None => Preset::Oidc,
+        Some(v) => Preset::from_name(v.get_ref()).ok_or_else(|| {
+            invalid(v.span(), format!("provider `{id}`: unknown preset `{}`; use one of {} (\"oidc\", the default, discovers everything from `issuer`)", v.get_ref(), Preset::names()))
+        })?,
+    };
+    // A preset decides these keys; letting the file override them half-way would leave
+    // nobody sure which value is in force.
+    let keys = [("issuer", &p.issuer), ("authorization_endpoint", &p.authorization_endpoint), ("token_endpoint", &p.token_endpoint),
+        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("tenant", &p.tenant),
+        ("instance", &p.instance), ("client_secret", &p.client_secret)];
+    for (field, value) in keys {
+        if let (Some(v), Some(why)) = (value, preset.refuses_key(field)) {
+            return Err(invalid(v.span(), format!("provider `{id}`: {why}")));
+        }
+    }
+
     let url_field = |field: &str, value: &Spanned<String>| -> Result<Url, ConfigError> {
         let url = Url::parse(value.get_ref().trim()).map_err(|e| {
             invalid(value.span(), format!("provider `{id}`: {field} `{}` is not a valid URL ({e})", value.get_ref()))
         })?;
         if !url_is_acceptable(&url) {
-            return Err(invalid(
-                value.span(),
-                format!("provider `{id}`: {field} must use https (plain http is allowed only for 127.0.0.1, ::1 and localhost), got `{url}`"),
-            ));
+            return Err(invalid(value.span(), format!(
+                "provider `{id}`: {field} must use https (plain http is allowed only for 127.0.0.1, ::1 and localhost), got `{url}`")));
+        }
+        if (field == "issuer" || field == "instance") && (url.query().is_some() || url.fragment().is_some()) {
+            return Err(invalid(value.span(), format!(
+                "provider `{id}`: {field} must not contain a query (`?`) or fragment (`#`); use the issuer exactly as the provider's discovery document states it")));
         }
         Ok(url)
     };
 
-    let issuer = url_field("issuer", &p.issuer)?;
-    if issuer.query().is_some() || issuer.fragment().is_some() {
-        return Err(invalid(
-            p.issuer.span(),
-            format!("provider `{id}`: issuer must not contain a query (`?`) or fragment (`#`); use the issuer exactly as the provider's discovery document states it"),
-        ));
-    }
+    let instance = p.instance.as_ref().map(|v| url_field("instance", v)).transpose()?;
+    let tenant = p.tenant.as_ref().map(|t| t.get_ref().trim());
+    let tenant_span = p.tenant.as_ref().map_or(p.id.span(), Spanned::span);
+    let fixed = preset.fixed(tenant, instance.as_ref()).map_err(|e| invalid(tenant_span, format!("provider `{id}`: {e}")))?;
+
+    let issuer = match (&fixed, &p.issuer) {
+        (Some(f), _) => f.issuer.clone(),
+        (None, Some(v)) => url_field("issuer", v)?,
+        (None, None) => return Err(invalid(p.id.span(), format!(
+            "provider `{id}`: issuer is missing; set issuer = \"https://…\" (the provider's OpenID issuer), or choose a preset: {}", Preset::names()))),
+    };
 
     if p.client_id.get_ref().trim().is_empty() {
         return Err(invalid(p.client_id.span(), format!("provider `{id}`: client_id is empty; copy it from the provider's app registration")));
     }
+    let client_secret = p.client_secret.as_ref().map(|v| Secret::new(v.get_ref().trim())).filter(|s| !s.expose().is_empty());
+    if let (None, Some(why)) = (&client_secret, preset.missing_client_secret()) {
+        let at = p.client_secret.as_ref().map_or(p.id.span(), Spanned::span);
+        return Err(invalid(at, format!("provider `{id}`: {why}")));
+    }
 
-    let scopes = p.scopes.get_ref().clone();
+    let (scopes, scopes_span) = match (&p.scopes, &fixed) {
+        (Some(v), _) => (v.get_ref().clone(), v.span()),
+        (None, Some(f)) => (f.scopes.clone(), p.id.span()),
+        (None, None) => return Err(invalid(p.id.span(), format!(
+            "provider `{id}`: scopes is missing; list them, e.g. scopes = [\"openid\", \"email\", \"profile\", \"offline_access\"]"))),
+    };
     if scopes.is_empty() {
-        return Err(invalid(
-            p.scopes.span(),
-            format!("provider `{id}`: scopes is empty; list at least one, e.g. scopes = [\"openid\", \"email\"]"),
-        ));
+        return Err(invalid(scopes_span, format!("provider `{id}`: scopes is empty; list at least one, e.g. scopes = [\"openid\", \"email\"]")));
     }
     if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\')) {
-        return Err(invalid(
-            p.scopes.span(),
-            format!("provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces"),
-        ));
+        return Err(invalid(scopes_span, format!(
+            "provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces")));
     }
+    preset.check_scopes(&scopes).map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
 
     if let Some(grant) = &p.grant {
         match grant.get_ref().as_str() {
@@ -263,18 +327,19 @@ fn validate_provider(
         }
     }
 
-    let endpoints = match (&p.authorization_endpoint, &p.token_endpoint) {
-        (Some(a), Some(t)) => Some(ManualEndpoints {
+    let endpoints = match (&fixed, &p.authorization_endpoint, &p.token_endpoint) {
+        (Some(f), _, _) => f.endpoints.clone(),
+        (None, Some(a), Some(t)) => Some(ManualEndpoints {
             authorization_endpoint: url_field("authorization_endpoint", a)?,
             token_endpoint: url_field("token_endpoint", t)?,
             revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
             userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
         }),
-        (Some(a), None) => return Err(invalid(a.span(), format!(
+        (None, Some(a), None) => return Err(invalid(a.span(), format!(
             "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, Some(t)) => return Err(invalid(t.span(), format!(
+        (None, None, Some(t)) => return Err(invalid(t.span(), format!(
             "provider `{id}`: token_endpoint is set but authorization_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, None) => {
+        (None, None, None) => {
             // Without the two main endpoints Sesame discovers everything; a lone optional
             // endpoint would be silently ignored, so say so instead.
             for (field, v) in [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint)] {
@@ -287,13 +352,20 @@ fn validate_provider(
         }
     };
 
+    let (default_narrowing, quirks) = match fixed {
+        Some(f) => (f.allow_scope_narrowing, f.quirks),
+        None => (true, Quirks::default()),
+    };
     Ok(ProviderConfig {
         id,
+        preset,
         issuer,
         client_id: p.client_id.into_inner().trim().to_owned(),
+        client_secret,
         scopes,
         endpoints,
-        allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(true),
+        allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
+        quirks,
     })
 }
 

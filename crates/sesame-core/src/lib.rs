@@ -12,7 +12,9 @@ pub mod keyring;
 pub mod login;
 pub mod oauth;
 pub mod paths;
+pub mod presets;
 pub mod policy;
+pub mod refresher;
 pub mod server;
 
 pub use sesame_ipc::Secret;

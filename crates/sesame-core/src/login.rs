@@ -177,6 +177,7 @@ impl Broker {
             CachedToken {
                 access_token: tokens.access_token,
                 token_type: tokens.token_type,
+                issued_at: now_unix(),
                 expires_at: now_unix() + tokens.expires_in.unwrap_or(3600) as i64,
                 scope: account.scopes.join(" "),
             },

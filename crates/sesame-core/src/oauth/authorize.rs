@@ -1,11 +1,23 @@
-//! The authorization request URL (RFC 6749 §4.1.1 + PKCE + OIDC).
+//! The authorization request URL (RFC 6749 §4.1.1 + PKCE + OIDC), with each preset's
+//! extra parameters and consent policy.
 
 use url::Url;
 
 use super::metadata::ProviderMetadata;
 use super::pkce::Pkce;
 use crate::config::ProviderConfig;
+use crate::presets::ConsentPrompt;
 
+/// What the URL depends on besides the provider and this sign-in's secrets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthorizationOptions {
+    /// A refresh token from this provider is already stored. Google then gets no
+    /// `prompt=consent`, so a returning user is not asked to consent again; Google will
+    /// send no new refresh token in that case (the stored one stays valid).
+    pub has_refresh_token: bool,
+}
+
+/// [`authorization_url_with`] with default options: as for a first sign-in.
 pub fn authorization_url(
     meta: &ProviderMetadata,
     provider: &ProviderConfig,
@@ -13,6 +25,18 @@ pub fn authorization_url(
     state: &str,
     nonce: &str,
     code_challenge: &str,
+) -> Url {
+    authorization_url_with(meta, provider, redirect_uri, state, nonce, code_challenge, &AuthorizationOptions::default())
+}
+
+pub fn authorization_url_with(
+    meta: &ProviderMetadata,
+    provider: &ProviderConfig,
+    redirect_uri: &str,
+    state: &str,
+    nonce: &str,
+    code_challenge: &str,
+    options: &AuthorizationOptions,
 ) -> Url {
     // Start from the endpoint as given: some providers put fixed parameters in it
     // (e.g. a tenant or policy), and those must survive.
@@ -30,9 +54,17 @@ pub fn authorization_url(
         }
         q.append_pair("code_challenge", code_challenge);
         q.append_pair("code_challenge_method", Pkce::METHOD);
-        if provider.scopes.iter().any(|s| s == "offline_access") {
+        for (key, value) in &provider.quirks.extra_authorization_params {
+            q.append_pair(key, value);
+        }
+        let consent = match provider.quirks.consent_prompt {
             // OIDC Core §11: offline_access is ignored unless prompt=consent is sent, and
             // the provider then silently omits the refresh token.
+            ConsentPrompt::WithOfflineAccess => provider.scopes.iter().any(|s| s == "offline_access"),
+            ConsentPrompt::UntilRefreshTokenStored => !options.has_refresh_token,
+            ConsentPrompt::Never => false,
+        };
+        if consent {
             q.append_pair("prompt", "consent");
         }
     }
@@ -45,14 +77,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn provider(scopes: &[&str]) -> ProviderConfig {
-        ProviderConfig {
-            id: "p".into(),
-            issuer: Url::parse("https://idp.example").unwrap(),
-            client_id: "cid".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            endpoints: None,
-            allow_scope_narrowing: true,
-        }
+        let list = scopes.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        config(&format!("issuer = \"https://idp.example\"\nclient_id = \"cid\"\nscopes = [{list}]\n"))
+    }
+
+    fn config(body: &str) -> ProviderConfig {
+        let text = format!("[[provider]]\nid = \"p\"\n{body}");
+        crate::config::Config::parse(&text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
     }
 
     fn meta(auth: &str) -> ProviderMetadata {
@@ -67,6 +98,7 @@ mod tests {
             iss_parameter_supported: false,
             code_challenge_methods: vec![],
             grant_types: vec![],
+            client_secret: None,
         }
     }
 
@@ -105,5 +137,47 @@ mod tests {
         assert!(!p.contains_key("nonce"));
         assert!(!p.contains_key("prompt"));
         assert_eq!(p["scope"], "read:user");
+    }
+
+    fn url_with(provider: &ProviderConfig, has_refresh_token: bool) -> HashMap<String, String> {
+        let options = AuthorizationOptions { has_refresh_token };
+        params(&authorization_url_with(&meta("https://idp.example/auth"), provider, "http://127.0.0.1:1/callback", "s", "n", "c", &options))
+    }
+
+    #[test]
+    fn google_asks_for_offline_access_and_consent_only_without_refresh_token() {
+        let google = config("preset = \"google\"\nclient_id = \"cid\"\nclient_secret = \"GOCSPX-x\"\n");
+        let first = url_with(&google, false);
+        assert_eq!(first["access_type"], "offline");
+        assert_eq!(first["prompt"], "consent");
+        assert_eq!(first["scope"], "openid email profile");
+        let again = url_with(&google, true);
+        assert_eq!(again["access_type"], "offline");
+        assert!(!again.contains_key("prompt"));
+        // The old entry point behaves like a first sign-in.
+        let old = params(&authorization_url(&meta("https://idp.example/auth"), &google, "http://127.0.0.1:1/callback", "s", "n", "c"));
+        assert_eq!(old["prompt"], "consent");
+        assert!(!old.values().any(|v| v.contains("GOCSPX")), "the client secret never goes in the URL");
+    }
+
+    #[test]
+    fn microsoft_github_gitlab_never_force_consent() {
+        let ms = config("preset = \"microsoft\"\ntenant = \"common\"\nclient_id = \"cid\"\n");
+        let p = url_with(&ms, false);
+        assert_eq!(p["scope"], "openid email profile offline_access");
+        assert!(!p.contains_key("prompt") && !p.contains_key("access_type"));
+        let gh = config("preset = \"github\"\nclient_id = \"cid\"\nclient_secret = \"x\"\n");
+        let p = url_with(&gh, false);
+        assert_eq!(p["scope"], "read:user user:email");
+        assert!(!p.contains_key("prompt") && !p.contains_key("nonce"));
+        assert_eq!(p["code_challenge_method"], "S256");
+        let gl = config("preset = \"gitlab\"\nclient_id = \"cid\"\n");
+        assert!(!url_with(&gl, false).contains_key("prompt"));
+    }
+
+    #[test]
+    fn plain_oidc_ignores_has_refresh_token() {
+        let p = provider(&["openid", "offline_access"]);
+        assert_eq!(url_with(&p, true)["prompt"], "consent");
     }
 }

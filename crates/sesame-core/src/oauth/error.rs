@@ -73,7 +73,8 @@ impl OAuthError {
     pub(crate) fn from_oauth_error(error: &str, description: Option<&str>) -> OAuthError {
         let description = description.map(clean_provider_text).filter(|d| !d.is_empty());
         match error {
-            "invalid_grant" => OAuthError::InvalidGrant { description },
+            // GitHub's name for invalid_grant on a refresh.
+            "invalid_grant" | "bad_refresh_token" => OAuthError::InvalidGrant { description },
             "access_denied" => OAuthError::AccessDenied { description },
             other => OAuthError::Provider { error: clean_provider_text(other), description },
         }

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::error::OAuthError;
+use super::issuer::id_token_issuer_matches;
 use crate::Secret;
 
 /// Base64url that accepts the payload with or without padding (some providers pad).
@@ -30,8 +31,10 @@ pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce
     let claims = decode_claims(raw)?;
     let bad = |what: String| Err(OAuthError::BadIdToken(what));
 
+    // `issuer` may be Entra's `{tenantid}` template; then `tid` names the tenant (issuer.rs).
+    let tid = claims.get("tid").and_then(Value::as_str);
     match claims.get("iss").and_then(Value::as_str) {
-        Some(iss) if iss == issuer => {}
+        Some(iss) if id_token_issuer_matches(issuer, iss, tid) => {}
         Some(iss) => return bad(format!("it was issued by `{}`, not by `{issuer}`", short(iss))),
         None => return bad("its `iss` claim is missing".into()),
     }
@@ -184,6 +187,40 @@ mod tests {
         fails_with(with("exp", json!(NOW)), "expired");
         fails_with(without("exp"), "`exp`");
         fails_with(with("sub", json!("")), "`sub`");
+    }
+
+    /// Claims as Entra puts them in a v2.0 ID token for a work account signed in through
+    /// the `organizations` endpoint (abridged).
+    #[test]
+    fn entra_multi_tenant_token() {
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let claims = json!({
+            "ver": "2.0", "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+            "aud": "cid", "exp": NOW + 3600, "iat": NOW, "nbf": NOW, "name": "Megan Bowen", "preferred_username": "meganb@contoso.com",
+            "oid": "00000000-0000-0000-66f3-3332eca7ea81", "email": "meganb@contoso.com", "tid": tid, "nonce": "N", "aio": "Df2UVXL1ix!lMCWMSOJBcFatzcGfvFGhjKv8q5g0x732dR5MB5BisvGQO7YWByjd8iQDLq!eGbIDakyp5mnOrcdqHeYSnltepQmRp6AIZ8jY"
+        });
+        let id = identity_from_id_token(&jwt(&claims), template, "cid", "N", NOW).unwrap();
+        assert_eq!(id.email.as_deref(), Some("meganb@contoso.com"));
+        let mut lying = claims.clone();
+        lying["tid"] = json!("9188040d-6c67-4c5b-b112-36a304b66dad");
+        let e = identity_from_id_token(&jwt(&lying), template, "cid", "N", NOW).unwrap_err();
+        assert!(e.to_string().contains("issued by"), "{e}");
+        let mut no_tid = claims;
+        no_tid.as_object_mut().unwrap().remove("tid");
+        assert!(identity_from_id_token(&jwt(&no_tid), template, "cid", "N", NOW).is_err());
+    }
+
+    /// Google documents `iss` as either `https://accounts.google.com` or `accounts.google.com`.
+    #[test]
+    fn google_token_without_scheme_in_iss() {
+        let claims = json!({
+            "iss": "accounts.google.com", "azp": "1234-abc.apps.googleusercontent.com", "aud": "1234-abc.apps.googleusercontent.com",
+            "sub": "110169484474386276334", "email": "alice@gmail.com", "email_verified": true, "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
+            "nonce": "N", "name": "Alice", "iat": NOW, "exp": NOW + 3600
+        });
+        let id = identity_from_id_token(&jwt(&claims), "https://accounts.google.com", "1234-abc.apps.googleusercontent.com", "N", NOW).unwrap();
+        assert_eq!(id.subject, "110169484474386276334");
     }
 
     #[test]

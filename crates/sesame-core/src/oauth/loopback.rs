@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::error::{clean_provider_text, OAuthError};
+use super::issuer::response_issuer_matches;
 use super::pkce::constant_time_eq;
 use crate::Secret;
 
@@ -234,7 +235,8 @@ fn check_callback(url: &Url, expect: &CallbackExpectations) -> Result<Callback, 
         _ => return Err(OAuthError::StateMismatch),
     }
     match params.get("iss") {
-        Some(iss) if *iss != expect.issuer => {
+        // Entra's multi-tenant issuer is a `{tenantid}` template (issuer.rs).
+        Some(iss) if !response_issuer_matches(&expect.issuer, iss) => {
             return Err(OAuthError::IssuerMismatch { expected: expect.issuer.clone(), got: clean_provider_text(iss) })
         }
         None if expect.iss_required => return Err(OAuthError::MissingIssuer),

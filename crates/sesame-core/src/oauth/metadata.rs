@@ -7,9 +7,11 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::OAuthError;
+use super::issuer::discovery_issuer_matches;
 use super::pkce::Pkce;
 use super::token_endpoint::{error_from_answer, send};
 use crate::config::{url_is_acceptable, ProviderConfig};
+use crate::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderMetadata {
@@ -28,6 +30,9 @@ pub struct ProviderMetadata {
     pub code_challenge_methods: Vec<String>,
     /// Empty when the provider does not say.
     pub grant_types: Vec<String>,
+    /// The config's `client_secret` (google and github presets only), carried here so the
+    /// token requests send it. Not provider metadata, but every token call has this struct.
+    pub client_secret: Option<Secret>,
 }
 
 impl ProviderMetadata {
@@ -45,6 +50,7 @@ impl ProviderMetadata {
             iss_parameter_supported: false,
             code_challenge_methods: Vec::new(),
             grant_types: Vec::new(),
+            client_secret: provider.client_secret.clone(),
         })
     }
 }
@@ -123,8 +129,8 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
     let issuer = raw.issuer.ok_or_else(|| bad("the `issuer` field is missing".into()))?;
     // Mix-up defence (RFC 8414 §3.3, OIDC Discovery §4.3): the document must be about the
     // issuer we asked for, or every later `iss` check compares against the wrong value.
-    let configured = provider.issuer.as_str();
-    if !same_issuer(&issuer, configured) {
+    // Entra's multi-tenant documents name a `{tenantid}` template (see issuer.rs).
+    if !discovery_issuer_matches(&provider.issuer, &issuer) {
         return Err(bad(format!(
             "the document is for issuer `{issuer}`, but provider `{}` is configured with `{}`; fix `issuer` in the config if the provider's value is right",
             provider.id,
@@ -164,13 +170,9 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
         iss_parameter_supported: raw.authorization_response_iss_parameter_supported,
         code_challenge_methods,
         grant_types: raw.grant_types_supported.unwrap_or_default(),
+        client_secret: provider.client_secret.clone(),
         issuer,
     })
-}
-
-/// Equal, or equal but for one trailing slash (`Url` adds one to bare hosts).
-fn same_issuer(a: &str, b: &str) -> bool {
-    a == b || a.strip_suffix('/') == Some(b) || b.strip_suffix('/') == Some(a)
 }
 
 #[cfg(test)]
@@ -181,14 +183,54 @@ mod tests {
     use tokio::net::TcpListener;
 
     fn provider(issuer: &str) -> ProviderConfig {
-        ProviderConfig {
-            id: "p".into(),
-            issuer: Url::parse(issuer).unwrap(),
-            client_id: "c".into(),
-            scopes: vec!["openid".into()],
-            endpoints: None,
-            allow_scope_narrowing: true,
-        }
+        let text = format!("[[provider]]\nid = \"p\"\nissuer = \"{issuer}\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
+        crate::config::Config::parse(&text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
+    }
+
+    fn preset(text: &str) -> ProviderConfig {
+        crate::config::Config::parse(text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
+    }
+
+    /// The shape of https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration
+    /// (abridged): the issuer is a template, no iss-parameter promise, S256 advertised.
+    const ENTRA_DOC: &str = r#"{"token_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported":["client_secret_post","private_key_jwt","client_secret_basic"],
+        "jwks_uri":"https://login.microsoftonline.com/organizations/discovery/v2.0/keys",
+        "response_modes_supported":["query","fragment","form_post"],"subject_types_supported":["pairwise"],
+        "id_token_signing_alg_values_supported":["RS256"],"response_types_supported":["code","id_token","code id_token","id_token token"],
+        "scopes_supported":["openid","profile","email","offline_access"],"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0",
+        "request_uri_parameter_supported":false,"userinfo_endpoint":"https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+        "device_authorization_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode",
+        "http_logout_supported":true,"frontchannel_logout_supported":true,
+        "end_session_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/logout",
+        "claims_supported":["sub","iss","cloud_instance_name","cloud_instance_host_name","cloud_graph_host_name","msgraph_host","aud","exp","iat","auth_time","acr","nonce","preferred_username","name","tid","ver","at_hash","c_hash","email"],
+        "kerberos_endpoint":"https://login.microsoftonline.com/organizations/kerberos","tenant_region_scope":null,
+        "cloud_instance_name":"microsoftonline.com","cloud_graph_host_name":"graph.windows.net","msgraph_host":"graph.microsoft.com","rbac_url":"https://pas.windows.net"}"#;
+
+    #[test]
+    fn entra_multi_tenant_document_is_accepted() {
+        let p = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"organizations\"\nclient_id = \"c\"\n");
+        let source = Url::parse("https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration").unwrap();
+        let meta = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &p, &source).unwrap();
+        assert_eq!(meta.issuer, "https://login.microsoftonline.com/{tenantid}/v2.0");
+        assert!(meta.revocation_endpoint.is_none() && !meta.iss_parameter_supported);
+        assert!(meta.client_secret.is_none());
+        // The same document under a single-tenant configuration is a mix-up.
+        let single = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n");
+        let e = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &single, &source).unwrap_err();
+        assert!(e.to_string().contains("is for issuer `https://login.microsoftonline.com/{tenantid}/v2.0`"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn github_preset_needs_no_discovery_and_carries_the_secret() {
+        let p = preset("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"Ov23li\"\nclient_secret = \"s3cr3t\"\n");
+        let meta = discover(&reqwest::Client::new(), &p).await.unwrap();
+        assert_eq!(meta.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
+        assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://api.github.com/user");
+        assert!(meta.revocation_endpoint.is_none());
+        assert_eq!(meta.client_secret.as_ref().map(Secret::expose), Some("s3cr3t"));
+        assert!(!format!("{:?}", meta.client_secret).contains("s3cr3t"));
     }
 
     /// A tiny HTTP server answering each path from the documents `make` builds from the

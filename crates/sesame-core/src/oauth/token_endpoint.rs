@@ -28,7 +28,8 @@ pub struct TokenResponse {
     pub token_type: String,
     pub expires_in: Option<u64>,
     pub refresh_token: Option<Secret>,
-    /// Space-separated granted scopes, when the provider says (RFC 6749 §5.1).
+    /// Space-separated granted scopes, when the provider says (RFC 6749 §5.1); GitHub's
+    /// comma-separated list is normalised to spaces.
     pub scope: Option<String>,
     pub id_token: Option<Secret>,
 }
@@ -40,7 +41,8 @@ pub enum RevokeOutcome {
     NotSupported,
 }
 
-/// RFC 6749 §4.1.3. Public client: `client_id` goes in the body, there is no secret.
+/// RFC 6749 §4.1.3. Public client: `client_id` goes in the body; a `client_secret` only
+/// for the presets whose providers demand one (`meta.client_secret`).
 pub async fn exchange_code(
     http: &reqwest::Client,
     meta: &ProviderMetadata,
@@ -49,13 +51,17 @@ pub async fn exchange_code(
     verifier: &Secret,
     redirect_uri: &str,
 ) -> Result<TokenResponse, OAuthError> {
-    let form = [
+    let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("redirect_uri", redirect_uri),
         ("client_id", client_id),
         ("code_verifier", verifier.expose()),
     ];
+    if let Some(secret) = &meta.client_secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    // GitHub answers form-encoded unless asked for JSON; the form parser below is the fallback.
     let req = http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form);
     token_response(&send("the token endpoint", req).await?)
 }
@@ -75,6 +81,9 @@ pub async fn refresh(
     ];
     if let Some(scope) = scope {
         form.push(("scope", scope));
+    }
+    if let Some(secret) = &meta.client_secret {
+        form.push(("client_secret", secret.expose()));
     }
     let req = http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form);
     token_response(&send("the token endpoint", req).await?)
@@ -197,6 +206,10 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
+fn is_form(content_type: &str) -> bool {
+    content_type.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+}
+
 /// Turns a non-success answer into the matching error.
 pub(super) fn error_from_answer(what: &str, answer: &HttpAnswer) -> OAuthError {
     let status = answer.status;
@@ -215,14 +228,20 @@ pub(super) fn error_from_answer(what: &str, answer: &HttpAnswer) -> OAuthError {
     if status.is_server_error() {
         return OAuthError::Unreachable { what: what.into(), detail: format!("the provider failed with HTTP {status}") };
     }
-    match serde_json::from_slice::<ErrorBody>(&answer.body) {
-        Ok(e) => OAuthError::from_oauth_error(&e.error, e.error_description.as_deref()),
-        Err(_) => OAuthError::BadResponse(format!("{what} answered HTTP {status} ({}) without an OAuth error code", answer.content_type)),
+    let parsed = if is_form(&answer.content_type) {
+        let raw = raw_from_form(&answer.body);
+        raw.error.map(|error| ErrorBody { error, error_description: raw.error_description })
+    } else {
+        serde_json::from_slice::<ErrorBody>(&answer.body).ok()
+    };
+    match parsed {
+        Some(e) => OAuthError::from_oauth_error(&e.error, e.error_description.as_deref()),
+        None => OAuthError::BadResponse(format!("{what} answered HTTP {status} ({}) without an OAuth error code", answer.content_type)),
     }
 }
 
 /// Raw token response. Deliberately no `Debug`; tokens move into `Secret`s at once.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawTokenResponse {
     access_token: Option<String>,
     token_type: Option<String>,
@@ -239,10 +258,14 @@ fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
     if !answer.status.is_success() {
         return Err(error_from_answer(WHAT, answer));
     }
-    // serde's message could quote a value from the body, so it is not passed on.
-    let raw: RawTokenResponse = serde_json::from_slice(&answer.body).map_err(|_| {
-        OAuthError::BadResponse(format!("{WHAT} answered HTTP {} ({}) with something other than a JSON token response", answer.status, answer.content_type))
-    })?;
+    let raw = if is_form(&answer.content_type) {
+        raw_from_form(&answer.body)
+    } else {
+        // serde's message could quote a value from the body, so it is not passed on.
+        serde_json::from_slice(&answer.body).map_err(|_| {
+            OAuthError::BadResponse(format!("{WHAT} answered HTTP {} ({}) with something other than a JSON token response", answer.status, answer.content_type))
+        })?
+    };
     let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty()).map(Secret::new);
     let access_token = match non_empty(raw.access_token) {
         Some(t) => t,
@@ -265,11 +288,11 @@ fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
         _ => None,
     };
     let scope = match raw.scope {
-        Some(Value::String(s)) => Some(s),
+        Some(Value::String(s)) => Some(normalise_scope(&s)),
         Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
         _ => None,
     }
-    .filter(|s| !s.trim().is_empty());
+    .filter(|s| !s.is_empty());
     Ok(TokenResponse {
         access_token,
         token_type,
@@ -278,6 +301,39 @@ fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
         scope,
         id_token: non_empty(raw.id_token),
     })
+}
+
+/// A token response as `application/x-www-form-urlencoded` (what GitHub sends without
+/// `Accept: application/json`). Every value is a string, as in JSON from lenient providers.
+fn raw_from_form(body: &[u8]) -> RawTokenResponse {
+    let mut raw = RawTokenResponse::default();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "access_token" => raw.access_token = Some(value),
+            "token_type" => raw.token_type = Some(value),
+            "expires_in" => raw.expires_in = Some(Value::String(value)),
+            "refresh_token" => raw.refresh_token = Some(value),
+            "scope" => raw.scope = Some(Value::String(value)),
+            "id_token" => raw.id_token = Some(value),
+            "error" => raw.error = Some(value),
+            "error_description" => raw.error_description = Some(value),
+            _ => {}
+        }
+    }
+    raw
+}
+
+/// RFC 6749 separates scopes with spaces; GitHub with commas (`repo,gist`). A comma is a
+/// legal scope character, so a list is split at commas only when no comma-separated piece
+/// contains a space (which would make it a space-separated list of comma-bearing scopes).
+fn normalise_scope(s: &str) -> String {
+    let pieces: Vec<&str> = if s.contains(',') && s.split(',').all(|p| !p.trim().contains(char::is_whitespace)) {
+        s.split(',').map(str::trim).collect()
+    } else {
+        s.split_whitespace().collect()
+    };
+    pieces.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

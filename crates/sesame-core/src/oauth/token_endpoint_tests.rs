@@ -47,6 +47,7 @@ fn meta(endpoint: &Url) -> ProviderMetadata {
         iss_parameter_supported: false,
         code_challenge_methods: vec![],
         grant_types: vec![],
+        client_secret: None,
     }
 }
 
@@ -93,8 +94,8 @@ async fn error_mapping() {
     let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
 
-    // A 200 answer that is not JSON must not be quoted: it might hold tokens.
-    let (url, _) = serve_once("200 OK", "application/x-www-form-urlencoded", "access_token=LEAK&token_type=bearer").await;
+    // A 200 answer that is neither JSON nor a form must not be quoted: it might hold tokens.
+    let (url, _) = serve_once("200 OK", "text/plain", "access_token=LEAK&token_type=bearer").await;
     let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(e, OAuthError::BadResponse(_)) && !e.to_string().contains("LEAK"), "{e}");
 
@@ -146,4 +147,113 @@ fn lenient_token_fields() {
     let t = token_response(&answer(r#"{"access_token":"a","token_type":"DPoP","expires_in":"x","scope":["a","b"]}"#)).unwrap();
     assert_eq!((t.token_type.as_str(), t.expires_in, t.scope.as_deref()), ("DPoP", None, Some("a b")));
     assert!(matches!(token_response(&answer(r#"{"token_type":"bearer"}"#)), Err(OAuthError::BadResponse(_))));
+}
+
+// Provider quirks, on answers shaped as each provider documents them.
+
+fn with_secret(endpoint: &Url, secret: &str) -> ProviderMetadata {
+    ProviderMetadata { client_secret: Some(Secret::new(secret)), ..meta(endpoint) }
+}
+
+fn answer(content_type: &str, body: &str) -> HttpAnswer {
+    HttpAnswer { status: StatusCode::OK, content_type: content_type.into(), retry_after: None, location: None, body: body.as_bytes().to_vec() }
+}
+
+/// GitHub without `Accept: application/json` answers form-encoded, scopes comma-separated.
+#[tokio::test]
+async fn github_form_encoded_answer_and_client_secret() {
+    let body = "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer";
+    let (url, req) = serve_once("200 OK", "application/x-www-form-urlencoded; charset=utf-8", body).await;
+    let t = exchange_code(&reqwest::Client::new(), &with_secret(&url, "GH-SECRET"), "Ov23li", &Secret::new("C"), &Secret::new("V"), "http://127.0.0.1:5/callback").await.unwrap();
+    assert_eq!(t.access_token.expose(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+    assert_eq!((t.token_type.as_str(), t.scope.as_deref()), ("Bearer", Some("repo gist")));
+    assert!(t.refresh_token.is_none() && t.expires_in.is_none() && t.id_token.is_none());
+    let req = req.await.unwrap();
+    assert!(req.contains("client_secret=GH-SECRET") && req.contains("code_verifier=V"), "PKCE and the secret both go");
+    assert!(req.to_ascii_lowercase().contains("accept: application/json"));
+}
+
+/// A GitHub App's expiring user token (JSON, as with `Accept: application/json`).
+#[test]
+fn github_app_expiring_token_json() {
+    let body = r#"{"access_token":"ghu_16C7e42F292c6912E7710c838347Ae178B4a","expires_in":28800,"refresh_token":"ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498","refresh_token_expires_in":15811200,"scope":"","token_type":"bearer"}"#;
+    let t = token_response(&answer("application/json; charset=utf-8", body)).unwrap();
+    assert_eq!(t.expires_in, Some(28800));
+    assert!(t.refresh_token.as_ref().unwrap().expose().starts_with("ghr_"));
+    assert_eq!(t.scope, None, "GitHub Apps send an empty scope: the broker keeps the requested one");
+    let t = token_response(&answer("application/json", r#"{"access_token":"gho_x","token_type":"bearer","scope":"repo,gist,read:org"}"#)).unwrap();
+    assert_eq!(t.scope.as_deref(), Some("repo gist read:org"));
+}
+
+/// GitHub reports errors with HTTP 200, as JSON or as a form.
+#[tokio::test]
+async fn github_errors_with_status_200() {
+    let json = r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired.","error_uri":"https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"}"#;
+    let form = "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com%2Fapps%2Fmanaging-oauth-apps%2Ftroubleshooting-oauth-app-access-token-request-errors%2F%23bad-verification-code";
+    for (content_type, body) in [("application/json; charset=utf-8", json), ("application/x-www-form-urlencoded; charset=utf-8", form)] {
+        let (url, _) = serve_once("200 OK", content_type, body).await;
+        let e = exchange_code(&reqwest::Client::new(), &with_secret(&url, "GH-SECRET"), "cid", &Secret::new("c"), &Secret::new("v"), "http://127.0.0.1:1/callback").await.unwrap_err();
+        assert!(matches!(&e, OAuthError::Provider { error, description: Some(d) } if error == "bad_verification_code" && d == "The code passed is incorrect or expired."), "{e}");
+        assert!(!e.to_string().contains("GH-SECRET"));
+    }
+    // A dead GitHub refresh token means "sign in again", like invalid_grant.
+    let (url, _) = serve_once("200 OK", "application/json", r#"{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired."}"#).await;
+    let e = refresh(&reqwest::Client::new(), &with_secret(&url, "s"), "cid", &Secret::new("ghr_dead"), None).await.unwrap_err();
+    assert!(matches!(e, OAuthError::InvalidGrant { .. }), "{e}");
+    assert!(!e.to_string().contains("ghr_dead"));
+}
+
+/// Google: refresh answers carry no refresh token and here no `scope`; the desktop
+/// client's secret is sent with every token request.
+#[tokio::test]
+async fn google_refresh_without_scope_sends_client_secret() {
+    let body = r#"{"access_token":"ya29.a0AfB_byC-EXAMPLE","expires_in":3599,"token_type":"Bearer","id_token":"eyJhbGciOiJSUzI1NiJ9.e30.sig"}"#;
+    let (url, req) = serve_once("200 OK", "application/json; charset=utf-8", body).await;
+    let t = refresh(&reqwest::Client::new(), &with_secret(&url, "GOCSPX-abc"), "1234-abc.apps.googleusercontent.com", &Secret::new("1//0g-RT"), None).await.unwrap();
+    assert_eq!((t.expires_in, t.scope.as_deref()), (Some(3599), None));
+    assert!(t.refresh_token.is_none());
+    let req = req.await.unwrap();
+    assert!(req.contains("client_secret=GOCSPX-abc") && !req.contains("scope="));
+    // Google widens `email`/`profile` to URLs in `scope`; they are passed on as granted.
+    let t = token_response(&answer("application/json", r#"{"access_token":"ya29.x","expires_in":3599,"refresh_token":"1//0g","scope":"https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/userinfo.profile","token_type":"Bearer"}"#)).unwrap();
+    assert_eq!(t.scope.as_deref(), Some("https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/userinfo.profile"));
+}
+
+/// Microsoft rotates the refresh token on every refresh and scopes name their resource.
+#[tokio::test]
+async fn microsoft_refresh_rotates_and_sends_no_secret() {
+    let body = r#"{"token_type":"Bearer","scope":"https://graph.microsoft.com/Mail.Read https://graph.microsoft.com/User.Read","expires_in":4787,"ext_expires_in":4787,"access_token":"eyJ0eXAiOiJKV1QiLCJub25jZSI6IkFRQUJB.e30.sig","refresh_token":"1.AVYAnPiHc-ROTATED"}"#;
+    let (url, req) = serve_once("200 OK", "application/json; charset=utf-8", body).await;
+    let t = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("1.AVYA-OLD"), Some("https://graph.microsoft.com/Mail.Read")).await.unwrap();
+    assert_eq!(t.refresh_token.as_ref().unwrap().expose(), "1.AVYAnPiHc-ROTATED");
+    assert_eq!(t.expires_in, Some(4787));
+    let req = req.await.unwrap();
+    assert!(!req.contains("client_secret"), "a public client must not send a secret to Entra");
+    assert!(req.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2FMail.Read"));
+}
+
+/// GitLab: refresh tokens without offline_access, a `created_at`, two-hour tokens.
+#[test]
+fn gitlab_token_response() {
+    let body = r#"{"access_token":"de6780bc506a0446309bd9362820ba8aed28aa506c71eedbe1c5c4f9dd350e54","token_type":"Bearer","expires_in":7200,"refresh_token":"8257e65c97202ed1726cf9571600918f3bffb2544b26e00a61df9897668c33a1","scope":"openid profile email read_user","created_at":1607635748,"id_token":"a.b.c"}"#;
+    let t = token_response(&answer("application/json; charset=utf-8", body)).unwrap();
+    assert_eq!((t.expires_in, t.scope.as_deref()), (Some(7200), Some("openid profile email read_user")));
+    assert!(t.refresh_token.is_some() && t.id_token.is_some());
+}
+
+#[test]
+fn form_error_with_failure_status() {
+    let mut a = answer("application/x-www-form-urlencoded", "error=invalid_grant&error_description=expired");
+    a.status = StatusCode::BAD_REQUEST;
+    assert!(matches!(error_from_answer("the token endpoint", &a), OAuthError::InvalidGrant { description: Some(d) } if d == "expired"));
+}
+
+#[test]
+fn scope_separators() {
+    assert_eq!(normalise_scope("repo,gist"), "repo gist");
+    assert_eq!(normalise_scope("repo, gist"), "repo gist");
+    assert_eq!(normalise_scope(" openid  email "), "openid email");
+    // A space-separated list whose scopes contain commas stays as it is.
+    assert_eq!(normalise_scope("a,b c"), "a,b c");
+    assert_eq!(normalise_scope(","), "");
 }
