@@ -258,6 +258,12 @@ impl Env {
         v["token_requests"][grant_type].as_u64().unwrap_or(0)
     }
 
+    /// Zeroes the provider's request counters.
+    pub fn reset_idp_stats(&self) {
+        let resp = reqwest::blocking::Client::new().delete(format!("{}/test/stats", self.issuer)).send().unwrap();
+        assert!(resp.status().is_success());
+    }
+
     /// One raw JSON-RPC exchange on a fresh connection, from the test process itself.
     /// Use it for calls that never wait for consent (including `token.get` calls that fail
     /// before consent: `no_such_account`, `ambiguous_account`, `insufficient_scope`).

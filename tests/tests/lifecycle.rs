@@ -1,0 +1,81 @@
+//! Token lifecycle against the real provider: one refresh for many waiters, refreshing
+//! before expiry while programs use a token (and not when they stop), and what a program
+//! gets while the provider is away.
+
+use std::time::Duration;
+
+use sesame_e2e::*;
+use serde_json::{json, Value};
+
+fn token_of(reply: &Value) -> String {
+    reply["result"]["access_token"].as_str().unwrap_or_else(|| panic!("no token in {reply}")).to_owned()
+}
+
+#[test]
+fn two_hundred_concurrent_requests_for_an_expired_token_cause_one_refresh() {
+    let opts = Options { access_token_ttl: 2, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let env = Env::start(opts);
+    let account = env.login("alice");
+    env.rpc_token(json!({"account": account})); // the grant, and a cached token
+    std::thread::sleep(Duration::from_secs(3)); // ...which has now expired
+    env.reset_idp_stats();
+
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..200).map(|_| s.spawn(|| token_of(&env.rpc("token.get", json!({"account": account}))))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(env.idp_token_requests("refresh_token"), 1, "one token-endpoint call for 200 waiters");
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "all 200 got the one new token");
+    assert_eq!(env.introspect(&tokens[0])["active"], json!(true));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn a_used_token_is_refreshed_before_it_expires() {
+    let opts = Options { access_token_ttl: 8, ..Default::default() };
+    let env = Env::start(opts);
+    let account = env.login("alice");
+    let first = token_of(&env.rpc_token(json!({"account": account, "min_ttl": 0})));
+    env.reset_idp_stats();
+    // At 75% of 8 s the broker refreshes on its own; nobody asked yet.
+    let refreshed = wait_for(Duration::from_secs(15), || (env.idp_token_requests("refresh_token") >= 1).then_some(()));
+    assert!(refreshed.is_some(), "no proactive refresh:\n{}", env.daemon_log());
+    let before = env.idp_token_requests("refresh_token");
+    let second = token_of(&env.rpc("token.get", json!({"account": account, "min_ttl": 0})));
+    assert_ne!(first, second, "the request got the proactively refreshed token");
+    assert_eq!(env.idp_token_requests("refresh_token"), before, "and did not wait on a refresh of its own");
+    assert_eq!(env.introspect(&second)["active"], json!(true));
+    env.assert_no_leaks();
+}
+
+#[test]
+fn an_idle_token_is_left_to_expire() {
+    let opts = Options { access_token_ttl: 4, top_config: "refresh_idle_secs = 2".into(), ..Default::default() };
+    let env = Env::start(opts);
+    let account = env.login("alice");
+    env.rpc_token(json!({"account": account, "min_ttl": 0}));
+    // Used once, then idle: at most the refreshes within the idle window, then none.
+    std::thread::sleep(Duration::from_secs(8));
+    let settled = env.idp_token_requests("refresh_token");
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(env.idp_token_requests("refresh_token"), settled, "an idle account is not refreshed forever");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn while_the_provider_is_away_a_valid_token_is_served_then_provider_unreachable() {
+    let opts = Options { access_token_ttl: 6, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let mut env = Env::start(opts);
+    let account = env.login("alice");
+    let cached = token_of(&env.rpc_token(json!({"account": account, "min_ttl": 0})));
+    env.stop_idp();
+    // min_ttl 60 asks for a refresh; it fails (after retries), and the still-valid token wins.
+    let reply = env.rpc("token.get", json!({"account": account, "min_ttl": 60}));
+    assert_eq!(token_of(&reply), cached);
+    std::thread::sleep(Duration::from_secs(7));
+    let reply = env.rpc("token.get", json!({"account": account}));
+    assert_eq!(error_kind(&reply), "provider_unreachable", "{reply}");
+    let accounts: Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    assert_eq!(accounts[0]["status"], json!("active"), "a transient failure keeps the account");
+    env.assert_no_leaks();
+}
