@@ -57,9 +57,10 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             let out = client.logout(&account).await?;
             match out.revocation {
                 Revocation::Confirmed => println!("Signed out of {}; the provider confirmed the refresh token is revoked.", out.account),
-                Revocation::NotSupported => println!(
-                    "Signed out of {}; the provider has no revocation endpoint, so also remove Sesame's access in the provider's account settings.",
-                    out.account
+                Revocation::NotSupported { hint } => println!(
+                    "Signed out of {}; the provider has no revocation endpoint, so also remove Sesame's access in the provider's account settings{}.",
+                    out.account,
+                    hint.map(|h| format!(" ({h})")).unwrap_or_default()
                 ),
                 Revocation::Failed { reason } => println!(
                     "Signed out of {} here, but the provider did not confirm the revocation ({reason}); remove Sesame's access in the provider's account settings.",

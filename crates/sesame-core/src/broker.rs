@@ -178,6 +178,8 @@ impl Broker {
             }
             _ => self.grants.default_scopes(&caller.app.key, &account.id).unwrap_or_else(|| canonical(&account.scopes)),
         };
+        // Some providers cannot put these scopes in one token (Microsoft: one resource each).
+        self.provider(&account.provider)?.check_scope_set(&scopes).map_err(BrokerError::BadRequest)?;
         let grant = self.consent(caller, &account, &scopes).await?;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scope_key(&scopes), min_ttl).await?;
@@ -368,7 +370,7 @@ impl Broker {
         };
         match oauth::revoke(&self.http, &meta, &provider.client_id, token, "refresh_token").await {
             Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
-            Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported,
+            Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() },
             Err(e) => Revocation::Failed { reason: e.to_string() },
         }
     }

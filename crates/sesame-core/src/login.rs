@@ -19,7 +19,7 @@ use crate::broker::Broker;
 use crate::cache::{scope_key, CachedToken};
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
-use crate::oauth::{self, CallbackExpectations, Identity, LoopbackListener, OAuthError, Pkce, ProviderMetadata};
+use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthError, Pkce, ProviderMetadata};
 use crate::{now_unix, Secret};
 
 /// Finished sign-ins are kept this long for a late `login.wait`.
@@ -30,6 +30,9 @@ type Outcome = Option<Result<AccountInfo, RpcError>>;
 #[derive(Default)]
 pub struct Logins {
     map: Mutex<HashMap<String, Login>>,
+    /// Providers whose last sign-in came back without a refresh token: the next one asks
+    /// for consent again.
+    needs_consent: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Login {
@@ -43,6 +46,14 @@ impl Logins {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, l| l.done.borrow().is_none() || l.started.elapsed() < KEEP_FINISHED);
         map.insert(id, login);
+    }
+
+    fn needs_consent(&self, provider: &str) {
+        self.needs_consent.lock().unwrap_or_else(|p| p.into_inner()).insert(provider.to_owned());
+    }
+
+    fn take_needs_consent(&self, provider: &str) -> bool {
+        self.needs_consent.lock().unwrap_or_else(|p| p.into_inner()).remove(provider)
     }
 
     fn get(&self, id: &str) -> Option<(watch::Receiver<Outcome>, CancellationToken)> {
@@ -68,7 +79,10 @@ impl Broker {
         let pkce = Pkce::new();
         let state = oauth::random_token();
         let nonce = oauth::random_token();
-        let url = oauth::authorization_url(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge);
+        // Google asks for consent (and so sends a refresh token) only when none is stored.
+        let stored = self.accounts().iter().any(|a| a.provider == provider.id && a.status == AccountStatus::Active);
+        let options = AuthorizationOptions { has_refresh_token: stored && !self.logins.take_needs_consent(&provider.id) };
+        let url = oauth::authorization_url_with(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge, &options);
         let login_id = oauth::random_token()[..12].to_owned();
         let timeout = self.config.login_timeout;
 
@@ -152,24 +166,32 @@ impl Broker {
             }
             None => return Err(OAuthError::BadResponse("the provider sent neither an ID token nor has a userinfo endpoint, so Sesame cannot tell who signed in".into()).into()),
         };
-        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
-            BrokerError::OAuth(OAuthError::BadResponse(format!(
-                "provider `{}` returned no refresh token; make sure its `scopes` include offline_access (or the provider's equivalent) and that the client may use refresh tokens",
-                provider.id
-            )))
-        })?;
         let scopes: Vec<String> = match &tokens.scope {
             Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
             None => provider.scopes.clone(),
         };
         let account = self.new_account(provider, meta, identity, scopes);
 
-        self.keyring.set(&account.id, &refresh_token).await?;
-        if let Err(e) = self.remember_account(account.clone()) {
-            // Undo the keyring write and kill the grant, so nothing half-written remains.
-            let _ = self.keyring.delete(&account.id).await;
-            let _ = oauth::revoke(&self.http, meta, &provider.client_id, &refresh_token, "refresh_token").await;
-            return Err(e);
+        match &tokens.refresh_token {
+            Some(refresh_token) => {
+                self.keyring.set(&account.id, refresh_token).await?;
+                if let Err(e) = self.remember_account(account.clone()) {
+                    // Undo the keyring write and kill the grant, so nothing half-written remains.
+                    let _ = self.keyring.delete(&account.id).await;
+                    let _ = oauth::revoke(&self.http, meta, &provider.client_id, refresh_token, "refresh_token").await;
+                    return Err(e);
+                }
+            }
+            // Google sends a refresh token only when the user consents; signing in again as
+            // the same person keeps the one in the keyring.
+            None if self.keyring.get(&account.id).await?.is_some() => self.remember_account(account.clone())?,
+            None => {
+                self.logins.needs_consent(&provider.id);
+                return Err(BrokerError::OAuth(OAuthError::BadResponse(format!(
+                    "provider `{}` returned no refresh token; sign in again (Sesame will ask the provider for consent this time), and make sure the client may use refresh tokens (`offline_access` or the provider's equivalent)",
+                    provider.id
+                ))));
+            }
         }
         self.cache_token(
             &account.id,

@@ -307,8 +307,12 @@ pub struct AccountParams {
 pub enum Revocation {
     /// The provider answered 200: the refresh token is dead there.
     Confirmed,
-    /// The provider has no revocation endpoint; revoke the app in its settings.
-    NotSupported,
+    /// The provider has no revocation endpoint; revoke the app in its settings (`hint`
+    /// says where, when Sesame knows).
+    NotSupported {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
+    },
     /// The provider could not be reached or refused; the local sign-out still happened.
     Failed { reason: String },
 }
