@@ -55,13 +55,17 @@ def call(method, params):
     return json.loads(reply)
 
 
-def main():
-    reply = call("token.get", parse(sys.argv[1:]))
+def report(reply):
+    """Prints the one-line JSON result and exits with the documented code."""
     if "error" in reply:
         err = reply["error"]
         print(json.dumps({"error": {"kind": (err.get("data") or {}).get("kind"), "message": err.get("message")}}), flush=True)
         sys.exit(3)
     print(json.dumps({"ok": reply["result"]}), flush=True)
+
+
+def main():
+    report(call("token.get", parse(sys.argv[1:])))
 
 
 if __name__ == "__main__":

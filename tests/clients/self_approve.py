@@ -23,9 +23,8 @@ import subprocess
 import sys
 import time
 
-
-def socket_path():
-    return os.environ.get("SESAME_SOCKET") or os.path.join(os.environ["XDG_RUNTIME_DIR"], "sesame", "sesame.sock")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mail_sync import report, socket_path  # noqa: E402  (the same client code, not a copy)
 
 
 def sesame(binary, *args):
@@ -48,11 +47,11 @@ def find_own_request(binary, deadline):
 
 def try_to_approve(binary):
     entry = find_own_request(binary, time.monotonic() + 30)
-    report = {"pending": entry, "approve_exit": None, "approve_stdout": "", "approve_stderr": ""}
+    outcome = {"pending": entry, "approve_exit": None, "approve_stdout": "", "approve_stderr": ""}
     if entry is not None:
         done = sesame(binary, "approve", str(entry["id"]))
-        report.update(approve_exit=done.returncode, approve_stdout=done.stdout.strip(), approve_stderr=done.stderr.strip())
-    print(json.dumps(report), flush=True)
+        outcome.update(approve_exit=done.returncode, approve_stdout=done.stdout.strip(), approve_stderr=done.stderr.strip())
+    print(json.dumps(outcome), flush=True)
 
 
 def via_cli(binary, account):
@@ -80,12 +79,7 @@ def main():
     if not reply:
         sys.stderr.write("the broker closed the connection without a reply\n")
         sys.exit(1)
-    reply = json.loads(reply)
-    if "error" in reply:
-        err = reply["error"]
-        print(json.dumps({"error": {"kind": (err.get("data") or {}).get("kind"), "message": err.get("message")}}), flush=True)
-        sys.exit(3)
-    print(json.dumps({"ok": reply["result"]}), flush=True)
+    report(json.loads(reply))
 
 
 if __name__ == "__main__":
