@@ -13,15 +13,18 @@ fn token_of(reply: &Value) -> String {
 
 #[test]
 fn two_hundred_concurrent_requests_for_an_expired_token_cause_one_refresh() {
-    let opts = Options { access_token_ttl: 2, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let opts = Options { access_token_ttl: 5, top_config: "proactive_refresh = false".into(), ..Default::default() };
     let env = Env::start(opts);
     let account = env.login("alice");
-    env.rpc_token(json!({"account": account})); // the grant, and a cached token
-    std::thread::sleep(Duration::from_secs(3)); // ...which has now expired
+    env.rpc_token(json!({"account": account, "min_ttl": 0})); // the grant, and a cached token
+    std::thread::sleep(Duration::from_secs(6)); // ...which has now expired
     env.reset_idp_stats();
 
+    // min_ttl 0: any valid token will do, so every request after the one refresh is served
+    // from the cache (with the default 60 s, a 5 s token would be "too short" for each).
     let tokens: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..200).map(|_| s.spawn(|| token_of(&env.rpc("token.get", json!({"account": account}))))).collect();
+        let ask = || token_of(&env.rpc("token.get", json!({"account": account, "min_ttl": 0})));
+        let handles: Vec<_> = (0..200).map(|_| s.spawn(ask)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(env.idp_token_requests("refresh_token"), 1, "one token-endpoint call for 200 waiters");
@@ -40,6 +43,9 @@ fn a_used_token_is_refreshed_before_it_expires() {
     // At 75% of 8 s the broker refreshes on its own; nobody asked yet.
     let refreshed = wait_for(Duration::from_secs(15), || (env.idp_token_requests("refresh_token") >= 1).then_some(()));
     assert!(refreshed.is_some(), "no proactive refresh:\n{}", env.daemon_log());
+    // The provider counts the request when it arrives; give the broker a moment to store
+    // the answer (keyring first) before a program asks.
+    std::thread::sleep(Duration::from_secs(1));
     let before = env.idp_token_requests("refresh_token");
     let second = token_of(&env.rpc("token.get", json!({"account": account, "min_ttl": 0})));
     assert_ne!(first, second, "the request got the proactively refreshed token");

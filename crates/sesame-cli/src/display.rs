@@ -66,7 +66,10 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let event = serde_json::to_value(r.event).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let mut event = serde_json::to_value(r.event).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            if r.count > 1 {
+                event = format!("{event} ×{}", r.count);
+            }
             let who = if r.app.is_empty() { "(unidentified)".into() } else { format!("{} ({})", r.app_name, r.app) };
             vec![utc(r.at), event, who, r.account.clone().unwrap_or_default(), r.scopes.join(" "), r.detail.clone()]
         })

@@ -125,7 +125,7 @@ impl Broker {
     /// call from an app).
     pub async fn refused(&self, app: Option<&AppInfo>, detail: String) {
         let (key, name) = app.map(|a| (a.key.clone(), a.name.clone())).unwrap_or_default();
-        let row = NewActivity { at: now_unix(), event: ActivityEvent::Refused, app: key, app_name: name, account: None, scopes: String::new(), detail };
+        let row = NewActivity { at: now_unix(), event: ActivityEvent::Refused, app: key, app_name: name, account: None, scopes: String::new(), detail, count: 1 };
         self.recorder.activity(row).await;
     }
 
@@ -138,6 +138,7 @@ impl Broker {
             account: account.map(str::to_owned),
             scopes: scopes.join(" "),
             detail,
+            count: 1,
         };
         self.recorder.activity(row).await;
     }

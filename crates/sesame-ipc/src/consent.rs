@@ -125,6 +125,14 @@ pub struct ActivityInfo {
     pub scopes: Vec<String>,
     /// Free text: e.g. "via sesame CLI", the grant id, the refused method.
     pub detail: String,
+    /// How many identical events the row stands for: hand-outs that came in one burst
+    /// share a row (1 otherwise).
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

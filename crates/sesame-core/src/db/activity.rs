@@ -15,6 +15,8 @@ pub struct NewActivity {
     pub account: Option<String>,
     pub scopes: String,
     pub detail: String,
+    /// How many identical events this row stands for (hand-outs under load share a row).
+    pub count: u64,
 }
 
 impl Db {
@@ -24,10 +26,10 @@ impl Db {
             let tx = c.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO activity (at, event, app, app_name, account, scopes, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO activity (at, event, app, app_name, account, scopes, detail, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 for r in rows {
-                    stmt.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes, r.detail])?;
+                    stmt.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes, r.detail, r.count as i64])?;
                 }
             }
             tx.commit()
@@ -37,7 +39,7 @@ impl Db {
     /// Newest first. `app` matches a key exactly, or a substring of the key or name.
     pub fn activity(&self, limit: u32, app: Option<&str>) -> Result<Vec<ActivityInfo>, DbError> {
         self.with(|c| {
-            let sql = "SELECT id, at, event, app, app_name, account, scopes, detail FROM activity
+            let sql = "SELECT id, at, event, app, app_name, account, scopes, detail, count FROM activity
                        WHERE ?1 IS NULL OR app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0
                        ORDER BY id DESC LIMIT ?2";
             let mut stmt = c.prepare(sql)?;
@@ -53,6 +55,7 @@ impl Db {
                     account: r.get(5)?,
                     scopes: split_scopes(&scopes),
                     detail: r.get(7)?,
+                    count: r.get::<_, i64>(8)? as u64,
                 })
             })?;
             rows.collect()
@@ -85,7 +88,7 @@ mod tests {
     use super::*;
 
     fn row(at: i64, event: ActivityEvent, app: &str) -> NewActivity {
-        NewActivity { at, event, app: app.into(), app_name: "n".into(), account: Some("a".into()), scopes: "openid".into(), detail: String::new() }
+        NewActivity { at, event, app: app.into(), app_name: "n".into(), account: Some("a".into()), scopes: "openid".into(), detail: String::new(), count: 1 }
     }
 
     #[test]

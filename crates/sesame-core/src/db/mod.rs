@@ -63,6 +63,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX activity_at ON activity (at);
     CREATE INDEX activity_app ON activity (app);",
+    // 4: identical hand-outs written in one batch share a row; `count` says how many.
+    "ALTER TABLE activity ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
 ];
 
 pub struct Db {

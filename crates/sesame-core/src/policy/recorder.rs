@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use sesame_ipc::consent::ActivityEvent;
+
 use crate::db::{Db, NewActivity};
 use crate::now_unix;
 
 /// Rows queued beyond this make `record` wait: back-pressure instead of unbounded memory.
-const QUEUE: usize = 10_000;
+const QUEUE: usize = 4_096;
 /// Retention is checked after this many rows (or `max_rows`, if smaller) or this much time,
 /// whichever comes first.
 const PRUNE_EVERY_ROWS: usize = 1_000;
@@ -59,6 +61,22 @@ impl Recorder {
     }
 }
 
+/// Appends `row`, or counts it on the previous row when it is the same hand-out again (a
+/// busy program asking many times in one batch): one row per burst, not per request.
+fn push_merged(rows: &mut Vec<NewActivity>, row: NewActivity) {
+    if let Some(last) = rows.last_mut() {
+        let same = last.event == ActivityEvent::HandedOut
+            && row.event == ActivityEvent::HandedOut
+            && (&last.app, &last.account, &last.scopes, &last.detail) == (&row.app, &row.account, &row.scopes, &row.detail);
+        if same {
+            last.count += row.count;
+            last.at = last.at.max(row.at);
+            return;
+        }
+    }
+    rows.push(row);
+}
+
 async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Record>) {
     let mut since_prune = 0usize;
     let mut last_prune = Instant::now() - PRUNE_EVERY;
@@ -76,7 +94,7 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
         let mut flushes = vec![];
         for r in batch {
             match r {
-                Record::Activity(row) => rows.push(row),
+                Record::Activity(row) => push_merged(&mut rows, row),
                 Record::GrantUse { id, at } => {
                     let e = uses.entry(id).or_insert((0, at));
                     e.0 += 1;
@@ -118,5 +136,34 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
         for done in flushes {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(event: ActivityEvent, app: &str, at: i64) -> NewActivity {
+        NewActivity { at, event, app: app.into(), app_name: app.into(), account: Some("a".into()), scopes: "openid".into(), detail: String::new(), count: 1 }
+    }
+
+    #[test]
+    fn repeated_hand_outs_share_a_row_and_decisions_never_do() {
+        let mut rows = vec![];
+        for r in [
+            row(ActivityEvent::HandedOut, "/a", 1),
+            row(ActivityEvent::HandedOut, "/a", 2),
+            row(ActivityEvent::HandedOut, "/b", 2),
+            row(ActivityEvent::HandedOut, "/b", 3),
+            row(ActivityEvent::Denied, "/b", 3),
+            row(ActivityEvent::Denied, "/b", 3),
+        ] {
+            push_merged(&mut rows, r);
+        }
+        let summary: Vec<(ActivityEvent, &str, u64, i64)> = rows.iter().map(|r| (r.event, r.app.as_str(), r.count, r.at)).collect();
+        assert_eq!(
+            summary,
+            [(ActivityEvent::HandedOut, "/a", 2, 2), (ActivityEvent::HandedOut, "/b", 2, 3), (ActivityEvent::Denied, "/b", 1, 3), (ActivityEvent::Denied, "/b", 1, 3)]
+        );
     }
 }
