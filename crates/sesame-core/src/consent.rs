@@ -52,11 +52,20 @@ impl Broker {
         let now = now_unix();
         let mut detail = cli_detail(caller.via_cli);
         if let Some(id) = grant {
-            self.grants.note_use(id, now);
-            self.recorder.grant_used(id, now).await;
             detail = format!("{detail}{}grant {id}", if detail.is_empty() { "" } else { ", " });
         }
-        self.record(ActivityEvent::HandedOut, &caller.app, Some(account), scopes, detail).await;
+        let row = NewActivity {
+            at: now,
+            event: ActivityEvent::HandedOut,
+            app: caller.app.key.clone(),
+            app_name: caller.app.name.clone(),
+            account: Some(account.to_owned()),
+            scopes: scopes.join(" "),
+            detail,
+            count: 1,
+        };
+        // One message: the row and the grant's use count are written together, off this path.
+        self.recorder.handed_out(row, grant).await;
     }
 
     pub fn pending_list(&self) -> Vec<PendingInfo> {
@@ -92,10 +101,10 @@ impl Broker {
         Ok(())
     }
 
-    pub fn grants_list(&self) -> Vec<GrantInfo> {
-        let mut list = self.grants.list();
-        list.sort_by(|a, b| (&a.app.key, &a.account, a.id).cmp(&(&b.app.key, &b.account, b.id)));
-        list
+    /// Use counts live in the database (the recorder writes them), so read them from there.
+    pub async fn grants_list(&self) -> Result<Vec<GrantInfo>, BrokerError> {
+        self.recorder.flush().await;
+        Ok(self.db.grants()?)
     }
 
     /// Revokes one grant or all of an app's; the next request of that app is pending again.

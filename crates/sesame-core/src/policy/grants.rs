@@ -1,4 +1,5 @@
-//! Grants in memory (the database's mirror), so a covered request costs no SQLite call.
+//! Grants in memory (the database's mirror, without the use counts, which only the recorder
+//! writes), so a covered request costs no SQLite call.
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
@@ -27,13 +28,10 @@ impl GrantTable {
     }
 
     /// The scopes an app gets when it asks for none: those of its grant for the account
-    /// (the most recently used one), so an app granted less is not asked about more.
+    /// (the newest one), so an app granted less is not asked about more.
     pub fn default_scopes(&self, app: &str, account: &str) -> Option<Vec<String>> {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
-        list.iter()
-            .filter(|g| g.app.key == app && g.account == account)
-            .max_by_key(|g| (g.last_used_at.unwrap_or(0), g.created_at, g.id))
-            .map(|g| g.scopes.clone())
+        list.iter().filter(|g| g.app.key == app && g.account == account).max_by_key(|g| (g.created_at, g.id)).map(|g| g.scopes.clone())
     }
 
     pub fn insert(&self, grant: GrantInfo) {
@@ -48,14 +46,6 @@ impl GrantTable {
 
     pub fn remove_account(&self, account: &str) {
         self.list.write().unwrap_or_else(|p| p.into_inner()).retain(|g| g.account != account);
-    }
-
-    pub fn note_use(&self, id: i64, at: i64) {
-        let mut list = self.list.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(g) = list.iter_mut().find(|g| g.id == id) {
-            g.use_count += 1;
-            g.last_used_at = Some(at);
-        }
     }
 
     pub fn list(&self) -> Vec<GrantInfo> {
@@ -96,8 +86,7 @@ mod tests {
         assert_eq!(t.covering("/a", "acc", &v(&["profile"])), None);
         assert_eq!(t.covering("/b", "acc", &v(&["openid"])), None, "another app");
         assert_eq!(t.covering("/a", "other", &v(&["openid"])), None, "another account");
-        t.note_use(2, 50);
-        assert_eq!(t.default_scopes("/a", "acc"), Some(v(&["openid"])), "the most recently used");
+        assert_eq!(t.default_scopes("/a", "acc"), Some(v(&["openid"])), "the newest grant");
         t.remove(&BTreeSet::from([2]));
         assert_eq!(t.covering("/a", "acc", &v(&["openid"])), Some(1));
         t.remove_account("acc");

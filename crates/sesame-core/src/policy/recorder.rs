@@ -27,7 +27,8 @@ pub struct Retention {
 
 enum Record {
     Activity(NewActivity),
-    GrantUse { id: i64, at: i64 },
+    /// A hand-out: its row, and the grant it counts on.
+    HandOut(NewActivity, Option<i64>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -48,8 +49,8 @@ impl Recorder {
         let _ = self.tx.send(Record::Activity(row)).await;
     }
 
-    pub async fn grant_used(&self, id: i64, at: i64) {
-        let _ = self.tx.send(Record::GrantUse { id, at }).await;
+    pub async fn handed_out(&self, row: NewActivity, grant: Option<i64>) {
+        let _ = self.tx.send(Record::HandOut(row, grant)).await;
     }
 
     /// Waits until everything recorded so far is in the database (before reading it back).
@@ -95,10 +96,13 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
         for r in batch {
             match r {
                 Record::Activity(row) => push_merged(&mut rows, row),
-                Record::GrantUse { id, at } => {
-                    let e = uses.entry(id).or_insert((0, at));
-                    e.0 += 1;
-                    e.1 = e.1.max(at);
+                Record::HandOut(row, grant) => {
+                    if let Some(id) = grant {
+                        let e = uses.entry(id).or_insert((0, row.at));
+                        e.0 += 1;
+                        e.1 = e.1.max(row.at);
+                    }
+                    push_merged(&mut rows, row);
                 }
                 Record::Flush(done) => flushes.push(done),
             }

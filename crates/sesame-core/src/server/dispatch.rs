@@ -90,7 +90,7 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         }
         method::GRANTS_LIST => {
             let _: Empty = params(p)?;
-            reply(GrantsListResult { grants: broker.grants_list() })
+            reply(GrantsListResult { grants: broker.grants_list().await? })
         }
         method::GRANTS_REVOKE => {
             let p: GrantsRevokeParams = params(p)?;
