@@ -82,7 +82,7 @@ impl Broker {
         // Google asks for consent (and so sends a refresh token) only when none is stored.
         let stored = self.accounts().iter().any(|a| a.provider == provider.id && a.status == AccountStatus::Active);
         let options = AuthorizationOptions { has_refresh_token: stored && !self.logins.take_needs_consent(&provider.id) };
-        let url = oauth::authorization_url_with(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge, &options);
+        let url = oauth::authorization_url(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge, &options);
         let login_id = oauth::random_token()[..12].to_owned();
         let timeout = self.config.login_timeout;
 

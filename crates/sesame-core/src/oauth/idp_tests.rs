@@ -91,7 +91,7 @@ async fn idp_full_flow() {
     let redirect_uri = listener.redirect_uri();
     let pkce = Pkce::new();
     let (state, nonce) = (random_token(), random_token());
-    let url = authorization_url(&meta, provider, &redirect_uri, &state, &nonce, &pkce.challenge);
+    let url = authorization_url(&meta, provider, &redirect_uri, &state, &nonce, &pkce.challenge, &AuthorizationOptions::default());
     let expect = CallbackExpectations { state, issuer: meta.issuer.clone(), iss_required: meta.iss_parameter_supported };
     let waiting = tokio::spawn(listener.wait_for_callback(expect, Duration::from_secs(30), CancellationToken::new()));
 

@@ -10,7 +10,7 @@ mod metadata;
 mod pkce;
 mod token_endpoint;
 
-pub use authorize::{authorization_url, authorization_url_with, AuthorizationOptions};
+pub use authorize::{authorization_url, AuthorizationOptions};
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
 pub use loopback::{Callback, CallbackExpectations, LoopbackListener, Responder, CALLBACK_PATH};
