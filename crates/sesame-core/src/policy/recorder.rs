@@ -18,6 +18,8 @@ const QUEUE: usize = 4_096;
 /// whichever comes first.
 const PRUNE_EVERY_ROWS: usize = 1_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How long the writer gathers rows before writing them (not for a flush).
+const LINGER: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -82,9 +84,14 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
     let mut since_prune = 0usize;
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
-        // Take whatever else is queued: one transaction for the lot.
+        // Under load, wait a moment so one wake-up and one transaction take many rows.
+        if !matches!(first, Record::Flush(_)) {
+            tokio::time::sleep(LINGER).await;
+        }
+        // Take whatever else is queued: one transaction (one fsync) for the lot. Capping this
+        // below the queue's size would cap hand-outs per second at batch size / fsync time.
         let mut batch = vec![first];
-        while batch.len() < 512 {
+        while batch.len() < QUEUE {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
                 Err(_) => break,
