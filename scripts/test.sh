@@ -21,7 +21,8 @@ python3 tests/idp/selfcheck.py
 
 echo "== end-to-end tests"
 # Each test starts its own bus, keyring, provider and daemon; a few at a time on 2 cores.
-cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}" 2>&1 | tee -a "$log"
+# A bound on the whole suite, so a hung external program fails the run instead of stalling CI.
+timeout 1800 cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}" 2>&1 | tee -a "$log"
 
 # One closing line for the whole run (cargo's last line is a doc-test count of 0).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$log"
