@@ -4,7 +4,8 @@
 Starts `node server.mjs` (run `npm ci` here first), drives a full
 authorization-code + PKCE login through browser.py against a throwaway
 loopback callback server, then exercises token, refresh (rotation),
-introspection, userinfo, revocation, the deny path and /test/stats.
+introspection, userinfo, revocation, the deny path, /test/stats and the
+client-credentials machine client.
 Exits 0 on success; prints one line per verified property.
 """
 
@@ -174,6 +175,20 @@ def main():
         st, _ = http_json(issuer + "/test/stats", method="DELETE")
         _, stats = http_json(issuer + "/test/stats")
         check(st == 204 and stats["token_requests"] == {}, "DELETE /test/stats resets counters")
+
+        machine = ("machine-client", "machine-secret")
+        st, cc = http_json(disc["token_endpoint"], {"grant_type": "client_credentials", "scope": "api:read"}, machine)
+        check(st == 200 and cc.get("scope") == "api:read" and "refresh_token" not in cc,
+              f"client_credentials (basic auth) -> access token only (expires_in={cc.get('expires_in')})")
+        _, r = http_json(intro, {"token": cc["access_token"]}, basic)
+        check(r.get("active") is True and r.get("client_id") == "machine-client" and "sub" not in r,
+              "introspector sees the machine token active, without a subject")
+        st, r = http_json(disc["token_endpoint"], {"grant_type": "client_credentials"}, ("machine-client", "wrong"))
+        check(st == 401 and r.get("error") == "invalid_client", "a wrong client secret -> invalid_client")
+        st, r = http_json(disc["token_endpoint"], {"grant_type": "client_credentials", "scope": "openid"}, machine)
+        check(st == 400 and r.get("error") == "invalid_scope", "scopes outside the client's list -> invalid_scope")
+        _, stats = http_json(issuer + "/test/stats")
+        check(stats["token_requests"] == {"client_credentials": 3}, f"/test/stats counts client_credentials {stats}")
         print("selfcheck: all good")
         return 0
     finally:

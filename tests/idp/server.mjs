@@ -7,6 +7,9 @@
 //     everything else (including oidc-provider's own notices) goes to stderr.
 //   - GET /test/stats    -> {"token_requests": {...}, "revocation_requests": n}
 //   - DELETE /test/stats -> resets the counters (204)
+//   - clients: `desktop-app`, `desktop-app-2` (native, public, PKCE), `introspector`
+//     (secret `introspector-secret`, for RFC 7662 calls), `machine-client` (secret
+//     `machine-secret`, client_credentials only, scopes api:read api:write).
 // Env: IDP_PORT (default: any free port), IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never).
 
@@ -76,6 +79,17 @@ const provider = new Provider(issuer, {
       response_types: [],
       redirect_uris: [],
     },
+    {
+      // A machine account: confidential, client credentials only, no user. Its scopes
+      // are the API ones (an allow-list: oidc-provider refuses others for this client).
+      client_id: 'machine-client',
+      client_secret: 'machine-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read api:write',
+    },
   ],
   jwks: { keys: [jwk] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -85,6 +99,9 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     userinfo: { enabled: true },
+    // Opaque access tokens for machine-client (no resource indicators: the token is for
+    // this provider, and introspection answers for it like for user tokens).
+    clientCredentials: { enabled: true },
     revocation: {
       enabled: true,
       // Default policy, made explicit (silences the "should change" warning):
@@ -107,6 +124,7 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: () => ROTATE,
   ttl: {
     AccessToken: ACCESS_TTL,
+    ClientCredentials: ACCESS_TTL,
     RefreshToken: REFRESH_TTL,
     AuthorizationCode: 60,
     IdToken: 3600,
