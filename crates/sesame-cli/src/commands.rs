@@ -5,11 +5,11 @@ use std::process::Stdio;
 
 use anyhow::Context;
 use sesame_core::paths::Paths;
-use sesame_ipc::protocol::{Revocation, TokenGetParams};
+use sesame_ipc::protocol::{Revocation, TokenGetParams, GRANT_CLIENT_CREDENTIALS};
 use sesame_ipc::Client;
 
 use crate::display;
-use crate::{consent, Command};
+use crate::{consent, secret, Command};
 
 pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
     let socket = match socket {
@@ -23,6 +23,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             consent::run(&mut client, command).await
         }
         Command::Login { provider, no_browser } => login(&mut client, &socket, &provider, no_browser).await,
+        Command::Secret { action } => secret::run(&mut client, action).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;
             if json {
@@ -38,7 +39,8 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                 println!("{}", serde_json::to_string_pretty(&providers)?);
             } else {
                 for p in providers {
-                    println!("{}\t{}\t{}", p.id, p.issuer, p.scopes.join(" "));
+                    let machine = if p.grant == GRANT_CLIENT_CREDENTIALS { "\tmachine account" } else { "" };
+                    println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes.join(" "));
                 }
             }
             Ok(())
@@ -56,7 +58,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
         Command::Logout { account } => {
             let out = client.logout(&account).await?;
             match out.revocation {
-                Revocation::Confirmed => println!("Signed out of {}; the provider confirmed the refresh token is revoked.", out.account),
+                Revocation::Confirmed => println!("Signed out of {}; the provider confirmed the revocation.", out.account),
                 Revocation::NotSupported { hint } => println!(
                     "Signed out of {}; the provider has no revocation endpoint, so also remove Sesame's access in the provider's account settings{}.",
                     out.account,
@@ -66,6 +68,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                     "Signed out of {} here, but the provider did not confirm the revocation ({reason}); remove Sesame's access in the provider's account settings.",
                     out.account
                 ),
+                Revocation::NotNeeded { reason } => println!("Signed out of {}; nothing to revoke at the provider ({reason}).", out.account),
             }
             Ok(())
         }
@@ -73,6 +76,14 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
 }
 
 async fn login(client: &mut Client, socket: &std::path::Path, provider: &str, no_browser: bool) -> anyhow::Result<()> {
+    // A machine account signs in with its client secret, without a browser.
+    let machine = client.providers().await?.iter().any(|p| p.id == provider && p.grant == GRANT_CLIENT_CREDENTIALS);
+    if machine {
+        let account = client.login_client_credentials(provider).await?;
+        eprintln!("Signed in as machine account {}: the provider accepted its client secret.", account.subject);
+        println!("{}", account.id);
+        return Ok(());
+    }
     let start = client.login_start(provider).await?;
     eprintln!("Sign in to {provider} in your browser. If it does not open, visit:\n\n  {}\n", start.authorization_url);
     if !no_browser {

@@ -4,6 +4,7 @@ mod commands;
 mod consent;
 mod daemon;
 mod display;
+mod secret;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +25,8 @@ struct Cli {
 enum Command {
     /// Run the broker in the foreground until SIGINT/SIGTERM.
     Daemon,
-    /// Sign in to a configured provider in the browser; prints the new account's id.
+    /// Sign in to a configured provider in the browser (a machine account: with its client
+    /// secret, no browser); prints the account's id.
     Login {
         /// A provider id from the config file.
         provider: String,
@@ -55,6 +57,11 @@ enum Command {
         /// Print access_token, token_type, expires_at, scope and account as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Store or delete a provider's client secret in the keyring (never in the config file).
+    Secret {
+        #[command(subcommand)]
+        action: SecretAction,
     },
     /// Revoke the account's refresh token at the provider and forget the account here.
     Logout {
@@ -103,6 +110,21 @@ enum Command {
         /// Only this program (its identity, or part of it or of its name).
         #[arg(long, value_name = "X")]
         app: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretAction {
+    /// Read the client secret from stdin (one line; typed without echo on a terminal) and
+    /// store it in the keyring for this provider.
+    Set {
+        /// A provider id from the config file.
+        provider: String,
+    },
+    /// Delete the provider's client secret from the keyring.
+    Delete {
+        /// A provider id.
+        provider: String,
     },
 }
 

@@ -8,7 +8,9 @@
 //!   with the old token revoke the whole grant at many providers);
 //! - a warm `token.get` touches memory only (grants and accounts are mirrored in memory;
 //!   activity is written by the recorder's task);
-//! - no token reaches a program without a grant or the user's answer (see `consent.rs`).
+//! - no token reaches a program without a grant or the user's answer (see `consent.rs`);
+//! - a machine account (`machine.rs`) goes through the same consent and cache; its cache
+//!   misses are client-credentials requests instead of refreshes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,13 +20,14 @@ use std::time::Duration;
 use sesame_ipc::protocol::*;
 
 use crate::cache::{scope_key, CachedToken, TokenCache};
+use crate::client_secret::client_error;
 use crate::config::{Config, ProviderConfig};
 use crate::db::Db;
 use crate::error::BrokerError;
 use crate::identity::DesktopIndex;
 use crate::keyring::Keyring;
 use crate::login::Logins;
-use crate::oauth::{self, OAuthError, ProviderMetadata, RevokeOutcome};
+use crate::oauth::{self, OAuthClient, OAuthError, ProviderMetadata, RevokeOutcome};
 use crate::policy::grants::GrantTable;
 use crate::policy::pending::PendingQueue;
 use crate::policy::recorder::{Recorder, Retention};
@@ -33,7 +36,7 @@ use crate::refresher;
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
-const DEFAULT_EXPIRES_IN: u64 = 3600;
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
 
 /// Tries at the token endpoint per refresh when the provider is unreachable.
 const REFRESH_ATTEMPTS: u32 = 3;
@@ -104,7 +107,7 @@ impl Broker {
 
     pub fn providers(&self) -> Vec<ProviderInfo> {
         let list = self.config.providers.iter();
-        list.map(|p| ProviderInfo { id: p.id.clone(), issuer: p.issuer.to_string(), scopes: p.scopes.clone() }).collect()
+        list.map(|p| ProviderInfo { id: p.id.clone(), issuer: p.issuer.to_string(), scopes: p.scopes.clone(), grant: p.grant.name().into() }).collect()
     }
 
     pub fn accounts(&self) -> Vec<AccountInfo> {
@@ -157,6 +160,15 @@ impl Broker {
 
     pub(crate) fn cache_token(&self, account: &str, scopes: &str, token: CachedToken) {
         self.cache.put(account, scopes, token);
+    }
+
+    pub(crate) fn forget_cached(&self, account: &str) {
+        self.cache.forget_account(account);
+    }
+
+    /// Removes the account's cached tokens, returning those still valid.
+    pub(crate) fn take_cached(&self, account: &str) -> Vec<Secret> {
+        self.cache.take_account(account, now_unix())
     }
 
     fn refresh_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -242,21 +254,26 @@ impl Broker {
         Ok(())
     }
 
-    /// One refresh at the provider. The caller holds the account's refresh lock.
+    /// One refresh at the provider (for a machine account: a client-credentials request).
+    /// The caller holds the account's refresh lock.
     async fn refresh(&self, account: &AccountInfo, scopes: &str) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
+        if provider.is_machine() {
+            return self.machine_token(account, provider, scopes).await;
+        }
         let meta = self.metadata(provider).await?;
+        let client = self.oauth_client(provider).await?;
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
         let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
-        let response = match self.refresh_with_retries(&meta, &provider.client_id, &refresh_token, scope_param).await {
+        let response = match with_retries("refresh", || oauth::refresh(&self.http, &meta, &client, &refresh_token, scope_param)).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
                 self.mark_reauth(&account.id)?;
                 let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
                 return Err(self.reauth(account, &why));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(client_error(provider, &client, e)),
         };
         if let Some(rotated) = &response.refresh_token {
             // Before anything else: the old refresh token is dead at the provider now.
@@ -267,12 +284,7 @@ impl Broker {
             }
         }
         let now = now_unix();
-        if let Err(e) = self.db.set_refreshed(&account.id, now) {
-            tracing::warn!(account = %account.id, error = %e, "could not record the refresh time");
-        }
-        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
-            a.last_refreshed_at = Some(now);
-        }
+        self.note_refreshed(&account.id, now);
         tracing::info!(account = %account.id, scopes, rotated = response.refresh_token.is_some(), "refreshed");
         Ok(CachedToken {
             access_token: response.access_token,
@@ -283,26 +295,13 @@ impl Broker {
         })
     }
 
-    /// `oauth::refresh`, retried on transient failures (network, 5xx, 429) with exponential
-    /// backoff and jitter; a few quick tries, since a program may be waiting.
-    async fn refresh_with_retries(
-        &self,
-        meta: &ProviderMetadata,
-        client_id: &str,
-        refresh_token: &Secret,
-        scope: Option<&str>,
-    ) -> Result<oauth::TokenResponse, OAuthError> {
-        let mut attempt = 0u32;
-        loop {
-            match oauth::refresh(&self.http, meta, client_id, refresh_token, scope).await {
-                Err(e @ OAuthError::Unreachable { .. }) if attempt + 1 < REFRESH_ATTEMPTS => {
-                    let backoff = Duration::from_millis(200 << attempt) + Duration::from_millis(rand::random_range(0..200));
-                    tracing::info!(error = %e, ?backoff, "refresh failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
+    /// Records a token fetched at the provider (the account list shows it).
+    pub(crate) fn note_refreshed(&self, account: &str, now: i64) {
+        if let Err(e) = self.db.set_refreshed(account, now) {
+            tracing::warn!(account, error = %e, "could not record the refresh time");
+        }
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(account) {
+            a.last_refreshed_at = Some(now);
         }
     }
 
@@ -343,12 +342,19 @@ impl Broker {
         let account = self.resolve_account(name)?;
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
-        let refresh_token = self.keyring.get(&account.id).await?;
-        let revocation = match refresh_token {
-            None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
-            Some(token) => self.revoke(&account, &token).await,
+        let revocation = match self.config.provider(&account.provider) {
+            // Nothing of a machine account is in the keyring (its client secret belongs to
+            // the provider and stays until `sesame secret delete`).
+            Some(provider) if provider.is_machine() => self.revoke_machine_tokens(&account, provider).await,
+            _ => {
+                let revocation = match self.keyring.get(&account.id).await? {
+                    None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
+                    Some(token) => self.revoke(&account, &token).await,
+                };
+                self.keyring.delete(&account.id).await?;
+                revocation
+            }
         };
-        self.keyring.delete(&account.id).await?;
         self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
         self.cache.forget_account(&account.id);
         // The account's grants go with it (ON DELETE CASCADE, and the mirror here).
@@ -364,14 +370,37 @@ impl Broker {
             Ok(p) => p,
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
-        let meta = match self.metadata(provider).await {
-            Ok(m) => m,
+        let prepared: Result<(Arc<ProviderMetadata>, OAuthClient), BrokerError> = async { Ok((self.metadata(provider).await?, self.oauth_client(provider).await?)) }.await;
+        let (meta, client) = match prepared {
+            Ok(p) => p,
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
-        match oauth::revoke(&self.http, &meta, &provider.client_id, token, "refresh_token").await {
+        match oauth::revoke(&self.http, &meta, &client, token, "refresh_token").await {
             Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
             Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() },
             Err(e) => Revocation::Failed { reason: e.to_string() },
+        }
+    }
+}
+
+/// A call at the provider's token endpoint, retried on transient failures (network, 5xx,
+/// 429) with exponential backoff and jitter: a few quick tries, since a program may be
+/// waiting. `what` names the call in the log.
+pub(crate) async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, OAuthError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OAuthError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match call().await {
+            Err(e @ OAuthError::Unreachable { .. }) if attempt + 1 < REFRESH_ATTEMPTS => {
+                let backoff = Duration::from_millis(200 << attempt) + Duration::from_millis(rand::random_range(0..200));
+                tracing::info!(error = %e, ?backoff, "{what} failed; retrying");
+                tokio::time::sleep(backoff).await;
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }

@@ -82,6 +82,14 @@ impl TokenCache {
         map.retain(|(a, _), _| a != account);
     }
 
+    /// Removes the account's entries and returns the access tokens that were still valid
+    /// at `now` (for revocation at sign-out).
+    pub fn take_account(&self, account: &str, now: i64) -> Vec<Secret> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<(String, String)> = map.keys().filter(|(a, _)| a == account).cloned().collect();
+        keys.into_iter().filter_map(|k| map.remove(&k)).filter(|e| e.token.expires_at > now).map(|e| e.token.access_token).collect()
+    }
+
     /// (account, scopes) whose token has used up `fraction` of its lifetime and that a
     /// program took within the last `idle` seconds: refresh these before anyone waits.
     pub fn due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, String)> {
@@ -128,6 +136,17 @@ mod tests {
         assert!(c.get("acc", "b", 0, 900).is_none());
         c.forget_account("acc");
         assert!(c.get("acc", "a", 0, 0).is_none());
+    }
+
+    #[test]
+    fn take_account_returns_the_live_tokens_and_forgets_them() {
+        let c = TokenCache::default();
+        c.put("acc", "a", token(0, 1000));
+        c.put("acc", "b", token(0, 10));
+        c.put("other", "a", token(0, 1000));
+        assert_eq!(c.take_account("acc", 500).len(), 1, "the expired one is not worth revoking");
+        assert!(c.get("acc", "a", 0, 0).is_none() && c.get("acc", "b", 0, 0).is_none());
+        assert!(c.get("other", "a", 0, 0).is_some());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::{Host, Url};
 
+use crate::oauth::SecretPlacement;
 use crate::presets::{Preset, Quirks};
 use crate::Secret;
 
@@ -52,9 +53,11 @@ pub struct ProviderConfig {
     pub preset: Preset,
     pub issuer: Url,
     pub client_id: String,
-    /// Only for the google and github presets, whose token endpoints demand it even from
-    /// desktop apps (Google documents its desktop-client secrets as not confidential).
-    /// Sent by [`crate::oauth::exchange_code`] and [`crate::oauth::refresh`] via the metadata.
+    /// How accounts sign in: a person in the browser, or the client itself (a machine account).
+    pub grant: Grant,
+    /// Only for the google preset, whose desktop-client secrets Google documents as not
+    /// confidential; a secret stored with `sesame secret set` (the keyring) wins. Every
+    /// other secret lives in the keyring only (see [`ProviderConfig::secret_placement`]).
     pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
     /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
@@ -63,6 +66,26 @@ pub struct ProviderConfig {
     pub allow_scope_narrowing: bool,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
+}
+
+/// `grant = "..."` in a `[[provider]]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grant {
+    /// A person signs in in the browser (authorization code + PKCE); the default.
+    #[default]
+    AuthorizationCode,
+    /// A machine account: the client's own token (RFC 6749 §4.4), with its secret from
+    /// the keyring; no person, no browser, no refresh token.
+    ClientCredentials,
+}
+
+impl Grant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => sesame_ipc::protocol::GRANT_AUTHORIZATION_CODE,
+            Grant::ClientCredentials => sesame_ipc::protocol::GRANT_CLIENT_CREDENTIALS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +187,32 @@ impl ProviderConfig {
     pub fn check_scope_set(&self, scopes: &[String]) -> Result<(), String> {
         self.preset.check_scopes(scopes).map_err(|e| format!("provider `{}`: {e}", self.id))
     }
+
+    pub fn is_machine(&self) -> bool {
+        self.grant == Grant::ClientCredentials
+    }
+
+    /// `Some` when the provider's token endpoint needs a client secret from this client,
+    /// and how it is sent: machine accounts in HTTP Basic; Google and GitHub, which demand
+    /// one even from desktop apps with PKCE, in the form, as they document. `None`: a
+    /// public client.
+    pub fn secret_placement(&self) -> Option<SecretPlacement> {
+        match (self.grant, self.preset) {
+            (Grant::ClientCredentials, _) => Some(SecretPlacement::Basic),
+            (_, Preset::Google | Preset::Github) => Some(SecretPlacement::Form),
+            _ => None,
+        }
+    }
+
+    /// Where the user finds the client secret, for the error when none is stored.
+    pub fn client_secret_source(&self) -> &'static str {
+        match (self.grant, self.preset) {
+            (Grant::ClientCredentials, _) => "copy it from the client's registration at the provider (the same place as its client_id)",
+            (_, Preset::Google) => "Google's token endpoint refuses desktop apps without it, even with PKCE; copy it from your \"Desktop app\" OAuth client in the Google Cloud console (Google documents it as not confidential for installed apps, so client_secret in the config also works)",
+            (_, Preset::Github) => "GitHub's token endpoint refuses a code exchange without it, even with PKCE; generate one on your OAuth App's (or GitHub App's) settings page",
+            _ => "copy it from the provider's app registration",
+        }
+    }
 }
 
 pub(crate) fn issuer_string(url: &Url) -> String {
@@ -233,6 +282,20 @@ struct RawProvider {
     allow_scope_narrowing: Option<bool>,
 }
 
+/// Why `client_secret` may not be in this provider's table, if it may not. Confidential
+/// secrets (GitHub's, a machine account's) belong in the keyring; public clients have none.
+fn client_secret_refusal(id: &str, preset: Preset, grant: Grant) -> Option<String> {
+    let whose = match (grant, preset) {
+        (Grant::ClientCredentials, _) => "a machine account's client secret",
+        (_, Preset::Github) => "GitHub treats the client secret as confidential",
+        (_, Preset::Google) => return None,
+        _ => return preset.refuses_key("client_secret"),
+    };
+    Some(format!(
+        "client_secret must not be in the config file ({whose}, and this file is plain text); store it in the keyring with `sesame secret set {id}` and paste it when asked, then remove client_secret here"
+    ))
+}
+
 fn validate_provider(
     p: RawProvider,
     invalid: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
@@ -253,11 +316,32 @@ fn validate_provider(
             invalid(v.span(), format!("provider `{id}`: unknown preset `{}`; use one of {} (\"oidc\", the default, discovers everything from `issuer`)", v.get_ref(), Preset::names()))
         })?,
     };
+    let grant = match &p.grant {
+        None => Grant::AuthorizationCode,
+        Some(grant) => match grant.get_ref().as_str() {
+            "authorization_code" => Grant::AuthorizationCode,
+            "client_credentials" if preset == Preset::Oidc => Grant::ClientCredentials,
+            "client_credentials" => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: grant \"client_credentials\" (a machine account) works with preset = \"oidc\" (the default) only: remove `preset` and set `issuer` (or the endpoints) of the provider that registered the machine client; preset \"{}\" is for people signing in", preset.name()))),
+            "implicit" => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: grant \"implicit\" is refused: OAuth 2.1 removes it because it puts tokens in URLs and browser history; use \"authorization_code\" (the default)"))),
+            "password" => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: grant \"password\" is refused: OAuth 2.1 removes it because it hands the user's password to the app; use \"authorization_code\" (the default)"))),
+            other => return Err(invalid(grant.span(), format!(
+                "provider `{id}`: unknown grant `{other}`; the allowed values are \"authorization_code\" (the default: a person signs in in the browser) and \"client_credentials\" (a machine account)"))),
+        },
+    };
+    if let Some(v) = &p.client_secret {
+        if let Some(why) = client_secret_refusal(&id, preset, grant) {
+            return Err(invalid(v.span(), format!("provider `{id}`: {why}")));
+        }
+    }
+
     // A preset decides these keys; letting the file override them half-way would leave
     // nobody sure which value is in force.
     let keys = [("issuer", &p.issuer), ("authorization_endpoint", &p.authorization_endpoint), ("token_endpoint", &p.token_endpoint),
         ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("tenant", &p.tenant),
-        ("instance", &p.instance), ("client_secret", &p.client_secret)];
+        ("instance", &p.instance)];
     for (field, value) in keys {
         if let (Some(v), Some(why)) = (value, preset.refuses_key(field)) {
             return Err(invalid(v.span(), format!("provider `{id}`: {why}")));
@@ -294,11 +378,8 @@ fn validate_provider(
     if p.client_id.get_ref().trim().is_empty() {
         return Err(invalid(p.client_id.span(), format!("provider `{id}`: client_id is empty; copy it from the provider's app registration")));
     }
+    // Only Google's may be here (checked above); without it, `sesame secret set` provides it.
     let client_secret = p.client_secret.as_ref().map(|v| Secret::new(v.get_ref().trim())).filter(|s| !s.expose().is_empty());
-    if let (None, Some(why)) = (&client_secret, preset.missing_client_secret()) {
-        let at = p.client_secret.as_ref().map_or(p.id.span(), Spanned::span);
-        return Err(invalid(at, format!("provider `{id}`: {why}")));
-    }
 
     let (scopes, scopes_span) = match (&p.scopes, &fixed) {
         (Some(v), _) => (v.get_ref().clone(), v.span()),
@@ -314,18 +395,6 @@ fn validate_provider(
             "provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces")));
     }
     preset.check_scopes(&scopes).map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
-
-    if let Some(grant) = &p.grant {
-        match grant.get_ref().as_str() {
-            "authorization_code" => {}
-            "implicit" => return Err(invalid(grant.span(), format!(
-                "provider `{id}`: grant \"implicit\" is refused: OAuth 2.1 removes it because it puts tokens in URLs and browser history; use \"authorization_code\" (the default)"))),
-            "password" => return Err(invalid(grant.span(), format!(
-                "provider `{id}`: grant \"password\" is refused: OAuth 2.1 removes it because it hands the user's password to the app; use \"authorization_code\" (the default)"))),
-            other => return Err(invalid(grant.span(), format!(
-                "provider `{id}`: unknown grant `{other}`; the only allowed value is \"authorization_code\" (the default)"))),
-        }
-    }
 
     let endpoints = match (&fixed, &p.authorization_endpoint, &p.token_endpoint) {
         (Some(f), _, _) => f.endpoints.clone(),
@@ -361,6 +430,7 @@ fn validate_provider(
         preset,
         issuer,
         client_id: p.client_id.into_inner().trim().to_owned(),
+        grant,
         client_secret,
         scopes,
         endpoints,
@@ -370,161 +440,5 @@ fn validate_provider(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"login_timeout_secs = 120
-
-[[provider]]
-id = "local"
-issuer = "http://127.0.0.1:9400"
-client_id = "desktop-app"
-scopes = ["openid", "email", "profile", "offline_access"]
-
-[[provider]]
-id = "github"
-issuer = "https://github.com"
-client_id = "Iv1.abc"
-scopes = ["read:user"]
-authorization_endpoint = "https://github.com/login/oauth/authorize"
-token_endpoint = "https://github.com/login/oauth/access_token"
-allow_scope_narrowing = false
-"#;
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("/tmp/sesame.toml"))
-    }
-
-    fn err(text: &str) -> String {
-        parse(text).expect_err("config should be rejected").to_string()
-    }
-
-    fn provider(extra: &str) -> String {
-        format!("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n{extra}")
-    }
-
-    #[test]
-    fn parses_good_config() {
-        let c = parse(GOOD).unwrap();
-        assert_eq!(c.login_timeout, Duration::from_secs(120));
-        assert_eq!(c.providers.len(), 2);
-        let local = c.provider("local").unwrap();
-        assert_eq!(local.issuer_str(), "http://127.0.0.1:9400");
-        assert!(local.endpoints.is_none());
-        assert!(local.allow_scope_narrowing);
-        let gh = c.provider("github").unwrap();
-        assert!(!gh.allow_scope_narrowing);
-        let ep = gh.endpoints.as_ref().unwrap();
-        assert_eq!(ep.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
-        assert!(ep.revocation_endpoint.is_none());
-        assert!(c.provider("nope").is_none());
-    }
-
-    #[test]
-    fn default_timeout_and_empty_file() {
-        let c = parse("").unwrap();
-        assert_eq!(c.login_timeout, Duration::from_secs(300));
-        assert!(c.providers.is_empty());
-    }
-
-    #[test]
-    fn missing_file_says_where_and_how() {
-        let e = Config::load(Path::new("/nonexistent/sesame/config.toml")).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/sesame/config.toml"), "{e}");
-        assert!(e.contains("[[provider]]") && e.contains("client_id"), "{e}");
-    }
-
-    #[test]
-    fn toml_syntax_error_keeps_line_and_column() {
-        let e = err("login_timeout_secs = 300\n[[provider]\n");
-        assert!(e.starts_with("/tmp/sesame.toml: TOML parse error at line 2, column"), "{e}");
-    }
-
-    #[test]
-    fn unknown_field_is_rejected_with_line() {
-        let e = err(&provider("clientid = \"typo\"\n"));
-        assert!(e.contains("line 6") && e.contains("clientid"), "{e}");
-    }
-
-    #[test]
-    fn missing_field_is_named() {
-        let e = err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nscopes = [\"openid\"]\n");
-        assert!(e.contains("client_id"), "{e}");
-    }
-
-    #[test]
-    fn plain_http_to_remote_host_is_refused() {
-        let text = "\n[[provider]]\nid = \"corp\"\nissuer = \"http://idp.example.com\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n";
-        let e = err(text);
-        assert!(e.contains("line 4") && e.contains("`corp`") && e.contains("issuer") && e.contains("https"), "{e}");
-        let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"http://10.0.0.1/t\"\n"));
-        assert!(e.contains("line 7") && e.contains("token_endpoint"), "{e}");
-    }
-
-    #[test]
-    fn loopback_http_is_fine() {
-        for host in ["127.0.0.1:9400", "127.1.2.3", "[::1]:80", "localhost:8080"] {
-            let text = format!("[[provider]]\nid = \"p\"\nissuer = \"http://{host}\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
-            parse(&text).unwrap_or_else(|e| panic!("{host}: {e}"));
-        }
-    }
-
-    #[test]
-    fn bad_url_is_named() {
-        let e = err(&provider("authorization_endpoint = \"not a url\"\ntoken_endpoint = \"https://idp.example/t\"\n"));
-        assert!(e.contains("line 6") && e.contains("authorization_endpoint"), "{e}");
-    }
-
-    #[test]
-    fn duplicate_ids_are_refused() {
-        let text = format!("{}\n{}", provider(""), provider(""));
-        let e = err(&text);
-        assert!(e.contains("line 8") && e.contains("already used on line 2"), "{e}");
-    }
-
-    #[test]
-    fn bad_id_is_refused() {
-        let e = err("[[provider]]\nid = \"My Provider\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
-        assert!(e.contains("line 2") && e.contains("a-z"), "{e}");
-    }
-
-    #[test]
-    fn empty_scopes_are_refused() {
-        let e = err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = []\n");
-        assert!(e.contains("line 5") && e.contains("scopes is empty"), "{e}");
-    }
-
-    #[test]
-    fn removed_grants_are_explained() {
-        let e = err(&provider("grant = \"implicit\"\n"));
-        assert!(e.contains("line 6") && e.contains("OAuth 2.1") && e.contains("history"), "{e}");
-        let e = err(&provider("grant = \"password\"\n"));
-        assert!(e.contains("OAuth 2.1") && e.contains("password"), "{e}");
-        let e = err(&provider("grant = \"device\"\n"));
-        assert!(e.contains("authorization_code") && e.contains("device"), "{e}");
-        parse(&provider("grant = \"authorization_code\"\n")).unwrap();
-    }
-
-    #[test]
-    fn half_manual_endpoints_are_refused() {
-        let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\n"));
-        assert!(e.contains("line 6") && e.contains("token_endpoint"), "{e}");
-        let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
-        assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
-    }
-
-    #[test]
-    fn zero_timeout_is_refused() {
-        let e = err("login_timeout_secs = 0\n");
-        assert!(e.contains("line 1") && e.contains("login_timeout_secs"), "{e}");
-        let e = err("\nconsent_timeout_secs = 99999\n");
-        assert!(e.contains("line 2") && e.contains("consent_timeout_secs"), "{e}");
-    }
-
-    #[test]
-    fn issuer_string_keeps_paths() {
-        assert_eq!(issuer_string(&Url::parse("https://a.example").unwrap()), "https://a.example");
-        assert_eq!(issuer_string(&Url::parse("https://a.example/realms/x").unwrap()), "https://a.example/realms/x");
-        assert_eq!(issuer_string(&Url::parse("https://a.example/v2.0/").unwrap()), "https://a.example/v2.0/");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

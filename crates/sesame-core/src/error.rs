@@ -33,6 +33,13 @@ pub enum BrokerError {
     NoSuchPending(u64),
     #[error("there is no grant {0}; `sesame grants` lists them")]
     NoSuchGrant(i64),
+    /// `hint` says where the user finds the secret.
+    #[error("provider `{provider}` needs a client secret and none is stored: {hint}; then run `sesame secret set {provider}` and paste it when asked")]
+    ClientSecretMissing { provider: String, hint: String },
+    /// The provider refused the client's own credentials (`invalid_client`): usually a wrong
+    /// or replaced client secret.
+    #[error("provider `{provider}` refused Sesame's client credentials ({detail}); if the client secret is wrong or was replaced, store the right one with `sesame secret set {provider}`, and check client_id in the config")]
+    ClientRejected { provider: String, detail: String },
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]
@@ -58,6 +65,8 @@ impl BrokerError {
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
+            BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
+            BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
             BrokerError::OAuth(e) => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,

@@ -1,5 +1,7 @@
-//! Refresh tokens in the OS keyring (Secret Service on Linux): service `sesame`,
-//! user = the account id. This is the only place a refresh token is ever stored.
+//! Refresh tokens and client secrets in the OS keyring (Secret Service on Linux): service
+//! `sesame`, user = the account id for a refresh token, `client-secret:<provider id>` for a
+//! provider's client secret ([`client_secret_key`]; account ids never contain a `:`). This
+//! is the only place either is ever stored.
 //!
 //! The Secret Service can be absent, locked, hung or restarted under us. So every call runs
 //! on a blocking thread with a timeout ([`Keyring`]), and the D-Bus connection is dropped and
@@ -14,6 +16,13 @@ use keyring_core::api::CredentialStoreApi;
 use crate::Secret;
 
 pub const SERVICE: &str = "sesame";
+
+/// The keyring user under which a provider's client secret is stored.
+pub fn client_secret_key(provider: &str) -> String {
+    format!("{CLIENT_SECRET_PREFIX}{provider}")
+}
+
+const CLIENT_SECRET_PREFIX: &str = "client-secret:";
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum KeyringError {
@@ -97,7 +106,10 @@ impl SecretServiceStore {
                 }
             }
         };
-        let label = format!("Sesame refresh token for {account}");
+        let label = match account.strip_prefix(CLIENT_SECRET_PREFIX) {
+            Some(provider) => format!("Sesame client secret for provider {provider}"),
+            None => format!("Sesame refresh token for {account}"),
+        };
         let modifiers = HashMap::from([("label", label.as_str())]);
         store.build(SERVICE, account, Some(&modifiers)).map_err(map_error)
     }
@@ -144,7 +156,7 @@ fn map_error(e: keyring_core::Error) -> KeyringError {
         E::NoEntry => KeyringError::Failed(NO_ENTRY.into()),
         E::PlatformFailure(p) | E::NoStorageAccess(p) => KeyringError::Unavailable(p.to_string()),
         E::NoDefaultStore => KeyringError::Unavailable("no Secret Service on the session bus".into()),
-        E::BadEncoding(_) | E::BadDataFormat(..) => KeyringError::Failed("the stored entry is not a Sesame token; sign in again".into()),
+        E::BadEncoding(_) | E::BadDataFormat(..) => KeyringError::Failed("the stored entry is not a Sesame token or secret; sign in again (or store the client secret again)".into()),
         E::Ambiguous(_) => KeyringError::Failed("several keyring entries match this account; remove the duplicates with seahorse".into()),
         other => KeyringError::Failed(other.to_string()),
     }
@@ -215,5 +227,13 @@ mod tests {
         assert!(k.delete("a").await.unwrap());
         assert!(!k.delete("a").await.unwrap());
         assert!(k.get("a").await.unwrap().is_none());
+    }
+
+    #[test]
+    fn client_secrets_never_share_a_key_with_accounts() {
+        // Account ids are `<provider>-<hex>` with provider ids of [a-z0-9_-]: no `:`.
+        assert_eq!(client_secret_key("machine"), "client-secret:machine");
+        assert_ne!(client_secret_key("machine"), crate::login::account_id("machine", "https://i", "machine-client"));
+        assert!(!crate::login::account_id("client-secret", "https://i", "x").contains(':'));
     }
 }

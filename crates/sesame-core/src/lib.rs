@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod cache;
+pub mod client_secret;
 pub mod config;
 pub mod consent;
 pub mod db;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod keyring;
 pub mod login;
+pub mod machine;
 pub mod oauth;
 pub mod paths;
 pub mod presets;

@@ -19,7 +19,8 @@ use crate::broker::Broker;
 use crate::cache::{scope_key, CachedToken};
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
-use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthError, Pkce, ProviderMetadata};
+use crate::client_secret::client_error;
+use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient, OAuthError, Pkce, ProviderMetadata};
 use crate::{now_unix, Secret};
 
 /// Finished sign-ins are kept this long for a late `login.wait`.
@@ -72,7 +73,14 @@ pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
 impl Broker {
     pub async fn login_start(self: &Arc<Self>, provider_id: &str) -> Result<LoginStartResult, BrokerError> {
         let provider = self.provider(provider_id)?.clone();
+        if provider.is_machine() {
+            return Err(BrokerError::BadRequest(format!(
+                "provider `{provider_id}` is a machine account (grant = \"client_credentials\") and has no browser sign-in; `sesame login {provider_id}` signs it in with its client secret (method login.client_credentials)"
+            )));
+        }
         let meta = self.metadata(&provider).await?;
+        // Before the browser opens: a provider that needs a client secret must have one.
+        let client = self.oauth_client(&provider).await?;
         let listener = LoopbackListener::bind()
             .map_err(|e| BrokerError::Internal(format!("cannot listen on 127.0.0.1 for the sign-in redirect: {e}")))?;
         let redirect_uri = listener.redirect_uri();
@@ -89,7 +97,7 @@ impl Broker {
         let (tx, rx) = watch::channel(None);
         let cancel = CancellationToken::new();
         self.logins.insert(login_id.clone(), Login { done: rx, cancel: cancel.clone(), started: Instant::now() });
-        let flow = Flow { provider, meta, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
+        let flow = Flow { provider, meta, client, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
         let broker = self.clone();
         let id = login_id.clone();
         tokio::spawn(async move {
@@ -145,7 +153,9 @@ impl Broker {
     /// Code → tokens → identity → keyring → database.
     async fn redeem(&self, flow: &Flow, code: &Secret) -> Result<AccountInfo, BrokerError> {
         let (provider, meta) = (&flow.provider, &flow.meta);
-        let tokens = oauth::exchange_code(&self.http, meta, &provider.client_id, code, &flow.pkce.verifier, &flow.redirect_uri).await?;
+        let tokens = oauth::exchange_code(&self.http, meta, &flow.client, code, &flow.pkce.verifier, &flow.redirect_uri)
+            .await
+            .map_err(|e| client_error(provider, &flow.client, e))?;
         let identity = match &tokens.id_token {
             Some(id_token) => {
                 let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, &flow.nonce, now_unix())?;
@@ -178,7 +188,7 @@ impl Broker {
                 if let Err(e) = self.remember_account(account.clone()) {
                     // Undo the keyring write and kill the grant, so nothing half-written remains.
                     let _ = self.keyring.delete(&account.id).await;
-                    let _ = oauth::revoke(&self.http, meta, &provider.client_id, refresh_token, "refresh_token").await;
+                    let _ = oauth::revoke(&self.http, meta, &flow.client, refresh_token, "refresh_token").await;
                     return Err(e);
                 }
             }
@@ -228,6 +238,7 @@ impl Broker {
 struct Flow {
     provider: ProviderConfig,
     meta: Arc<ProviderMetadata>,
+    client: OAuthClient,
     redirect_uri: String,
     state: String,
     nonce: String,

@@ -104,17 +104,8 @@ impl Preset {
             "tenant" if self != Preset::Microsoft => Some("`tenant` only applies to preset = \"microsoft\"; remove it".into()),
             "instance" if self != Preset::Gitlab => Some("`instance` only applies to preset = \"gitlab\"; remove it".into()),
             "client_secret" if !matches!(self, Preset::Google | Preset::Github) => Some(
-                "`client_secret` is only used with preset \"google\" or \"github\", whose token endpoints demand it even with PKCE; Sesame signs in to every other provider as a public client, so remove it".into(),
+                "`client_secret` is only used with preset \"google\" and \"github\", whose token endpoints demand it even with PKCE, and by machine accounts (grant = \"client_credentials\"); Sesame signs in to every other provider as a public client, so remove it".into(),
             ),
-            _ => None,
-        }
-    }
-
-    /// Why this preset cannot do without `client_secret`: its token endpoint refuses.
-    pub(crate) fn missing_client_secret(self) -> Option<&'static str> {
-        match self {
-            Preset::Google => Some("preset \"google\" needs client_secret: Google's token endpoint refuses desktop apps without it, even with PKCE; copy it from your \"Desktop app\" OAuth client in the Google Cloud console (Google documents it as not confidential for installed apps)"),
-            Preset::Github => Some("preset \"github\" needs client_secret: GitHub's token endpoint refuses a code exchange without it, even with PKCE; generate one on your OAuth App's (or GitHub App's) settings page"),
             _ => None,
         }
     }
@@ -291,8 +282,11 @@ mod tests {
         assert_eq!(g.quirks.consent_prompt, ConsentPrompt::UntilRefreshTokenStored);
         assert_eq!(g.client_secret.as_ref().map(|s| s.expose()), Some("GOCSPX-abc"));
         assert!(!format!("{g:?}").contains("GOCSPX-abc"), "Debug must not show the client secret");
-        let e = err("preset = \"google\"\nclient_id = \"c\"\n");
-        assert!(e.contains("line 2") && e.contains("needs client_secret") && e.contains("Desktop app"), "{e}");
+        // Without one in the file, the secret comes from the keyring (`sesame secret set`);
+        // a sign-in without either is refused then (client_secret.rs), with this advice.
+        let g = parse("preset = \"google\"\nclient_id = \"c\"\n").unwrap();
+        assert!(g.client_secret.is_none() && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form));
+        assert!(g.client_secret_source().contains("Desktop app"));
         let e = err("preset = \"google\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscopes = [\"openid\", \"offline_access\"]\n");
         assert!(e.contains("line 6") && e.contains("access_type=offline"), "{e}");
     }
@@ -316,7 +310,12 @@ mod tests {
 
     #[test]
     fn github_preset() {
-        let g = parse("preset = \"github\"\nclient_id = \"Ov23liABC\"\nclient_secret = \"0123abcd\"\n").unwrap();
+        let g = parse("preset = \"github\"\nclient_id = \"Ov23liABC\"\n").unwrap();
+        assert!(g.client_secret.is_none() && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form));
+        assert!(g.client_secret_source().contains("settings page"));
+        // GitHub's secret is confidential: the keyring, never the file.
+        let e = err("preset = \"github\"\nclient_id = \"Ov23liABC\"\nclient_secret = \"0123abcd\"\n");
+        assert!(e.contains("line 5") && e.contains("`sesame secret set p`") && !e.contains("0123abcd"), "{e}");
         let ep = g.endpoints.as_ref().expect("GitHub has no discovery");
         assert_eq!(ep.authorization_endpoint.as_str(), "https://github.com/login/oauth/authorize");
         assert_eq!(ep.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
@@ -325,10 +324,10 @@ mod tests {
         assert!(g.quirks.revocation_hint.as_deref().unwrap().contains("https://github.com/settings/applications"));
         assert_eq!(g.scopes, strings(&["read:user", "user:email"]));
         assert!(!g.allow_scope_narrowing && !g.wants_openid());
-        let e = err("preset = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscopes = [\"openid\", \"repo\"]\n");
-        assert!(e.contains("line 6") && e.contains("not an OpenID Connect provider"), "{e}");
-        let e = err("preset = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\ntoken_endpoint = \"https://github.com/x\"\n");
-        assert!(e.contains("line 6") && e.contains("remove `token_endpoint`"), "{e}");
+        let e = err("preset = \"github\"\nclient_id = \"c\"\nscopes = [\"openid\", \"repo\"]\n");
+        assert!(e.contains("line 5") && e.contains("not an OpenID Connect provider"), "{e}");
+        let e = err("preset = \"github\"\nclient_id = \"c\"\ntoken_endpoint = \"https://github.com/x\"\n");
+        assert!(e.contains("line 5") && e.contains("remove `token_endpoint`"), "{e}");
     }
 
     #[test]

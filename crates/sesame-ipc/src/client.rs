@@ -11,6 +11,7 @@ use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 use crate::codec::frame_codec;
 use crate::consent::*;
 use crate::protocol::*;
+use crate::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -117,6 +118,21 @@ impl Client {
 
     pub async fn logout(&mut self, account: &str) -> Result<LogoutResult, ClientError> {
         self.call(method::ACCOUNT_LOGOUT, &AccountParams { account: account.into() }).await
+    }
+
+    /// Signs in a machine account (a `client_credentials` provider); no browser.
+    pub async fn login_client_credentials(&mut self, provider: &str) -> Result<AccountInfo, ClientError> {
+        let r: LoginWaitResult = self.call(method::LOGIN_CLIENT_CREDENTIALS, &ProviderParams { provider: provider.into() }).await?;
+        Ok(r.account)
+    }
+
+    /// Stores `secret` as the provider's client secret in the broker's keyring.
+    pub async fn set_secret(&mut self, provider: &str, secret: Secret) -> Result<SecretResult, ClientError> {
+        self.call(method::PROVIDER_SET_SECRET, &SetSecretParams { provider: provider.into(), secret }).await
+    }
+
+    pub async fn delete_secret(&mut self, provider: &str) -> Result<SecretResult, ClientError> {
+        self.call(method::PROVIDER_DELETE_SECRET, &ProviderParams { provider: provider.into() }).await
     }
 }
 

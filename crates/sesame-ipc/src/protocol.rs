@@ -19,6 +19,11 @@ pub mod method {
     pub const LOGIN_WAIT: &str = "login.wait";
     pub const LOGIN_CANCEL: &str = "login.cancel";
     pub const ACCOUNT_LOGOUT: &str = "account.logout";
+    /// Signs in a machine account (`grant = "client_credentials"`): no browser.
+    pub const LOGIN_CLIENT_CREDENTIALS: &str = "login.client_credentials";
+    /// Stores a provider's client secret in the keyring.
+    pub const PROVIDER_SET_SECRET: &str = "provider.set_secret";
+    pub const PROVIDER_DELETE_SECRET: &str = "provider.delete_secret";
     // Management: only from the broker's own binaries.
     pub const PENDING_LIST: &str = "pending.list";
     pub const PENDING_ANSWER: &str = "pending.answer";
@@ -95,6 +100,8 @@ pub enum ErrorKind {
     AccessDenied,
     LoginTimeout,
     LoginCancelled,
+    /// The provider needs a client secret and none is stored: `sesame secret set <provider>`.
+    ClientSecretMissing,
     /// A bug or an unexpected local failure (e.g. the database); the message says which.
     Internal,
     /// A kind this client does not know yet (a newer broker).
@@ -136,6 +143,7 @@ impl ErrorKind {
             ErrorKind::AccessDenied => "access_denied",
             ErrorKind::LoginTimeout => "login_timeout",
             ErrorKind::LoginCancelled => "login_cancelled",
+            ErrorKind::ClientSecretMissing => "client_secret_missing",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }
@@ -202,6 +210,17 @@ pub struct ProviderInfo {
     pub id: String,
     pub issuer: String,
     pub scopes: Vec<String>,
+    /// How accounts of this provider sign in: `authorization_code` (a person, in the
+    /// browser) or `client_credentials` (a machine account: `login.client_credentials`).
+    #[serde(default = "default_grant")]
+    pub grant: String,
+}
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+
+fn default_grant() -> String {
+    GRANT_AUTHORIZATION_CODE.into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,6 +334,33 @@ pub enum Revocation {
     },
     /// The provider could not be reached or refused; the local sign-out still happened.
     Failed { reason: String },
+    /// There was nothing to revoke (a machine account holds no refresh token, and no
+    /// access token of it was cached); `reason` says so.
+    NotNeeded { reason: String },
+}
+
+/// Params of `provider.delete_secret` and `login.client_credentials`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderParams {
+    pub provider: String,
+}
+
+/// Params of `provider.set_secret`: the one request that carries a secret to the broker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecretParams {
+    pub provider: String,
+    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    pub secret: Secret,
+}
+
+/// Result of `provider.set_secret` and `provider.delete_secret`: never the secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretResult {
+    pub provider: String,
+    /// `set`: a secret was stored before and is replaced; `delete`: one was deleted.
+    pub existed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -332,7 +378,7 @@ mod tests {
 
     #[test]
     fn kind_names_match_serde() {
-        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled, ErrorKind::ConsentDenied, ErrorKind::ConsentTimeout, ErrorKind::NoSuchPending, ErrorKind::NoSuchGrant] {
+        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled, ErrorKind::ConsentDenied, ErrorKind::ConsentTimeout, ErrorKind::NoSuchPending, ErrorKind::NoSuchGrant, ErrorKind::ClientSecretMissing] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }
     }
@@ -353,6 +399,23 @@ mod tests {
         let t = TokenResult { access_token: Secret::new("abc"), token_type: "Bearer".into(), expires_at: 1, scope: "openid".into(), account: "a".into() };
         assert!(serde_json::to_string(&t).unwrap().contains("\"access_token\":\"abc\""));
         assert!(!format!("{t:?}").contains("abc"));
+    }
+
+    #[test]
+    fn set_secret_params_carry_the_secret_only_on_the_wire() {
+        let p = SetSecretParams { provider: "machine".into(), secret: Secret::new("s3cr3t") };
+        let line = serde_json::to_string(&p).unwrap();
+        assert_eq!(line, r#"{"provider":"machine","secret":"s3cr3t"}"#);
+        assert!(!format!("{p:?}").contains("s3cr3t"));
+        let back: SetSecretParams = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.secret.expose(), "s3cr3t");
+        assert!(serde_json::from_str::<SetSecretParams>(r#"{"provider":"m","secret":"s","x":1}"#).is_err());
+    }
+
+    #[test]
+    fn provider_info_defaults_to_the_code_grant() {
+        let p: ProviderInfo = serde_json::from_str(r#"{"id":"a","issuer":"https://i","scopes":[]}"#).unwrap();
+        assert_eq!(p.grant, GRANT_AUTHORIZATION_CODE);
     }
 
     #[test]

@@ -86,7 +86,6 @@ mod tests {
             iss_parameter_supported: false,
             code_challenge_methods: vec![],
             grant_types: vec![],
-            client_secret: None,
         }
     }
 
@@ -151,7 +150,7 @@ mod tests {
         let p = url_with(&ms, false);
         assert_eq!(p["scope"], "openid email profile offline_access");
         assert!(!p.contains_key("prompt") && !p.contains_key("access_type"));
-        let gh = config("preset = \"github\"\nclient_id = \"cid\"\nclient_secret = \"x\"\n");
+        let gh = config("preset = \"github\"\nclient_id = \"cid\"\n");
         let p = url_with(&gh, false);
         assert_eq!(p["scope"], "read:user user:email");
         assert!(!p.contains_key("prompt") && !p.contains_key("nonce"));

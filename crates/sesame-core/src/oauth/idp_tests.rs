@@ -86,6 +86,7 @@ async fn idp_full_flow() {
     let meta = discover(&http, provider).await.unwrap();
     assert_eq!(meta.issuer, idp.issuer);
     assert!(meta.iss_parameter_supported);
+    let client = OAuthClient::public(&provider.client_id);
 
     let listener = LoopbackListener::bind().unwrap();
     let redirect_uri = listener.redirect_uri();
@@ -102,7 +103,7 @@ async fn idp_full_flow() {
     });
     let (callback, responder) = waiting.await.unwrap().unwrap();
 
-    let tokens = exchange_code(&http, &meta, &provider.client_id, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap();
+    let tokens = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap();
     assert_eq!(tokens.token_type, "Bearer");
     let who = identity_from_id_token(tokens.id_token.as_ref().unwrap(), &meta.issuer, &provider.client_id, &nonce, crate::now_unix()).unwrap();
     assert_eq!(who.subject, "alice");
@@ -116,19 +117,42 @@ async fn idp_full_flow() {
     assert_eq!((who.subject.as_str(), who.email.as_deref(), who.name.as_deref()), ("alice", Some("alice@example.test"), Some("Alice")));
 
     let refresh_token = tokens.refresh_token.expect("a refresh token");
-    let narrowed = refresh(&http, &meta, &provider.client_id, &refresh_token, Some("openid email")).await.unwrap();
+    let narrowed = refresh(&http, &meta, &client, &refresh_token, Some("openid email")).await.unwrap();
     let rotated = narrowed.refresh_token.unwrap_or(refresh_token);
 
-    assert_eq!(revoke(&http, &meta, &provider.client_id, &rotated, "refresh_token").await.unwrap(), RevokeOutcome::Confirmed);
-    let dead = refresh(&http, &meta, &provider.client_id, &rotated, None).await.unwrap_err();
+    assert_eq!(revoke(&http, &meta, &client, &rotated, "refresh_token").await.unwrap(), RevokeOutcome::Confirmed);
+    let dead = refresh(&http, &meta, &client, &rotated, None).await.unwrap_err();
     assert!(matches!(dead, OAuthError::InvalidGrant { .. }), "{dead}");
     assert_eq!(dead.kind(), sesame_ipc::ErrorKind::ReauthRequired);
 
-    let bogus = refresh(&http, &meta, &provider.client_id, &Secret::new("nope"), None).await.unwrap_err();
+    let bogus = refresh(&http, &meta, &client, &Secret::new("nope"), None).await.unwrap_err();
     assert!(matches!(bogus, OAuthError::InvalidGrant { .. }), "{bogus}");
 
     // The code is single-use (and its reuse revokes what it produced, so this comes last).
-    let again = exchange_code(&http, &meta, &provider.client_id, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap_err();
+    let again = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap_err();
     assert!(matches!(again, OAuthError::InvalidGrant { .. }), "{again}");
+    drop(idp.child);
+}
+
+#[tokio::test]
+#[ignore]
+async fn idp_client_credentials() {
+    let idp = start_idp().await;
+    let config = Config::parse(
+        &format!("[[provider]]\nid = \"machine\"\nissuer = \"{}\"\nclient_id = \"machine-client\"\ngrant = \"client_credentials\"\nscopes = [\"api:read\", \"api:write\"]\n", idp.issuer),
+        std::path::Path::new("test.toml"),
+    )
+    .unwrap();
+    let provider = config.provider("machine").unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let meta = discover(&http, provider).await.unwrap();
+    let client = OAuthClient::with_secret("machine-client", Secret::new("machine-secret"), SecretPlacement::Basic);
+    let t = client_credentials(&http, &meta, &client, "api:read").await.unwrap();
+    assert_eq!(t.scope.as_deref(), Some("api:read"));
+    assert!(t.refresh_token.is_none() && t.id_token.is_none());
+    assert_eq!(revoke(&http, &meta, &client, &t.access_token, "access_token").await.unwrap(), RevokeOutcome::Confirmed);
+    let wrong = OAuthClient::with_secret("machine-client", Secret::new("wrong"), SecretPlacement::Basic);
+    let e = client_credentials(&http, &meta, &wrong, "api:read").await.unwrap_err();
+    assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
     drop(idp.child);
 }

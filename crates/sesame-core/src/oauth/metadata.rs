@@ -11,7 +11,6 @@ use super::issuer::discovery_issuer_matches;
 use super::pkce::Pkce;
 use super::token_endpoint::{error_from_answer, send};
 use crate::config::{url_is_acceptable, ProviderConfig};
-use crate::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderMetadata {
@@ -30,9 +29,6 @@ pub struct ProviderMetadata {
     pub code_challenge_methods: Vec<String>,
     /// Empty when the provider does not say.
     pub grant_types: Vec<String>,
-    /// The config's `client_secret` (google and github presets only), carried here so the
-    /// token requests send it. Not provider metadata, but every token call has this struct.
-    pub client_secret: Option<Secret>,
 }
 
 impl ProviderMetadata {
@@ -50,7 +46,6 @@ impl ProviderMetadata {
             iss_parameter_supported: false,
             code_challenge_methods: Vec::new(),
             grant_types: Vec::new(),
-            client_secret: provider.client_secret.clone(),
         })
     }
 }
@@ -170,7 +165,6 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
         iss_parameter_supported: raw.authorization_response_iss_parameter_supported,
         code_challenge_methods,
         grant_types: raw.grant_types_supported.unwrap_or_default(),
-        client_secret: provider.client_secret.clone(),
         issuer,
     })
 }
@@ -215,7 +209,6 @@ mod tests {
         let meta = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &p, &source).unwrap();
         assert_eq!(meta.issuer, "https://login.microsoftonline.com/{tenantid}/v2.0");
         assert!(meta.revocation_endpoint.is_none() && !meta.iss_parameter_supported);
-        assert!(meta.client_secret.is_none());
         // The same document under a single-tenant configuration is a mix-up.
         let single = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n");
         let e = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &single, &source).unwrap_err();
@@ -223,14 +216,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn github_preset_needs_no_discovery_and_carries_the_secret() {
-        let p = preset("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"Ov23li\"\nclient_secret = \"s3cr3t\"\n");
+    async fn github_preset_needs_no_discovery() {
+        let p = preset("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"Ov23li\"\n");
         let meta = discover(&reqwest::Client::new(), &p).await.unwrap();
         assert_eq!(meta.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
         assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://api.github.com/user");
         assert!(meta.revocation_endpoint.is_none());
-        assert_eq!(meta.client_secret.as_ref().map(Secret::expose), Some("s3cr3t"));
-        assert!(!format!("{:?}", meta.client_secret).contains("s3cr3t"));
     }
 
     /// A tiny HTTP server answering each path from the documents `make` builds from the

@@ -1,4 +1,5 @@
-//! Calls to the provider's back-channel endpoints: token (code exchange, refresh),
+//! Calls to the provider's back-channel endpoints: token (code exchange, refresh, client
+//! credentials),
 //! revocation (RFC 7009) and userinfo. Also the HTTP helpers discovery shares.
 //!
 //! Request and response bodies carry codes and tokens, so they never reach an error or a
@@ -12,6 +13,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client_auth::OAuthClient;
 use super::error::OAuthError;
 use super::metadata::ProviderMetadata;
 use crate::Secret;
@@ -41,12 +43,12 @@ pub enum RevokeOutcome {
     NotSupported,
 }
 
-/// RFC 6749 §4.1.3. Public client: `client_id` goes in the body; a `client_secret` only
-/// for the presets whose providers demand one (`meta.client_secret`).
+/// RFC 6749 §4.1.3. A public client sends `client_id` in the body; a client with a secret
+/// (Google, GitHub) also sends it, as the broker's [`OAuthClient`] says.
 pub async fn exchange_code(
     http: &reqwest::Client,
     meta: &ProviderMetadata,
-    client_id: &str,
+    client: &OAuthClient,
     code: &Secret,
     verifier: &Secret,
     redirect_uri: &str,
@@ -55,14 +57,11 @@ pub async fn exchange_code(
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("redirect_uri", redirect_uri),
-        ("client_id", client_id),
         ("code_verifier", verifier.expose()),
     ];
-    if let Some(secret) = &meta.client_secret {
-        form.push(("client_secret", secret.expose()));
-    }
+    form.extend(client.form_fields());
     // GitHub answers form-encoded unless asked for JSON; the form parser below is the fallback.
-    let req = http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form);
+    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
     token_response(&send("the token endpoint", req).await?)
 }
 
@@ -70,38 +69,51 @@ pub async fn exchange_code(
 pub async fn refresh(
     http: &reqwest::Client,
     meta: &ProviderMetadata,
-    client_id: &str,
+    client: &OAuthClient,
     refresh_token: &Secret,
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let mut form = vec![
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.expose()),
-        ("client_id", client_id),
-    ];
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())];
     if let Some(scope) = scope {
         form.push(("scope", scope));
     }
-    if let Some(secret) = &meta.client_secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    let req = http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form);
+    form.extend(client.form_fields());
+    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
     token_response(&send("the token endpoint", req).await?)
 }
 
-/// RFC 7009. `hint` is `refresh_token` or `access_token`.
+/// RFC 6749 §4.4: a token for the client itself (a machine account), no user, no refresh
+/// token. `scope` is sent when not empty.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    meta: &ProviderMetadata,
+    client: &OAuthClient,
+    scope: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        form.push(("scope", scope));
+    }
+    form.extend(client.form_fields());
+    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    token_response(&send("the token endpoint", req).await?)
+}
+
+/// RFC 7009. `hint` is `refresh_token` or `access_token`. A confidential client
+/// authenticates here as at the token endpoint.
 pub async fn revoke(
     http: &reqwest::Client,
     meta: &ProviderMetadata,
-    client_id: &str,
+    client: &OAuthClient,
     token: &Secret,
     hint: &str,
 ) -> Result<RevokeOutcome, OAuthError> {
     let Some(endpoint) = &meta.revocation_endpoint else {
         return Ok(RevokeOutcome::NotSupported);
     };
-    let form = [("token", token.expose()), ("token_type_hint", hint), ("client_id", client_id)];
-    let req = http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form);
+    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
+    form.extend(client.form_fields());
+    let req = client.authorize(http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form));
     let answer = send("the revocation endpoint", req).await?;
     // RFC 7009 §2.2: 200 also for tokens that were already invalid; some answer 204.
     if answer.status.is_success() {

@@ -1,6 +1,7 @@
 //! Tests for the back-channel calls, against a one-shot HTTP server on 127.0.0.1.
 
 use super::*;
+use crate::oauth::SecretPlacement;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
@@ -47,15 +48,18 @@ fn meta(endpoint: &Url) -> ProviderMetadata {
         iss_parameter_supported: false,
         code_challenge_methods: vec![],
         grant_types: vec![],
-        client_secret: None,
     }
+}
+
+fn public(id: &str) -> OAuthClient {
+    OAuthClient::public(id)
 }
 
 #[tokio::test]
 async fn exchanges_code() {
     let body = r#"{"access_token":"AT-1","token_type":"bearer","expires_in":"3600","refresh_token":"RT-1","scope":"openid email","id_token":"a.b.c"}"#;
     let (url, req) = serve_once("200 OK", "application/json", body).await;
-    let t = exchange_code(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("CODE-1"), &Secret::new("VER-1"), "http://127.0.0.1:5/callback").await.unwrap();
+    let t = exchange_code(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("CODE-1"), &Secret::new("VER-1"), "http://127.0.0.1:5/callback").await.unwrap();
     assert_eq!(t.access_token.expose(), "AT-1");
     assert_eq!(t.token_type, "Bearer");
     assert_eq!(t.expires_in, Some(3600));
@@ -73,7 +77,7 @@ async fn exchanges_code() {
 #[tokio::test]
 async fn refresh_sends_scope_and_maps_invalid_grant() {
     let (url, req) = serve_once("400 Bad Request", "application/json", r#"{"error":"invalid_grant","error_description":"grant revoked"}"#).await;
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("RT-SECRET"), Some("email")).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("RT-SECRET"), Some("email")).await.unwrap_err();
     assert!(matches!(&e, OAuthError::InvalidGrant { description: Some(d) } if d == "grant revoked"), "{e}");
     let req = req.await.unwrap();
     assert!(req.contains("grant_type=refresh_token") && req.contains("scope=email") && req.contains("refresh_token=RT-SECRET"));
@@ -83,25 +87,25 @@ async fn refresh_sends_scope_and_maps_invalid_grant() {
 #[tokio::test]
 async fn error_mapping() {
     let (url, _) = serve_once("503 Service Unavailable", "text/html", "<h1>down</h1>").await;
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(e, OAuthError::Unreachable { .. }), "{e}");
 
     let (url, _) = serve_once("429 Too Many Requests", "text/plain", "slow down").await;
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("x"), None).await.unwrap_err();
     assert!(e.to_string().contains("rate limited"), "{e}");
 
     let (url, _) = serve_once("401 Unauthorized", "application/json", r#"{"error":"invalid_client"}"#).await;
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
 
     // A 200 answer that is neither JSON nor a form must not be quoted: it might hold tokens.
     let (url, _) = serve_once("200 OK", "text/plain", "access_token=LEAK&token_type=bearer").await;
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(e, OAuthError::BadResponse(_)) && !e.to_string().contains("LEAK"), "{e}");
 
     // GitHub style: an error with status 200.
     let (url, _) = serve_once("200 OK", "application/json", r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#).await;
-    let e = exchange_code(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("c"), &Secret::new("v"), "http://127.0.0.1:1/callback").await.unwrap_err();
+    let e = exchange_code(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("c"), &Secret::new("v"), "http://127.0.0.1:1/callback").await.unwrap_err();
     assert!(e.to_string().contains("incorrect or expired"), "{e}");
 }
 
@@ -110,24 +114,24 @@ async fn unreachable_when_nobody_listens() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/token", listener.local_addr().unwrap())).unwrap();
     drop(listener);
-    let e = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("x"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("x"), None).await.unwrap_err();
     assert!(matches!(e, OAuthError::Unreachable { .. }), "{e}");
 }
 
 #[tokio::test]
 async fn revoke_outcomes() {
     let (url, req) = serve_once("200 OK", "application/json", "").await;
-    let out = revoke(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("RT"), "refresh_token").await.unwrap();
+    let out = revoke(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("RT"), "refresh_token").await.unwrap();
     assert_eq!(out, RevokeOutcome::Confirmed);
     assert!(req.await.unwrap().contains("token_type_hint=refresh_token"));
 
     let (url, _) = serve_once("400 Bad Request", "application/json", r#"{"error":"unsupported_token_type"}"#).await;
-    let e = revoke(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("RT"), "refresh_token").await.unwrap_err();
+    let e = revoke(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("RT"), "refresh_token").await.unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "unsupported_token_type"), "{e}");
 
     let mut m = meta(&url);
     m.revocation_endpoint = None;
-    assert_eq!(revoke(&reqwest::Client::new(), &m, "cid", &Secret::new("RT"), "refresh_token").await.unwrap(), RevokeOutcome::NotSupported);
+    assert_eq!(revoke(&reqwest::Client::new(), &m, &public("cid"), &Secret::new("RT"), "refresh_token").await.unwrap(), RevokeOutcome::NotSupported);
 }
 
 #[tokio::test]
@@ -151,8 +155,9 @@ fn lenient_token_fields() {
 
 // Provider quirks, on answers shaped as each provider documents them.
 
-fn with_secret(endpoint: &Url, secret: &str) -> ProviderMetadata {
-    ProviderMetadata { client_secret: Some(Secret::new(secret)), ..meta(endpoint) }
+/// A client whose secret goes in the form, as Google and GitHub document it.
+fn post(id: &str, secret: &str) -> OAuthClient {
+    OAuthClient::with_secret(id, Secret::new(secret), SecretPlacement::Form)
 }
 
 fn answer(content_type: &str, body: &str) -> HttpAnswer {
@@ -164,7 +169,7 @@ fn answer(content_type: &str, body: &str) -> HttpAnswer {
 async fn github_form_encoded_answer_and_client_secret() {
     let body = "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer";
     let (url, req) = serve_once("200 OK", "application/x-www-form-urlencoded; charset=utf-8", body).await;
-    let t = exchange_code(&reqwest::Client::new(), &with_secret(&url, "GH-SECRET"), "Ov23li", &Secret::new("C"), &Secret::new("V"), "http://127.0.0.1:5/callback").await.unwrap();
+    let t = exchange_code(&reqwest::Client::new(), &meta(&url), &post("Ov23li", "GH-SECRET"), &Secret::new("C"), &Secret::new("V"), "http://127.0.0.1:5/callback").await.unwrap();
     assert_eq!(t.access_token.expose(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
     assert_eq!((t.token_type.as_str(), t.scope.as_deref()), ("Bearer", Some("repo gist")));
     assert!(t.refresh_token.is_none() && t.expires_in.is_none() && t.id_token.is_none());
@@ -192,13 +197,13 @@ async fn github_errors_with_status_200() {
     let form = "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com%2Fapps%2Fmanaging-oauth-apps%2Ftroubleshooting-oauth-app-access-token-request-errors%2F%23bad-verification-code";
     for (content_type, body) in [("application/json; charset=utf-8", json), ("application/x-www-form-urlencoded; charset=utf-8", form)] {
         let (url, _) = serve_once("200 OK", content_type, body).await;
-        let e = exchange_code(&reqwest::Client::new(), &with_secret(&url, "GH-SECRET"), "cid", &Secret::new("c"), &Secret::new("v"), "http://127.0.0.1:1/callback").await.unwrap_err();
+        let e = exchange_code(&reqwest::Client::new(), &meta(&url), &post("cid", "GH-SECRET"), &Secret::new("c"), &Secret::new("v"), "http://127.0.0.1:1/callback").await.unwrap_err();
         assert!(matches!(&e, OAuthError::Provider { error, description: Some(d) } if error == "bad_verification_code" && d == "The code passed is incorrect or expired."), "{e}");
         assert!(!e.to_string().contains("GH-SECRET"));
     }
     // A dead GitHub refresh token means "sign in again", like invalid_grant.
     let (url, _) = serve_once("200 OK", "application/json", r#"{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired."}"#).await;
-    let e = refresh(&reqwest::Client::new(), &with_secret(&url, "s"), "cid", &Secret::new("ghr_dead"), None).await.unwrap_err();
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &post("cid", "s"), &Secret::new("ghr_dead"), None).await.unwrap_err();
     assert!(matches!(e, OAuthError::InvalidGrant { .. }), "{e}");
     assert!(!e.to_string().contains("ghr_dead"));
 }
@@ -209,7 +214,7 @@ async fn github_errors_with_status_200() {
 async fn google_refresh_without_scope_sends_client_secret() {
     let body = r#"{"access_token":"ya29.a0AfB_byC-EXAMPLE","expires_in":3599,"token_type":"Bearer","id_token":"eyJhbGciOiJSUzI1NiJ9.e30.sig"}"#;
     let (url, req) = serve_once("200 OK", "application/json; charset=utf-8", body).await;
-    let t = refresh(&reqwest::Client::new(), &with_secret(&url, "GOCSPX-abc"), "1234-abc.apps.googleusercontent.com", &Secret::new("1//0g-RT"), None).await.unwrap();
+    let t = refresh(&reqwest::Client::new(), &meta(&url), &post("1234-abc.apps.googleusercontent.com", "GOCSPX-abc"), &Secret::new("1//0g-RT"), None).await.unwrap();
     assert_eq!((t.expires_in, t.scope.as_deref()), (Some(3599), None));
     assert!(t.refresh_token.is_none());
     let req = req.await.unwrap();
@@ -224,7 +229,7 @@ async fn google_refresh_without_scope_sends_client_secret() {
 async fn microsoft_refresh_rotates_and_sends_no_secret() {
     let body = r#"{"token_type":"Bearer","scope":"https://graph.microsoft.com/Mail.Read https://graph.microsoft.com/User.Read","expires_in":4787,"ext_expires_in":4787,"access_token":"eyJ0eXAiOiJKV1QiLCJub25jZSI6IkFRQUJB.e30.sig","refresh_token":"1.AVYAnPiHc-ROTATED"}"#;
     let (url, req) = serve_once("200 OK", "application/json; charset=utf-8", body).await;
-    let t = refresh(&reqwest::Client::new(), &meta(&url), "cid", &Secret::new("1.AVYA-OLD"), Some("https://graph.microsoft.com/Mail.Read")).await.unwrap();
+    let t = refresh(&reqwest::Client::new(), &meta(&url), &public("cid"), &Secret::new("1.AVYA-OLD"), Some("https://graph.microsoft.com/Mail.Read")).await.unwrap();
     assert_eq!(t.refresh_token.as_ref().unwrap().expose(), "1.AVYAnPiHc-ROTATED");
     assert_eq!(t.expires_in, Some(4787));
     let req = req.await.unwrap();
@@ -256,4 +261,40 @@ fn scope_separators() {
     // A space-separated list whose scopes contain commas stays as it is.
     assert_eq!(normalise_scope("a,b c"), "a,b c");
     assert_eq!(normalise_scope(","), "");
+}
+
+/// Client credentials (RFC 6749 §4.4) with `client_secret_basic`: the secret goes in the
+/// header only, never in the form, and the answer has no refresh token.
+#[tokio::test]
+async fn client_credentials_with_basic_auth() {
+    let body = r#"{"access_token":"MACHINE-AT","expires_in":3600,"scope":"api:read","token_type":"Bearer"}"#;
+    let (url, req) = serve_once("200 OK", "application/json", body).await;
+    let client = OAuthClient::with_secret("machine-client", Secret::new("M-SECRET"), SecretPlacement::Basic);
+    let t = client_credentials(&reqwest::Client::new(), &meta(&url), &client, "api:read").await.unwrap();
+    assert_eq!((t.access_token.expose(), t.scope.as_deref(), t.expires_in), ("MACHINE-AT", Some("api:read"), Some(3600)));
+    assert!(t.refresh_token.is_none());
+    let req = req.await.unwrap();
+    // base64("machine-client:M-SECRET")
+    assert!(req.contains("bWFjaGluZS1jbGllbnQ6TS1TRUNSRVQ="), "Basic credentials: {req}");
+    assert!(req.contains("grant_type=client_credentials") && req.contains("scope=api%3Aread"));
+    assert!(!req.contains("client_secret") && !req.contains("M-SECRET") && !req.contains("client_id="), "one mechanism only");
+
+    // A wrong secret: the provider's invalid_client, without the secret in the message.
+    let (url, _) = serve_once("401 Unauthorized", "application/json", r#"{"error":"invalid_client","error_description":"client authentication failed"}"#).await;
+    let e = client_credentials(&reqwest::Client::new(), &meta(&url), &client, "").await.unwrap_err();
+    assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
+    assert!(!e.to_string().contains("M-SECRET"));
+}
+
+/// A confidential client authenticates at the revocation endpoint too.
+#[tokio::test]
+async fn revoke_authenticates_a_confidential_client() {
+    let (url, req) = serve_once("200 OK", "application/json", "").await;
+    let client = OAuthClient::with_secret("machine-client", Secret::new("M-SECRET"), SecretPlacement::Basic);
+    assert_eq!(revoke(&reqwest::Client::new(), &meta(&url), &client, &Secret::new("AT"), "access_token").await.unwrap(), RevokeOutcome::Confirmed);
+    let req = req.await.unwrap();
+    assert!(req.contains("bWFjaGluZS1jbGllbnQ6TS1TRUNSRVQ=") && req.contains("token_type_hint=access_token"));
+    let (url, req) = serve_once("200 OK", "application/json", "").await;
+    revoke(&reqwest::Client::new(), &meta(&url), &post("cid", "GH-SECRET"), &Secret::new("RT"), "refresh_token").await.unwrap();
+    assert!(req.await.unwrap().contains("client_secret=GH-SECRET"));
 }

@@ -13,7 +13,7 @@ use crate::broker::Broker;
 use crate::policy::Caller;
 
 /// Methods only Sesame's own binaries (the CLI, the app) may call: answering, listing and
-/// revoking consent, and signing accounts in and out.
+/// revoking consent, signing accounts in and out, and storing client secrets.
 const MANAGEMENT: &[&str] = &[
     method::PENDING_LIST,
     method::PENDING_ANSWER,
@@ -24,6 +24,9 @@ const MANAGEMENT: &[&str] = &[
     method::LOGIN_WAIT,
     method::LOGIN_CANCEL,
     method::ACCOUNT_LOGOUT,
+    method::LOGIN_CLIENT_CREDENTIALS,
+    method::PROVIDER_SET_SECRET,
+    method::PROVIDER_DELETE_SECRET,
 ];
 
 pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
@@ -78,6 +81,20 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         method::ACCOUNT_LOGOUT => {
             let p: AccountParams = params(p)?;
             reply(broker.logout(&p.account).await?)
+        }
+        method::LOGIN_CLIENT_CREDENTIALS => {
+            let p: ProviderParams = params(p)?;
+            reply(LoginWaitResult { account: broker.login_client_credentials(&p.provider).await? })
+        }
+        method::PROVIDER_SET_SECRET => {
+            // The secret is never logged: not here, not in `params`' errors (a `Secret`
+            // deserializes from any string, so no serde message quotes it).
+            let p: SetSecretParams = params(p)?;
+            reply(broker.set_client_secret(&p.provider, &p.secret).await?)
+        }
+        method::PROVIDER_DELETE_SECRET => {
+            let p: ProviderParams = params(p)?;
+            reply(broker.delete_client_secret(&p.provider).await?)
         }
         method::PENDING_LIST => {
             let _: Empty = params(p)?;
