@@ -44,7 +44,8 @@ pub struct Options {
     pub consent_timeout: u64,
     /// Extra top-level TOML (before the first `[[provider]]`).
     pub top_config: String,
-    /// Extra TOML appended to the generated config.
+    /// Extra TOML appended to the generated config; `{issuer}` in it becomes the test
+    /// provider's issuer (for more `[[provider]]` tables at the same provider).
     pub extra_config: String,
 }
 
@@ -90,7 +91,10 @@ impl Env {
             &config,
             format!(
                 "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
-                opts.login_timeout, opts.consent_timeout, opts.top_config, opts.extra_config
+                opts.login_timeout,
+                opts.consent_timeout,
+                opts.top_config,
+                opts.extra_config.replace("{issuer}", &issuer)
             ),
         )
         .unwrap();
@@ -175,6 +179,19 @@ impl Env {
         let mut cmd = self.command(sesame_bin());
         cmd.args(args).envs(extra.iter().copied());
         let out = cmd.output().expect("run sesame");
+        self.note_output(&out);
+        out
+    }
+
+    /// Runs `sesame <args>` with `input` on its stdin (a pipe, closed after `input`).
+    pub fn sesame_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut cmd = self.command(sesame_bin());
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run sesame");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait for sesame");
         self.note_output(&out);
         out
     }
