@@ -35,8 +35,10 @@ async fn read_secret(provider: &str) -> anyhow::Result<Secret> {
     // SAFETY: isatty only inspects the descriptor.
     let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
     let echo_off = if tty {
+        // Echo off before the prompt: whatever is typed after the prompt is not shown.
+        let off = EchoOff::new(libc::STDIN_FILENO).context("cannot turn off the terminal's echo, so the secret is not read from it; pipe it in instead")?;
         eprint!("Client secret of provider {provider} (paste it; it is not shown), then Enter: ");
-        Some(EchoOff::new(libc::STDIN_FILENO).context("cannot turn off the terminal's echo, so the secret is not read from it; pipe it in instead")?)
+        Some(off)
     } else {
         None
     };
