@@ -1,5 +1,7 @@
-//! A token in memory. It prints as `<redacted>` and has no `Serialize`: putting one on
-//! the wire takes an explicit `#[serde(serialize_with = "Secret::serialize_exposed")]`.
+//! A token (or client secret) in memory. It prints as `<redacted>` and has no `Serialize`:
+//! putting one on the wire takes an explicit `#[serde(serialize_with =
+//! "Secret::serialize_exposed")]` (today `TokenResult::access_token` and
+//! `SetSecretParams::secret`).
 
 use std::fmt;
 
@@ -12,12 +14,13 @@ impl Secret {
     }
 
     /// The secret itself. Every caller is a place where a token leaves Sesame's hands:
-    /// an HTTP form to the provider, the keyring, or a `token.get` reply.
+    /// an HTTP form (or Basic header) to the provider, the keyring, a `token.get` reply, or
+    /// the CLI's `provider.set_secret` request.
     pub fn expose(&self) -> &str {
         &self.0
     }
 
-    /// Opt-in serializer for the one field on the wire that carries a token.
+    /// Opt-in serializer for the fields on the wire that carry a secret.
     pub fn serialize_exposed<S: serde::Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
         ser.serialize_str(&s.0)
     }
