@@ -98,6 +98,13 @@ fn the_secret_lives_in_the_keyring_only() {
     assert_eq!(env.keyring_lookup(&account), None, "a machine account has no refresh token");
     assert_eq!(env.keyring_count(), 1);
 
+    // Only providers that use a secret take one.
+    let out = env.sesame_stdin(&["secret", "set", "nope"], "whatever\n");
+    assert!(!out.status.success() && stderr(&out).contains("no provider `nope`"), "{}", stderr(&out));
+    let out = env.sesame_stdin(&["secret", "set", "local"], "whatever\n");
+    assert!(!out.status.success() && stderr(&out).contains("public client"), "{}", stderr(&out));
+    assert_eq!(env.keyring_count(), 1);
+
     // Only Sesame's own binaries may store a secret.
     let out = env.client_result(env.spawn_token_client(&["--call", "provider.set_secret", r#"{"provider":"machine","secret":"planted-by-an-app"}"#]));
     out.expect_error("forbidden");

@@ -12,6 +12,13 @@ use crate::SecretAction;
 pub async fn run(client: &mut Client, action: SecretAction) -> anyhow::Result<()> {
     match action {
         SecretAction::Set { provider } => {
+            // Before anyone types a secret: is there such a provider? (The broker checks the
+            // rest: whether the provider uses a secret at all.)
+            let providers = client.providers().await?;
+            if !providers.iter().any(|p| p.id == provider) {
+                let known = providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
+                anyhow::bail!("there is no provider `{provider}` in the config; configured: {known}");
+            }
             let secret = read_secret(&provider).await?;
             let out = client.set_secret(&provider, secret).await?;
             let replaced = if out.existed { " (it replaces the previous one)" } else { "" };

@@ -210,6 +210,10 @@ impl Broker {
         }
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
+        // Signed out while we waited: there is nothing to refresh, nor to hand out.
+        if !self.accounts.read().unwrap_or_else(|p| p.into_inner()).contains_key(&account.id) {
+            return Err(BrokerError::NoSuchAccount(account.id.clone()));
+        }
         // Single flight: whoever held the lock before us may have just refreshed this scope
         // set. A token stored since we asked is as fresh as a refresh would give, even if
         // the provider's lifetime is shorter than `min_ttl`.
