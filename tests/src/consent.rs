@@ -114,7 +114,7 @@ impl Env {
     /// Spawns a prepared command (e.g. from [`Env::command`]) as a [`ClientProc`].
     pub fn spawn_command(&self, mut cmd: Command) -> ClientProc {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+        let mut child = spawn_retrying_busy(&mut cmd);
         let (tx, lines) = mpsc::channel();
         let out = child.stdout.take().unwrap();
         let secrets = self.seen_secrets.clone();
@@ -168,6 +168,24 @@ impl Env {
         self.finish_client(client, Duration::from_secs(30))
     }
 
+}
+
+/// `cmd.spawn()`, again when the executable is "busy": a test that has just written a
+/// binary (a copy of the token-client) can meet ETXTBSY, because another test thread forked
+/// while the copy's file was still open for writing and that child holds the descriptor
+/// until it execs. The condition ends as soon as that child execs.
+fn spawn_retrying_busy(cmd: &mut Command) -> Child {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot start {:?}: {e}", cmd.get_program()),
+        }
+    }
 }
 
 /// A program under test that asks the broker for something, with its output collected.
