@@ -5,7 +5,8 @@
 // Contract with the test harness:
 //   - stdout carries exactly one line, `READY http://127.0.0.1:<port>`;
 //     everything else (including oidc-provider's own notices) goes to stderr.
-//   - GET /test/stats    -> {"token_requests": {...}, "revocation_requests": n}
+//   - GET /test/stats    -> {"token_requests": {...}, "revocation_requests": n, "rate_limited": n, "early_requests": n}
+//   - POST /test/rate_limit?count=N&retry_after=S -> the next N token requests get 429 (see below)
 //   - DELETE /test/stats -> resets the counters (204)
 // Env: IDP_PORT (default: any free port), IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never).
@@ -26,8 +27,21 @@ const ACCESS_TTL = num('IDP_ACCESS_TOKEN_TTL', 3600);
 const REFRESH_TTL = num('IDP_REFRESH_TOKEN_TTL', 86400);
 const ROTATE = (process.env.IDP_ROTATE ?? '1') !== '0';
 
-const stats = { token_requests: {}, revocation_requests: 0 };
-const resetStats = () => { stats.token_requests = {}; stats.revocation_requests = 0; };
+const stats = { token_requests: {}, revocation_requests: 0, rate_limited: 0, early_requests: 0 };
+const resetStats = () => {
+  Object.assign(stats, { token_requests: {}, revocation_requests: 0, rate_limited: 0, early_requests: 0 });
+};
+
+// POST /test/rate_limit?count=N&retry_after=S: the next N token requests get HTTP 429 with
+// `Retry-After: S`. A token request inside a quiet period asked for earlier is counted in
+// `early_requests` (and refused the same way): a client that honours Retry-After makes none.
+const rateLimit = { count: 0, retryAfter: 0, quietUntil: 0 };
+const tooMany = (res) => {
+  stats.rate_limited += 1;
+  rateLimit.quietUntil = Math.max(rateLimit.quietUntil, Date.now() + rateLimit.retryAfter * 1000);
+  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(rateLimit.retryAfter) });
+  res.end(JSON.stringify({ error: 'rate_limited' }));
+};
 
 // Provider is attached after listen() because the issuer must contain the
 // port the OS picked; until then requests get a 503.
@@ -39,6 +53,17 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(stats));
     return;
+  }
+  if (path === '/test/rate_limit' && req.method === 'POST') {
+    const q = new URL(req.url, 'http://x').searchParams;
+    Object.assign(rateLimit, { count: Number(q.get('count') ?? 1), retryAfter: Number(q.get('retry_after') ?? 1) });
+    res.writeHead(204).end();
+    return;
+  }
+  if (path === '/token' && req.method === 'POST') {
+    // Allow a second of slack for clock granularity on the client's side.
+    if (Date.now() < rateLimit.quietUntil - 1000) { stats.early_requests += 1; tooMany(res); return; }
+    if (rateLimit.count > 0) { rateLimit.count -= 1; tooMany(res); return; }
   }
   if (!providerCallback) { res.writeHead(503).end('starting'); return; }
   providerCallback(req, res);

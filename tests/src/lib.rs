@@ -254,8 +254,20 @@ impl Env {
 
     /// Token-endpoint calls by grant type, counted by the test provider.
     pub fn idp_token_requests(&self, grant_type: &str) -> u64 {
-        let v: Value = reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap();
-        v["token_requests"][grant_type].as_u64().unwrap_or(0)
+        self.idp_stats()["token_requests"][grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// The provider's counters (`token_requests`, `revocation_requests`, `rate_limited`,
+    /// `early_requests`).
+    pub fn idp_stats(&self) -> Value {
+        reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap()
+    }
+
+    /// The provider's next `count` token requests get HTTP 429 with `Retry-After: secs`.
+    pub fn rate_limit_idp(&self, count: u32, secs: u32) {
+        let url = format!("{}/test/rate_limit?count={count}&retry_after={secs}", self.issuer);
+        let resp = reqwest::blocking::Client::new().post(url).send().unwrap();
+        assert!(resp.status().is_success());
     }
 
     /// Zeroes the provider's request counters.

@@ -30,13 +30,11 @@ use crate::policy::pending::PendingQueue;
 use crate::policy::recorder::{Recorder, Retention};
 use crate::policy::{caller, Caller};
 use crate::refresher;
+use crate::retry::RateLimits;
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
 const DEFAULT_EXPIRES_IN: u64 = 3600;
-
-/// Tries at the token endpoint per refresh when the provider is unreachable.
-const REFRESH_ATTEMPTS: u32 = 3;
 
 pub struct Broker {
     pub(crate) config: Config,
@@ -51,6 +49,8 @@ pub struct Broker {
     /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
     /// so a keyring hiccup does not lose the account.
     unsaved_refresh: Mutex<HashMap<String, Secret>>,
+    /// Providers that answered 429 with `Retry-After`, and until when.
+    rate_limits: RateLimits,
     pub(crate) logins: Logins,
     pub(crate) grants: GrantTable,
     pub(crate) pending: PendingQueue,
@@ -87,6 +87,7 @@ impl Broker {
             metadata: Default::default(),
             refresh_locks: Default::default(),
             unsaved_refresh: Default::default(),
+            rate_limits: RateLimits::default(),
             logins: Logins::default(),
             grants,
             pending: PendingQueue::default(),
@@ -210,7 +211,7 @@ impl Broker {
                 Ok(token)
             }
             // The provider is away: a token that is still valid beats an error.
-            Err(BrokerError::OAuth(e @ OAuthError::Unreachable { .. })) => match self.cache.get(&account.id, scopes, 0, now_unix()) {
+            Err(BrokerError::OAuth(e)) if e.is_transient() => match self.cache.get(&account.id, scopes, 0, now_unix()) {
                 Some(t) => {
                     tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
                     Ok(t)
@@ -249,7 +250,7 @@ impl Broker {
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
         let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
-        let response = match self.refresh_with_retries(&meta, &provider.client_id, &refresh_token, scope_param).await {
+        let response = match self.refresh_with_retries(provider, &meta, &refresh_token, scope_param).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
                 self.mark_reauth(&account.id)?;
@@ -283,27 +284,17 @@ impl Broker {
         })
     }
 
-    /// `oauth::refresh`, retried on transient failures (network, 5xx, 429) with exponential
-    /// backoff and jitter; a few quick tries, since a program may be waiting.
+    /// `oauth::refresh`, retried on transient failures and kept quiet while the provider
+    /// asks for it (see `retry.rs`).
     async fn refresh_with_retries(
         &self,
+        provider: &ProviderConfig,
         meta: &ProviderMetadata,
-        client_id: &str,
         refresh_token: &Secret,
         scope: Option<&str>,
     ) -> Result<oauth::TokenResponse, OAuthError> {
-        let mut attempt = 0u32;
-        loop {
-            match oauth::refresh(&self.http, meta, client_id, refresh_token, scope).await {
-                Err(e @ OAuthError::Unreachable { .. }) if attempt + 1 < REFRESH_ATTEMPTS => {
-                    let backoff = Duration::from_millis(200 << attempt) + Duration::from_millis(rand::random_range(0..200));
-                    tracing::info!(error = %e, ?backoff, "refresh failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let call = || oauth::refresh(&self.http, meta, &provider.client_id, refresh_token, scope);
+        self.rate_limits.run(&provider.id, "the token endpoint", call).await
     }
 
     /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.

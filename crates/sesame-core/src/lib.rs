@@ -15,6 +15,7 @@ pub mod paths;
 pub mod presets;
 pub mod policy;
 pub mod refresher;
+mod retry;
 pub mod server;
 
 pub use sesame_ipc::Secret;

@@ -13,6 +13,10 @@ pub enum OAuthError {
     #[error("cannot reach {what}: {detail}; check the network connection and the provider's URL, then try again")]
     Unreachable { what: String, detail: String },
 
+    /// HTTP 429. `retry_after` is the provider's `Retry-After`, when it sent a usable one.
+    #[error("{what} answered HTTP 429: Sesame is rate limited{}; wait a while before trying again", wait(retry_after))]
+    RateLimited { what: String, retry_after: Option<std::time::Duration> },
+
     #[error("the provider refused: {error}{}; check the provider's client registration (client_id, redirect URIs, scopes)", describe(description))]
     Provider { error: String, description: Option<String> },
 
@@ -54,7 +58,7 @@ pub enum OAuthError {
 impl OAuthError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            OAuthError::Unreachable { .. } => ErrorKind::ProviderUnreachable,
+            OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. } => ErrorKind::ProviderUnreachable,
             OAuthError::Provider { .. } | OAuthError::BadMetadata(_) => ErrorKind::ProviderError,
             OAuthError::InvalidGrant { .. } => ErrorKind::ReauthRequired,
             OAuthError::AccessDenied { .. } => ErrorKind::AccessDenied,
@@ -69,6 +73,12 @@ impl OAuthError {
         }
     }
 
+    /// Network failures, 5xx and 429: worth another try later, and no reason to stop serving
+    /// a token that is still valid.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. })
+    }
+
     /// Builds the error for an OAuth error response (`error`, `error_description`).
     pub(crate) fn from_oauth_error(error: &str, description: Option<&str>) -> OAuthError {
         let description = description.map(clean_provider_text).filter(|d| !d.is_empty());
@@ -78,6 +88,13 @@ impl OAuthError {
             "access_denied" => OAuthError::AccessDenied { description },
             other => OAuthError::Provider { error: clean_provider_text(other), description },
         }
+    }
+}
+
+fn wait(retry_after: &Option<std::time::Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(", asking for {} s of quiet", d.as_secs()),
+        None => String::new(),
     }
 }
 
