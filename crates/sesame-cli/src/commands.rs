@@ -22,6 +22,19 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
         Command::Pending { .. } | Command::Approve { .. } | Command::Deny { .. } | Command::Grants { .. } | Command::Revoke { .. } | Command::Activity { .. } => {
             consent::run(&mut client, command).await
         }
+        Command::Events { json } => {
+            let mut events = client.subscribe_events().await?;
+            eprintln!("sesame: listening for events; stop with Ctrl-C");
+            while let Some(event) = events.next().await? {
+                let line = if json { serde_json::to_string(&event)? } else { display::event_line(&event) };
+                // A closed pipe (the reader went away) ends the command quietly.
+                use std::io::Write;
+                if writeln!(std::io::stdout(), "{line}").and_then(|_| std::io::stdout().flush()).is_err() {
+                    return Ok(());
+                }
+            }
+            anyhow::bail!("the broker closed the event stream (it stopped); start it again and re-run `sesame events`")
+        }
         Command::Login { provider, no_browser } => login(&mut client, &socket, &provider, no_browser).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;

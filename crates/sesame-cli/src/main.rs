@@ -93,6 +93,13 @@ enum Command {
         #[arg(long, value_name = "IDENTITY")]
         app: Option<String>,
     },
+    /// Print the broker's events as they happen (a request waits, an account needs signing
+    /// in again, ...) until interrupted; one line each. Pipe it into a notifier if you like.
+    Events {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what happened: hand-outs, answers, revocations, refusals (newest first).
     Activity {
         #[arg(long)]

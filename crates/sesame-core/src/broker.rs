@@ -15,12 +15,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
 use crate::cache::{scope_key, CachedToken, TokenCache};
 use crate::config::{Config, ProviderConfig};
 use crate::db::Db;
 use crate::error::BrokerError;
+use crate::events::{Events, Subscription};
 use crate::identity::DesktopIndex;
 use crate::keyring::Keyring;
 use crate::login::Logins;
@@ -59,6 +61,7 @@ pub struct Broker {
     /// count as its parent's.
     pub(crate) own_binaries: Vec<PathBuf>,
     pub(crate) desktop: DesktopIndex,
+    pub(crate) events: Events,
 }
 
 impl Broker {
@@ -94,9 +97,15 @@ impl Broker {
             recorder,
             own_binaries: caller::own_binaries(),
             desktop: DesktopIndex::from_env(),
+            events: Events::default(),
         });
         refresher::spawn(Arc::downgrade(&broker), refresh_policy);
         Ok(broker)
+    }
+
+    /// Changes worth showing (pending requests, re-auth needed, accounts, grants).
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe()
     }
 
     pub fn hello(&self) -> HelloResult {
@@ -153,6 +162,7 @@ impl Broker {
     pub(crate) fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
         self.db.upsert_account(&account)?;
         self.accounts.write().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), account);
+        self.events.emit(BrokerEvent::AccountsChanged);
         Ok(())
     }
 
@@ -253,9 +263,8 @@ impl Broker {
         let response = match self.refresh_with_retries(provider, &meta, &refresh_token, scope_param).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
-                self.mark_reauth(&account.id)?;
                 let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
-                return Err(self.reauth(account, &why));
+                return Err(self.mark_reauth(account, &why));
             }
             Err(e) => return Err(e.into()),
         };
@@ -308,19 +317,25 @@ impl Broker {
         match self.keyring.get(&account.id).await? {
             Some(token) => Ok(token),
             None => {
-                self.mark_reauth(&account.id)?;
-                Err(self.reauth(account, "its refresh token is missing from the keyring"))
+                Err(self.mark_reauth(account, "its refresh token is missing from the keyring"))
             }
         }
     }
 
-    fn mark_reauth(&self, account: &str) -> Result<(), BrokerError> {
-        self.db.set_status(account, AccountStatus::ReauthRequired)?;
-        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(account) {
+    /// The provider refused for good: the account is kept (with its grants) as "re-auth
+    /// needed" until the user signs in again, and subscribers hear of it once. Returns the
+    /// error for the request that found out.
+    fn mark_reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
+        if let Err(e) = self.db.set_status(&account.id, AccountStatus::ReauthRequired) {
+            return e.into();
+        }
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
             a.status = AccountStatus::ReauthRequired;
         }
-        self.cache.forget_account(account);
-        Ok(())
+        self.cache.forget_account(&account.id);
+        tracing::warn!(account = %account.id, why, "re-authentication needed");
+        self.events.emit(BrokerEvent::ReauthRequired { account: account.id.clone(), provider: account.provider.clone(), why: why.into() });
+        self.reauth(account, why)
     }
 
     fn reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
@@ -347,6 +362,8 @@ impl Broker {
         self.grants.remove_account(&account.id);
         self.accounts.write().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
         tracing::info!(account = %account.id, ?revocation, "signed out");
+        self.events.emit(BrokerEvent::AccountsChanged);
+        self.events.emit(BrokerEvent::GrantsChanged);
         Ok(LogoutResult { account: account.id, revocation })
     }
 

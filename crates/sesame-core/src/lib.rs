@@ -7,6 +7,7 @@ pub mod config;
 pub mod consent;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod keyring;
 pub mod login;

@@ -25,6 +25,8 @@ pub mod method {
     pub const GRANTS_LIST: &str = "grants.list";
     pub const GRANTS_REVOKE: &str = "grants.revoke";
     pub const ACTIVITY_LIST: &str = "activity.list";
+    /// After its reply, the connection carries only event notifications (see `events`).
+    pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -325,6 +327,15 @@ pub struct LogoutResult {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Empty {}
+
+/// A JSON-RPC notification (no `id`). The broker sends them only on a connection that
+/// called `events.subscribe`; `params` is a [`crate::events::BrokerEvent`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notification {
+    pub jsonrpc: String,
+    pub method: String,
+    pub params: Value,
+}
 
 #[cfg(test)]
 mod tests {

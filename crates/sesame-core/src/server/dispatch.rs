@@ -24,6 +24,7 @@ const MANAGEMENT: &[&str] = &[
     method::LOGIN_WAIT,
     method::LOGIN_CANCEL,
     method::ACCOUNT_LOGOUT,
+    method::EVENTS_SUBSCRIBE,
 ];
 
 pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
@@ -99,6 +100,11 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         method::ACTIVITY_LIST => {
             let p: ActivityListParams = params(p)?;
             reply(ActivityListResult { activity: broker.activity_list(&p).await? })
+        }
+        method::EVENTS_SUBSCRIBE => {
+            // The connection switches to events after this reply (see `connection.rs`).
+            let _: Empty = params(p)?;
+            reply(Empty {})
         }
         other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("there is no method `{other}`; see docs/protocol.md for the list"))),
     }
