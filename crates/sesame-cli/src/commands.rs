@@ -18,7 +18,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     };
     let mut client = Client::connect(&socket).await?;
     match command {
-        Command::Daemon => unreachable!("handled by main"),
+        Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
         Command::Pending { .. } | Command::Approve { .. } | Command::Deny { .. } | Command::Grants { .. } | Command::Revoke { .. } | Command::Activity { .. } => {
             consent::run(&mut client, command).await
         }

@@ -24,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run the broker in the foreground until SIGINT/SIGTERM.
     Daemon,
+    /// Internal: one refresh for the broker, which outlives a killed broker (see
+    /// sesame-core's rotation.rs). Reads its job on stdin; not for people.
+    #[command(hide = true)]
+    RotateHelper,
     /// Sign in to a configured provider in the browser; prints the new account's id.
     Login {
         /// A provider id from the config file.
@@ -130,6 +134,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Daemon => daemon::run(cli.socket).await,
+            Command::RotateHelper => daemon::rotate_helper().await,
             command => commands::run(cli.socket, command).await,
         }
     });

@@ -33,6 +33,7 @@ use crate::policy::recorder::{Recorder, Retention};
 use crate::policy::{caller, Caller};
 use crate::refresher;
 use crate::retry::RateLimits;
+use crate::rotation::{RefreshJob, Rotation};
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
@@ -51,6 +52,7 @@ pub struct Broker {
     /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
     /// so a keyring hiccup does not lose the account.
     unsaved_refresh: Mutex<HashMap<String, Secret>>,
+    rotation: Rotation,
     /// Providers that answered 429 with `Retry-After`, and until when.
     rate_limits: RateLimits,
     pub(crate) logins: Logins,
@@ -67,13 +69,13 @@ pub struct Broker {
 impl Broker {
     /// Must run inside a tokio runtime (it starts the activity writer).
     pub fn new(config: Config, db: Db, keyring: Keyring) -> Result<Arc<Broker>, BrokerError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        Broker::with_rotation(config, db, keyring, Rotation::in_process())
+    }
+
+    /// A broker whose refreshes run as `rotation` says (the daemon and the app use a helper
+    /// process, so a killed broker cannot lose a rotated refresh token; see `rotation.rs`).
+    pub fn with_rotation(config: Config, db: Db, keyring: Keyring, rotation: Rotation) -> Result<Arc<Broker>, BrokerError> {
+        let http = http_client()?;
         let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let grants = GrantTable::new(db.grants()?);
         let db = Arc::new(db);
@@ -90,6 +92,7 @@ impl Broker {
             metadata: Default::default(),
             refresh_locks: Default::default(),
             unsaved_refresh: Default::default(),
+            rotation,
             rate_limits: RateLimits::default(),
             logins: Logins::default(),
             grants,
@@ -253,14 +256,25 @@ impl Broker {
         Ok(())
     }
 
-    /// One refresh at the provider. The caller holds the account's refresh lock.
+    /// One refresh at the provider. The caller holds the account's refresh lock; the lock
+    /// file is taken here, before the refresh token is read, and kept by a helper that
+    /// outlives us until the rotated token is stored.
     async fn refresh(&self, account: &AccountInfo, scopes: &str) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
         let meta = self.metadata(provider).await?;
+        let lock = self.rotation.lock(&account.id).await?;
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
-        let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
-        let response = match self.refresh_with_retries(provider, &meta, &refresh_token, scope_param).await {
+        let job = RefreshJob {
+            account: account.id.clone(),
+            token_endpoint: meta.token_endpoint.clone(),
+            client_id: provider.client_id.clone(),
+            client_secret: meta.client_secret.clone(),
+            refresh_token,
+            scope: (narrowed && provider.allow_scope_narrowing).then(|| scopes.to_owned()),
+        };
+        let call = || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref());
+        let response = match self.rate_limits.run(&provider.id, "the token endpoint", call).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
                 let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
@@ -268,14 +282,12 @@ impl Broker {
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(rotated) = &response.refresh_token {
-            // Before anything else: the old refresh token is dead at the provider now.
-            if let Err(e) = self.keyring.set(&account.id, rotated).await {
-                tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
-                self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated.clone());
-                return Err(e.into());
-            }
+        if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
+            tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
+            self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated);
+            return Err(e.into());
         }
+        drop(lock);
         let now = now_unix();
         if let Err(e) = self.db.set_refreshed(&account.id, now) {
             tracing::warn!(account = %account.id, error = %e, "could not record the refresh time");
@@ -283,7 +295,7 @@ impl Broker {
         if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
             a.last_refreshed_at = Some(now);
         }
-        tracing::info!(account = %account.id, scopes, rotated = response.refresh_token.is_some(), "refreshed");
+        tracing::info!(account = %account.id, scopes, rotated = response.rotated, "refreshed");
         Ok(CachedToken {
             access_token: response.access_token,
             token_type: response.token_type,
@@ -291,19 +303,6 @@ impl Broker {
             expires_at: now + response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN) as i64,
             scope: response.scope.unwrap_or_else(|| scopes.to_owned()),
         })
-    }
-
-    /// `oauth::refresh`, retried on transient failures and kept quiet while the provider
-    /// asks for it (see `retry.rs`).
-    async fn refresh_with_retries(
-        &self,
-        provider: &ProviderConfig,
-        meta: &ProviderMetadata,
-        refresh_token: &Secret,
-        scope: Option<&str>,
-    ) -> Result<oauth::TokenResponse, OAuthError> {
-        let call = || oauth::refresh(&self.http, meta, &provider.client_id, refresh_token, scope);
-        self.rate_limits.run(&provider.id, "the token endpoint", call).await
     }
 
     /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.
@@ -349,6 +348,8 @@ impl Broker {
         let account = self.resolve_account(name)?;
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
+        // A helper left by a killed broker may still be storing a rotated token.
+        let _file_lock = self.rotation.lock(&account.id).await?;
         let refresh_token = self.keyring.get(&account.id).await?;
         let revocation = match refresh_token {
             None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
@@ -391,4 +392,16 @@ pub(crate) fn canonical(scopes: &[String]) -> Vec<String> {
 
 fn result(account: &str, t: CachedToken) -> TokenResult {
     TokenResult { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, scope: t.scope, account: account.into() }
+}
+
+/// The HTTP client for every call at a provider: bounded in time, and no redirects (a 307
+/// would re-send codes and tokens wherever it points).
+pub(crate) fn http_client() -> Result<reqwest::Client, BrokerError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))
 }

@@ -15,7 +15,8 @@ use crate::Secret;
 
 pub const SERVICE: &str = "sesame";
 
-#[derive(Debug, Clone, thiserror::Error)]
+/// Serializable: a refresh helper reports it to the broker (no variant holds a secret).
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum KeyringError {
     #[error("the keyring (Secret Service) is not available: {0}; unlock your keyring or start gnome-keyring/KeePassXC, then try again")]
     Unavailable(String),

@@ -17,6 +17,7 @@ pub mod presets;
 pub mod policy;
 pub mod refresher;
 mod retry;
+pub mod rotation;
 pub mod server;
 
 pub use sesame_ipc::Secret;

@@ -8,7 +8,8 @@ use sesame_ipc::ErrorKind;
 /// cannot flood logs and error dialogs.
 const MAX_PROVIDER_TEXT: usize = 200;
 
-#[derive(Debug, thiserror::Error)]
+/// Serializable: a refresh helper reports it to the broker.
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum OAuthError {
     #[error("cannot reach {what}: {detail}; check the network connection and the provider's URL, then try again")]
     Unreachable { what: String, detail: String },

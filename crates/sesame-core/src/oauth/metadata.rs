@@ -36,6 +36,24 @@ pub struct ProviderMetadata {
 }
 
 impl ProviderMetadata {
+    /// Just enough for a refresh (the refresh helper knows no more): the token endpoint,
+    /// and the client secret when the provider wants one.
+    pub(crate) fn for_token_endpoint(token_endpoint: Url, client_secret: Option<Secret>) -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: String::new(),
+            authorization_endpoint: token_endpoint.clone(),
+            token_endpoint,
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            introspection_endpoint: None,
+            device_authorization_endpoint: None,
+            iss_parameter_supported: false,
+            code_challenge_methods: vec![],
+            grant_types: vec![],
+            client_secret,
+        }
+    }
+
     /// Metadata from the config alone; nothing is advertised, so nothing is promised.
     pub fn from_config(provider: &ProviderConfig) -> Option<ProviderMetadata> {
         let ep = provider.endpoints.as_ref()?;
