@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity;
 pub mod keyring;
 pub mod login;
+mod login_device;
 pub mod oauth;
 pub mod paths;
 pub mod presets;

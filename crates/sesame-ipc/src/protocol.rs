@@ -16,6 +16,7 @@ pub mod method {
     pub const ACCOUNTS_LIST: &str = "accounts.list";
     pub const TOKEN_GET: &str = "token.get";
     pub const LOGIN_START: &str = "login.start";
+    pub const LOGIN_DEVICE_START: &str = "login.device_start";
     pub const LOGIN_WAIT: &str = "login.wait";
     pub const LOGIN_CANCEL: &str = "login.cancel";
     pub const ACCOUNT_LOGOUT: &str = "account.logout";
@@ -280,6 +281,23 @@ pub struct LoginStartResult {
     pub authorization_url: String,
     pub redirect_uri: String,
     /// Unix seconds after which the loopback listener gives up.
+    pub expires_at: i64,
+}
+
+/// `login.device_start` (RFC 8628): show `user_code` and `verification_uri` to the user, who
+/// enters the code there on any device; then `login.wait` as for `login.start`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginDeviceStartResult {
+    pub login_id: String,
+    /// What the user types at `verification_uri`.
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The same page with the code filled in, when the provider offers one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri_complete: Option<String>,
+    /// Seconds between the broker's polls at the provider (informational).
+    pub interval: u64,
+    /// Unix seconds when the code expires and the sign-in ends with `login_timeout`.
     pub expires_at: i64,
 }
 
