@@ -38,7 +38,7 @@ pub enum OAuthError {
     Cancelled,
 
     /// RFC 8628: `expired_token`, or the device code's lifetime ran out while polling.
-    #[error("the device code expired before the sign-in was approved (expired_token{}); start the device sign-in again and approve it at the provider before the code expires", describe(description))]
+    #[error("the device code expired before the sign-in was approved{}; start the device sign-in again and approve it at the provider before the code expires", describe(description))]
     DeviceCodeExpired { description: Option<String> },
 
     /// RFC 8628: the provider refused the device code itself (`invalid_grant`).
