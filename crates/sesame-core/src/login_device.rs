@@ -87,3 +87,31 @@ fn with_hint(provider: &ProviderConfig, e: OAuthError) -> BrokerError {
         None => e.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use sesame_ipc::ErrorKind;
+
+    use crate::broker::Broker;
+    use crate::config::Config;
+    use crate::db::Db;
+    use crate::keyring::{Keyring, MemoryStore};
+
+    #[tokio::test]
+    async fn providers_without_a_device_endpoint_are_refused_before_any_request() {
+        let text = "[[provider]]\nid = \"manual\"\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n\
+            authorization_endpoint = \"http://127.0.0.1:1/a\"\ntoken_endpoint = \"http://127.0.0.1:1/t\"\n";
+        let config = Config::parse(text, Path::new("test.toml")).unwrap();
+        let keyring = Keyring::new(std::sync::Arc::new(MemoryStore::default()), Duration::from_secs(1));
+        let broker = Broker::new(config, Db::open_in_memory().unwrap(), keyring).unwrap();
+        let e = broker.login_device_start("manual").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadRequest);
+        let msg = e.to_string();
+        assert!(msg.contains("provider `manual` offers no device sign-in") && msg.contains("device_authorization_endpoint"), "{msg}");
+        assert!(msg.contains("`sesame login manual`"), "{msg}");
+        assert_eq!(broker.login_device_start("nope").await.unwrap_err().kind(), ErrorKind::NoSuchProvider);
+    }
+}

@@ -374,6 +374,22 @@ mod tests {
     }
 
     #[test]
+    fn device_start_result_leaves_out_a_missing_complete_uri() {
+        let r = LoginDeviceStartResult {
+            login_id: "l".into(),
+            user_code: "WDJB-MJHT".into(),
+            verification_uri: "https://idp.example/device".into(),
+            verification_uri_complete: None,
+            interval: 5,
+            expires_at: 1,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert!(v.get("verification_uri_complete").is_none(), "{v}");
+        let back: LoginDeviceStartResult = serde_json::from_value(v).unwrap();
+        assert_eq!((back.user_code.as_str(), back.interval), ("WDJB-MJHT", 5));
+    }
+
+    #[test]
     fn unknown_kinds_from_newer_brokers_parse() {
         let e: RpcError = serde_json::from_str(r#"{"code":-32000,"message":"m","data":{"kind":"something_new"}}"#).unwrap();
         assert_eq!(e.kind(), ErrorKind::Unknown);
