@@ -5,8 +5,10 @@
 
 mod bus;
 mod consent;
+mod device;
 
 pub use consent::*;
+pub use device::*;
 mod process;
 
 use std::collections::HashSet;
@@ -46,6 +48,12 @@ pub struct Options {
     pub top_config: String,
     /// Extra TOML appended to the generated config.
     pub extra_config: String,
+    /// The provider's device codes live this long (`IDP_DEVICE_CODE_TTL`, seconds).
+    pub device_code_ttl: u64,
+    /// The `interval` the provider names for device-flow polls (`IDP_DEVICE_INTERVAL`, seconds).
+    pub device_interval: u64,
+    /// The provider answers the first this-many polls of each device code with `slow_down`.
+    pub device_slow_down: u64,
 }
 
 impl Default for Options {
@@ -58,6 +66,9 @@ impl Default for Options {
             consent_timeout: 120,
             top_config: String::new(),
             extra_config: String::new(),
+            device_code_ttl: 600,
+            device_interval: 1,
+            device_slow_down: 0,
         }
     }
 }
@@ -461,6 +472,9 @@ fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
         cmd.arg(&script)
             .env("IDP_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
             .env("IDP_ROTATE", if opts.rotate { "1" } else { "0" })
+            .env("IDP_DEVICE_CODE_TTL", opts.device_code_ttl.to_string())
+            .env("IDP_DEVICE_INTERVAL", opts.device_interval.to_string())
+            .env("IDP_DEVICE_SLOW_DOWN", opts.device_slow_down.to_string())
             .env("NODE_NO_WARNINGS", "1");
         let log = dir.join("logs/idp.log");
         let child = spawn_logged(cmd, &log, true);

@@ -35,6 +35,10 @@ enum Command {
         /// Only print the URL; do not start a browser.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in on another device (RFC 8628): prints a code and the page to enter it at,
+        /// for when this machine has no browser (an SSH session). Never starts a browser.
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
     },
     /// List the signed-in accounts (never a secret).
     Accounts {

@@ -71,6 +71,8 @@ pub struct ManualEndpoints {
     pub token_endpoint: Url,
     pub revocation_endpoint: Option<Url>,
     pub userinfo_endpoint: Option<Url>,
+    /// RFC 8628; without it `sesame login --device` is refused for this provider.
+    pub device_authorization_endpoint: Option<Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +231,7 @@ struct RawProvider {
     token_endpoint: Option<Spanned<String>>,
     revocation_endpoint: Option<Spanned<String>>,
     userinfo_endpoint: Option<Spanned<String>>,
+    device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
 }
@@ -256,7 +259,8 @@ fn validate_provider(
     // A preset decides these keys; letting the file override them half-way would leave
     // nobody sure which value is in force.
     let keys = [("issuer", &p.issuer), ("authorization_endpoint", &p.authorization_endpoint), ("token_endpoint", &p.token_endpoint),
-        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("tenant", &p.tenant),
+        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint),
+        ("device_authorization_endpoint", &p.device_authorization_endpoint), ("tenant", &p.tenant),
         ("instance", &p.instance), ("client_secret", &p.client_secret)];
     for (field, value) in keys {
         if let (Some(v), Some(why)) = (value, preset.refuses_key(field)) {
@@ -334,6 +338,7 @@ fn validate_provider(
             token_endpoint: url_field("token_endpoint", t)?,
             revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
             userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
+            device_authorization_endpoint: p.device_authorization_endpoint.as_ref().map(|v| url_field("device_authorization_endpoint", v)).transpose()?,
         }),
         (None, Some(a), None) => return Err(invalid(a.span(), format!(
             "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
@@ -342,7 +347,8 @@ fn validate_provider(
         (None, None, None) => {
             // Without the two main endpoints Sesame discovers everything; a lone optional
             // endpoint would be silently ignored, so say so instead.
-            for (field, v) in [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint)] {
+            let optional = [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("device_authorization_endpoint", &p.device_authorization_endpoint)];
+            for (field, v) in optional {
                 if let Some(v) = v {
                     return Err(invalid(v.span(), format!(
                         "provider `{id}`: {field} only applies together with authorization_endpoint and token_endpoint; add those two or remove {field} (discovery finds it)")));
@@ -511,6 +517,20 @@ allow_scope_narrowing = false
         assert!(e.contains("line 6") && e.contains("token_endpoint"), "{e}");
         let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
         assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
+        let e = err(&provider("device_authorization_endpoint = \"https://idp.example/d\"\n"));
+        assert!(e.contains("line 6") && e.contains("device_authorization_endpoint only applies"), "{e}");
+    }
+
+    #[test]
+    fn manual_device_endpoint() {
+        let manual = "authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"https://idp.example/t\"\n";
+        let c = parse(&provider(&format!("{manual}device_authorization_endpoint = \"https://idp.example/d\"\n"))).unwrap();
+        let ep = c.providers[0].endpoints.as_ref().unwrap();
+        assert_eq!(ep.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://idp.example/d");
+        let e = err(&provider(&format!("{manual}device_authorization_endpoint = \"http://idp.example/d\"\n")));
+        assert!(e.contains("line 8") && e.contains("must use https"), "{e}");
+        let e = err("[[provider]]\nid = \"g\"\npreset = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\ndevice_authorization_endpoint = \"https://x.example/d\"\n");
+        assert!(e.contains("line 6") && e.contains("sets device_authorization_endpoint itself"), "{e}");
     }
 
     #[test]

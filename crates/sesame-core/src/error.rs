@@ -33,6 +33,11 @@ pub enum BrokerError {
     NoSuchPending(u64),
     #[error("there is no grant {0}; `sesame grants` lists them")]
     NoSuchGrant(i64),
+    #[error("provider `{provider}` offers no device sign-in: {why}; sign in in the browser instead with `sesame login {provider}`")]
+    DeviceFlowUnsupported { provider: String, why: String },
+    /// A provider error with what this provider needs to allow it (a preset's hint).
+    #[error("{source}; {hint}")]
+    Hinted { source: OAuthError, hint: String },
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]
@@ -58,7 +63,8 @@ impl BrokerError {
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
-            BrokerError::OAuth(e) => e.kind(),
+            BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
+            BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
         }

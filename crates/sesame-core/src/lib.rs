@@ -11,6 +11,7 @@ pub mod events;
 pub mod identity;
 pub mod keyring;
 pub mod login;
+mod login_device;
 pub mod oauth;
 pub mod paths;
 pub mod presets;

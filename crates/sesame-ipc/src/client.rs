@@ -110,7 +110,13 @@ impl Client {
         self.call(method::LOGIN_START, &LoginStartParams { provider: provider.into() }).await
     }
 
-    /// Waits until the sign-in started by `login_start` ends (success, error or timeout).
+    /// Starts a device sign-in (RFC 8628); finish it with [`Client::login_wait`].
+    pub async fn login_device_start(&mut self, provider: &str) -> Result<LoginDeviceStartResult, ClientError> {
+        self.call(method::LOGIN_DEVICE_START, &LoginStartParams { provider: provider.into() }).await
+    }
+
+    /// Waits until the sign-in started by `login_start` or `login_device_start` ends
+    /// (success, error or timeout).
     pub async fn login_wait(&mut self, login_id: &str) -> Result<AccountInfo, ClientError> {
         let r: LoginWaitResult = self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
         Ok(r.account)

@@ -42,6 +42,14 @@ pub enum OAuthError {
     #[error("the sign-in was cancelled")]
     Cancelled,
 
+    /// RFC 8628: `expired_token`, or the device code's lifetime ran out while polling.
+    #[error("the device code expired before the sign-in was approved{}; start the device sign-in again and approve it at the provider before the code expires", describe(description))]
+    DeviceCodeExpired { description: Option<String> },
+
+    /// RFC 8628: the provider refused the device code itself (`invalid_grant`).
+    #[error("the provider no longer accepts this sign-in's device code (invalid_grant{}); start the device sign-in again", describe(description))]
+    DeviceCodeRejected { description: Option<String> },
+
     #[error("the provider's answer is unusable: {0}")]
     BadResponse(String),
 
@@ -67,8 +75,9 @@ impl OAuthError {
             | OAuthError::IssuerMismatch { .. }
             | OAuthError::MissingIssuer
             | OAuthError::BadIdToken(_)
-            | OAuthError::BadResponse(_) => ErrorKind::LoginFailed,
-            OAuthError::Timeout => ErrorKind::LoginTimeout,
+            | OAuthError::BadResponse(_)
+            | OAuthError::DeviceCodeRejected { .. } => ErrorKind::LoginFailed,
+            OAuthError::Timeout | OAuthError::DeviceCodeExpired { .. } => ErrorKind::LoginTimeout,
             OAuthError::Cancelled => ErrorKind::LoginCancelled,
             OAuthError::Local(_) => ErrorKind::Internal,
         }

@@ -1,7 +1,9 @@
 //! OAuth 2.0 / OpenID Connect client side: discovery, the authorization request, the
-//! loopback redirect, the token endpoint and the ID token. Public client + PKCE only.
+//! loopback redirect, the device authorization grant (RFC 8628), the token endpoint and the
+//! ID token. Public client; PKCE for the code flow.
 
 mod authorize;
+mod device;
 mod error;
 mod id_token;
 mod issuer;
@@ -11,6 +13,7 @@ mod pkce;
 mod token_endpoint;
 
 pub use authorize::{authorization_url, AuthorizationOptions};
+pub use device::{device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling, Step, TokioClock, DEVICE_CODE_GRANT};
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
 pub use loopback::{Callback, CallbackExpectations, LoopbackListener, Responder, CALLBACK_PATH};

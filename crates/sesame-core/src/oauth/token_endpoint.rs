@@ -264,7 +264,7 @@ struct RawTokenResponse {
     error_description: Option<String>,
 }
 
-fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
+pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
     const WHAT: &str = "the token endpoint";
     if !answer.status.is_success() {
         return Err(error_from_answer(WHAT, answer));

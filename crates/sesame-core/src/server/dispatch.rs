@@ -21,6 +21,7 @@ const MANAGEMENT: &[&str] = &[
     method::GRANTS_REVOKE,
     method::ACTIVITY_LIST,
     method::LOGIN_START,
+    method::LOGIN_DEVICE_START,
     method::LOGIN_WAIT,
     method::LOGIN_CANCEL,
     method::ACCOUNT_LOGOUT,
@@ -66,6 +67,10 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         method::LOGIN_START => {
             let p: LoginStartParams = params(p)?;
             reply(broker.login_start(&p.provider).await?)
+        }
+        method::LOGIN_DEVICE_START => {
+            let p: LoginStartParams = params(p)?;
+            reply(broker.login_device_start(&p.provider).await?)
         }
         method::LOGIN_WAIT => {
             let p: LoginIdParams = params(p)?;
