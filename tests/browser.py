@@ -2,6 +2,8 @@
 """Scripted stand-in for a web browser, used as $BROWSER in end-to-end tests.
 
 Usage: browser.py <authorization-url>
+       browser.py --device <verification-uri-complete>
+       browser.py --device <verification-uri> <user-code>
 
 Drives the oidc-provider devInteractions pages (tests/idp/server.mjs): logs in
 as $BROWSER_LOGIN (default "alice"), answers the consent page, and stops at
@@ -11,6 +13,12 @@ What happens then depends on $BROWSER_MODE:
   deny          press "abort" on the consent page instead (-> error=access_denied)
   tamper_state  replace `state` in the callback URL with a random value, then GET
   hold          write the callback URL to $BROWSER_HOLD_FILE, exit 0 without GET
+With --device it plays the user of a device sign-in (RFC 8628) instead: opens the
+verification page (typing the user code if given), confirms the code, logs in and
+consents, and exits 0 on the provider's success page. $BROWSER_MODE:
+  normal        as above
+  deny          press "abort" on the consent page; exit 0 on the "aborted" page
+  deny_confirm  press "Abort" on the code confirmation page; exit 0 on the "aborted" page
 Diagnostics go to stderr (and are appended to $BROWSER_LOG if set). The only
 secret ever seen here is the one-time authorization code; it is not logged.
 Stdlib only, so it runs wherever python3 does.
@@ -19,6 +27,7 @@ Stdlib only, so it runs wherever python3 does.
 import html.parser
 import http.cookiejar
 import os
+import re
 import secrets
 import sys
 import urllib.error
@@ -87,12 +96,111 @@ def is_callback(url, idp_netloc):
             and p.path == "/callback" and p.netloc != idp_netloc)
 
 
+def fetch(opener, url, method, data):
+    """One request; returns (status, headers, body). 3xx are not followed."""
+    req = urllib.request.Request(url, data=data, method=method)
+    try:
+        resp = opener.open(req, timeout=TIMEOUT)
+    except urllib.error.HTTPError as e:
+        resp = e  # 3xx (unfollowed) and 4xx/5xx both land here
+    status = resp.status if hasattr(resp, "status") else resp.code
+    body = resp.read().decode("utf-8", "replace")
+    log(f"{method} {redact(url)} -> {status}")
+    return status, resp.headers, body
+
+
+def interaction(page, url, mode, login):
+    """The devInteractions login/consent pages: (url, method, data) to go on with, or None."""
+    form = next((f for f in page.forms if "prompt" in f.fields), None)
+    if form is None:
+        return None
+    prompt = form.fields["prompt"]
+    if prompt == "consent" and mode == "deny":
+        abort = next((h for h in page.links if "/abort" in h), None)
+        if abort is None:
+            log("deny mode: no abort link on consent page")
+            return None
+        log("consent page: aborting")
+        return urllib.parse.urljoin(url, abort), "GET", None
+    fields = dict(form.fields)
+    if prompt == "login":
+        fields.update(login=login, password="any-password")
+    log(f"submitting {prompt} form")
+    return urllib.parse.urljoin(url, form.action), form.method.upper(), urllib.parse.urlencode(fields).encode()
+
+
+def device(args, mode, login):
+    """The user's side of a device sign-in, up to the provider's final page."""
+    url = args[0]
+    user_code = args[1] if len(args) > 1 else None
+    log(f"device mode={mode} login={login} start={redact(url)}")
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect())
+    method, data = "GET", None
+    for _ in range(MAX_STEPS):
+        status, headers, body = fetch(opener, url, method, data)
+        method, data = "GET", None
+        if status in (301, 302, 303, 307):
+            url = urllib.parse.urljoin(url, headers["Location"])
+            continue
+        if status != 200:
+            log(f"unexpected status {status}: {body[:500]}")
+            return 1
+        m = re.search(r'<meta name="test-page" content="([^"]+)"', body)
+        name = m.group(1) if m else None
+        page = PageParser()
+        page.feed(body)
+        if name == "device-success":
+            log("the provider says the sign-in succeeded")
+            return 0 if mode == "normal" else 1
+        if name == "device-aborted":
+            log("the provider says the sign-in was aborted")
+            return 0 if mode in ("deny", "deny_confirm") else 1
+        if name == "device-error":
+            log(f"the provider refused the code: {body[:500]}")
+            return 1
+        if name == "device-input":
+            if user_code is None:
+                log("the code input page, but no user code to type")
+                return 1
+            form = page.forms[0]
+            fields = dict(form.fields, user_code=user_code)
+            user_code = None  # typed once; a second input page means it was refused
+            log("typing the user code")
+        elif name == "device-confirm":
+            form = next(f for f in page.forms if "confirm" in f.fields)
+            fields = dict(form.fields)
+            if mode == "deny_confirm":
+                fields["abort"] = "yes"
+                log("code confirmation page: aborting")
+            else:
+                log("code confirmation page: confirming")
+        else:
+            step = interaction(page, url, mode, login)
+            if step is not None:
+                url, method, data = step
+                continue
+            if len(page.forms) != 1:
+                log(f"no form to submit on page: {body[:500]}")
+                return 1
+            # The provider's self-submitting form (form_post of the user code).
+            form = page.forms[0]
+            fields = dict(form.fields)
+        url = urllib.parse.urljoin(url, form.action)
+        method = form.method.upper()
+        data = urllib.parse.urlencode(fields).encode()
+    log("too many steps without reaching the end")
+    return 1
+
+
 def main():
-    if len(sys.argv) != 2:
-        log("usage: browser.py <authorization-url>")
-        return 2
     mode = os.environ.get("BROWSER_MODE", "normal")
     login = os.environ.get("BROWSER_LOGIN", "alice")
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--device":
+        return device(sys.argv[2:], mode, login)
+    if len(sys.argv) != 2:
+        log("usage: browser.py <authorization-url> | browser.py --device <verification-uri> [user-code]")
+        return 2
     url = sys.argv[1]
     idp_netloc = urllib.parse.urlsplit(url).netloc
     log(f"mode={mode} login={login} start={redact(url)}")
@@ -104,18 +212,11 @@ def main():
     method, data = "GET", None
     callback = None
     for _ in range(MAX_STEPS):
-        req = urllib.request.Request(url, data=data, method=method)
-        try:
-            resp = opener.open(req, timeout=TIMEOUT)
-        except urllib.error.HTTPError as e:
-            resp = e  # 3xx (unfollowed) and 4xx/5xx both land here
-        status = resp.status if hasattr(resp, "status") else resp.code
-        body = resp.read().decode("utf-8", "replace")
-        log(f"{method} {redact(url)} -> {status}")
+        status, headers, body = fetch(opener, url, method, data)
         method, data = "GET", None
 
         if status in (301, 302, 303, 307):
-            nxt = urllib.parse.urljoin(url, resp.headers["Location"])
+            nxt = urllib.parse.urljoin(url, headers["Location"])
             if is_callback(nxt, idp_netloc):
                 callback = nxt
                 break
@@ -127,26 +228,11 @@ def main():
 
         page = PageParser()
         page.feed(body)
-        form = next((f for f in page.forms if "prompt" in f.fields), None)
-        if form is None:
+        step = interaction(page, url, mode, login)
+        if step is None:
             log(f"no interaction form on page: {body[:500]}")
             return 1
-        prompt = form.fields["prompt"]
-        if prompt == "consent" and mode == "deny":
-            abort = next((h for h in page.links if "/abort" in h), None)
-            if abort is None:
-                log("deny mode: no abort link on consent page")
-                return 1
-            log("consent page: aborting")
-            url = urllib.parse.urljoin(url, abort)
-            continue
-        fields = dict(form.fields)
-        if prompt == "login":
-            fields.update(login=login, password="any-password")
-        log(f"submitting {prompt} form")
-        url = urllib.parse.urljoin(url, form.action)
-        method = form.method.upper()
-        data = urllib.parse.urlencode(fields).encode()
+        url, method, data = step
     else:
         log("too many steps without reaching the callback")
         return 1

@@ -4,7 +4,8 @@
 Starts `node server.mjs` (run `npm ci` here first), drives a full
 authorization-code + PKCE login through browser.py against a throwaway
 loopback callback server, then exercises token, refresh (rotation),
-introspection, userinfo, revocation, the deny path, /test/stats and the
+introspection, userinfo, revocation, the deny path, the device flow (RFC 8628,
+with browser.py --device and the server's slow_down policing), /test/stats and the
 client-credentials machine client.
 Exits 0 on success; prints one line per verified property.
 """
@@ -18,6 +19,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -116,6 +118,30 @@ def authorize(issuer, cb, mode="normal"):
     return q, verifier, redirect_uri, nonce
 
 
+def device_flow(issuer, disc):
+    """RFC 8628: code pair, approval through browser.py --device, tokens, slow_down."""
+    st, auth = http_json(disc["device_authorization_endpoint"], {"client_id": CLIENT, "scope": "openid email offline_access"})
+    check(st == 200 and auth.get("interval") == 1 and auth["verification_uri_complete"].startswith(auth["verification_uri"]),
+          f"device authorization (interval={auth.get('interval')}, expires_in={auth.get('expires_in')})")
+    env = dict(os.environ, BROWSER_MODE="normal", BROWSER_LOGIN="alice")
+    r = subprocess.run([sys.executable, BROWSER, "--device", auth["verification_uri"], auth["user_code"]],
+                       env=env, capture_output=True, text=True, timeout=90)
+    sys.stderr.write(r.stderr)
+    check(r.returncode == 0, "browser.py --device typed the code, confirmed, logged in and consented")
+    time.sleep(1.1)  # the interval since the code was issued
+    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": auth["device_code"], "client_id": CLIENT}
+    st, tok = http_json(disc["token_endpoint"], poll)
+    check(st == 200 and all(k in tok for k in ("access_token", "refresh_token", "id_token")), "device code -> access/refresh/id tokens")
+    _, claims = verify_rs256(tok["id_token"], http_json(disc["jwks_uri"])[1])
+    check(claims["sub"] == "alice" and "nonce" not in claims, "device flow id_token: sub, no nonce")
+    st, r = http_json(disc["token_endpoint"], poll)
+    check(st == 400 and r["error"] == "slow_down", "a poll sooner than the interval -> slow_down")
+    _, stats = http_json(issuer + "/test/stats")
+    d = stats["device"]
+    check(d["authorizations"] == 1 and d["polls"] == 2 and d["slow_down"] == 1 and d["issued_codes"] == [auth["device_code"]],
+          "/test/stats counts device authorizations, polls and slow_down answers")
+
+
 def main():
     idp = subprocess.Popen(["node", os.path.join(HERE, "server.mjs")], stdout=subprocess.PIPE, text=True)
     try:
@@ -189,6 +215,7 @@ def main():
         check(st == 400 and r.get("error") == "invalid_scope", "scopes outside the client's list -> invalid_scope")
         _, stats = http_json(issuer + "/test/stats")
         check(stats["token_requests"] == {"client_credentials": 3}, f"/test/stats counts client_credentials {stats}")
+        device_flow(issuer, disc)
         print("selfcheck: all good")
         return 0
     finally:

@@ -5,8 +5,10 @@
 
 mod bus;
 mod consent;
+mod device;
 
 pub use consent::*;
+pub use device::*;
 mod process;
 
 use std::collections::HashSet;
@@ -47,6 +49,12 @@ pub struct Options {
     /// Extra TOML appended to the generated config; `{issuer}` in it becomes the test
     /// provider's issuer (for more `[[provider]]` tables at the same provider).
     pub extra_config: String,
+    /// The provider's device codes live this long (`IDP_DEVICE_CODE_TTL`, seconds).
+    pub device_code_ttl: u64,
+    /// The `interval` the provider names for device-flow polls (`IDP_DEVICE_INTERVAL`, seconds).
+    pub device_interval: u64,
+    /// The provider answers the first this-many polls of each device code with `slow_down`.
+    pub device_slow_down: u64,
 }
 
 impl Default for Options {
@@ -59,6 +67,9 @@ impl Default for Options {
             consent_timeout: 120,
             top_config: String::new(),
             extra_config: String::new(),
+            device_code_ttl: 600,
+            device_interval: 1,
+            device_slow_down: 0,
         }
     }
 }
@@ -271,8 +282,20 @@ impl Env {
 
     /// Token-endpoint calls by grant type, counted by the test provider.
     pub fn idp_token_requests(&self, grant_type: &str) -> u64 {
-        let v: Value = reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap();
-        v["token_requests"][grant_type].as_u64().unwrap_or(0)
+        self.idp_stats()["token_requests"][grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// The provider's counters (`token_requests`, `revocation_requests`, `rate_limited`,
+    /// `early_requests`).
+    pub fn idp_stats(&self) -> Value {
+        reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap()
+    }
+
+    /// The provider's next `count` token requests get HTTP 429 with `Retry-After: secs`.
+    pub fn rate_limit_idp(&self, count: u32, secs: u32) {
+        let url = format!("{}/test/rate_limit?count={count}&retry_after={secs}", self.issuer);
+        let resp = reqwest::blocking::Client::new().post(url).send().unwrap();
+        assert!(resp.status().is_success());
     }
 
     /// Zeroes the provider's request counters.
@@ -466,6 +489,9 @@ fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
         cmd.arg(&script)
             .env("IDP_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
             .env("IDP_ROTATE", if opts.rotate { "1" } else { "0" })
+            .env("IDP_DEVICE_CODE_TTL", opts.device_code_ttl.to_string())
+            .env("IDP_DEVICE_INTERVAL", opts.device_interval.to_string())
+            .env("IDP_DEVICE_SLOW_DOWN", opts.device_slow_down.to_string())
             .env("NODE_NO_WARNINGS", "1");
         let log = dir.join("logs/idp.log");
         let child = spawn_logged(cmd, &log, true);

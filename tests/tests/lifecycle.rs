@@ -85,3 +85,36 @@ fn while_the_provider_is_away_a_valid_token_is_served_then_provider_unreachable(
     assert_eq!(accounts[0]["status"], json!("active"), "a transient failure keeps the account");
     env.assert_no_leaks();
 }
+
+#[test]
+fn a_provider_asking_for_quiet_with_retry_after_gets_it() {
+    let opts = Options { access_token_ttl: 10, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let env = Env::start(opts);
+    let account = env.login("alice");
+    let first = token_of(&env.rpc_token(json!({"account": account, "min_ttl": 0})));
+    env.reset_idp_stats();
+
+    // A short wait is sat out: one 429, then the retry after it succeeds.
+    env.rate_limit_idp(1, 2);
+    let second = token_of(&env.rpc("token.get", json!({"account": account, "min_ttl": 3600})));
+    assert_ne!(first, second, "the refresh went through after the wait");
+    let stats = env.idp_stats();
+    assert_eq!((stats["rate_limited"].as_u64(), stats["early_requests"].as_u64()), (Some(1), Some(0)), "{stats}");
+
+    // A long one is not: the still-valid token is served, and nothing reaches the provider
+    // until its time is up, however often programs ask.
+    env.rate_limit_idp(1, 3600);
+    for _ in 0..3 {
+        assert_eq!(token_of(&env.rpc("token.get", json!({"account": account, "min_ttl": 3600}))), second);
+    }
+    std::thread::sleep(Duration::from_secs(11)); // the cached token expires
+    let reply = env.rpc("token.get", json!({"account": account}));
+    assert_eq!(error_kind(&reply), "provider_unreachable", "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("429") && message.contains("s of quiet"), "says why and for how long: {message}");
+    let stats = env.idp_stats();
+    assert_eq!((stats["rate_limited"].as_u64(), stats["early_requests"].as_u64()), (Some(2), Some(0)), "{stats}");
+    let accounts: Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    assert_eq!(accounts[0]["status"], json!("active"), "a rate limit keeps the account");
+    env.assert_no_leaks();
+}

@@ -12,6 +12,7 @@ use sesame_core::config::Config;
 use sesame_core::db::Db;
 use sesame_core::keyring::{Keyring, SecretServiceStore};
 use sesame_core::paths::Paths;
+use sesame_core::rotation::{self, Rotation};
 use sesame_core::server;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -37,7 +38,11 @@ pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory {}", paths.data_dir.display()))?;
     let db = Db::open(&paths.database())?;
     let keyring = Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT);
-    let broker = Broker::new(config, db, keyring)?;
+    // Refreshes run in `sesame rotate-helper`, which outlives this process if it is killed
+    // mid-rotation, so a rotated refresh token always reaches the keyring.
+    let exe = std::env::current_exe().context("cannot find this program's path (for the refresh helper)")?;
+    let rotation = Rotation::helper(exe, vec!["rotate-helper".into()], paths.data_dir.join("locks"));
+    let broker = Broker::with_rotation(config, db, keyring, rotation)?;
     let (listener, _socket_guard) = server::socket::bind(&paths.socket)?;
     tracing::info!(socket = %paths.socket.display(), config = %paths.config_file.display(), "broker ready");
 
@@ -52,4 +57,10 @@ pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
     server::run(listener, broker, shutdown).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `sesame rotate-helper`: one refresh job from the broker (stdin → stdout).
+pub async fn rotate_helper() -> anyhow::Result<()> {
+    let keyring = Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT);
+    rotation::helper_main(keyring).await.map_err(anyhow::Error::msg)
 }

@@ -1,5 +1,6 @@
 //! Human output: tables and times.
 
+use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::consent::{ActivityInfo, AppInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 
@@ -122,5 +123,21 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::utc(1_795_824_000), "2026-11-28 00:00 UTC");
         assert_eq!(super::utc(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
+    }
+}
+
+/// One line per event, for `sesame events`.
+pub fn event_line(event: &BrokerEvent) -> String {
+    match event {
+        BrokerEvent::PendingAdded { id, app_name, account } => {
+            format!("pending {id}: {app_name} asks for a token for {account}; answer with `sesame approve {id}` or `sesame deny {id}`")
+        }
+        BrokerEvent::PendingResolved { id } => format!("pending {id}: answered or expired"),
+        BrokerEvent::ReauthRequired { account, provider, why } => {
+            format!("reauth_required {account}: {why}; sign in again with `sesame login {provider}`")
+        }
+        BrokerEvent::AccountsChanged => "accounts changed".into(),
+        BrokerEvent::GrantsChanged => "grants changed".into(),
+        BrokerEvent::Lagged { missed } => format!("missed {missed} events (this reader fell behind)"),
     }
 }

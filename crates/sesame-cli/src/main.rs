@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Run the broker in the foreground until SIGINT/SIGTERM.
     Daemon,
+    /// Internal: one refresh for the broker, which outlives a killed broker (see
+    /// sesame-core's rotation.rs). Reads its job on stdin; not for people.
+    #[command(hide = true)]
+    RotateHelper,
     /// Sign in to a configured provider in the browser (a machine account: with its client
     /// secret, no browser); prints the account's id.
     Login {
@@ -33,6 +37,10 @@ enum Command {
         /// Only print the URL; do not start a browser.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in on another device (RFC 8628): prints a code and the page to enter it at,
+        /// for when this machine has no browser (an SSH session). Never starts a browser.
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
     },
     /// List the signed-in accounts (never a secret).
     Accounts {
@@ -100,6 +108,13 @@ enum Command {
         #[arg(long, value_name = "IDENTITY")]
         app: Option<String>,
     },
+    /// Print the broker's events as they happen (a request waits, an account needs signing
+    /// in again, ...) until interrupted; one line each. Pipe it into a notifier if you like.
+    Events {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what happened: hand-outs, answers, revocations, refusals (newest first).
     Activity {
         #[arg(long)]
@@ -145,6 +160,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Daemon => daemon::run(cli.socket).await,
+            Command::RotateHelper => daemon::rotate_helper().await,
             command => commands::run(cli.socket, command).await,
         }
     });

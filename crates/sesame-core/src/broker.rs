@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
 use crate::cache::{scope_key, CachedToken, TokenCache};
@@ -24,6 +25,7 @@ use crate::client_secret::client_error;
 use crate::config::{Config, ProviderConfig};
 use crate::db::Db;
 use crate::error::BrokerError;
+use crate::events::{Events, Subscription};
 use crate::identity::DesktopIndex;
 use crate::keyring::Keyring;
 use crate::login::Logins;
@@ -33,13 +35,12 @@ use crate::policy::pending::PendingQueue;
 use crate::policy::recorder::{Recorder, Retention};
 use crate::policy::{caller, Caller};
 use crate::refresher;
+use crate::retry::RateLimits;
+use crate::rotation::{RefreshJob, Rotation};
 use crate::{now_unix, Secret};
 
 /// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
 pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
-
-/// Tries at the token endpoint per refresh when the provider is unreachable.
-const REFRESH_ATTEMPTS: u32 = 3;
 
 pub struct Broker {
     pub(crate) config: Config,
@@ -54,6 +55,9 @@ pub struct Broker {
     /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
     /// so a keyring hiccup does not lose the account.
     unsaved_refresh: Mutex<HashMap<String, Secret>>,
+    rotation: Rotation,
+    /// Providers that answered 429 with `Retry-After`, and until when.
+    pub(crate) rate_limits: RateLimits,
     pub(crate) logins: Logins,
     pub(crate) grants: GrantTable,
     pub(crate) pending: PendingQueue,
@@ -62,18 +66,19 @@ pub struct Broker {
     /// count as its parent's.
     pub(crate) own_binaries: Vec<PathBuf>,
     pub(crate) desktop: DesktopIndex,
+    pub(crate) events: Events,
 }
 
 impl Broker {
     /// Must run inside a tokio runtime (it starts the activity writer).
     pub fn new(config: Config, db: Db, keyring: Keyring) -> Result<Arc<Broker>, BrokerError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        Broker::with_rotation(config, db, keyring, Rotation::in_process())
+    }
+
+    /// A broker whose refreshes run as `rotation` says (the daemon and the app use a helper
+    /// process, so a killed broker cannot lose a rotated refresh token; see `rotation.rs`).
+    pub fn with_rotation(config: Config, db: Db, keyring: Keyring, rotation: Rotation) -> Result<Arc<Broker>, BrokerError> {
+        let http = http_client()?;
         let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let grants = GrantTable::new(db.grants()?);
         let db = Arc::new(db);
@@ -90,15 +95,23 @@ impl Broker {
             metadata: Default::default(),
             refresh_locks: Default::default(),
             unsaved_refresh: Default::default(),
+            rotation,
+            rate_limits: RateLimits::default(),
             logins: Logins::default(),
             grants,
             pending: PendingQueue::default(),
             recorder,
             own_binaries: caller::own_binaries(),
             desktop: DesktopIndex::from_env(),
+            events: Events::default(),
         });
         refresher::spawn(Arc::downgrade(&broker), refresh_policy);
         Ok(broker)
+    }
+
+    /// Changes worth showing (pending requests, re-auth needed, accounts, grants).
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe()
     }
 
     pub fn hello(&self) -> HelloResult {
@@ -155,6 +168,7 @@ impl Broker {
     pub(crate) fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
         self.db.upsert_account(&account)?;
         self.accounts.write().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), account);
+        self.events.emit(BrokerEvent::AccountsChanged);
         Ok(())
     }
 
@@ -226,7 +240,7 @@ impl Broker {
                 Ok(token)
             }
             // The provider is away: a token that is still valid beats an error.
-            Err(BrokerError::OAuth(e @ OAuthError::Unreachable { .. })) => match self.cache.get(&account.id, scopes, 0, now_unix()) {
+            Err(BrokerError::OAuth(e)) if e.is_transient() => match self.cache.get(&account.id, scopes, 0, now_unix()) {
                 Some(t) => {
                     tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
                     Ok(t)
@@ -259,7 +273,9 @@ impl Broker {
     }
 
     /// One refresh at the provider (for a machine account: a client-credentials request).
-    /// The caller holds the account's refresh lock.
+    /// The caller holds the account's refresh lock; the lock file is taken here, before the
+    /// refresh token is read, and kept by a helper that outlives us until the rotated token
+    /// is stored.
     async fn refresh(&self, account: &AccountInfo, scopes: &str) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
         if provider.is_machine() {
@@ -267,29 +283,28 @@ impl Broker {
         }
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
+        let lock = self.rotation.lock(&account.id).await?;
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
-        let scope_param = (narrowed && provider.allow_scope_narrowing).then_some(scopes);
-        let response = match with_retries("refresh", || oauth::refresh(&self.http, &meta, &client, &refresh_token, scope_param)).await {
+        let job = RefreshJob::new(&account.id, meta.token_endpoint.clone(), &client, refresh_token, (narrowed && provider.allow_scope_narrowing).then(|| scopes.to_owned()));
+        let call = || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref());
+        let response = match self.rate_limits.run(&provider.id, "the token endpoint", call).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
-                self.mark_reauth(&account.id)?;
                 let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
-                return Err(self.reauth(account, &why));
+                return Err(self.mark_reauth(account, &why));
             }
             Err(e) => return Err(client_error(provider, &client, e)),
         };
-        if let Some(rotated) = &response.refresh_token {
-            // Before anything else: the old refresh token is dead at the provider now.
-            if let Err(e) = self.keyring.set(&account.id, rotated).await {
-                tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
-                self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated.clone());
-                return Err(e.into());
-            }
+        if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
+            tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
+            self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated);
+            return Err(e.into());
         }
+        drop(lock);
         let now = now_unix();
         self.note_refreshed(&account.id, now);
-        tracing::info!(account = %account.id, scopes, rotated = response.refresh_token.is_some(), "refreshed");
+        tracing::info!(account = %account.id, scopes, rotated = response.rotated, "refreshed");
         Ok(CachedToken {
             access_token: response.access_token,
             token_type: response.token_type,
@@ -320,19 +335,25 @@ impl Broker {
         match self.keyring.get(&account.id).await? {
             Some(token) => Ok(token),
             None => {
-                self.mark_reauth(&account.id)?;
-                Err(self.reauth(account, "its refresh token is missing from the keyring"))
+                Err(self.mark_reauth(account, "its refresh token is missing from the keyring"))
             }
         }
     }
 
-    fn mark_reauth(&self, account: &str) -> Result<(), BrokerError> {
-        self.db.set_status(account, AccountStatus::ReauthRequired)?;
-        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(account) {
+    /// The provider refused for good: the account is kept (with its grants) as "re-auth
+    /// needed" until the user signs in again, and subscribers hear of it once. Returns the
+    /// error for the request that found out.
+    fn mark_reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
+        if let Err(e) = self.db.set_status(&account.id, AccountStatus::ReauthRequired) {
+            return e.into();
+        }
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
             a.status = AccountStatus::ReauthRequired;
         }
-        self.cache.forget_account(account);
-        Ok(())
+        self.cache.forget_account(&account.id);
+        tracing::warn!(account = %account.id, why, "re-authentication needed");
+        self.events.emit(BrokerEvent::ReauthRequired { account: account.id.clone(), provider: account.provider.clone(), why: why.into() });
+        self.reauth(account, why)
     }
 
     fn reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
@@ -351,6 +372,8 @@ impl Broker {
             // the provider and stays until `sesame secret delete`).
             Some(provider) if provider.is_machine() => self.revoke_machine_tokens(&account, provider).await,
             _ => {
+                // A helper left by a killed broker may still be storing a rotated token.
+                let _file_lock = self.rotation.lock(&account.id).await?;
                 let revocation = match self.keyring.get(&account.id).await? {
                     None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
                     Some(token) => self.revoke(&account, &token).await,
@@ -366,6 +389,8 @@ impl Broker {
         self.grants.remove_account(&account.id);
         self.accounts.write().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
         tracing::info!(account = %account.id, ?revocation, "signed out");
+        self.events.emit(BrokerEvent::AccountsChanged);
+        self.events.emit(BrokerEvent::GrantsChanged);
         Ok(LogoutResult { account: account.id, revocation })
     }
 
@@ -387,28 +412,6 @@ impl Broker {
     }
 }
 
-/// A call at the provider's token endpoint, retried on transient failures (network, 5xx,
-/// 429) with exponential backoff and jitter: a few quick tries, since a program may be
-/// waiting. `what` names the call in the log.
-pub(crate) async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, OAuthError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, OAuthError>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        match call().await {
-            Err(e @ OAuthError::Unreachable { .. }) if attempt + 1 < REFRESH_ATTEMPTS => {
-                let backoff = Duration::from_millis(200 << attempt) + Duration::from_millis(rand::random_range(0..200));
-                tracing::info!(error = %e, ?backoff, "{what} failed; retrying");
-                tokio::time::sleep(backoff).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Sorted and without duplicates: the form grants, pending questions and the cache key use.
 pub(crate) fn canonical(scopes: &[String]) -> Vec<String> {
     scope_key(scopes).split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -416,4 +419,16 @@ pub(crate) fn canonical(scopes: &[String]) -> Vec<String> {
 
 fn result(account: &str, t: CachedToken) -> TokenResult {
     TokenResult { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, scope: t.scope, account: account.into() }
+}
+
+/// The HTTP client for every call at a provider: bounded in time, and no redirects (a 307
+/// would re-send codes and tokens wherever it points).
+pub(crate) fn http_client() -> Result<reqwest::Client, BrokerError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| BrokerError::Internal(format!("cannot build the HTTP client: {e}")))
 }

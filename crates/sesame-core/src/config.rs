@@ -94,6 +94,8 @@ pub struct ManualEndpoints {
     pub token_endpoint: Url,
     pub revocation_endpoint: Option<Url>,
     pub userinfo_endpoint: Option<Url>,
+    /// RFC 8628; without it `sesame login --device` is refused for this provider.
+    pub device_authorization_endpoint: Option<Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +280,7 @@ struct RawProvider {
     token_endpoint: Option<Spanned<String>>,
     revocation_endpoint: Option<Spanned<String>>,
     userinfo_endpoint: Option<Spanned<String>>,
+    device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
 }
@@ -340,7 +343,8 @@ fn validate_provider(
     // A preset decides these keys; letting the file override them half-way would leave
     // nobody sure which value is in force.
     let keys = [("issuer", &p.issuer), ("authorization_endpoint", &p.authorization_endpoint), ("token_endpoint", &p.token_endpoint),
-        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("tenant", &p.tenant),
+        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint),
+        ("device_authorization_endpoint", &p.device_authorization_endpoint), ("tenant", &p.tenant),
         ("instance", &p.instance)];
     for (field, value) in keys {
         if let (Some(v), Some(why)) = (value, preset.refuses_key(field)) {
@@ -403,6 +407,7 @@ fn validate_provider(
             token_endpoint: url_field("token_endpoint", t)?,
             revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
             userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
+            device_authorization_endpoint: p.device_authorization_endpoint.as_ref().map(|v| url_field("device_authorization_endpoint", v)).transpose()?,
         }),
         (None, Some(a), None) => return Err(invalid(a.span(), format!(
             "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
@@ -411,7 +416,8 @@ fn validate_provider(
         (None, None, None) => {
             // Without the two main endpoints Sesame discovers everything; a lone optional
             // endpoint would be silently ignored, so say so instead.
-            for (field, v) in [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint)] {
+            let optional = [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("device_authorization_endpoint", &p.device_authorization_endpoint)];
+            for (field, v) in optional {
                 if let Some(v) = v {
                     return Err(invalid(v.span(), format!(
                         "provider `{id}`: {field} only applies together with authorization_endpoint and token_endpoint; add those two or remove {field} (discovery finds it)")));

@@ -174,6 +174,20 @@ fn half_manual_endpoints_are_refused() {
     assert!(e.contains("line 6") && e.contains("token_endpoint"), "{e}");
     let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
     assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
+    let e = err(&provider("device_authorization_endpoint = \"https://idp.example/d\"\n"));
+    assert!(e.contains("line 6") && e.contains("device_authorization_endpoint only applies"), "{e}");
+}
+
+#[test]
+fn manual_device_endpoint() {
+    let manual = "authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"https://idp.example/t\"\n";
+    let c = parse(&provider(&format!("{manual}device_authorization_endpoint = \"https://idp.example/d\"\n"))).unwrap();
+    let ep = c.providers[0].endpoints.as_ref().unwrap();
+    assert_eq!(ep.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://idp.example/d");
+    let e = err(&provider(&format!("{manual}device_authorization_endpoint = \"http://idp.example/d\"\n")));
+    assert!(e.contains("line 8") && e.contains("must use https"), "{e}");
+    let e = err("[[provider]]\nid = \"g\"\npreset = \"github\"\nclient_id = \"c\"\ndevice_authorization_endpoint = \"https://x.example/d\"\n");
+    assert!(e.contains("line 5") && e.contains("sets device_authorization_endpoint itself"), "{e}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use sesame_ipc::consent::*;
+use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::AccountInfo;
 
 use crate::broker::Broker;
@@ -26,6 +27,7 @@ impl Broker {
         let mut ticket = self.pending.ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix());
         if ticket.is_new {
             tracing::info!(id = ticket.id, app = %caller.app.key, account = %account.id, "waiting for the user's consent");
+            self.events.emit(BrokerEvent::PendingAdded { id: ticket.id, app_name: caller.app.name.clone(), account: account.id.clone() });
         }
         let wait = ticket.expires_at - now_unix();
         let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
@@ -35,6 +37,7 @@ impl Broker {
             _ => {
                 // Whichever waiter notices first records the timeout, once.
                 if let Some(info) = self.pending.expire(ticket.id) {
+                    self.events.emit(BrokerEvent::PendingResolved { id: ticket.id });
                     self.record(ActivityEvent::TimedOut, &info.app, Some(&info.account), &info.scopes, cli_detail(info.via_cli)).await;
                 }
                 return Err(BrokerError::ConsentTimeout { app: caller.app.name.clone(), account: account.id.clone() });
@@ -97,6 +100,10 @@ impl Broker {
             Decision::Deny => ActivityEvent::Denied,
         };
         tracing::info!(id, app = %info.app.key, account = %info.account, ?decision, "answered");
+        self.events.emit(BrokerEvent::PendingResolved { id });
+        if decision == Decision::ApproveAlways {
+            self.events.emit(BrokerEvent::GrantsChanged);
+        }
         self.record(event, &info.app, Some(&info.account), &info.scopes, detail).await;
         Ok(())
     }
@@ -119,6 +126,9 @@ impl Broker {
         }
         let ids: BTreeSet<i64> = doomed.iter().map(|g| g.id).collect();
         self.grants.remove(&ids);
+        if !ids.is_empty() {
+            self.events.emit(BrokerEvent::GrantsChanged);
+        }
         for g in &doomed {
             self.record(ActivityEvent::Revoked, &g.app, Some(&g.account), &g.scopes, format!("grant {}", g.id)).await;
         }

@@ -40,6 +40,11 @@ pub enum BrokerError {
     /// or replaced client secret.
     #[error("provider `{provider}` refused Sesame's client credentials ({detail}); if the client secret is wrong or was replaced, store the right one with `sesame secret set {provider}`, and check client_id in the config")]
     ClientRejected { provider: String, detail: String },
+    #[error("provider `{provider}` offers no device sign-in: {why}; sign in in the browser instead with `sesame login {provider}`")]
+    DeviceFlowUnsupported { provider: String, why: String },
+    /// A provider error with what this provider needs to allow it (a preset's hint).
+    #[error("{source}; {hint}")]
+    Hinted { source: OAuthError, hint: String },
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]
@@ -67,7 +72,8 @@ impl BrokerError {
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
             BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
-            BrokerError::OAuth(e) => e.kind(),
+            BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
+            BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
         }

@@ -24,7 +24,8 @@ pub fn client_secret_key(provider: &str) -> String {
 
 const CLIENT_SECRET_PREFIX: &str = "client-secret:";
 
-#[derive(Debug, Clone, thiserror::Error)]
+/// Serializable: a refresh helper reports it to the broker (no variant holds a secret).
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum KeyringError {
     #[error("the keyring (Secret Service) is not available: {0}; unlock your keyring or start gnome-keyring/KeePassXC, then try again")]
     Unavailable(String),

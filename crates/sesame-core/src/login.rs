@@ -1,11 +1,13 @@
 //! Interactive sign-in: authorization code + PKCE through the system browser and a one-use
 //! loopback listener (RFC 8252). `login.start` returns the URL at once; the rest runs in a
-//! task whose result `login.wait` collects.
+//! task whose result `login.wait` collects. The device flow (`login_device.rs`) shares the
+//! task machinery and [`Broker::sign_in_with`].
 //!
 //! Nothing is half-written: the keyring entry is written first, then the account row; if the
 //! row fails the keyring entry is removed again and the new grant revoked at the provider.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +22,7 @@ use crate::cache::{scope_key, CachedToken};
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::client_secret::client_error;
-use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient, OAuthError, Pkce, ProviderMetadata};
+use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient, OAuthError, Pkce, ProviderMetadata, TokenResponse};
 use crate::{now_unix, Secret};
 
 /// Finished sign-ins are kept this long for a late `login.wait`.
@@ -63,6 +65,10 @@ impl Logins {
     }
 }
 
+pub(crate) fn new_login_id() -> String {
+    oauth::random_token()[..12].to_owned()
+}
+
 /// Stable per identity: signing in again as the same person yields the same account id.
 pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
     let digest = Sha256::digest(format!("{issuer}\n{subject}").as_bytes());
@@ -91,29 +97,38 @@ impl Broker {
         let stored = self.accounts().iter().any(|a| a.provider == provider.id && a.status == AccountStatus::Active);
         let options = AuthorizationOptions { has_refresh_token: stored && !self.logins.take_needs_consent(&provider.id) };
         let url = oauth::authorization_url(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge, &options);
-        let login_id = oauth::random_token()[..12].to_owned();
+        let login_id = new_login_id();
         let timeout = self.config.login_timeout;
 
-        let (tx, rx) = watch::channel(None);
         let cancel = CancellationToken::new();
-        self.logins.insert(login_id.clone(), Login { done: rx, cancel: cancel.clone(), started: Instant::now() });
         let flow = Flow { provider, meta, client, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
         let broker = self.clone();
-        let id = login_id.clone();
-        tokio::spawn(async move {
-            let outcome = broker.finish_login(flow, listener, timeout, cancel).await;
-            match &outcome {
-                Ok(a) => tracing::info!(login = %id, account = %a.id, "signed in"),
-                Err(e) => tracing::warn!(login = %id, error = %e, "sign-in failed"),
-            }
-            let _ = tx.send(Some(outcome.map_err(RpcError::from)));
-        });
+        let task_cancel = cancel.clone();
+        self.run_login(login_id.clone(), cancel, async move { broker.finish_login(flow, listener, timeout, task_cancel).await });
         Ok(LoginStartResult {
             login_id,
             authorization_url: url.to_string(),
             redirect_uri,
             expires_at: now_unix() + timeout.as_secs() as i64,
         })
+    }
+
+    /// Registers a sign-in under `login_id` and runs `task` to its end; `login.wait` collects
+    /// the outcome and `login.cancel` fires `cancel`.
+    pub(crate) fn run_login<F>(&self, login_id: String, cancel: CancellationToken, task: F)
+    where
+        F: Future<Output = Result<AccountInfo, BrokerError>> + Send + 'static,
+    {
+        let (tx, rx) = watch::channel(None);
+        self.logins.insert(login_id.clone(), Login { done: rx, cancel, started: Instant::now() });
+        tokio::spawn(async move {
+            let outcome = task.await;
+            match &outcome {
+                Ok(a) => tracing::info!(login = %login_id, account = %a.id, "signed in"),
+                Err(e) => tracing::warn!(login = %login_id, error = %e, "sign-in failed"),
+            }
+            let _ = tx.send(Some(outcome.map_err(RpcError::from)));
+        });
     }
 
     /// Waits for the sign-in's end; several waiters get the same answer.
@@ -150,15 +165,28 @@ impl Broker {
         }
     }
 
-    /// Code → tokens → identity → keyring → database.
+    /// Code → tokens, then [`Broker::sign_in_with`].
     async fn redeem(&self, flow: &Flow, code: &Secret) -> Result<AccountInfo, BrokerError> {
         let (provider, meta) = (&flow.provider, &flow.meta);
         let tokens = oauth::exchange_code(&self.http, meta, &flow.client, code, &flow.pkce.verifier, &flow.redirect_uri)
             .await
             .map_err(|e| client_error(provider, &flow.client, e))?;
+        self.sign_in_with(provider, meta, &flow.client, tokens, Some(&flow.nonce)).await
+    }
+
+    /// Tokens → identity → keyring → database, for every kind of sign-in. `nonce` is the
+    /// one the authorization request carried; `None` only for the device flow, which has none.
+    pub(crate) async fn sign_in_with(
+        &self,
+        provider: &ProviderConfig,
+        meta: &ProviderMetadata,
+        client: &OAuthClient,
+        tokens: TokenResponse,
+        nonce: Option<&str>,
+    ) -> Result<AccountInfo, BrokerError> {
         let identity = match &tokens.id_token {
             Some(id_token) => {
-                let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, &flow.nonce, now_unix())?;
+                let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, nonce, now_unix())?;
                 // Many providers put email and name only in userinfo; they are for display,
                 // so a userinfo failure does not fail the sign-in.
                 if who.email.is_none() && meta.userinfo_endpoint.is_some() {
@@ -188,7 +216,7 @@ impl Broker {
                 if let Err(e) = self.remember_account(account.clone()) {
                     // Undo the keyring write and kill the grant, so nothing half-written remains.
                     let _ = self.keyring.delete(&account.id).await;
-                    let _ = oauth::revoke(&self.http, meta, &flow.client, refresh_token, "refresh_token").await;
+                    let _ = oauth::revoke(&self.http, meta, client, refresh_token, "refresh_token").await;
                     return Err(e);
                 }
             }

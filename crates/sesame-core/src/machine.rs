@@ -9,7 +9,7 @@
 
 use sesame_ipc::protocol::{AccountInfo, AccountStatus, Revocation};
 
-use crate::broker::{canonical, with_retries, Broker, DEFAULT_EXPIRES_IN};
+use crate::broker::{canonical, Broker, DEFAULT_EXPIRES_IN};
 use crate::cache::{scope_key, CachedToken};
 use crate::client_secret::client_error;
 use crate::config::ProviderConfig;
@@ -32,7 +32,7 @@ impl Broker {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
         let requested = scope_key(&provider.scopes);
-        let response = with_retries("client credentials", || oauth::client_credentials(&self.http, &meta, &client, &requested))
+        let response = self.rate_limits.run(&provider.id, "the token endpoint", || oauth::client_credentials(&self.http, &meta, &client, &requested))
             .await
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();
@@ -67,7 +67,7 @@ impl Broker {
     pub(crate) async fn machine_token(&self, account: &AccountInfo, provider: &ProviderConfig, scopes: &str) -> Result<CachedToken, BrokerError> {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
-        let response = with_retries("client credentials", || oauth::client_credentials(&self.http, &meta, &client, scopes))
+        let response = self.rate_limits.run(&provider.id, "the token endpoint", || oauth::client_credentials(&self.http, &meta, &client, scopes))
             .await
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();

@@ -44,8 +44,12 @@ pub struct Quirks {
     /// Every refresh returns a new refresh token and kills the old one (Microsoft, GitLab).
     /// Informational: the broker already stores any rotated token before using it.
     pub rotates_refresh_tokens: bool,
-    /// The provider has an RFC 8628 device flow for this kind of client. Informational.
-    pub device_flow: bool,
+    /// Where the RFC 8628 device sign-in starts when the provider's discovery document does
+    /// not say (GitLab's does not list its `/oauth/authorize_device`).
+    pub device_authorization_endpoint: Option<Url>,
+    /// Added to the error when the provider refuses the device sign-in for this client: each
+    /// provider enables it for an app registration differently.
+    pub device_flow_hint: Option<String>,
     /// Microsoft: an access token is for one resource (API) only; see [`resource_of`].
     pub one_resource_per_token: bool,
     /// Shown at sign-out when the provider has no revocation endpoint, so the user knows
@@ -93,7 +97,7 @@ impl Preset {
     pub(crate) fn refuses_key(self, field: &str) -> Option<String> {
         let name = self.name();
         match field {
-            "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" if self != Preset::Oidc => {
+            "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" | "device_authorization_endpoint" if self != Preset::Oidc => {
                 let instead = match self {
                     Preset::Microsoft => " (set `tenant` to choose the directory)",
                     Preset::Gitlab => " (set `instance` for a self-managed GitLab)",
@@ -126,8 +130,9 @@ impl Preset {
                 quirks: Quirks {
                     extra_authorization_params: vec![("access_type".into(), "offline".into())],
                     consent_prompt: ConsentPrompt::UntilRefreshTokenStored,
-                    // Google's device flow needs a "TVs and Limited Input devices" client, not a Desktop one.
-                    device_flow: false,
+                    device_flow_hint: Some(
+                        "Google offers the device sign-in only to OAuth clients of type \"TVs and Limited Input devices\" (it refuses a Desktop app client with invalid_client); create one in the Google Cloud console and configure it as a second [[provider]] with preset = \"google\" and that client's client_id and client_secret".into(),
+                    ),
                     ..Quirks::default()
                 },
             },
@@ -139,7 +144,9 @@ impl Preset {
                 quirks: Quirks {
                     consent_prompt: ConsentPrompt::Never,
                     rotates_refresh_tokens: true,
-                    device_flow: true,
+                    device_flow_hint: Some(
+                        "Microsoft allows the device sign-in only when the app registration has \"Allow public client flows\" set to Yes (Authentication → Advanced settings)".into(),
+                    ),
                     one_resource_per_token: true,
                     ..Quirks::default()
                 },
@@ -152,6 +159,7 @@ impl Preset {
                     token_endpoint: url("https://github.com/login/oauth/access_token"),
                     revocation_endpoint: None,
                     userinfo_endpoint: Some(url("https://api.github.com/user")),
+                    device_authorization_endpoint: Some(url("https://github.com/login/device/code")),
                 }),
                 scopes: scopes(&["read:user", "user:email"]),
                 // GitHub's refresh grant takes no `scope`.
@@ -160,28 +168,37 @@ impl Preset {
                     consent_prompt: ConsentPrompt::Never,
                     // Expiring user tokens (GitHub Apps) rotate their refresh token on use.
                     rotates_refresh_tokens: true,
-                    device_flow: true,
+                    device_flow_hint: Some(
+                        "GitHub offers the device sign-in only when \"Enable Device Flow\" is ticked in the app's settings (Settings → Developer settings → your GitHub App or OAuth App)".into(),
+                    ),
                     revocation_hint: Some(
                         "GitHub offers apps like Sesame no way to revoke a token; revoke Sesame's access at https://github.com/settings/applications".into(),
                     ),
                     ..Quirks::default()
                 },
             },
-            Preset::Gitlab => Fixed {
-                issuer: instance.cloned().unwrap_or_else(|| url(GITLAB_DEFAULT_INSTANCE)),
-                endpoints: None,
-                // GitLab issues refresh tokens without offline_access; read_user lets
-                // programs ask who the user is (GET /api/v4/user) and nothing more.
-                scopes: scopes(&["openid", "profile", "email", "read_user"]),
-                allow_scope_narrowing: true,
-                quirks: Quirks {
-                    consent_prompt: ConsentPrompt::Never,
-                    rotates_refresh_tokens: true,
-                    // GitLab 17.1 and later.
-                    device_flow: true,
-                    ..Quirks::default()
-                },
-            },
+            Preset::Gitlab => {
+                let issuer = instance.cloned().unwrap_or_else(|| url(GITLAB_DEFAULT_INSTANCE));
+                let device = url(&format!("{}/oauth/authorize_device", issuer.as_str().trim_end_matches('/')));
+                Fixed {
+                    issuer,
+                    endpoints: None,
+                    // GitLab issues refresh tokens without offline_access; read_user lets
+                    // programs ask who the user is (GET /api/v4/user) and nothing more.
+                    scopes: scopes(&["openid", "profile", "email", "read_user"]),
+                    allow_scope_narrowing: true,
+                    quirks: Quirks {
+                        consent_prompt: ConsentPrompt::Never,
+                        rotates_refresh_tokens: true,
+                        // GitLab 17.1 and later; its discovery document does not list it.
+                        device_authorization_endpoint: Some(device),
+                        device_flow_hint: Some(
+                            "GitLab offers the device sign-in from version 17.1 on (some versions only when an administrator enabled it), for applications that are not marked \"Confidential\"".into(),
+                        ),
+                        ..Quirks::default()
+                    },
+                }
+            }
         };
         Ok(Some(fixed))
     }
@@ -321,6 +338,8 @@ mod tests {
         assert_eq!(ep.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
         assert_eq!(ep.userinfo_endpoint.as_ref().unwrap().as_str(), "https://api.github.com/user");
         assert!(ep.revocation_endpoint.is_none());
+        assert_eq!(ep.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://github.com/login/device/code");
+        assert!(g.quirks.device_flow_hint.as_deref().unwrap().contains("Enable Device Flow"));
         assert!(g.quirks.revocation_hint.as_deref().unwrap().contains("https://github.com/settings/applications"));
         assert_eq!(g.scopes, strings(&["read:user", "user:email"]));
         assert!(!g.allow_scope_narrowing && !g.wants_openid());
@@ -335,9 +354,12 @@ mod tests {
         let g = parse("preset = \"gitlab\"\nclient_id = \"c\"\n").unwrap();
         assert_eq!(g.issuer_str(), "https://gitlab.com");
         assert_eq!(g.scopes, strings(&["openid", "profile", "email", "read_user"]));
-        assert!(g.quirks.device_flow && g.client_secret.is_none());
+        assert!(g.client_secret.is_none());
+        assert_eq!(g.quirks.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://gitlab.com/oauth/authorize_device");
+        assert!(g.quirks.device_flow_hint.as_deref().unwrap().contains("17.1"));
         let g = parse("preset = \"gitlab\"\ninstance = \"https://git.example.org/gitlab\"\nclient_id = \"c\"\nscopes = [\"openid\", \"read_api\"]\n").unwrap();
         assert_eq!((g.issuer_str().as_str(), g.scopes.len()), ("https://git.example.org/gitlab", 2));
+        assert_eq!(g.quirks.device_authorization_endpoint.unwrap().as_str(), "https://git.example.org/gitlab/oauth/authorize_device");
         let e = err("preset = \"gitlab\"\ninstance = \"http://git.example.org\"\nclient_id = \"c\"\n");
         assert!(e.contains("line 4") && e.contains("instance must use https"), "{e}");
         let e = err("preset = \"gitlab\"\nissuer = \"https://gitlab.com\"\nclient_id = \"c\"\n");

@@ -50,6 +50,12 @@ impl Client {
         Ok(Client { framed: Framed::new(stream, frame_codec()), next_id: 1 })
     }
 
+    /// Turns this connection into a stream of broker events (management only).
+    pub async fn subscribe_events(mut self) -> Result<EventStream, ClientError> {
+        let _: Empty = self.call(method::EVENTS_SUBSCRIBE, &Empty {}).await?;
+        Ok(EventStream { framed: self.framed })
+    }
+
     /// Sends one request and waits for its reply.
     pub async fn call<P: Serialize, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R, ClientError> {
         let id = self.next_id;
@@ -105,7 +111,13 @@ impl Client {
         self.call(method::LOGIN_START, &LoginStartParams { provider: provider.into() }).await
     }
 
-    /// Waits until the sign-in started by `login_start` ends (success, error or timeout).
+    /// Starts a device sign-in (RFC 8628); finish it with [`Client::login_wait`].
+    pub async fn login_device_start(&mut self, provider: &str) -> Result<LoginDeviceStartResult, ClientError> {
+        self.call(method::LOGIN_DEVICE_START, &LoginStartParams { provider: provider.into() }).await
+    }
+
+    /// Waits until the sign-in started by `login_start` or `login_device_start` ends
+    /// (success, error or timeout).
     pub async fn login_wait(&mut self, login_id: &str) -> Result<AccountInfo, ClientError> {
         let r: LoginWaitResult = self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
         Ok(r.account)
@@ -169,5 +181,21 @@ fn codec_error(e: LinesCodecError) -> ClientError {
     match e {
         LinesCodecError::Io(e) => ClientError::Io(e),
         LinesCodecError::MaxLineLengthExceeded => ClientError::Protocol("a reply longer than 64 KiB".into()),
+    }
+}
+
+/// A subscribed connection: one event per `next`, `None` when the broker closes it.
+pub struct EventStream {
+    framed: Framed<UnixStream, LinesCodec>,
+}
+
+impl EventStream {
+    pub async fn next(&mut self) -> Result<Option<crate::events::BrokerEvent>, ClientError> {
+        let line = match self.framed.next().await {
+            None => return Ok(None),
+            Some(line) => line.map_err(codec_error)?,
+        };
+        let note: Notification = serde_json::from_str(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        serde_json::from_value(note.params).map(Some).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 }

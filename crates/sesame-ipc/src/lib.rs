@@ -3,6 +3,7 @@
 //!
 //! - [`protocol`]: method names, params and results, error kinds.
 //! - [`consent`]: the types of per-app consent (pending requests, grants, activity).
+//! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
 //! - [`codec`]: the bounded line codec both sides use.
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
@@ -10,6 +11,7 @@
 pub mod client;
 pub mod codec;
 pub mod consent;
+pub mod events;
 pub mod protocol;
 pub mod secret;
 

@@ -16,6 +16,7 @@ pub mod method {
     pub const ACCOUNTS_LIST: &str = "accounts.list";
     pub const TOKEN_GET: &str = "token.get";
     pub const LOGIN_START: &str = "login.start";
+    pub const LOGIN_DEVICE_START: &str = "login.device_start";
     pub const LOGIN_WAIT: &str = "login.wait";
     pub const LOGIN_CANCEL: &str = "login.cancel";
     pub const ACCOUNT_LOGOUT: &str = "account.logout";
@@ -30,6 +31,8 @@ pub mod method {
     pub const GRANTS_LIST: &str = "grants.list";
     pub const GRANTS_REVOKE: &str = "grants.revoke";
     pub const ACTIVITY_LIST: &str = "activity.list";
+    /// After its reply, the connection carries only event notifications (see `events`).
+    pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,6 +305,23 @@ pub struct LoginStartResult {
     pub expires_at: i64,
 }
 
+/// `login.device_start` (RFC 8628): show `user_code` and `verification_uri` to the user, who
+/// enters the code there on any device; then `login.wait` as for `login.start`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginDeviceStartResult {
+    pub login_id: String,
+    /// What the user types at `verification_uri`.
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The same page with the code filled in, when the provider offers one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri_complete: Option<String>,
+    /// Seconds between the broker's polls at the provider (informational).
+    pub interval: u64,
+    /// Unix seconds when the code expires and the sign-in ends with `login_timeout`.
+    pub expires_at: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIdParams {
@@ -372,6 +392,15 @@ pub struct LogoutResult {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Empty {}
 
+/// A JSON-RPC notification (no `id`). The broker sends them only on a connection that
+/// called `events.subscribe`; `params` is a [`crate::events::BrokerEvent`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notification {
+    pub jsonrpc: String,
+    pub method: String,
+    pub params: Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +445,22 @@ mod tests {
     fn provider_info_defaults_to_the_code_grant() {
         let p: ProviderInfo = serde_json::from_str(r#"{"id":"a","issuer":"https://i","scopes":[]}"#).unwrap();
         assert_eq!(p.grant, GRANT_AUTHORIZATION_CODE);
+    }
+
+    #[test]
+    fn device_start_result_leaves_out_a_missing_complete_uri() {
+        let r = LoginDeviceStartResult {
+            login_id: "l".into(),
+            user_code: "WDJB-MJHT".into(),
+            verification_uri: "https://idp.example/device".into(),
+            verification_uri_complete: None,
+            interval: 5,
+            expires_at: 1,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert!(v.get("verification_uri_complete").is_none(), "{v}");
+        let back: LoginDeviceStartResult = serde_json::from_value(v).unwrap();
+        assert_eq!((back.user_code.as_str(), back.interval), ("WDJB-MJHT", 5));
     }
 
     #[test]

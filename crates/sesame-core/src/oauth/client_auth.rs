@@ -12,7 +12,7 @@ use reqwest::RequestBuilder;
 
 use crate::Secret;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SecretPlacement {
     /// `client_secret=` in the form body (`client_secret_post`).
     Form,
@@ -34,6 +34,11 @@ impl OAuthClient {
 
     pub fn with_secret(id: impl Into<String>, secret: Secret, placement: SecretPlacement) -> OAuthClient {
         OAuthClient { id: id.into(), secret: Some((secret, placement)) }
+    }
+
+    /// The secret and where it goes (the refresh helper rebuilds the client from these).
+    pub(crate) fn secret(&self) -> Option<(&Secret, SecretPlacement)> {
+        self.secret.as_ref().map(|(s, p)| (s, *p))
     }
 
     pub fn has_secret(&self) -> bool {

@@ -8,10 +8,15 @@ use sesame_ipc::ErrorKind;
 /// cannot flood logs and error dialogs.
 const MAX_PROVIDER_TEXT: usize = 200;
 
-#[derive(Debug, thiserror::Error)]
+/// Serializable: a refresh helper reports it to the broker.
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum OAuthError {
     #[error("cannot reach {what}: {detail}; check the network connection and the provider's URL, then try again")]
     Unreachable { what: String, detail: String },
+
+    /// HTTP 429. `retry_after` is the provider's `Retry-After`, when it sent a usable one.
+    #[error("{what} answered HTTP 429: Sesame is rate limited{}; wait a while before trying again", wait(retry_after))]
+    RateLimited { what: String, retry_after: Option<std::time::Duration> },
 
     #[error("the provider refused: {error}{}; check the provider's client registration (client_id, redirect URIs, scopes)", describe(description))]
     Provider { error: String, description: Option<String> },
@@ -37,6 +42,14 @@ pub enum OAuthError {
     #[error("the sign-in was cancelled")]
     Cancelled,
 
+    /// RFC 8628: `expired_token`, or the device code's lifetime ran out while polling.
+    #[error("the device code expired before the sign-in was approved{}; start the device sign-in again and approve it at the provider before the code expires", describe(description))]
+    DeviceCodeExpired { description: Option<String> },
+
+    /// RFC 8628: the provider refused the device code itself (`invalid_grant`).
+    #[error("the provider no longer accepts this sign-in's device code (invalid_grant{}); start the device sign-in again", describe(description))]
+    DeviceCodeRejected { description: Option<String> },
+
     #[error("the provider's answer is unusable: {0}")]
     BadResponse(String),
 
@@ -54,7 +67,7 @@ pub enum OAuthError {
 impl OAuthError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            OAuthError::Unreachable { .. } => ErrorKind::ProviderUnreachable,
+            OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. } => ErrorKind::ProviderUnreachable,
             OAuthError::Provider { .. } | OAuthError::BadMetadata(_) => ErrorKind::ProviderError,
             OAuthError::InvalidGrant { .. } => ErrorKind::ReauthRequired,
             OAuthError::AccessDenied { .. } => ErrorKind::AccessDenied,
@@ -62,11 +75,18 @@ impl OAuthError {
             | OAuthError::IssuerMismatch { .. }
             | OAuthError::MissingIssuer
             | OAuthError::BadIdToken(_)
-            | OAuthError::BadResponse(_) => ErrorKind::LoginFailed,
-            OAuthError::Timeout => ErrorKind::LoginTimeout,
+            | OAuthError::BadResponse(_)
+            | OAuthError::DeviceCodeRejected { .. } => ErrorKind::LoginFailed,
+            OAuthError::Timeout | OAuthError::DeviceCodeExpired { .. } => ErrorKind::LoginTimeout,
             OAuthError::Cancelled => ErrorKind::LoginCancelled,
             OAuthError::Local(_) => ErrorKind::Internal,
         }
+    }
+
+    /// Network failures, 5xx and 429: worth another try later, and no reason to stop serving
+    /// a token that is still valid.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. })
     }
 
     /// Builds the error for an OAuth error response (`error`, `error_description`).
@@ -78,6 +98,13 @@ impl OAuthError {
             "access_denied" => OAuthError::AccessDenied { description },
             other => OAuthError::Provider { error: clean_provider_text(other), description },
         }
+    }
+}
+
+fn wait(retry_after: &Option<std::time::Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(", asking for {} s of quiet", d.as_secs()),
+        None => String::new(),
     }
 }
 

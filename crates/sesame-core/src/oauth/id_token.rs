@@ -27,7 +27,10 @@ pub struct Identity {
 /// token came back over the connection Sesame itself opened to the configured endpoint.
 /// The claim checks still matter: they bind the token to this issuer, this client and
 /// this sign-in (nonce). Never use this for ID tokens from any other source.
-pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce: &str, now: i64) -> Result<Identity, OAuthError> {
+///
+/// `nonce` is `None` only for the device flow (RFC 8628), whose request has no nonce
+/// parameter; the token is then bound to the sign-in by the device code it was redeemed with.
+pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce: Option<&str>, now: i64) -> Result<Identity, OAuthError> {
     let claims = decode_claims(raw)?;
     let bad = |what: String| Err(OAuthError::BadIdToken(what));
 
@@ -55,10 +58,12 @@ pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce
         _ => {}
     }
 
-    match claims.get("nonce").and_then(Value::as_str) {
-        Some(n) if n == nonce => {}
-        Some(_) => return bad("its `nonce` does not belong to this sign-in (possible replay)".into()),
-        None => return bad("its `nonce` claim is missing".into()),
+    if let Some(nonce) = nonce {
+        match claims.get("nonce").and_then(Value::as_str) {
+            Some(n) if n == nonce => {}
+            Some(_) => return bad("its `nonce` does not belong to this sign-in (possible replay)".into()),
+            None => return bad("its `nonce` claim is missing".into()),
+        }
     }
 
     // No clock skew allowance: the token was minted a moment ago.
@@ -146,7 +151,7 @@ mod tests {
     }
 
     fn check(claims: Value) -> Result<Identity, OAuthError> {
-        identity_from_id_token(&jwt(&claims), ISS, "cid", "N", NOW)
+        identity_from_id_token(&jwt(&claims), ISS, "cid", Some("N"), NOW)
     }
 
     fn fails_with(claims: Value, words: &str) {
@@ -200,15 +205,15 @@ mod tests {
             "aud": "cid", "exp": NOW + 3600, "iat": NOW, "nbf": NOW, "name": "Megan Bowen", "preferred_username": "meganb@contoso.com",
             "oid": "00000000-0000-0000-66f3-3332eca7ea81", "email": "meganb@contoso.com", "tid": tid, "nonce": "N", "aio": "Df2UVXL1ix!lMCWMSOJBcFatzcGfvFGhjKv8q5g0x732dR5MB5BisvGQO7YWByjd8iQDLq!eGbIDakyp5mnOrcdqHeYSnltepQmRp6AIZ8jY"
         });
-        let id = identity_from_id_token(&jwt(&claims), template, "cid", "N", NOW).unwrap();
+        let id = identity_from_id_token(&jwt(&claims), template, "cid", Some("N"), NOW).unwrap();
         assert_eq!(id.email.as_deref(), Some("meganb@contoso.com"));
         let mut lying = claims.clone();
         lying["tid"] = json!("9188040d-6c67-4c5b-b112-36a304b66dad");
-        let e = identity_from_id_token(&jwt(&lying), template, "cid", "N", NOW).unwrap_err();
+        let e = identity_from_id_token(&jwt(&lying), template, "cid", Some("N"), NOW).unwrap_err();
         assert!(e.to_string().contains("issued by"), "{e}");
         let mut no_tid = claims;
         no_tid.as_object_mut().unwrap().remove("tid");
-        assert!(identity_from_id_token(&jwt(&no_tid), template, "cid", "N", NOW).is_err());
+        assert!(identity_from_id_token(&jwt(&no_tid), template, "cid", Some("N"), NOW).is_err());
     }
 
     /// Google documents `iss` as either `https://accounts.google.com` or `accounts.google.com`.
@@ -219,15 +224,33 @@ mod tests {
             "sub": "110169484474386276334", "email": "alice@gmail.com", "email_verified": true, "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
             "nonce": "N", "name": "Alice", "iat": NOW, "exp": NOW + 3600
         });
-        let id = identity_from_id_token(&jwt(&claims), "https://accounts.google.com", "1234-abc.apps.googleusercontent.com", "N", NOW).unwrap();
+        let id = identity_from_id_token(&jwt(&claims), "https://accounts.google.com", "1234-abc.apps.googleusercontent.com", Some("N"), NOW).unwrap();
         assert_eq!(id.subject, "110169484474386276334");
+    }
+
+    /// The device flow has no nonce: a token without one passes, every other check still runs.
+    #[test]
+    fn device_flow_skips_only_the_nonce() {
+        let mut c = good();
+        c.as_object_mut().unwrap().remove("nonce");
+        let without_nonce = |claims: &Value| identity_from_id_token(&jwt(claims), ISS, "cid", None, NOW);
+        assert_eq!(without_nonce(&c).unwrap().subject, "u-1");
+        assert!(check(c.clone()).unwrap_err().to_string().contains("nonce"), "the code flow still needs it");
+        c["aud"] = json!("other");
+        assert!(without_nonce(&c).unwrap_err().to_string().contains("audience"));
+        c["aud"] = json!("cid");
+        c["iss"] = json!("https://evil.example");
+        assert!(without_nonce(&c).unwrap_err().to_string().contains("issued by"));
+        c["iss"] = json!(ISS);
+        c["exp"] = json!(NOW);
+        assert!(without_nonce(&c).unwrap_err().to_string().contains("expired"));
     }
 
     #[test]
     fn malformed_tokens() {
-        assert!(identity_from_id_token(&Secret::new("abc"), ISS, "cid", "N", NOW).is_err());
-        assert!(identity_from_id_token(&Secret::new("a.b.c.d.e"), ISS, "cid", "N", NOW).unwrap_err().to_string().contains("JWE"));
-        let e = identity_from_id_token(&Secret::new("a.!!!.c"), ISS, "cid", "N", NOW).unwrap_err();
+        assert!(identity_from_id_token(&Secret::new("abc"), ISS, "cid", Some("N"), NOW).is_err());
+        assert!(identity_from_id_token(&Secret::new("a.b.c.d.e"), ISS, "cid", Some("N"), NOW).unwrap_err().to_string().contains("JWE"));
+        let e = identity_from_id_token(&Secret::new("a.!!!.c"), ISS, "cid", Some("N"), NOW).unwrap_err();
         assert!(!e.to_string().contains("!!!"));
     }
 

@@ -105,7 +105,7 @@ async fn idp_full_flow() {
 
     let tokens = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap();
     assert_eq!(tokens.token_type, "Bearer");
-    let who = identity_from_id_token(tokens.id_token.as_ref().unwrap(), &meta.issuer, &provider.client_id, &nonce, crate::now_unix()).unwrap();
+    let who = identity_from_id_token(tokens.id_token.as_ref().unwrap(), &meta.issuer, &provider.client_id, Some(&nonce), crate::now_unix()).unwrap();
     assert_eq!(who.subject, "alice");
     // oidc-provider (conformIdTokenClaims) puts email/name only in userinfo, not the ID token.
     assert_eq!(who.email, None);

@@ -32,6 +32,22 @@ pub struct ProviderMetadata {
 }
 
 impl ProviderMetadata {
+    /// Just enough for a refresh (the refresh helper knows no more): the token endpoint.
+    pub(crate) fn for_token_endpoint(token_endpoint: Url) -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: String::new(),
+            authorization_endpoint: token_endpoint.clone(),
+            token_endpoint,
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            introspection_endpoint: None,
+            device_authorization_endpoint: None,
+            iss_parameter_supported: false,
+            code_challenge_methods: vec![],
+            grant_types: vec![],
+        }
+    }
+
     /// Metadata from the config alone; nothing is advertised, so nothing is promised.
     pub fn from_config(provider: &ProviderConfig) -> Option<ProviderMetadata> {
         let ep = provider.endpoints.as_ref()?;
@@ -42,7 +58,7 @@ impl ProviderMetadata {
             revocation_endpoint: ep.revocation_endpoint.clone(),
             userinfo_endpoint: ep.userinfo_endpoint.clone(),
             introspection_endpoint: None,
-            device_authorization_endpoint: None,
+            device_authorization_endpoint: ep.device_authorization_endpoint.clone().or_else(|| provider.quirks.device_authorization_endpoint.clone()),
             iss_parameter_supported: false,
             code_challenge_methods: Vec::new(),
             grant_types: Vec::new(),
@@ -161,7 +177,9 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
         revocation_endpoint: endpoint("revocation_endpoint", raw.revocation_endpoint)?,
         userinfo_endpoint: endpoint("userinfo_endpoint", raw.userinfo_endpoint)?,
         introspection_endpoint: endpoint("introspection_endpoint", raw.introspection_endpoint)?,
-        device_authorization_endpoint: endpoint("device_authorization_endpoint", raw.device_authorization_endpoint)?,
+        // Some providers (GitLab) have one without listing it; the preset knows where.
+        device_authorization_endpoint: endpoint("device_authorization_endpoint", raw.device_authorization_endpoint)?
+            .or_else(|| provider.quirks.device_authorization_endpoint.clone()),
         iss_parameter_supported: raw.authorization_response_iss_parameter_supported,
         code_challenge_methods,
         grant_types: raw.grant_types_supported.unwrap_or_default(),
@@ -209,10 +227,25 @@ mod tests {
         let meta = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &p, &source).unwrap();
         assert_eq!(meta.issuer, "https://login.microsoftonline.com/{tenantid}/v2.0");
         assert!(meta.revocation_endpoint.is_none() && !meta.iss_parameter_supported);
+        assert_eq!(meta.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
         // The same document under a single-tenant configuration is a mix-up.
         let single = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n");
         let e = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &single, &source).unwrap_err();
         assert!(e.to_string().contains("is for issuer `https://login.microsoftonline.com/{tenantid}/v2.0`"), "{e}");
+    }
+
+    /// GitLab's discovery document (doorkeeper-openid_connect) does not list its device
+    /// endpoint; the preset supplies it. An advertised one wins.
+    #[test]
+    fn gitlab_device_endpoint_comes_from_the_preset() {
+        let p = preset("[[provider]]\nid = \"gl\"\npreset = \"gitlab\"\nclient_id = \"c\"\n");
+        let source = Url::parse("https://gitlab.com/.well-known/openid-configuration").unwrap();
+        let doc = r#"{"issuer":"https://gitlab.com","authorization_endpoint":"https://gitlab.com/oauth/authorize","token_endpoint":"https://gitlab.com/oauth/token"}"#;
+        let meta = validate(serde_json::from_str(doc).unwrap(), &p, &source).unwrap();
+        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://gitlab.com/oauth/authorize_device");
+        let doc = doc.replace("}", r#","device_authorization_endpoint":"https://gitlab.com/oauth/device_new"}"#);
+        let meta = validate(serde_json::from_str(&doc).unwrap(), &p, &source).unwrap();
+        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://gitlab.com/oauth/device_new");
     }
 
     #[tokio::test]
@@ -222,6 +255,7 @@ mod tests {
         assert_eq!(meta.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
         assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://api.github.com/user");
         assert!(meta.revocation_endpoint.is_none());
+        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://github.com/login/device/code");
     }
 
     /// A tiny HTTP server answering each path from the documents `make` builds from the
@@ -316,6 +350,7 @@ mod tests {
             token_endpoint: Url::parse("https://unreachable.invalid/token").unwrap(),
             revocation_endpoint: None,
             userinfo_endpoint: None,
+            device_authorization_endpoint: None,
         });
         let meta = discover(&reqwest::Client::new(), &p).await.unwrap();
         assert_eq!(meta.issuer, "https://unreachable.invalid");

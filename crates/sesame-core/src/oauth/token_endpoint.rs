@@ -212,6 +212,17 @@ fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
     OAuthError::Unreachable { what, detail }
 }
 
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. `None` for anything
+/// else, so a garbled header means "back off as usual", not "retry at once".
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -226,8 +237,8 @@ fn is_form(content_type: &str) -> bool {
 pub(super) fn error_from_answer(what: &str, answer: &HttpAnswer) -> OAuthError {
     let status = answer.status;
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let wait = answer.retry_after.as_deref().map(|s| format!(" (Retry-After: {})", s.chars().take(40).collect::<String>())).unwrap_or_default();
-        return OAuthError::Unreachable { what: what.into(), detail: format!("rate limited with HTTP 429{wait}; wait a while before trying again") };
+        let retry_after = answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        return OAuthError::RateLimited { what: what.into(), retry_after };
     }
     if status.is_redirection() {
         // The broker's client follows no redirects: a 307 would re-send codes and tokens
@@ -265,7 +276,7 @@ struct RawTokenResponse {
     error_description: Option<String>,
 }
 
-fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
+pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuthError> {
     const WHAT: &str = "the token endpoint";
     if !answer.status.is_success() {
         return Err(error_from_answer(WHAT, answer));

@@ -298,3 +298,22 @@ async fn revoke_authenticates_a_confidential_client() {
     revoke(&reqwest::Client::new(), &meta(&url), &post("cid", "GH-SECRET"), &Secret::new("RT"), "refresh_token").await.unwrap();
     assert!(req.await.unwrap().contains("client_secret=GH-SECRET"));
 }
+
+#[tokio::test]
+async fn a_429_carries_the_providers_retry_after() {
+    let (url, _) = serve_once("429 Too Many Requests", "application/json\r\nRetry-After: 7", r#"{"error":"slow_down"}"#).await;
+    let e = refresh(&reqwest::Client::new(), &meta(&url), &OAuthClient::public("cid"), &Secret::new("x"), None).await.unwrap_err();
+    assert!(matches!(e, OAuthError::RateLimited { retry_after: Some(d), .. } if d == std::time::Duration::from_secs(7)), "{e}");
+    assert!(e.is_transient() && e.to_string().contains("7 s"), "{e}");
+}
+
+#[test]
+fn retry_after_is_seconds_or_an_http_date() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+    assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+    assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+    assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO), "a past date means now");
+    assert_eq!(parse_retry_after("soon", now), None);
+    assert_eq!(parse_retry_after("-5", now), None);
+}

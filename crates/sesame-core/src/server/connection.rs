@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
 use sesame_ipc::codec::frame_codec;
-use sesame_ipc::protocol::{parse_request, Response};
+use sesame_ipc::events::EVENT_NOTIFICATION;
+use sesame_ipc::protocol::{method, parse_request, Notification, Response};
 use sesame_ipc::{ErrorKind, RpcError};
 use serde_json::Value;
 use tokio::net::UnixStream;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::dispatch::dispatch;
 use super::peer::{own_uid, peer_of, Peer};
 use crate::broker::Broker;
+use crate::events::Subscription;
 use crate::policy::{caller, Caller};
 
 pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationToken) {
@@ -45,6 +47,16 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
             None => return,
             Some(Ok(line)) if line.trim().is_empty() => continue,
             Some(Ok(line)) => match parse_request(&line) {
+                Ok(request) if request.method == method::EVENTS_SUBSCRIBE => {
+                    // Subscribed before the reply, so no event between the two is lost.
+                    let subscription = broker.subscribe();
+                    let reply = dispatch(&broker, &caller, request).await;
+                    let subscribed = reply.error.is_none();
+                    if send(&mut framed, reply).await.is_err() || !subscribed {
+                        return;
+                    }
+                    return stream_events(framed, subscription, stop).await;
+                }
                 Ok(request) => dispatch(&broker, &caller, request).await,
                 Err(reply) => reply,
             },
@@ -81,6 +93,28 @@ async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
         Ok(Ok(caller)) => Ok(caller),
         Ok(Err(e)) => Err(format!("Sesame could not tell which program connected ({e}), so it will not serve it")),
         Err(e) => Err(format!("identifying the caller failed ({e})")),
+    }
+}
+
+/// A subscribed connection: events out until either side stops. Anything the client sends
+/// now is ignored; closing the connection ends the subscription.
+async fn stream_events(mut framed: Framed<UnixStream, LinesCodec>, mut subscription: Subscription, stop: CancellationToken) {
+    loop {
+        let event = tokio::select! {
+            event = subscription.next() => event,
+            line = framed.next() => match line {
+                Some(Ok(_)) => continue,
+                _ => return,
+            },
+            _ = stop.cancelled() => return,
+        };
+        let Some(event) = event else { return };
+        let params = serde_json::to_value(&event).expect("an event always serializes");
+        let note = Notification { jsonrpc: "2.0".into(), method: EVENT_NOTIFICATION.into(), params };
+        let line = serde_json::to_string(&note).expect("a notification always serializes");
+        if framed.send(line).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -21,12 +21,14 @@ const MANAGEMENT: &[&str] = &[
     method::GRANTS_REVOKE,
     method::ACTIVITY_LIST,
     method::LOGIN_START,
+    method::LOGIN_DEVICE_START,
     method::LOGIN_WAIT,
     method::LOGIN_CANCEL,
     method::ACCOUNT_LOGOUT,
     method::LOGIN_CLIENT_CREDENTIALS,
     method::PROVIDER_SET_SECRET,
     method::PROVIDER_DELETE_SECRET,
+    method::EVENTS_SUBSCRIBE,
 ];
 
 pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
@@ -68,6 +70,10 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         method::LOGIN_START => {
             let p: LoginStartParams = params(p)?;
             reply(broker.login_start(&p.provider).await?)
+        }
+        method::LOGIN_DEVICE_START => {
+            let p: LoginStartParams = params(p)?;
+            reply(broker.login_device_start(&p.provider).await?)
         }
         method::LOGIN_WAIT => {
             let p: LoginIdParams = params(p)?;
@@ -116,6 +122,11 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
         method::ACTIVITY_LIST => {
             let p: ActivityListParams = params(p)?;
             reply(ActivityListResult { activity: broker.activity_list(&p).await? })
+        }
+        method::EVENTS_SUBSCRIBE => {
+            // The connection switches to events after this reply (see `connection.rs`).
+            let _: Empty = params(p)?;
+            reply(Empty {})
         }
         other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("there is no method `{other}`; see docs/protocol.md for the list"))),
     }

@@ -1,0 +1,39 @@
+//! What the broker tells subscribers (`events.subscribe`): changes a tray icon, a window or a
+//! notification should follow. Events carry ids and names, never a token; a subscriber
+//! re-reads the details with the ordinary calls.
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON-RPC notification method every event is sent as (`params` is the event).
+pub const EVENT_NOTIFICATION: &str = "event";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BrokerEvent {
+    /// A token request now waits for the user's answer (`pending.list` has it).
+    PendingAdded { id: u64, app_name: String, account: String },
+    /// A waiting request was answered or timed out.
+    PendingResolved { id: u64 },
+    /// The provider refused the account's refresh token: `sesame login <provider>` repairs it.
+    ReauthRequired { account: String, provider: String, why: String },
+    /// An account was added, signed in again, or signed out.
+    AccountsChanged,
+    /// A grant was made or revoked.
+    GrantsChanged,
+    /// This subscriber fell behind and missed `missed` events: re-read everything it shows.
+    Lagged { missed: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_objects() {
+        let e = BrokerEvent::ReauthRequired { account: "a".into(), provider: "p".into(), why: "w".into() };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v, serde_json::json!({"event": "reauth_required", "account": "a", "provider": "p", "why": "w"}));
+        assert_eq!(serde_json::to_value(BrokerEvent::GrantsChanged).unwrap(), serde_json::json!({"event": "grants_changed"}));
+        assert_eq!(serde_json::from_value::<BrokerEvent>(v).unwrap(), e);
+    }
+}

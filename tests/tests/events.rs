@@ -1,0 +1,117 @@
+//! The broker's events, as `sesame events --json` prints them: a request waits and is
+//! answered, grants change, the provider refuses an account's refresh token (re-auth
+//! needed), an account signs out. Programs that are not Sesame's own may not subscribe.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use common::*;
+use sesame_e2e::*;
+use serde_json::{json, Value};
+
+/// `sesame events --json`, read on threads: events on `events`, stderr lines on `notes`.
+struct Reader {
+    child: Child,
+    events: mpsc::Receiver<Value>,
+}
+
+impl Reader {
+    fn start(env: &Env) -> Reader {
+        let mut cmd = env.command(sesame_bin());
+        cmd.args(["events", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start sesame events");
+        let (tx, events) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let event = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        // It says so on stderr once the broker has subscribed it: no event can be missed after.
+        let (note_tx, notes) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = note_tx.send(line);
+            }
+        });
+        let first = notes.recv_timeout(LONG).expect("sesame events said nothing");
+        assert!(first.contains("listening for events"), "{first}");
+        Reader { child, events }
+    }
+
+    /// The next event of kind `kind`, skipping others (up to 30 s).
+    fn expect(&self, kind: &str) -> Value {
+        let deadline = Instant::now() + LONG;
+        let mut skipped = vec![];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(e) if e["event"] == kind => return e,
+                Ok(e) => skipped.push(e),
+                Err(_) => break,
+            }
+        }
+        panic!("no {kind} event; got only {skipped:?}");
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn subscribers_hear_of_requests_grants_reauth_and_sign_out() {
+    let (env, account) = setup(Options::default());
+    let reader = Reader::start(&env);
+
+    let client = env.spawn_token_client(&[&account]);
+    let p = env.wait_pending_of(&token_client_key());
+    let added = reader.expect("pending_added");
+    assert_eq!((&added["id"], &added["account"]), (&p["id"], &json!(account)), "{added}");
+    assert!(!added["app_name"].as_str().unwrap_or("").is_empty(), "{added}");
+    env.approve(&p, true);
+    assert_eq!(reader.expect("pending_resolved")["id"], p["id"]);
+    reader.expect("grants_changed");
+    assert!(env.client_result(client).status.success());
+
+    let grant = grants_of(&env, &token_client_key())[0]["id"].as_i64().unwrap().to_string();
+    env.manage_ok(&["revoke", &grant]);
+    reader.expect("grants_changed");
+
+    // The provider drops the refresh token (as when the user revokes Sesame in the provider's
+    // settings): the next refresh finds out, and the app is told to show "sign in again".
+    let refresh = env.keyring_lookup(&account).unwrap();
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/token/revocation", env.issuer))
+        .form(&[("token", refresh.as_str()), ("client_id", "desktop-app")])
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
+    assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
+    let reauth = reader.expect("reauth_required");
+    assert_eq!((&reauth["account"], &reauth["provider"]), (&json!(account), &json!("local")), "{reauth}");
+    assert!(reauth["why"].as_str().is_some_and(|w| !w.is_empty()), "{reauth}");
+
+    env.sesame_ok(&["logout", &account]);
+    reader.expect("accounts_changed");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn only_sesames_own_tools_may_subscribe() {
+    let (env, _) = setup(Options::default());
+    // This test process is not one of Sesame's binaries.
+    let reply = env.rpc("events.subscribe", json!({}));
+    assert_eq!(error_kind(&reply), "forbidden", "{reply}");
+}
