@@ -1,9 +1,7 @@
 //! The client commands: each is one or two calls through `sesame_ipc::Client`.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
-use anyhow::Context;
 use sesame_core::paths::Paths;
 use sesame_ipc::protocol::{Revocation, TokenGetParams, GRANT_CLIENT_CREDENTIALS};
 use sesame_ipc::Client;
@@ -101,7 +99,7 @@ async fn login(client: &mut Client, socket: &std::path::Path, provider: &str, no
     let start = client.login_start(provider).await?;
     eprintln!("Sign in to {provider} in your browser. If it does not open, visit:\n\n  {}\n", start.authorization_url);
     if !no_browser {
-        if let Err(e) = open_browser(&start.authorization_url) {
+        if let Err(e) = sesame_core::browser::open(&start.authorization_url) {
             eprintln!("(could not start a browser: {e:#})");
         }
     }
@@ -139,18 +137,5 @@ async fn finish(client: &mut Client, socket: &std::path::Path, login_id: &str) -
     let who = account.email.as_deref().or(account.name.as_deref()).unwrap_or(&account.subject);
     eprintln!("Signed in as {who}.");
     println!("{}", account.id);
-    Ok(())
-}
-
-/// `$BROWSER <url>` when set (the URL is one argument, never through a shell), else the
-/// desktop's opener. The browser's own output is not ours to print.
-fn open_browser(url: &str) -> anyhow::Result<()> {
-    let program = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "xdg-open".into());
-    std::process::Command::new(&program)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot run `{program}`; set $BROWSER to your browser"))?;
     Ok(())
 }

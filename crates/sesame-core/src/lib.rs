@@ -2,6 +2,7 @@
 //! desktop app both host one [`broker::Broker`] and serve it with [`server::run`].
 
 pub mod broker;
+pub mod browser;
 pub mod cache;
 pub mod client_secret;
 pub mod config;
