@@ -10,6 +10,7 @@ pub mod consent;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod host;
 pub mod identity;
 pub mod keyring;
 pub mod login;

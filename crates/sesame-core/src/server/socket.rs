@@ -32,6 +32,15 @@ impl Drop for SocketGuard {
     }
 }
 
+/// `AlreadyRunning` when a broker answers on `path`; a stale or missing socket is fine.
+pub fn check_free(path: &Path) -> Result<(), SocketError> {
+    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    if is_socket && std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(SocketError::AlreadyRunning(path.to_owned()));
+    }
+    Ok(())
+}
+
 pub fn bind(path: &Path) -> Result<(UnixListener, SocketGuard), SocketError> {
     let io = |cause| SocketError::Io { path: path.to_owned(), cause };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
