@@ -3,12 +3,16 @@
 //! on a random 127.0.0.1 port, and the real `sesame daemon` on a socket in its own
 //! runtime dir. Nothing here is a fake; the keyring and provider are the real programs.
 
+mod app;
 mod bus;
 mod consent;
 mod device;
+mod webdriver;
 
+pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use webdriver::*;
 mod process;
 
 use std::collections::HashSet;
@@ -55,6 +59,8 @@ pub struct Options {
     pub device_interval: u64,
     /// The provider answers the first this-many polls of each device code with `slow_down`.
     pub device_slow_down: u64,
+    /// Start `sesame daemon` (false for the app tests: the app hosts the broker).
+    pub daemon: bool,
 }
 
 impl Default for Options {
@@ -70,6 +76,7 @@ impl Default for Options {
             device_code_ttl: 600,
             device_interval: 1,
             device_slow_down: 0,
+            daemon: true,
         }
     }
 }
@@ -111,7 +118,9 @@ impl Env {
         .unwrap();
         let socket = dir.join("run/sesame/sesame.sock");
         let mut env = Env { dir, issuer, socket, config, bus, idp: Some(idp), daemon: None, daemon_runs: 0, seen_secrets: Arc::new(Mutex::new(vec![])) };
-        env.start_daemon();
+        if opts.daemon {
+            env.start_daemon();
+        }
         env
     }
 

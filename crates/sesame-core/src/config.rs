@@ -40,6 +40,9 @@ pub struct Config {
     pub activity_retention: Duration,
     /// At most this many activity rows are kept (`activity_max_rows`, default 100 000).
     pub activity_max_rows: u64,
+    /// `demo = true`: the config `scripts/run-app.sh` writes for its local demo provider; the
+    /// app shows a "demo" banner so nobody mistakes it for a real sign-in.
+    pub demo: bool,
     /// Proactive refresh: `proactive_refresh` (default true), `refresh_at_percent` of a
     /// token's lifetime (default 75), `refresh_idle_secs` (default 3600).
     pub refresh: RefreshPolicy,
@@ -164,7 +167,8 @@ impl Config {
             }
             providers.push(provider);
         }
-        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, refresh, providers })
+        let demo = raw.demo.unwrap_or(false);
+        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, demo, refresh, providers })
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
@@ -261,6 +265,7 @@ struct RawConfig {
     proactive_refresh: Option<bool>,
     refresh_at_percent: Option<Spanned<u64>>,
     refresh_idle_secs: Option<Spanned<u64>>,
+    demo: Option<bool>,
     #[serde(default)]
     provider: Vec<RawProvider>,
 }

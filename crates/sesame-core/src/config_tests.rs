@@ -204,3 +204,9 @@ fn issuer_string_keeps_paths() {
     assert_eq!(issuer_string(&Url::parse("https://a.example/realms/x").unwrap()), "https://a.example/realms/x");
     assert_eq!(issuer_string(&Url::parse("https://a.example/v2.0/").unwrap()), "https://a.example/v2.0/");
 }
+
+#[test]
+fn demo_flag_defaults_to_off() {
+    assert!(!parse("").unwrap().demo);
+    assert!(parse("demo = true\n").unwrap().demo);
+}

@@ -1,0 +1,116 @@
+//! The desktop app under test: a private X server (Xvfb), `tauri-driver` in front of
+//! WebKitWebDriver, and `sesame-app` started by the driver with the [`Env`]'s private
+//! environment (dirs, D-Bus with the keyring, config, `$BROWSER`). The app hosts the broker
+//! itself, so the Env is started without a daemon.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::process::{spawn_logged, Guard};
+use crate::webdriver::{Session, WebDriver};
+use crate::{root, Env};
+
+/// The app binary: `$SESAME_APP_BIN`, else `target/debug/sesame-app` (scripts/test.sh builds
+/// it with the test identifier and the UI embedded).
+pub fn app_bin() -> PathBuf {
+    let bin = std::env::var_os("SESAME_APP_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/debug/sesame-app"));
+    assert!(bin.exists(), "{} is missing; build it with scripts/test.sh (or see README, Development)", bin.display());
+    bin
+}
+
+/// `$TAURI_DRIVER`, else `tauri-driver` on PATH, else `~/.cargo/bin/tauri-driver`.
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return p.into();
+    }
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).map(|d| d.join("tauri-driver")).find(|p| p.exists());
+    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let fallback = home.map(|h| h.join("bin/tauri-driver"));
+    let found = on_path.or(fallback).filter(|p| p.exists());
+    found.expect("tauri-driver is not installed; `cargo install tauri-driver --locked` (scripts/test.sh does)")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A private X display for the app's windows.
+pub struct Display {
+    pub name: String,
+    _xvfb: Guard,
+}
+
+impl Display {
+    pub fn start(logs: &Path) -> Display {
+        // A display number nobody uses: its lock file and socket are absent.
+        let n = (100..400).map(|i| i + (std::process::id() % 100) * 3).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists() && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).expect("a free X display number");
+        let name = format!(":{n}");
+        let mut cmd = Command::new("Xvfb");
+        cmd.args([name.as_str(), "-screen", "0", "1280x900x24", "-nolisten", "tcp"]);
+        let xvfb = Guard::new("Xvfb", spawn_logged(cmd, &logs.join("xvfb.log"), false), logs.join("xvfb.log"));
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Path::new(&socket).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not start:\n{}", xvfb.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Display { name, _xvfb: xvfb }
+    }
+}
+
+/// The app running under WebDriver. Dropping it ends the session (the app quits) and the
+/// driver.
+pub struct App {
+    pub session: Session,
+    pub screenshots: PathBuf,
+    _driver: Guard,
+}
+
+impl App {
+    /// Starts `sesame-app args…` on `display` with `env`'s environment.
+    pub fn start(env: &Env, display: &Display, args: &[&str]) -> App {
+        let (port, native_port) = (free_port(), free_port());
+        let mut cmd = env.command(tauri_driver());
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display.name)
+            .env("GDK_BACKEND", "x11")
+            // No GPU under Xvfb; WebKit's compositing would only produce warnings and blanks.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .env("NO_AT_BRIDGE", "1");
+        let log = env.dir.join("logs/app.log");
+        let driver = Guard::new("tauri-driver + app", spawn_logged(cmd, &log, false), log);
+        let wd = WebDriver::new(&format!("http://127.0.0.1:{port}"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !wd.ready() {
+            assert!(Instant::now() < deadline, "tauri-driver did not answer:\n{}", driver.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let session = wd.session(&app_bin(), args).unwrap_or_else(|e| panic!("cannot start the app: {e}\n{}", driver.log()));
+        let screenshots = env.dir.join("screenshots");
+        App { session, screenshots, _driver: driver }
+    }
+
+    /// Writes a screenshot of the current window as `<name>.png`, in the Env's dir and in
+    /// `target/e2e-screenshots/` (where the README's copies come from).
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let path = self.screenshots.join(format!("{name}.png"));
+        self.session.screenshot(&path);
+        let keep = root().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&path, keep.join(format!("{name}.png"))).unwrap();
+        path
+    }
+
+    /// Switches to the window whose page is `page` (e.g. "consent.html"), waiting for it.
+    pub fn switch_to_page(&self, page: &str, limit: Duration) {
+        let found = self.session.wait_until(limit, || {
+            self.session.window_handles().into_iter().find(|h| {
+                self.session.switch_to(h).is_ok() && self.session.execute("return location.pathname").as_str().is_some_and(|p| p.ends_with(page))
+            })
+        });
+        found.unwrap_or_else(|| panic!("no window showing {page} within {limit:?}"));
+    }
+}

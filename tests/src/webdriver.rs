@@ -1,0 +1,186 @@
+//! A small W3C WebDriver client (only what the app tests use), over blocking HTTP.
+//! `tauri-driver` forwards it to WebKitWebDriver, which drives the app's webviews.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// W3C's key for element references in JSON.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct WebDriver {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+pub struct Session {
+    driver: WebDriver,
+    id: String,
+}
+
+/// An element of the current window.
+#[derive(Clone, Debug)]
+pub struct Element(String);
+
+impl WebDriver {
+    pub fn new(url: &str) -> WebDriver {
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        WebDriver { http, base: url.trim_end_matches('/').to_owned() }
+    }
+
+    /// Whether the driver answers `/status` (it takes a moment to start).
+    pub fn ready(&self) -> bool {
+        self.http.get(format!("{}/status", self.base)).send().is_ok_and(|r| r.status().is_success())
+    }
+
+    /// A session running `application args…` (tauri-driver's `tauri:options`).
+    pub fn session(self, application: &Path, args: &[&str]) -> Result<Session, String> {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": application, "args": args},
+        }}});
+        let v = call(&self.http, reqwest::Method::POST, &format!("{}/session", self.base), Some(caps))?;
+        let id = v["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {v}"))?.to_owned();
+        Ok(Session { driver: self, id })
+    }
+}
+
+fn call(http: &reqwest::blocking::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
+    let mut req = http.request(method.clone(), url);
+    if let Some(body) = body {
+        req = req.json(&body);
+    } else if method == reqwest::Method::POST {
+        req = req.json(&json!({}));
+    }
+    let resp = req.send().map_err(|e| format!("{method} {url}: {e}"))?;
+    let status = resp.status();
+    let v: Value = resp.json().map_err(|e| format!("{method} {url}: answer is not JSON ({e})"))?;
+    if !status.is_success() {
+        return Err(format!("{method} {url}: HTTP {status}: {}", v["value"]));
+    }
+    Ok(v["value"].clone())
+}
+
+impl Session {
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.driver.base, self.id, path)
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        call(&self.driver.http, reqwest::Method::GET, &self.url(path), None)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        call(&self.driver.http, reqwest::Method::POST, &self.url(path), Some(body))
+    }
+
+    pub fn find_all(&self, css: &str) -> Vec<Element> {
+        match self.post("/elements", json!({"using": "css selector", "value": css})) {
+            Ok(Value::Array(items)) => items.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned()))).collect(),
+            _ => vec![],
+        }
+    }
+
+    pub fn find(&self, css: &str) -> Option<Element> {
+        self.find_all(css).into_iter().next()
+    }
+
+    /// Waits (up to `limit`) for an element matching `css`.
+    pub fn wait(&self, css: &str, limit: Duration) -> Element {
+        self.wait_until(limit, || self.find(css)).unwrap_or_else(|| panic!("no `{css}` within {limit:?}; page text:\n{}", self.page_text()))
+    }
+
+    /// Polls `f` every 100 ms until it returns `Some` or `limit` passes.
+    pub fn wait_until<T>(&self, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(v) = f() {
+                return Some(v);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn click(&self, e: &Element) {
+        self.post(&format!("/element/{}/click", e.0), json!({})).unwrap_or_else(|err| panic!("click: {err}"));
+    }
+
+    /// Waits for `css`, then clicks it.
+    pub fn click_on(&self, css: &str, limit: Duration) {
+        let e = self.wait(css, limit);
+        self.click(&e);
+    }
+
+    pub fn text(&self, e: &Element) -> String {
+        self.get(&format!("/element/{}/text", e.0)).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    pub fn attribute(&self, e: &Element, name: &str) -> Option<String> {
+        self.get(&format!("/element/{}/attribute/{name}", e.0)).ok().and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    pub fn is_enabled(&self, e: &Element) -> bool {
+        self.get(&format!("/element/{}/enabled", e.0)).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+
+    pub fn type_into(&self, e: &Element, text: &str) {
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text})).unwrap_or_else(|err| panic!("type: {err}"));
+    }
+
+    /// The visible text of the whole page (for failure messages).
+    pub fn page_text(&self) -> String {
+        self.find("body").map(|b| self.text(&b)).unwrap_or_default()
+    }
+
+    /// Keys sent to whatever has focus (W3C actions).
+    pub fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.post("/actions", actions).unwrap_or_else(|err| panic!("keys: {err}"));
+    }
+
+    pub fn window_handles(&self) -> Vec<String> {
+        match self.get("/window/handles") {
+            Ok(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        }
+    }
+
+    pub fn window_handle(&self) -> Option<String> {
+        self.get("/window").ok().and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    pub fn switch_to(&self, handle: &str) -> Result<(), String> {
+        self.post("/window", json!({"handle": handle})).map(|_| ())
+    }
+
+    pub fn title(&self) -> String {
+        self.get("/title").ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub fn execute(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []})).unwrap_or_else(|err| panic!("script: {err}"))
+    }
+
+    /// A PNG of the current window, written to `path`.
+    pub fn screenshot(&self, path: &Path) {
+        let b64 = self.get("/screenshot").unwrap_or_else(|err| panic!("screenshot: {err}"));
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("screenshot is base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = call(&self.driver.http, reqwest::Method::DELETE, &self.url(""), None);
+    }
+}
