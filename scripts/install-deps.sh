@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Sesame's build and tests need on Debian/Ubuntu, skipping what is there.
-# Sourced by scripts/test.sh and scripts/demo.sh; safe to run again.
+# Sourced by scripts/test.sh, scripts/run.sh and scripts/demo.sh; safe to run again.
+# SESAME_GUI=1 adds what the desktop app needs to build, SESAME_GUI=test what its tests need.
 set -euo pipefail
 
 need_apt=()
@@ -11,10 +12,24 @@ command -v secret-tool >/dev/null || need_apt+=(libsecret-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The desktop app (SESAME_GUI=1): Tauri's GTK/WebKit build packages, and for its tests an
+# X server and WebKit's WebDriver. The core and the CLI need none of these.
+gui_apt=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xdg-utils)
+gui_test_apt=(xvfb webkit2gtk-driver)
+if [ -n "${SESAME_GUI:-}" ]; then
+  pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=("${gui_apt[@]}")
+  pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || need_apt+=(libayatana-appindicator3-dev)
+  if [ "${SESAME_GUI}" = test ]; then
+    command -v Xvfb >/dev/null || need_apt+=(xvfb)
+    command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
+  fi
+fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
   need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
+  [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
+  [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")
 fi
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -36,3 +51,10 @@ if ! command -v cargo >/dev/null; then
   echo "Rust is missing: install it with rustup (https://rustup.rs), Rust 1.88 or newer, then run this again." >&2
   exit 1
 fi
+
+# tauri-driver (WebDriver for the app's tests), from crates.io.
+if [ "${SESAME_GUI:-}" = test ] && ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "installing: tauri-driver (cargo install --locked)" >&2
+  cargo install tauri-driver --locked --quiet
+fi
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
