@@ -1,0 +1,103 @@
+// The one seam between the pages and Sesame: the Tauri commands of docs/app.md, or an
+// in-memory fake for tests and for looking at the UI in a plain browser.
+
+import type {
+  AccountInfo,
+  ActivityInfo,
+  BrokerEvent,
+  CommandError,
+  ConsentRequest,
+  Decision,
+  DeviceLoginStart,
+  GrantInfo,
+  LoginStart,
+  LogoutResult,
+  Overview,
+  PendingInfo,
+  ProvidersList,
+} from './types';
+
+export interface ActivityQuery {
+  limit?: number;
+  app?: string;
+}
+
+export interface Backend {
+  overview(): Promise<Overview>;
+  accounts(): Promise<AccountInfo[]>;
+  providers(): Promise<ProvidersList>;
+  /** The shell opens the system browser itself. */
+  loginStart(provider: string): Promise<LoginStart>;
+  loginDeviceStart(provider: string): Promise<DeviceLoginStart>;
+  /** Resolves when the sign-in ends; rejects with `login_cancelled` after `loginCancel`. */
+  loginWait(loginId: string): Promise<AccountInfo>;
+  loginCancel(loginId: string): Promise<void>;
+  logout(account: string): Promise<LogoutResult>;
+  grants(): Promise<GrantInfo[]>;
+  /** Resolves to the ids of the revoked grants. */
+  revokeGrant(id: number): Promise<number[]>;
+  revokeApp(appKey: string): Promise<number[]>;
+  activity(query?: ActivityQuery): Promise<ActivityInfo[]>;
+  pending(): Promise<PendingInfo[]>;
+  openConsent(id?: number): Promise<void>;
+  /** Resolves to the state now in force. */
+  setAutostart(enabled: boolean): Promise<boolean>;
+  consentCurrent(): Promise<ConsentRequest | null>;
+  consentAnswer(id: number, decision: Decision): Promise<void>;
+  /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */
+  onChanged(cb: (event: BrokerEvent) => void): Promise<() => void>;
+}
+
+/** A failed command, with the broker's error kind and its sentence for people. */
+export class BackendError extends Error implements CommandError {
+  readonly kind: string;
+  constructor(kind: string, message: string) {
+    super(message);
+    this.name = 'BackendError';
+    this.kind = kind;
+  }
+}
+
+/**
+ * Commands reject with `{kind, message}`; Tauri itself rejects with a bare string (e.g. a
+ * command the window's capability does not allow). Both become a BackendError, so a page
+ * can always show `.message`.
+ */
+export function toBackendError(raw: unknown): BackendError {
+  if (raw instanceof BackendError) return raw;
+  if (typeof raw === 'string') return new BackendError('internal', raw);
+  if (raw && typeof raw === 'object') {
+    const r = raw as { kind?: unknown; message?: unknown };
+    if (typeof r.message === 'string') {
+      return new BackendError(typeof r.kind === 'string' ? r.kind : 'internal', r.message);
+    }
+  }
+  return new BackendError('internal', 'Something went wrong talking to Sesame.');
+}
+
+/** The sentence to show for any rejection. */
+export function errorMessage(raw: unknown): string {
+  return toBackendError(raw).message;
+}
+
+export function errorKind(raw: unknown): string {
+  return toBackendError(raw).kind;
+}
+
+/** True inside the Tauri webview (the shell injects this before any script runs). */
+export function insideTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+/**
+ * The Tauri backend in the app; elsewhere (vite dev server, a screenshot) the fake one with
+ * sample data. The fake is a separate chunk, so the app never loads it.
+ */
+export async function chooseBackend(): Promise<{ backend: Backend; preview: boolean }> {
+  if (insideTauri()) {
+    const { tauriBackend } = await import('./tauriBackend');
+    return { backend: tauriBackend, preview: false };
+  }
+  const { previewBackend } = await import('./sampleData');
+  return { backend: previewBackend(new URLSearchParams(location.search)), preview: true };
+}

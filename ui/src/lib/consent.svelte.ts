@@ -1,0 +1,97 @@
+// The consent window's logic. The security delay exists because the window can appear
+// while you type elsewhere: for `security_delay_ms` after a request is shown (and again
+// when the shown request changes), no click and no key can answer it.
+
+import { errorMessage, type Backend } from './backend';
+import type { ConsentRequest, Decision } from './types';
+
+/** Keeps answers locked for a while after each new request. */
+export class SecurityDelay {
+  armed = $state(false);
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Locks now, unlocks after `delayMs`. */
+  restart(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.armed = false;
+    this.timer = setTimeout(() => (this.armed = true), Math.max(0, delayMs));
+  }
+
+  lock(): void {
+    clearTimeout(this.timer);
+    this.armed = false;
+  }
+}
+
+function isControl(target: EventTarget | null): boolean {
+  // Enter on a focused button presses that button (it may be Deny); only Enter elsewhere
+  // means "approve once".
+  return target instanceof Element && target.closest('button, a, input, select, textarea, [role="button"]') !== null;
+}
+
+/**
+ * The decision a key press stands for, or null. Esc denies, Enter approves once. A held key
+ * (auto-repeat) never answers: it began before the question was there.
+ */
+export function keyDecision(e: KeyboardEvent, armed: boolean): Decision | null {
+  if (!armed || e.repeat || e.isComposing || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return null;
+  if (e.key === 'Escape') return 'deny';
+  if (e.key === 'Enter' && !isControl(e.target)) return 'approve_once';
+  return null;
+}
+
+export class ConsentModel {
+  current = $state<ConsentRequest | null>(null);
+  /** True once the first read came back (before that, show nothing rather than "nothing"). */
+  loaded = $state(false);
+  answering = $state(false);
+  error = $state<string | null>(null);
+  readonly delay = new SecurityDelay();
+
+  constructor(private backend: Backend) {}
+
+  get canAnswer(): boolean {
+    return this.delay.armed && !this.answering && this.current !== null;
+  }
+
+  /** Reads the oldest waiting request; a different one than before restarts the delay. */
+  async load(): Promise<void> {
+    try {
+      const next = await this.backend.consentCurrent();
+      const before = this.current?.request.id;
+      this.current = next;
+      this.loaded = true;
+      if (!next) this.delay.lock();
+      else if (next.request.id !== before) {
+        this.error = null;
+        this.delay.restart(next.security_delay_ms);
+      }
+    } catch (e) {
+      this.loaded = true;
+      this.error = errorMessage(e);
+    }
+  }
+
+  async answer(decision: Decision): Promise<void> {
+    const current = this.current;
+    if (!current || !this.canAnswer) return;
+    this.answering = true;
+    this.error = null;
+    try {
+      await this.backend.consentAnswer(current.request.id, decision);
+    } catch (e) {
+      // e.g. it timed out meanwhile: say so, and show what waits now.
+      this.error = errorMessage(e);
+    } finally {
+      this.answering = false;
+    }
+    await this.load();
+  }
+
+  onKey(e: KeyboardEvent): void {
+    const decision = keyDecision(e, this.canAnswer);
+    if (!decision) return;
+    e.preventDefault();
+    void this.answer(decision);
+  }
+}

@@ -1,0 +1,356 @@
+// An in-memory Backend that behaves like the app's commands: for the tests, and (seeded by
+// sampleData.ts) for looking at the UI in a browser without Tauri. Sign-ins stay open until
+// a test finishes them with completeLogin/failLogin, or a timer does in the preview.
+
+import { BackendError, type ActivityQuery, type Backend } from './backend';
+import type {
+  AccountInfo,
+  ActivityInfo,
+  BrokerEvent,
+  ConsentRequest,
+  Decision,
+  DeviceLoginStart,
+  GrantInfo,
+  LoginStart,
+  LogoutResult,
+  Overview,
+  PendingInfo,
+  ProvidersList,
+  Revocation,
+} from './types';
+
+export interface FakeState {
+  overview: Overview;
+  accounts: AccountInfo[];
+  providers: ProvidersList;
+  grants: GrantInfo[];
+  /** Newest first, as the broker lists it. */
+  activity: ActivityInfo[];
+  pending: PendingInfo[];
+  /** Plain words for scopes (the shell has its own table). */
+  scopeWords: Record<string, string>;
+  /** icon_data_url per app key, for the consent window. */
+  icons: Record<string, string>;
+  /** Providers that have a device flow; others refuse `loginDeviceStart`. */
+  deviceProviders: string[];
+  /** What each provider says when asked to revoke (default: confirmed). */
+  revocations: Record<string, Revocation>;
+  securityDelayMs: number;
+}
+
+export interface FakeOptions {
+  /** Unix seconds; tests pin it. */
+  now?: () => number;
+  /** Finish each sign-in by itself after this long (the preview does; tests do not). */
+  autoCompleteLoginMs?: number;
+}
+
+interface OpenLogin {
+  provider: string;
+  resolve: (a: AccountInfo) => void;
+  reject: (e: BackendError) => void;
+  done: Promise<AccountInfo>;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export function emptyState(): FakeState {
+  return {
+    overview: {
+      state: 'running',
+      demo: false,
+      config_path: '/home/me/.config/sesame/config.toml',
+      socket_path: '/run/user/1000/sesame/sesame.sock',
+      pending: 0,
+      accounts_needing_reauth: 0,
+      autostart: false,
+      version: '0.1.0',
+    },
+    accounts: [],
+    providers: { providers: [], config_path: '/home/me/.config/sesame/config.toml' },
+    grants: [],
+    activity: [],
+    pending: [],
+    scopeWords: {},
+    icons: {},
+    deviceProviders: [],
+    revocations: {},
+    securityDelayMs: 1000,
+  };
+}
+
+export class FakeBackend implements Backend {
+  state: FakeState;
+  /** Every call, in order, for assertions. */
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  private listeners = new Set<(e: BrokerEvent) => void>();
+  private logins = new Map<string, OpenLogin>();
+  private failures = new Map<string, BackendError>();
+  private nextLogin = 1;
+  private now: () => number;
+  private autoCompleteLoginMs?: number;
+
+  constructor(state: Partial<FakeState> = {}, options: FakeOptions = {}) {
+    this.state = { ...emptyState(), ...state };
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.autoCompleteLoginMs = options.autoCompleteLoginMs;
+  }
+
+  // ---- test controls ------------------------------------------------------------------
+
+  /** The next calls of `method` reject with this error, until `succeed(method)`. */
+  fail(method: keyof Backend, kind: string, message: string): void {
+    this.failures.set(method, new BackendError(kind, message));
+  }
+
+  succeed(method: keyof Backend): void {
+    this.failures.delete(method);
+  }
+
+  emit(event: BrokerEvent): void {
+    for (const cb of this.listeners) cb(event);
+  }
+
+  openLogins(): string[] {
+    return [...this.logins.keys()];
+  }
+
+  /** Ends a sign-in well: a new account, or the provider's account repaired in place. */
+  completeLogin(loginId: string, who: Partial<AccountInfo> = {}): AccountInfo {
+    const login = this.takeLogin(loginId);
+    const existing = this.state.accounts.find((a) => a.provider === login.provider && (!who.subject || a.subject === who.subject));
+    let account: AccountInfo;
+    if (existing) {
+      existing.status = 'active';
+      existing.last_refreshed_at = this.now();
+      account = existing;
+    } else {
+      const provider = this.state.providers.providers.find((p) => p.id === login.provider);
+      account = {
+        id: `${login.provider}-${(0x1a2b3c4d + this.state.accounts.length).toString(16)}`,
+        provider: login.provider,
+        issuer: provider?.issuer ?? '',
+        subject: 'alice',
+        email: 'alice@example.test',
+        name: 'Alice',
+        scopes: provider?.scopes ?? ['openid'],
+        status: 'active',
+        created_at: this.now(),
+        last_refreshed_at: null,
+        ...who,
+      };
+      this.state.accounts.push(account);
+    }
+    login.resolve({ ...account });
+    this.emit({ event: 'accounts_changed' });
+    return account;
+  }
+
+  failLogin(loginId: string, kind: string, message: string): void {
+    this.takeLogin(loginId).reject(new BackendError(kind, message));
+  }
+
+  addPending(p: PendingInfo): void {
+    this.state.pending.push(p);
+    this.emit({ event: 'pending_added', id: p.id, app_name: p.app.name, account: p.account });
+  }
+
+  // ---- Backend --------------------------------------------------------------------------
+
+  async overview(): Promise<Overview> {
+    this.record('overview');
+    return {
+      ...this.state.overview,
+      pending: this.state.pending.length,
+      accounts_needing_reauth: this.state.accounts.filter((a) => a.status === 'reauth_required').length,
+    };
+  }
+
+  async accounts(): Promise<AccountInfo[]> {
+    this.broker('accounts');
+    return this.state.accounts.map((a) => ({ ...a }));
+  }
+
+  async providers(): Promise<ProvidersList> {
+    this.broker('providers');
+    return structuredClone(this.state.providers);
+  }
+
+  async loginStart(provider: string): Promise<LoginStart> {
+    this.broker('loginStart', provider);
+    this.needProvider(provider);
+    const id = this.openLogin(provider);
+    return { login_id: id, authorization_url: `https://idp.example/authorize?login=${id}`, expires_at: this.now() + 300 };
+  }
+
+  async loginDeviceStart(provider: string): Promise<DeviceLoginStart> {
+    this.broker('loginDeviceStart', provider);
+    this.needProvider(provider);
+    if (!this.state.deviceProviders.includes(provider)) {
+      throw new BackendError('bad_request', `provider \`${provider}\` has no device sign-in; use the browser sign-in`);
+    }
+    const id = this.openLogin(provider);
+    return {
+      login_id: id,
+      user_code: 'WDJB-MJHT',
+      verification_uri: 'https://idp.example/device',
+      verification_uri_complete: 'https://idp.example/device?user_code=WDJB-MJHT',
+      interval: 5,
+      expires_at: this.now() + 900,
+    };
+  }
+
+  loginWait(loginId: string): Promise<AccountInfo> {
+    this.broker('loginWait', loginId);
+    const login = this.logins.get(loginId);
+    if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over; start a new one'));
+    return login.done;
+  }
+
+  async loginCancel(loginId: string): Promise<void> {
+    this.broker('loginCancel', loginId);
+    if (this.logins.has(loginId)) this.failLogin(loginId, 'login_cancelled', 'the sign-in was cancelled');
+  }
+
+  async logout(account: string): Promise<LogoutResult> {
+    this.broker('logout', account);
+    const found = this.state.accounts.find((a) => a.id === account || a.provider === account);
+    if (!found) throw new BackendError('no_such_account', `there is no account \`${account}\``);
+    this.state.accounts = this.state.accounts.filter((a) => a !== found);
+    this.state.grants = this.state.grants.filter((g) => g.account !== found.id);
+    this.emit({ event: 'accounts_changed' });
+    return { account: found.id, revocation: this.state.revocations[found.provider] ?? { status: 'confirmed' } };
+  }
+
+  async grants(): Promise<GrantInfo[]> {
+    this.broker('grants');
+    return structuredClone(this.state.grants);
+  }
+
+  async revokeGrant(id: number): Promise<number[]> {
+    this.broker('revokeGrant', id);
+    if (!this.state.grants.some((g) => g.id === id)) throw new BackendError('no_such_grant', `there is no grant ${id}`);
+    return this.revokeWhere((g) => g.id === id);
+  }
+
+  async revokeApp(appKey: string): Promise<number[]> {
+    this.broker('revokeApp', appKey);
+    return this.revokeWhere((g) => g.app.key === appKey);
+  }
+
+  async activity(query: ActivityQuery = {}): Promise<ActivityInfo[]> {
+    this.broker('activity', query);
+    const needle = query.app?.toLowerCase();
+    const rows = this.state.activity.filter((r) => !needle || r.app === query.app || r.app.toLowerCase().includes(needle) || r.app_name.toLowerCase().includes(needle));
+    return structuredClone(rows.slice(0, query.limit ?? 100));
+  }
+
+  async pending(): Promise<PendingInfo[]> {
+    this.broker('pending');
+    return structuredClone(this.state.pending);
+  }
+
+  async openConsent(id?: number): Promise<void> {
+    this.broker('openConsent', id);
+  }
+
+  async setAutostart(enabled: boolean): Promise<boolean> {
+    this.record('setAutostart', enabled);
+    this.state.overview.autostart = enabled;
+    return enabled;
+  }
+
+  async consentCurrent(): Promise<ConsentRequest | null> {
+    this.record('consentCurrent');
+    const request = this.state.pending[0];
+    if (!request) return null;
+    return {
+      request: structuredClone(request),
+      icon_data_url: this.state.icons[request.app.key] ?? null,
+      scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
+      security_delay_ms: this.state.securityDelayMs,
+    };
+  }
+
+  async consentAnswer(id: number, decision: Decision): Promise<void> {
+    this.record('consentAnswer', id, decision);
+    const request = this.state.pending.find((p) => p.id === id);
+    if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out');
+    this.state.pending = this.state.pending.filter((p) => p !== request);
+    const event = decision === 'deny' ? 'denied' : decision === 'approve_always' ? 'remembered' : 'approved';
+    this.log(request, event);
+    if (decision !== 'deny') this.log(request, 'handed_out', request.waiting);
+    if (decision === 'approve_always') {
+      const id = Math.max(0, ...this.state.grants.map((g) => g.id)) + 1;
+      this.state.grants.push({ id, app: request.app, account: request.account, scopes: request.scopes, created_at: this.now(), last_used_at: this.now(), use_count: request.waiting });
+      this.emit({ event: 'grants_changed' });
+    }
+    this.emit({ event: 'pending_resolved', id });
+  }
+
+  async onChanged(cb: (e: BrokerEvent) => void): Promise<() => void> {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+    const failure = this.failures.get(method);
+    if (failure) throw failure;
+  }
+
+  /** Like the app: with no broker of its own, every broker command fails `not_running`. */
+  private broker(method: string, ...args: unknown[]): void {
+    this.record(method, ...args);
+    if (this.state.overview.state !== 'running') {
+      throw new BackendError('not_running', this.state.overview.message ?? 'Sesame is not running in this app');
+    }
+  }
+
+  private needProvider(provider: string): void {
+    if (!this.state.providers.providers.some((p) => p.id === provider)) {
+      throw new BackendError('no_such_provider', `there is no provider \`${provider}\` in the config`);
+    }
+  }
+
+  private openLogin(provider: string): string {
+    const id = `login-${this.nextLogin++}`;
+    let resolve!: OpenLogin['resolve'];
+    let reject!: OpenLogin['reject'];
+    const done = new Promise<AccountInfo>((res, rej) => ((resolve = res), (reject = rej)));
+    done.catch(() => {}); // a sign-in nobody waits for must not be an unhandled rejection
+    const login: OpenLogin = { provider, resolve, reject, done };
+    if (this.autoCompleteLoginMs !== undefined) {
+      login.timer = setTimeout(() => this.logins.has(id) && this.completeLogin(id), this.autoCompleteLoginMs);
+    }
+    this.logins.set(id, login);
+    return id;
+  }
+
+  private takeLogin(loginId: string): OpenLogin {
+    const login = this.logins.get(loginId);
+    if (!login) throw new Error(`no open sign-in ${loginId}`);
+    this.logins.delete(loginId);
+    clearTimeout(login.timer);
+    return login;
+  }
+
+  private revokeWhere(match: (g: GrantInfo) => boolean): number[] {
+    const revoked = this.state.grants.filter(match);
+    this.state.grants = this.state.grants.filter((g) => !match(g));
+    for (const g of revoked) {
+      this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event: 'revoked', app: g.app.key, app_name: g.app.name, account: g.account, scopes: g.scopes, detail: `grant ${g.id}`, count: 1 });
+    }
+    if (revoked.length) this.emit({ event: 'grants_changed' });
+    return revoked.map((g) => g.id);
+  }
+
+  private log(p: PendingInfo, event: ActivityInfo['event'], count = 1): void {
+    this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event, app: p.app.key, app_name: p.app.name, account: p.account, scopes: p.scopes, detail: p.via_cli ? 'via sesame CLI' : '', count });
+  }
+
+  private nextActivityId(): number {
+    return Math.max(0, ...this.state.activity.map((a) => a.id)) + 1;
+  }
+}
