@@ -23,6 +23,7 @@ pub mod policy;
 pub mod refresher;
 mod retry;
 pub mod rotation;
+pub mod scope_words;
 pub mod server;
 
 pub use sesame_ipc::Secret;

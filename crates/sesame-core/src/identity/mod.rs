@@ -26,6 +26,7 @@
 
 mod desktop;
 mod flatpak;
+pub mod icon;
 mod interpreter;
 #[cfg(test)]
 mod parse_tests;
