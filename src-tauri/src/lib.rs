@@ -1,0 +1,113 @@
+//! Sesame's desktop app: the same broker as `sesame daemon`, hosted in-process and serving
+//! the same socket, plus a tray, the consent window and the management window
+//! (docs/app.md). Only this crate knows Tauri; everything it does with accounts, tokens
+//! and consent is a call into `sesame-core`.
+
+pub mod commands;
+pub mod dto;
+mod events;
+mod notify;
+pub mod state;
+pub mod tray;
+pub mod windows;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sesame_core::host::Host;
+use sesame_core::server;
+use tauri::{Manager, RunEvent, Runtime};
+use tauri_plugin_autostart::MacosLauncher;
+
+use crate::state::Core;
+
+/// Every command the webviews may call (`build.rs` makes their permissions from it).
+pub const COMMANDS: &[&str] = include!("command_names.rs");
+
+/// The one event the webviews hear; its payload is a `sesame_ipc::events::BrokerEvent`.
+pub const CHANGED_EVENT: &str = "sesame:changed";
+
+/// Given by autostart: start in the tray without opening the main window.
+pub const HIDDEN_ARG: &str = "--hidden";
+
+/// The app's config, capabilities and (with `custom-protocol`) the embedded `ui/dist`.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// The socket server's task, stopped when the app exits.
+struct Server {
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    done: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+pub fn run() {
+    init_tracing();
+    let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
+    let app = tauri::Builder::default()
+        // First, so a second launch hands over to the running app before doing anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Err(e) = windows::show_main(app) {
+                tracing::warn!(error = %e, "cannot open the main window for a second launch");
+            }
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec![HIDDEN_ARG])))
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            let (state, host) = tauri::async_runtime::block_on(async { state::start() });
+            let running = matches!(state.core, Core::Running { .. });
+            app.manage(state);
+            if let Some(host) = host {
+                events::spawn(app.handle().clone(), &host.broker);
+                app.manage(serve(host));
+            }
+            notify::handle_clicks(app.handle());
+            if let Err(e) = tray::create(app.handle()) {
+                tracing::warn!(error = %e, "no tray icon (is a StatusNotifier/AppIndicator host running?)");
+            }
+            // Without a broker the window is how the user learns why, even at login.
+            if !hidden || !running {
+                windows::show_main(app.handle())?;
+            }
+            Ok(())
+        })
+        .build(context())
+        .expect("cannot start the Sesame app");
+    app.run(|app, event| match event {
+        // The last window closed: keep running in the tray. Quit (exit code set) goes on.
+        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        RunEvent::Exit => stop_server(app),
+        _ => {}
+    });
+}
+
+/// Serves the socket until the app exits; the socket file goes when the task ends.
+fn serve(host: Host) -> Server {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tauri::async_runtime::spawn(async move {
+        let broker = host.broker.clone();
+        tracing::info!(socket = %host.paths.socket.display(), config = %host.paths.config_file.display(), "broker ready");
+        server::run(host.listener, broker, stopped).await;
+        // `host` (with its socket guard) is dropped here: the socket file is removed.
+    });
+    Server { stop: Mutex::new(Some(stop)), done: Mutex::new(Some(done)) }
+}
+
+fn stop_server<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let Some(server) = app.try_state::<Server>() else { return };
+    if let Some(stop) = server.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = stop.send(());
+    }
+    let done = server.done.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(done) = done {
+        // Connections get their drain; the socket file is removed when the task ends.
+        let _ = tauri::async_runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), done).await });
+    }
+}
+
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).try_init();
+}

@@ -1,0 +1,231 @@
+//! The app's state: whether it hosts the broker ([`Core`]), decided once at startup, and
+//! which pending request the consent window shows.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sesame_core::broker::Broker;
+use sesame_core::config::Config;
+use sesame_core::host::{self, HelperCommand, Host, HostError};
+use sesame_core::paths::Paths;
+use sesame_core::policy::Caller;
+use sesame_ipc::consent::{AppInfo, PendingInfo};
+use sesame_ipc::protocol::AccountStatus;
+
+use crate::dto::{display, CommandError, ConsentView, Overview, ProvidersView, ScopeWords};
+
+/// How long the consent buttons stay disabled after a request appears.
+pub const SECURITY_DELAY_MS: u64 = 1000;
+
+/// Whether this app is "the" broker for the user.
+pub enum Core {
+    /// The app hosts the broker and serves its socket.
+    Running { broker: Arc<Broker> },
+    /// Another broker (usually `sesame daemon`) serves the socket: the app shows that and
+    /// offers Quit rather than starting a second one.
+    Conflict { socket: PathBuf },
+    /// The broker could not start: a broken or missing config, mostly (also an unusable
+    /// data directory, database or socket path; `message` says which and what to do).
+    ConfigError { message: String, path: PathBuf },
+}
+
+/// What a notification click should open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyTarget {
+    Consent(u64),
+    Main,
+}
+
+pub struct AppState {
+    pub core: Core,
+    pub config_path: PathBuf,
+    pub socket_path: PathBuf,
+    /// `demo = true` in the config (the local demo provider): the UI shows a banner.
+    pub demo: bool,
+    /// Who answers consent questions from the windows: this app, in-process.
+    pub me: Caller,
+    consent: Mutex<ConsentSelection>,
+    notifications: Mutex<(i32, HashMap<i32, NotifyTarget>)>,
+}
+
+#[derive(Default)]
+struct ConsentSelection {
+    /// The request `open_consent` (or a tray item, a notification) asked for.
+    chosen: Option<u64>,
+    /// The request `consent_current` last returned: the only one `consent_answer` accepts.
+    shown: Option<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    pub fn new(core: Core, paths: &Paths, demo: bool) -> AppState {
+        AppState {
+            core,
+            config_path: paths.config_file.clone(),
+            socket_path: paths.socket.clone(),
+            demo,
+            me: Caller::in_process(own_app_info()),
+            consent: Mutex::default(),
+            notifications: Mutex::default(),
+        }
+    }
+
+    /// The broker, or `not_running` saying why there is none.
+    pub fn broker(&self) -> Result<&Arc<Broker>, CommandError> {
+        match &self.core {
+            Core::Running { broker } => Ok(broker),
+            Core::Conflict { socket } => Err(CommandError::not_running(&format!(
+                "another Sesame broker (probably `sesame daemon`) already serves {}; manage it with the `sesame` command, or stop it and start Sesame again",
+                socket.display()
+            ))),
+            Core::ConfigError { message, .. } => Err(CommandError::not_running(&format!("Sesame could not start its broker: {message}"))),
+        }
+    }
+
+    pub fn overview(&self, autostart: bool) -> Overview {
+        let (state, message) = match &self.core {
+            Core::Running { .. } => ("running", None),
+            Core::Conflict { .. } => ("conflict", self.broker().err().map(|e| e.message)),
+            Core::ConfigError { message, .. } => ("config_error", Some(message.clone())),
+        };
+        let (pending, reauth) = match &self.core {
+            Core::Running { broker } => {
+                (broker.pending_list().len(), broker.accounts().iter().filter(|a| a.status == AccountStatus::ReauthRequired).count())
+            }
+            _ => (0, 0),
+        };
+        Overview {
+            state,
+            message,
+            demo: self.demo,
+            config_path: display(&self.config_path),
+            socket_path: display(&self.socket_path),
+            pending,
+            accounts_needing_reauth: reauth,
+            autostart,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// With a broken config there is nothing to list, but the page shows the error where
+    /// the providers would be.
+    pub fn providers(&self) -> Result<ProvidersView, CommandError> {
+        let config_path = display(&self.config_path);
+        if let Core::ConfigError { message, .. } = &self.core {
+            return Ok(ProvidersView { providers: vec![], config_path, config_error: Some(message.clone()) });
+        }
+        Ok(ProvidersView { providers: self.broker()?.providers(), config_path, config_error: None })
+    }
+
+    /// Which request the consent window should show next time it asks.
+    pub fn choose_consent(&self, id: Option<u64>) {
+        lock(&self.consent).chosen = id;
+    }
+
+    /// The request on screen: the chosen one while it waits, else the oldest. Remembered as
+    /// the only one [`AppState::check_shown`] lets through.
+    pub fn consent_current(&self) -> Result<Option<ConsentView>, CommandError> {
+        let pending = self.broker()?.pending_list();
+        let mut selection = lock(&self.consent);
+        let chosen = selection.chosen.and_then(|id| pending.iter().find(|p| p.id == id));
+        let request = chosen.or_else(|| pending.iter().min_by_key(|p| p.id)).cloned();
+        selection.shown = request.as_ref().map(|r| r.id);
+        Ok(request.map(consent_view))
+    }
+
+    /// A window may only answer what it was shown: not an id guessed or left over from an
+    /// earlier request.
+    pub fn check_shown(&self, id: u64) -> Result<(), CommandError> {
+        match lock(&self.consent).shown {
+            Some(shown) if shown == id => Ok(()),
+            _ => Err(CommandError::new("bad_request", format!("request {id} is not the one the consent window shows; reload the window and answer what it shows"))),
+        }
+    }
+
+    /// The window shows another request than the one chosen since.
+    pub fn consent_stale(&self) -> bool {
+        let selection = lock(&self.consent);
+        selection.chosen.is_some() && selection.chosen != selection.shown
+    }
+
+    pub fn answered(&self, id: u64) {
+        let mut selection = lock(&self.consent);
+        if selection.chosen == Some(id) {
+            selection.chosen = None;
+        }
+        selection.shown = None;
+    }
+
+    /// A notification id for `target`, for the click handler to look up.
+    pub fn notification_id(&self, target: NotifyTarget) -> i32 {
+        let mut guard = lock(&self.notifications);
+        guard.0 = guard.0.wrapping_add(1).max(1);
+        let id = guard.0;
+        guard.1.insert(id, target);
+        id
+    }
+
+    pub fn notification_target(&self, id: i32) -> Option<NotifyTarget> {
+        lock(&self.notifications).1.get(&id).copied()
+    }
+
+    /// Pending requests and accounts, empty when no broker runs (for the tray).
+    pub fn counts(&self) -> (Vec<PendingInfo>, Vec<sesame_ipc::protocol::AccountInfo>) {
+        match &self.core {
+            Core::Running { broker } => (broker.pending_list(), broker.accounts()),
+            _ => (vec![], vec![]),
+        }
+    }
+}
+
+fn consent_view(request: PendingInfo) -> ConsentView {
+    let icon_data_url = request.app.icon.as_deref().and_then(sesame_core::identity::icon::data_url);
+    let scopes = request.scopes.iter().map(|s| ScopeWords { scope: s.clone(), description: sesame_core::scope_words::describe(s) }).collect();
+    ConsentView { request, icon_data_url, scopes, security_delay_ms: SECURITY_DELAY_MS }
+}
+
+/// This app as the answering party of consent questions (never a program that asks).
+fn own_app_info() -> AppInfo {
+    let exe = std::fs::canonicalize("/proc/self/exe").or_else(|_| std::env::current_exe()).map(|p| display(&p)).unwrap_or_else(|_| "sesame-app".into());
+    AppInfo { key: exe.clone(), name: "Sesame".into(), exe, script: None, icon: None, flatpak_app: None, sandboxed: false }
+}
+
+/// Starts the broker (must run inside a tokio runtime). The `Host` comes back to be served
+/// with `server::run`; without one the state says why.
+pub fn start() -> (AppState, Option<Host>) {
+    let paths = match Paths::from_env() {
+        Ok(p) => p,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(%message, "cannot find Sesame's paths");
+            let empty = Paths { config_file: PathBuf::new(), data_dir: PathBuf::new(), socket: PathBuf::new() };
+            return (AppState::new(Core::ConfigError { message, path: PathBuf::new() }, &empty, false), None);
+        }
+    };
+    let demo = Config::load(&paths.config_file).is_ok_and(|c| c.demo);
+    let helper = match HelperCommand::current_exe() {
+        Ok(h) => h,
+        Err(e) => {
+            let message = format!("cannot find this program's path for the refresh helper ({e}); start Sesame by its full path");
+            return (AppState::new(Core::ConfigError { message, path: paths.config_file.clone() }, &paths, demo), None);
+        }
+    };
+    match host::start(paths.clone(), helper) {
+        Ok(host) => (AppState::new(Core::Running { broker: host.broker.clone() }, &paths, demo), Some(host)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the app hosts no broker");
+            (AppState::new(failed(e, &paths), &paths, demo), None)
+        }
+    }
+}
+
+fn failed(e: HostError, paths: &Paths) -> Core {
+    if e.already_running() {
+        return Core::Conflict { socket: paths.socket.clone() };
+    }
+    Core::ConfigError { message: e.to_string(), path: paths.config_file.clone() }
+}

@@ -1,0 +1,68 @@
+//! The two windows. Both are made here, in code (the config declares none), so the app can
+//! start hidden in the tray and open them on demand. Their labels are what the capability
+//! files grant commands to.
+
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+use crate::state::AppState;
+
+pub const MAIN: &str = "main";
+pub const CONSENT: &str = "consent";
+
+/// Opens the main window, or brings it to the front. Closing it destroys the webview (no
+/// page stays alive in the background); the tray keeps the app running.
+pub fn show_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        raise(&window);
+        return Ok(window);
+    }
+    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+        .title("Sesame")
+        .inner_size(1000.0, 700.0)
+        .min_inner_size(640.0, 480.0)
+        .build()
+}
+
+/// Opens the consent window, or brings it to the front. An open one reloads when it shows
+/// another request than the one now chosen, so the page (and its security delay) starts
+/// over for the new request instead of swapping it under the user's pointer.
+pub fn show_consent<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    if let Some(window) = app.get_webview_window(CONSENT) {
+        if app.try_state::<AppState>().is_some_and(|s| s.consent_stale()) {
+            window.reload()?;
+        }
+        raise(&window);
+        return Ok(());
+    }
+    WebviewWindowBuilder::new(app, CONSENT, WebviewUrl::App("consent.html".into()))
+        .title("Sesame: allow access?")
+        .inner_size(480.0, 580.0)
+        .resizable(false)
+        .always_on_top(true)
+        .center()
+        .focused(true)
+        .build()?;
+    Ok(())
+}
+
+/// Closes the consent window once nothing waits for an answer.
+pub fn close_consent_if_idle<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    let idle = state.broker().map(|b| b.pending_list().is_empty()).unwrap_or(true);
+    if let (true, Some(window)) = (idle, app.get_webview_window(CONSENT)) {
+        if let Err(e) = window.destroy() {
+            tracing::warn!(error = %e, "cannot close the consent window");
+        }
+    }
+}
+
+/// Whether the user has the app on screen (then a new request opens the consent window;
+/// otherwise it becomes a notification).
+pub fn any_open<R: Runtime>(app: &AppHandle<R>) -> bool {
+    !app.webview_windows().is_empty()
+}
+
+fn raise<R: Runtime>(window: &WebviewWindow<R>) {
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
+}
