@@ -36,7 +36,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 }
 
 /// The socket server's task, stopped when the app exits.
-struct Server {
+pub struct Server {
     stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     done: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
@@ -62,6 +62,7 @@ pub fn run() {
                 events::spawn(app.handle().clone(), &host.broker);
                 app.manage(serve(host));
             }
+            quit_on_signals(app.handle().clone());
             notify::handle_clicks(app.handle());
             if let Err(e) = tray::create(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon (is a StatusNotifier/AppIndicator host running?)");
@@ -82,10 +83,29 @@ pub fn run() {
     });
 }
 
-/// Serves the socket until the app exits; the socket file goes when the task ends.
-fn serve(host: Host) -> Server {
+/// SIGTERM (session end, `kill`) and SIGINT quit like the tray's Quit, so the socket is
+/// closed and removed rather than left stale.
+fn quit_on_signals<R: Runtime>(app: tauri::AppHandle<R>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return tracing::warn!("cannot install the SIGTERM/SIGINT handlers");
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        app.exit(0);
+    });
+}
+
+/// Serves the socket until [`Server::stop`]; the socket file goes when the task ends.
+pub fn serve(host: Host) -> Server {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let done = tauri::async_runtime::spawn(async move {
+        // Take the whole `host` in: a closure capturing only the fields it uses would leave
+        // the socket guard behind, and the socket file would vanish as `serve` returns.
+        let host = host;
         let broker = host.broker.clone();
         tracing::info!(socket = %host.paths.socket.display(), config = %host.paths.config_file.display(), "broker ready");
         server::run(host.listener, broker, stopped).await;
@@ -95,14 +115,22 @@ fn serve(host: Host) -> Server {
 }
 
 fn stop_server<R: Runtime>(app: &tauri::AppHandle<R>) {
-    let Some(server) = app.try_state::<Server>() else { return };
-    if let Some(stop) = server.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        let _ = stop.send(());
+    if let Some(server) = app.try_state::<Server>() {
+        server.stop();
     }
-    let done = server.done.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(done) = done {
-        // Connections get their drain; the socket file is removed when the task ends.
-        let _ = tauri::async_runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), done).await });
+}
+
+impl Server {
+    /// Stops accepting, lets connections drain (briefly) and waits until the socket file is
+    /// gone. Call from outside the async runtime.
+    pub fn stop(&self) {
+        if let Some(stop) = self.stop.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = stop.send(());
+        }
+        let done = self.done.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(done) = done {
+            let _ = tauri::async_runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), done).await });
+        }
     }
 }
 
