@@ -1,0 +1,229 @@
+// The main window against the fake backend: every element id docs/app.md promises the
+// end-to-end test, and the flows behind them.
+import { describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import App from '../src/App.svelte';
+import { emptyState } from '../src/lib/fakeBackend';
+import type { GrantInfo } from '../src/lib/types';
+import { account, fake, NOW } from './fixtures';
+
+const byTestId = (id: string) => screen.getByTestId(id);
+const grant = (id: number, key: string, name: string, accountId = 'local-1a2b3c4d'): GrantInfo => ({ id, app: { key, name, exe: key, sandboxed: false }, account: accountId, scopes: ['email'], created_at: NOW, last_used_at: NOW, use_count: 3 });
+
+async function open(b = fake({ accounts: [account()] }), page = 'accounts') {
+  location.hash = `#${page}`;
+  render(App, { props: { backend: b } });
+  await screen.findByTestId(`nav-${page}`);
+  return b;
+}
+
+describe('main window', () => {
+  it('has the four sections and switches between them', async () => {
+    const b = await open(fake({ accounts: [account()], grants: [grant(1, '/usr/bin/msmtp', 'msmtp')] }));
+    expect(byTestId('nav-accounts').getAttribute('aria-current')).toBe('page');
+    await screen.findByTestId('account-row');
+    await fireEvent.click(byTestId('nav-grants'));
+    await screen.findByTestId('app-group');
+    expect(byTestId('nav-grants').getAttribute('aria-current')).toBe('page');
+    await fireEvent.click(byTestId('nav-activity'));
+    await screen.findByTestId('activity-chart');
+    await fireEvent.click(byTestId('nav-providers'));
+    await screen.findByTestId('config-path');
+    expect(b.calls.map((c) => c.method)).toContain('providers');
+  });
+
+  it('shows the DEMO banner only for the demo provider', async () => {
+    await open(fake({ overview: { ...emptyState().overview, demo: true } }));
+    expect(byTestId('demo-banner').textContent).toMatch(/demo provider.*Nothing here is a real account/s);
+  });
+
+  it('shows the conflict page when another Sesame serves the socket', async () => {
+    location.hash = '';
+    render(App, { props: { backend: fake({ overview: { ...emptyState().overview, state: 'conflict', message: 'socket busy' } }) } });
+    const msg = await screen.findByTestId('conflict-message');
+    expect(msg.textContent).toMatch(/sesame daemon.*already serves the socket/s);
+    expect(screen.queryByTestId('nav-accounts')).toBeNull();
+  });
+
+  it('shows the config error and the config path', async () => {
+    location.hash = '';
+    render(App, { props: { backend: fake({ overview: { ...emptyState().overview, state: 'config_error', message: 'line 3: unknown field `tennant`', config_path: '/c/config.toml' } }) } });
+    expect((await screen.findByTestId('config-error')).textContent).toContain('unknown field `tennant`');
+    expect(byTestId('config-path').textContent).toBe('/c/config.toml');
+  });
+
+  it('offers to review waiting requests', async () => {
+    const b = fake();
+    b.state.pending = [{ id: 1 } as never];
+    await open(b);
+    await fireEvent.click(await screen.findByRole('button', { name: 'Review' }));
+    expect(b.calls.some((c) => c.method === 'openConsent')).toBe(true);
+  });
+});
+
+describe('accounts', () => {
+  it('lists accounts with their status', async () => {
+    await open(fake({ accounts: [account(), account({ id: 'gh-1', provider: 'github', email: null, name: 'octo', status: 'reauth_required' })] }));
+    const rows = await screen.findAllByTestId('account-row');
+    expect(rows.map((r) => r.dataset.accountId)).toEqual(['local-1a2b3c4d', 'gh-1']);
+    expect(within(rows[0]).getByTestId('account-status').dataset.status).toBe('active');
+    expect(within(rows[1]).getByTestId('account-status').textContent).toMatch(/Sign-in needed/);
+    expect(within(rows[0]).getByText('alice@example.test')).toBeTruthy();
+    expect(screen.queryByTestId('reauth-local-1a2b3c4d')).toBeNull();
+    expect(byTestId('reauth-gh-1')).toBeTruthy();
+  });
+
+  it('adds an account in the browser: progress, then the new row', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    expect(screen.queryByTestId('signin-bot')).toBeNull(); // machine accounts sign in from the CLI
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    const progress = await screen.findByTestId('signin-progress');
+    await waitFor(() => expect(progress.textContent).toMatch(/Waiting for the browser/));
+    expect(progress.textContent).toMatch(/\d:\d\d left/);
+    b.completeLogin(b.openLogins()[0], { email: 'new@example.test' });
+    await waitFor(() => expect(screen.queryByTestId('signin-progress')).toBeNull());
+    await waitFor(() => expect(screen.getAllByTestId('account-row')).toHaveLength(1));
+    expect(screen.getByText(/Signed in to/).textContent).toMatch(/Signed in to local as new@example.test/);
+  });
+
+  it('signs in on another device with the code, the page and a QR code', async () => {
+    await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-device-local'));
+    const progress = await screen.findByTestId('signin-progress');
+    await waitFor(() => expect(progress.textContent).toContain('WDJB-MJHT'));
+    expect(progress.textContent).toContain('https://idp.example/device');
+    expect(within(progress).getByRole('img', { name: /QR code/ }).querySelector('path')?.getAttribute('d')).toMatch(/^M4 4h7/);
+  });
+
+  it('cancels a sign-in', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    await fireEvent.click(await screen.findByTestId('signin-cancel'));
+    await screen.findByText('Sign-in cancelled.');
+    expect(b.calls.some((c) => c.method === 'loginCancel')).toBe(true);
+    expect(screen.queryByTestId('signin-progress')).toBeNull();
+  });
+
+  it('shows why a sign-in failed', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    await screen.findByTestId('signin-progress');
+    await waitFor(() => expect(b.openLogins()).toHaveLength(1));
+    b.failLogin(b.openLogins()[0], 'login_timeout', 'nobody came back from the browser in time; start a new sign-in');
+    expect((await screen.findByRole('alert')).textContent).toContain('nobody came back from the browser in time');
+  });
+
+  it('signs in again for an account that needs it', async () => {
+    const b = await open(fake({ accounts: [account({ status: 'reauth_required' })] }));
+    await fireEvent.click(await screen.findByTestId('reauth-local-1a2b3c4d'));
+    await screen.findByTestId('signin-progress');
+    expect(b.calls.find((c) => c.method === 'loginStart')?.args).toEqual(['local']);
+    await waitFor(() => expect(b.openLogins()).toHaveLength(1));
+    b.completeLogin(b.openLogins()[0]);
+    await waitFor(() => expect(byTestId('account-status').dataset.status).toBe('active'));
+  });
+
+  it('signs out after a confirmation and says what the provider did', async () => {
+    const b = await open(fake({ accounts: [account()], revocations: { local: { status: 'not_supported', hint: 'revoke it at https://idp.example/settings' } } }));
+    const button = await screen.findByTestId('signout-local-1a2b3c4d');
+    await fireEvent.click(button);
+    expect(button.dataset.confirming).toBe('true');
+    expect(b.calls.some((c) => c.method === 'logout')).toBe(false);
+    await fireEvent.click(button);
+    const result = await screen.findByTestId('signout-result');
+    expect(result.dataset.revocation).toBe('not_supported');
+    expect(result.textContent).toContain('https://idp.example/settings');
+    await waitFor(() => expect(screen.queryByTestId('account-row')).toBeNull());
+  });
+
+  it('backs out of a sign-out with Cancel', async () => {
+    const b = await open(fake({ accounts: [account()] }));
+    const button = await screen.findByTestId('signout-local-1a2b3c4d');
+    await fireEvent.click(button);
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(button.dataset.confirming).toBe('false');
+    expect(b.calls.some((c) => c.method === 'logout')).toBe(false);
+  });
+
+  it('re-reads the list on sesame:changed', async () => {
+    const b = await open(fake({ accounts: [account()] }));
+    await screen.findByTestId('account-row');
+    b.state.accounts.push(account({ id: 'local-2', email: 'bob@example.test' }));
+    b.emit({ event: 'accounts_changed' });
+    await waitFor(() => expect(screen.getAllByTestId('account-row')).toHaveLength(2));
+  });
+});
+
+describe('apps & grants', () => {
+  it('groups grants by app and revokes one, or all of an app', async () => {
+    const b = await open(fake({ accounts: [account()], grants: [grant(1, '/usr/bin/msmtp', 'msmtp'), grant(2, '/usr/bin/gh', 'gh'), grant(3, '/usr/bin/gh', 'gh', 'other')] }), 'grants');
+    const groups = await screen.findAllByTestId('app-group');
+    expect(groups.map((g) => g.dataset.appKey).sort()).toEqual(['/usr/bin/gh', '/usr/bin/msmtp']);
+    const gh = groups.find((g) => g.dataset.appKey === '/usr/bin/gh')!;
+    expect(within(gh).getAllByTestId('grant-row').map((r) => r.dataset.grantId)).toEqual(['2', '3']); // by account
+
+    const revoke = byTestId('revoke-grant-1');
+    await fireEvent.click(revoke);
+    await fireEvent.click(revoke);
+    await waitFor(() => expect(screen.getAllByTestId('app-group')).toHaveLength(1));
+    expect(b.calls.find((c) => c.method === 'revokeGrant')?.args).toEqual([1]);
+
+    const all = within(screen.getByTestId('app-group')).getByTestId('revoke-app');
+    await fireEvent.click(all);
+    expect(all.textContent).toMatch(/Revoke 2 grants/);
+    await fireEvent.click(all);
+    await waitFor(() => expect(screen.queryByTestId('app-group')).toBeNull());
+    expect(b.calls.find((c) => c.method === 'revokeApp')?.args).toEqual(['/usr/bin/gh']);
+  });
+});
+
+describe('activity', () => {
+  it('lists events, filters them, and charts hand-outs', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const row = (id: number, event: string, app_name: string, count = 1) => ({ id, at: now - id * 60, event, app: `/usr/bin/${app_name}`, app_name, account: 'local-1', scopes: ['email'], detail: '', count });
+    await open(fake({ activity: [row(1, 'handed_out', 'msmtp', 12), row(2, 'denied', 'curl'), row(3, 'handed_out', 'gh')] as never }), 'activity');
+    const rows = await screen.findAllByTestId('activity-row');
+    expect(rows.map((r) => r.dataset.event)).toEqual(['handed_out', 'denied', 'handed_out']);
+    expect(rows[0].textContent).toContain('×12');
+    expect(rows[2].textContent).not.toContain('×');
+    expect(byTestId('activity-chart').querySelectorAll('rect.bar')).toHaveLength(2);
+
+    await fireEvent.input(byTestId('activity-filter'), { target: { value: 'MSM' } });
+    await waitFor(() => expect(screen.getAllByTestId('activity-row')).toHaveLength(1));
+    expect(byTestId('activity-chart').querySelectorAll('rect.bar')).toHaveLength(1);
+
+    await fireEvent.input(byTestId('activity-filter'), { target: { value: '' } });
+    await fireEvent.change(byTestId('activity-event'), { target: { value: 'denied' } });
+    await waitFor(() => expect(screen.getAllByTestId('activity-row').map((r) => r.dataset.event)).toEqual(['denied']));
+  });
+});
+
+describe('providers', () => {
+  it('lists providers, the config path and error, and switches autostart', async () => {
+    const b = fake();
+    b.state.providers.config_error = 'line 9: duplicate id `local`';
+    await open(b, 'providers');
+    const rows = await screen.findAllByTestId('provider-row');
+    expect(rows.map((r) => r.dataset.providerId)).toEqual(['local', 'bot']);
+    expect(byTestId('config-path').textContent).toBe('/home/me/.config/sesame/config.toml');
+    expect(byTestId('config-error').textContent).toContain('duplicate id');
+    const toggle = byTestId('autostart-toggle');
+    expect(toggle.getAttribute('aria-checked')).toBe('false');
+    await fireEvent.click(toggle);
+    await waitFor(() => expect(toggle.getAttribute('aria-checked')).toBe('true'));
+    expect(b.calls.find((c) => c.method === 'setAutostart')?.args).toEqual([true]);
+  });
+
+  it('shows why autostart could not be changed', async () => {
+    const b = fake();
+    b.fail('setAutostart', 'internal', 'cannot write ~/.config/autostart/sesame.desktop');
+    await open(b, 'providers');
+    await fireEvent.click(await screen.findByTestId('autostart-toggle'));
+    expect((await screen.findByRole('alert')).textContent).toContain('cannot write');
+    expect(byTestId('autostart-toggle').getAttribute('aria-checked')).toBe('false');
+  });
+});
