@@ -149,6 +149,19 @@ describe('accounts', () => {
     expect(b.calls.some((c) => c.method === 'logout')).toBe(false);
   });
 
+  it('keeps a sign-in going while another page is shown', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    await screen.findByTestId('signin-progress');
+    await fireEvent.click(byTestId('nav-providers'));
+    await screen.findByTestId('config-path');
+    await fireEvent.click(byTestId('nav-accounts'));
+    expect(await screen.findByTestId('signin-progress')).toBeTruthy();
+    b.completeLogin(b.openLogins()[0]);
+    await screen.findByTestId('account-row');
+  });
+
   it('re-reads the list on sesame:changed', async () => {
     const b = await open(fake({ accounts: [account()] }));
     await screen.findByTestId('account-row');
