@@ -35,8 +35,12 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     ]
 }
 
+/// Also the page's "Check again": without a broker, it tries to start one first.
 #[tauri::command]
-pub fn app_overview<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Answer<Overview> {
+pub async fn app_overview<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Answer<Overview> {
+    if let Some(host) = state.retry() {
+        crate::adopt(&app, host);
+    }
     ok(state.overview(autostart_enabled(&app)))
 }
 

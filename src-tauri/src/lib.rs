@@ -19,7 +19,6 @@ use sesame_core::server;
 use tauri::{Manager, RunEvent, Runtime};
 use tauri_plugin_autostart::MacosLauncher;
 
-use crate::state::Core;
 
 /// Every command the webviews may call (`build.rs` makes their permissions from it).
 pub const COMMANDS: &[&str] = include!("command_names.rs");
@@ -56,11 +55,10 @@ pub fn run() {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let (state, host) = tauri::async_runtime::block_on(async { state::start() });
-            let running = matches!(state.core, Core::Running { .. });
+            let running = state.is_running();
             app.manage(state);
             if let Some(host) = host {
-                events::spawn(app.handle().clone(), &host.broker);
-                app.manage(serve(host));
+                adopt(app.handle(), host);
             }
             quit_on_signals(app.handle().clone());
             notify::handle_clicks(app.handle());
@@ -81,6 +79,14 @@ pub fn run() {
         RunEvent::Exit => stop_server(app),
         _ => {}
     });
+}
+
+/// Serves a freshly started broker and follows its events (at startup, or when a retry
+/// from the conflict or config-error page succeeds).
+pub(crate) fn adopt<R: Runtime>(app: &tauri::AppHandle<R>, host: Host) {
+    events::spawn(app.clone(), &host.broker);
+    app.manage(serve(host));
+    tray::refresh(app);
 }
 
 /// SIGTERM (session end, `kill`) and SIGINT quit like the tray's Quit, so the socket is

@@ -1,9 +1,11 @@
-//! The app's state: whether it hosts the broker ([`Core`]), decided once at startup, and
-//! which pending request the consent window shows.
+//! The app's state: whether it hosts the broker ([`Core`]), decided at startup and
+//! re-checked while it does not (the page's "Check again"), and which pending request the
+//! consent window shows.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use sesame_core::broker::Broker;
 use sesame_core::config::Config;
@@ -38,11 +40,10 @@ pub enum NotifyTarget {
 }
 
 pub struct AppState {
-    pub core: Core,
-    pub config_path: PathBuf,
-    pub socket_path: PathBuf,
+    core: RwLock<Core>,
+    paths: Paths,
     /// `demo = true` in the config (the local demo provider): the UI shows a banner.
-    pub demo: bool,
+    demo: AtomicBool,
     /// Who answers consent questions from the windows: this app, in-process.
     pub me: Caller,
     consent: Mutex<ConsentSelection>,
@@ -64,20 +65,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     pub fn new(core: Core, paths: &Paths, demo: bool) -> AppState {
         AppState {
-            core,
-            config_path: paths.config_file.clone(),
-            socket_path: paths.socket.clone(),
-            demo,
+            core: RwLock::new(core),
+            paths: paths.clone(),
+            demo: AtomicBool::new(demo),
             me: Caller::in_process(own_app_info()),
             consent: Mutex::default(),
             notifications: Mutex::default(),
         }
     }
 
+    pub fn core(&self) -> RwLockReadGuard<'_, Core> {
+        self.core.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(*self.core(), Core::Running { .. })
+    }
+
+    /// Without a broker, tries again to start one: the daemon may have stopped, the config
+    /// may be fixed. `Some(host)` when this call started it (serve it).
+    pub fn retry(&self) -> Option<Host> {
+        let mut core = self.core.write().unwrap_or_else(|p| p.into_inner());
+        if matches!(*core, Core::Running { .. }) {
+            return None;
+        }
+        let (started, host, demo) = start_core(&self.paths);
+        *core = started;
+        self.demo.store(demo, Ordering::Relaxed);
+        host
+    }
+
     /// The broker, or `not_running` saying why there is none.
-    pub fn broker(&self) -> Result<&Arc<Broker>, CommandError> {
-        match &self.core {
-            Core::Running { broker } => Ok(broker),
+    pub fn broker(&self) -> Result<Arc<Broker>, CommandError> {
+        match &*self.core() {
+            Core::Running { broker } => Ok(broker.clone()),
             Core::Conflict { socket } => Err(CommandError::not_running(&format!(
                 "another Sesame broker (probably `sesame daemon`) already serves {}; manage it with the `sesame` command, or stop it and start Sesame again",
                 socket.display()
@@ -87,12 +108,12 @@ impl AppState {
     }
 
     pub fn overview(&self, autostart: bool) -> Overview {
-        let (state, message) = match &self.core {
+        let (state, message) = match &*self.core() {
             Core::Running { .. } => ("running", None),
             Core::Conflict { .. } => ("conflict", self.broker().err().map(|e| e.message)),
             Core::ConfigError { message, .. } => ("config_error", Some(message.clone())),
         };
-        let (pending, reauth) = match &self.core {
+        let (pending, reauth) = match &*self.core() {
             Core::Running { broker } => {
                 (broker.pending_list().len(), broker.accounts().iter().filter(|a| a.status == AccountStatus::ReauthRequired).count())
             }
@@ -101,9 +122,9 @@ impl AppState {
         Overview {
             state,
             message,
-            demo: self.demo,
-            config_path: display(&self.config_path),
-            socket_path: display(&self.socket_path),
+            demo: self.demo.load(Ordering::Relaxed),
+            config_path: display(&self.paths.config_file),
+            socket_path: display(&self.paths.socket),
             pending,
             accounts_needing_reauth: reauth,
             autostart,
@@ -114,8 +135,8 @@ impl AppState {
     /// With a broken config there is nothing to list, but the page shows the error where
     /// the providers would be.
     pub fn providers(&self) -> Result<ProvidersView, CommandError> {
-        let config_path = display(&self.config_path);
-        if let Core::ConfigError { message, .. } = &self.core {
+        let config_path = display(&self.paths.config_file);
+        if let Core::ConfigError { message, .. } = &*self.core() {
             return Ok(ProvidersView { providers: vec![], config_path, config_error: Some(message.clone()) });
         }
         Ok(ProvidersView { providers: self.broker()?.providers(), config_path, config_error: None })
@@ -175,7 +196,7 @@ impl AppState {
 
     /// Pending requests and accounts, empty when no broker runs (for the tray).
     pub fn counts(&self) -> (Vec<PendingInfo>, Vec<sesame_ipc::protocol::AccountInfo>) {
-        match &self.core {
+        match &*self.core() {
             Core::Running { broker } => (broker.pending_list(), broker.accounts()),
             _ => (vec![], vec![]),
         }
@@ -206,19 +227,28 @@ pub fn start() -> (AppState, Option<Host>) {
             return (AppState::new(Core::ConfigError { message, path: PathBuf::new() }, &empty, false), None);
         }
     };
+    let (core, host, demo) = start_core(&paths);
+    (AppState::new(core, &paths, demo), host)
+}
+
+/// `host::start`, with its failure turned into the state the window shows.
+fn start_core(paths: &Paths) -> (Core, Option<Host>, bool) {
+    if paths.config_file.as_os_str().is_empty() {
+        return (Core::ConfigError { message: "cannot tell where the config is: set SESAME_CONFIG or HOME, then start Sesame again".into(), path: PathBuf::new() }, None, false);
+    }
     let demo = Config::load(&paths.config_file).is_ok_and(|c| c.demo);
     let helper = match HelperCommand::current_exe() {
         Ok(h) => h,
         Err(e) => {
             let message = format!("cannot find this program's path for the refresh helper ({e}); start Sesame by its full path");
-            return (AppState::new(Core::ConfigError { message, path: paths.config_file.clone() }, &paths, demo), None);
+            return (Core::ConfigError { message, path: paths.config_file.clone() }, None, demo);
         }
     };
     match host::start(paths.clone(), helper) {
-        Ok(host) => (AppState::new(Core::Running { broker: host.broker.clone() }, &paths, demo), Some(host)),
+        Ok(host) => (Core::Running { broker: host.broker.clone() }, Some(host), demo),
         Err(e) => {
             tracing::warn!(error = %e, "the app hosts no broker");
-            (AppState::new(failed(e, &paths), &paths, demo), None)
+            (failed(e, paths), None, demo)
         }
     }
 }

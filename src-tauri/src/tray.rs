@@ -96,7 +96,7 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
     let (pending, accounts) = state.counts();
     let reauth = accounts.iter().filter(|a| a.status == AccountStatus::ReauthRequired).count();
     let mut entries = vec![];
-    match &state.core {
+    match &*state.core() {
         Core::Running { broker } => {
             if !pending.is_empty() {
                 entries.push(text("Waiting for your answer"));
@@ -131,7 +131,7 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
     if reauth > 0 {
         tooltip.push_str(&format!(", {reauth} must sign in again"));
     }
-    if !matches!(state.core, Core::Running { .. }) {
+    if !state.is_running() {
         tooltip = "Sesame: not running a broker".into();
     }
     TrayView { entries, tooltip, attention: !pending.is_empty() || reauth > 0 }
@@ -225,7 +225,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, raw: &str) {
 
 /// Sign-in from the tray: the browser opens, and a notification tells how it ended.
 fn sign_in<R: Runtime>(app: &AppHandle<R>, provider: String) {
-    let Ok(broker) = app.state::<AppState>().broker().cloned() else { return };
+    let Ok(broker) = app.state::<AppState>().broker() else { return };
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let (title, body) = match sign_in_flow(&broker, &provider).await {

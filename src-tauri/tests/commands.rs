@@ -157,11 +157,16 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
     assert!(missing.is_empty(), "commands without a case in the token scan: {missing:?}");
 }
 
-/// Without a broker every broker command says `not_running`, and the overview says why.
+/// Without a broker every broker command says `not_running`, and the overview says why;
+/// once the other broker is gone, the overview's re-check ("Check again") starts ours.
 #[test]
-fn a_conflict_is_reported_not_hidden() {
+fn a_conflict_is_reported_and_rechecked() {
     let home = support::private_home();
-    let paths = Paths { config_file: home.join("config.toml"), data_dir: home.join("data"), socket: home.join("taken.sock") };
+    let dir = home.join("conflict");
+    std::fs::create_dir_all(&dir).unwrap();
+    let paths = Paths { config_file: dir.join("config.toml"), data_dir: dir.join("data"), socket: dir.join("taken.sock") };
+    std::fs::write(&paths.config_file, "[[provider]]\nid = \"x\"\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n").unwrap();
+    let other = std::os::unix::net::UnixListener::bind(&paths.socket).unwrap();
     let ui = Ui::new(AppState::new(Core::Conflict { socket: paths.socket.clone() }, &paths, false));
     let overview = ui.call(&ui.main, "app_overview", json!({})).unwrap();
     assert_eq!(overview["state"], "conflict");
@@ -169,6 +174,11 @@ fn a_conflict_is_reported_not_hidden() {
     for cmd in ["accounts_list", "providers_list", "pending_list", "grants_list", "activity_list", "open_consent"] {
         assert_eq!(kind(&ui.call(&ui.main, cmd, json!({})).unwrap_err()), "not_running", "{cmd}");
     }
+
+    drop(other); // the daemon stopped (its socket file stays behind, stale)
+    assert_eq!(ui.call(&ui.main, "app_overview", json!({})).unwrap()["state"], "running");
+    assert_eq!(ui.call(&ui.main, "providers_list", json!({})).unwrap()["providers"][0]["id"], "x");
+    std::os::unix::net::UnixStream::connect(&paths.socket).expect("the app now serves the socket");
 }
 
 fn wait_until(mut done: impl FnMut() -> bool) {
