@@ -23,12 +23,18 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<
         .build()
 }
 
-/// Opens the consent window, or brings it to the front. An open one reloads when it shows
-/// another request than the one now chosen, so the page (and its security delay) starts
-/// over for the new request instead of swapping it under the user's pointer.
+/// Opens the consent window, or brings it to the front; with nothing waiting (answered
+/// meanwhile, say from a stale notification) it stays closed. An open one reloads when it
+/// shows another request than the one now chosen, so the page (and its security delay)
+/// starts over for the new request instead of swapping it under the user's pointer.
 pub fn show_consent<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let Some(state) = app.try_state::<AppState>() else { return Ok(()) };
+    if idle(&state) {
+        close_consent_if_idle(app, &state);
+        return Ok(());
+    }
     if let Some(window) = app.get_webview_window(CONSENT) {
-        if app.try_state::<AppState>().is_some_and(|s| s.consent_stale()) {
+        if state.consent_stale() {
             window.reload()?;
         }
         raise(&window);
@@ -47,12 +53,15 @@ pub fn show_consent<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 
 /// Closes the consent window once nothing waits for an answer.
 pub fn close_consent_if_idle<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
-    let idle = state.broker().map(|b| b.pending_list().is_empty()).unwrap_or(true);
-    if let (true, Some(window)) = (idle, app.get_webview_window(CONSENT)) {
+    if let (true, Some(window)) = (idle(state), app.get_webview_window(CONSENT)) {
         if let Err(e) = window.destroy() {
             tracing::warn!(error = %e, "cannot close the consent window");
         }
     }
+}
+
+fn idle(state: &AppState) -> bool {
+    state.broker().map(|b| b.pending_list().is_empty()).unwrap_or(true)
 }
 
 /// Whether the user has the app on screen (then a new request opens the consent window;
