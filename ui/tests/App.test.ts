@@ -45,6 +45,16 @@ describe('main window', () => {
     expect(screen.queryByTestId('nav-accounts')).toBeNull();
   });
 
+  it('checks again and opens once the daemon is gone', async () => {
+    location.hash = '';
+    const b = fake({ overview: { ...emptyState().overview, state: 'conflict' } });
+    render(App, { props: { backend: b } });
+    await screen.findByTestId('conflict-message');
+    b.state.overview.state = 'running'; // the shell started its broker on this re-check
+    await fireEvent.click(screen.getByRole('button', { name: 'Check again' }));
+    await screen.findByTestId('nav-accounts');
+  });
+
   it('shows the config error and the config path', async () => {
     location.hash = '';
     render(App, { props: { backend: fake({ overview: { ...emptyState().overview, state: 'config_error', message: 'line 3: unknown field `tennant`', config_path: '/c/config.toml' } }) } });

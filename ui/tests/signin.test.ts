@@ -15,6 +15,7 @@ describe('SignInFlow', () => {
     expect(flow.phase).toBe('browser');
     expect(flow.busy).toBe(true);
     expect(flow.expiresAt).toBeGreaterThan(Date.now() / 1000);
+    expect(flow.authorizationUrl).toMatch(/^https:\/\/idp.example\/authorize/); // shown in case no browser opened
     const [loginId] = b.openLogins();
     expect(b.calls.map((c) => c.method)).toEqual(['loginStart', 'loginWait']);
     b.completeLogin(loginId, { email: 'bob@example.test', subject: 'bob' });

@@ -24,6 +24,9 @@ export class SignInFlow {
   /** Unix seconds when the provider or the listener gives up. */
   expiresAt = $state<number | null>(null);
   device = $state<DeviceLoginStart | null>(null);
+  /** The browser sign-in's page, for when no browser window opened. */
+  authorizationUrl = $state<string | null>(null);
+  browserError = $state<string | null>(null);
   account = $state<AccountInfo | null>(null);
   error = $state<string | null>(null);
 
@@ -64,6 +67,8 @@ export class SignInFlow {
     this.account = null;
     this.device = null;
     this.expiresAt = null;
+    this.authorizationUrl = null;
+    this.browserError = null;
     try {
       const started =
         method === 'device' ? await this.backend.loginDeviceStart(provider) : await this.backend.loginStart(provider);
@@ -75,6 +80,10 @@ export class SignInFlow {
       this.loginId = started.login_id;
       this.expiresAt = started.expires_at;
       if ('user_code' in started) this.device = started;
+      else {
+        this.authorizationUrl = started.authorization_url;
+        this.browserError = started.browser_error ?? null;
+      }
       this.phase = method;
       const account = await this.backend.loginWait(started.login_id);
       if (run !== this.run) return;

@@ -48,8 +48,11 @@ export interface Overview {
 
 export interface LoginStart {
   login_id: string;
+  /** Shown as a link too, in case the browser did not open. */
   authorization_url: string;
   expires_at: number;
+  /** Why the shell could not open the browser, when it could not. */
+  browser_error?: string | null;
 }
 
 export interface DeviceLoginStart {
