@@ -129,7 +129,8 @@ pub async fn consent_answer<R: Runtime>(app: AppHandle<R>, state: State<'_, AppS
     state.check_shown(id)?;
     state.broker()?.answer_pending(&state.me, id, decision).await?;
     state.answered(id);
-    ok(windows::close_consent_if_idle(&app, &state))
+    windows::close_consent_if_idle(&app, &state);
+    ok(())
 }
 
 pub fn autostart_enabled<R: Runtime>(app: &AppHandle<R>) -> bool {

@@ -168,6 +168,7 @@ mod tests {
     impl<T> NotSafe for &Probe<T> {}
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the `&` is the probe: every call is spelled the same
     fn token_carrying_types_are_not_webview_safe() {
         assert!(!(&Probe::<sesame_ipc::protocol::TokenResult>(Default::default())).safe());
         assert!(!(&Probe::<sesame_ipc::protocol::SetSecretParams>(Default::default())).safe());

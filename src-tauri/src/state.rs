@@ -99,25 +99,20 @@ impl AppState {
     pub fn broker(&self) -> Result<Arc<Broker>, CommandError> {
         match &*self.core() {
             Core::Running { broker } => Ok(broker.clone()),
-            Core::Conflict { socket } => Err(CommandError::not_running(&format!(
-                "another Sesame broker (probably `sesame daemon`) already serves {}; manage it with the `sesame` command, or stop it and start Sesame again",
-                socket.display()
-            ))),
-            Core::ConfigError { message, .. } => Err(CommandError::not_running(&format!("Sesame could not start its broker: {message}"))),
+            other => Err(CommandError::not_running(&why_not_running(other))),
         }
     }
 
     pub fn overview(&self, autostart: bool) -> Overview {
-        let (state, message) = match &*self.core() {
-            Core::Running { .. } => ("running", None),
-            Core::Conflict { .. } => ("conflict", self.broker().err().map(|e| e.message)),
-            Core::ConfigError { message, .. } => ("config_error", Some(message.clone())),
-        };
-        let (pending, reauth) = match &*self.core() {
+        // One read of the core: a second read lock while a retry waits to write could block.
+        let core = self.core();
+        let (state, message, pending, reauth) = match &*core {
             Core::Running { broker } => {
-                (broker.pending_list().len(), broker.accounts().iter().filter(|a| a.status == AccountStatus::ReauthRequired).count())
+                let reauth = broker.accounts().iter().filter(|a| a.status == AccountStatus::ReauthRequired).count();
+                ("running", None, broker.pending_list().len(), reauth)
             }
-            _ => (0, 0),
+            Core::Conflict { .. } => ("conflict", Some(why_not_running(&core)), 0, 0),
+            Core::ConfigError { message, .. } => ("config_error", Some(message.clone()), 0, 0),
         };
         Overview {
             state,
@@ -200,6 +195,17 @@ impl AppState {
             Core::Running { broker } => (broker.pending_list(), broker.accounts()),
             _ => (vec![], vec![]),
         }
+    }
+}
+
+fn why_not_running(core: &Core) -> String {
+    match core {
+        Core::Running { .. } => "the broker is running".into(),
+        Core::Conflict { socket } => format!(
+            "another Sesame broker (probably `sesame daemon`) already serves {}; manage it with the `sesame` command, or stop it and check again",
+            socket.display()
+        ),
+        Core::ConfigError { message, .. } => format!("Sesame could not start its broker: {message}"),
     }
 }
 

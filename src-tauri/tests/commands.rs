@@ -120,7 +120,7 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
 
     let grants = call(&main, "grants_list", json!({})).unwrap();
     assert_eq!(grants.as_array().unwrap().len(), 1);
-    assert_eq!(call(&main, "activity_list", json!({"limit": 50})).unwrap().as_array().unwrap().is_empty(), false);
+    assert!(!call(&main, "activity_list", json!({"limit": 50})).unwrap().as_array().unwrap().is_empty());
     assert_eq!(call(&main, "autostart_set", json!({"enabled": true})).unwrap(), true);
     assert!(home.join(".config/autostart").read_dir().unwrap().next().is_some(), "autostart wrote its entry into the temp HOME");
     assert_eq!(call(&main, "autostart_set", json!({"enabled": false})).unwrap(), false);
