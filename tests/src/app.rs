@@ -65,6 +65,7 @@ impl Display {
 pub struct App {
     pub session: Session,
     pub screenshots: PathBuf,
+    display: String,
     _driver: Guard,
 }
 
@@ -76,9 +77,8 @@ impl App {
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display.name)
             .env("GDK_BACKEND", "x11")
-            // No GPU under Xvfb; WebKit's compositing would only produce warnings and blanks.
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            // No accessibility bus in the private session: skip it instead of warning.
+            // (Not WEBKIT_DISABLE_COMPOSITING_MODE: with it WebKitWebDriver's screenshots hang.)
             .env("NO_AT_BRIDGE", "1");
         let log = env.dir.join("logs/app.log");
         let driver = Guard::new("tauri-driver + app", spawn_logged(cmd, &log, false), log);
@@ -90,18 +90,49 @@ impl App {
         }
         let session = wd.session(&app_bin(), args).unwrap_or_else(|e| panic!("cannot start the app: {e}\n{}", driver.log()));
         let screenshots = env.dir.join("screenshots");
-        App { session, screenshots, _driver: driver }
+        App { session, screenshots, display: display.name.clone(), _driver: driver }
     }
 
     /// Writes a screenshot of the current window as `<name>.png`, in the Env's dir and in
     /// `target/e2e-screenshots/` (where the README's copies come from).
     pub fn screenshot(&self, name: &str) -> PathBuf {
+        std::fs::create_dir_all(&self.screenshots).unwrap();
         let path = self.screenshots.join(format!("{name}.png"));
-        self.session.screenshot(&path);
+        // The X server's picture of the window (ImageMagick's `import`): WebKitWebDriver's own
+        // snapshots hang under Xvfb more often than not. A window WebKit has not painted to X
+        // yet comes out blank; nudging its size makes it paint.
+        for attempt in 0..20 {
+            std::thread::sleep(Duration::from_millis(300));
+            self.grab(&path);
+            if colours(&path) > 8 {
+                break;
+            }
+            if attempt % 4 == 3 {
+                self.nudge();
+            }
+        }
         let keep = root().join("target/e2e-screenshots");
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::copy(&path, keep.join(format!("{name}.png"))).unwrap();
         path
+    }
+
+    fn grab(&self, path: &Path) {
+        let mut cmd = Command::new("import");
+        cmd.args(["-display", &self.display, "-window", "root"]);
+        if let Some((x, y, w, h)) = self.session.window_rect() {
+            cmd.args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage"]);
+        }
+        let out = cmd.arg(path).output().expect("run ImageMagick's import (package imagemagick)");
+        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Resizes the window by a pixel and back, which makes WebKit paint it.
+    fn nudge(&self) {
+        if let Some((_, _, w, h)) = self.session.window_rect() {
+            self.session.set_window_size(w + 1, h);
+            self.session.set_window_size(w, h);
+        }
     }
 
     /// Switches to the window whose page is `page` (e.g. "consent.html"), waiting for it.
@@ -113,4 +144,10 @@ impl App {
         });
         found.unwrap_or_else(|| panic!("no window showing {page} within {limit:?}"));
     }
+}
+
+/// How many distinct colours a picture has (a blank window has one or two).
+fn colours(png: &Path) -> u64 {
+    let out = Command::new("identify").args(["-format", "%k"]).arg(png).output().expect("run ImageMagick's identify");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
 }

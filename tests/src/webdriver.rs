@@ -168,14 +168,22 @@ impl Session {
         self.post("/execute/sync", json!({"script": script, "args": []})).unwrap_or_else(|err| panic!("script: {err}"))
     }
 
-    /// A PNG of the current window, written to `path`.
-    pub fn screenshot(&self, path: &Path) {
-        let b64 = self.get("/screenshot").unwrap_or_else(|err| panic!("screenshot: {err}"));
-        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("screenshot is base64");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(path, png).unwrap();
+    /// The current window's position and size on the screen: (x, y, width, height).
+    pub fn window_rect(&self) -> Option<(i64, i64, i64, i64)> {
+        let v = self.get("/window/rect").ok()?;
+        Some((v["x"].as_i64()?, v["y"].as_i64()?, v["width"].as_i64()?, v["height"].as_i64()?))
+    }
+
+    pub fn set_window_size(&self, width: i64, height: i64) {
+        let _ = self.post("/window/rect", json!({"width": width, "height": height}));
+    }
+
+    /// A PNG of the current window through WebDriver. (Under Xvfb WebKitWebDriver's
+    /// snapshots often never answer; `App::screenshot` grabs the X screen instead.)
+    pub fn screenshot(&self, path: &Path) -> Result<(), String> {
+        let b64 = self.get("/screenshot")?;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
+        std::fs::write(path, png).map_err(|e| e.to_string())
     }
 }
 

@@ -1,0 +1,129 @@
+//! The desktop app, end to end: the real `sesame-app` (UI embedded, test identifier) under
+//! Xvfb, driven through tauri-driver and WebKitWebDriver, hosting the broker itself, with the
+//! real provider, keyring and socket of an [`Env`]. Sign in on the Accounts page (the scripted
+//! `$BROWSER` plays the user at the provider), a program asks for a token, the consent window
+//! appears and "Always allow" lets it through; Apps & grants lists the grant and revokes it;
+//! the program's next request waits again; Activity shows what happened; sign out.
+//! Screenshots of each screen land in `target/e2e-screenshots/` (docs/screenshots/ has copies).
+
+mod common;
+
+use common::*;
+use sesame_e2e::*;
+use serde_json::json;
+
+fn css(testid: &str) -> String {
+    format!("[data-testid=\"{testid}\"]")
+}
+
+/// Clicks a confirm-style button twice: the first click asks, the second confirms.
+fn click_and_confirm(s: &Session, testid: &str) {
+    s.click_on(&css(testid), LONG);
+    let confirming = format!("[data-testid=\"{testid}\"][data-confirming=\"true\"]");
+    s.click_on(&confirming, LONG);
+}
+
+fn switch_to_main(app: &App) {
+    let s = &app.session;
+    let found = s.wait_until(LONG, || {
+        s.window_handles().into_iter().find(|h| s.switch_to(h).is_ok() && s.find(&css("nav-accounts")).is_some())
+    });
+    found.unwrap_or_else(|| panic!("no main window"));
+}
+
+#[test]
+fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
+    let env = Env::start(Options { daemon: false, ..Default::default() });
+    let display = Display::start(&env.dir.join("logs"));
+    let app = App::start(&env, &display, &[]);
+    let s = &app.session;
+
+    // Accounts: add one through the browser sign-in.
+    s.click_on(&css("nav-accounts"), LONG);
+    s.click_on(&css("add-account"), LONG);
+    s.click_on(&css("signin-local"), LONG);
+    let row = s.wait(&css("account-row"), LONG);
+    let account = s.attribute(&row, "data-account-id").expect("the row names its account");
+    let status = s.wait(&css("account-status"), LONG);
+    assert_eq!(s.attribute(&status, "data-status").as_deref(), Some("active"));
+    assert!(env.keyring_lookup(&account).is_some(), "the refresh token is in the keyring");
+    app.screenshot("accounts");
+
+    // A program asks: the consent window shows who and what.
+    let client = env.spawn_token_client(&[&account]);
+    app.switch_to_page("consent.html", LONG);
+    let name = s.wait(&css("consent-app-name"), LONG);
+    assert!(s.text(&name).contains("token-client"), "names the program: {}", s.page_text());
+    let exe = s.wait(&css("consent-exe"), LONG);
+    assert_eq!(s.text(&exe), token_client_key(), "shows the executable the kernel reported");
+    assert!(s.text(&s.wait(&css("consent-account"), LONG)).contains(&account) || s.page_text().contains("alice"), "{}", s.page_text());
+    assert!(!s.find_all(&css("consent-scope")).is_empty(), "lists the scopes");
+    assert!(s.find(&css("consent-time-left")).is_some());
+    app.screenshot("consent");
+    // After the security delay, "Always allow".
+    let always = s.wait(&css("approve-always"), LONG);
+    s.wait_until(LONG, || s.is_enabled(&always).then_some(())).expect("the buttons wake up after the security delay");
+    s.click(&always);
+    let out = env.client_result(client);
+    let token = out.token();
+    assert_eq!(env.introspect(&token)["active"], json!(true));
+
+    // Apps & grants: the grant, then revoke it.
+    switch_to_main(&app);
+    s.click_on(&css("nav-grants"), LONG);
+    let grant = s.wait(&css("grant-row"), LONG);
+    let grant_id = s.attribute(&grant, "data-grant-id").expect("grant id");
+    assert!(s.page_text().contains("token-client"), "{}", s.page_text());
+    app.screenshot("grants");
+    click_and_confirm(s, &format!("revoke-grant-{grant_id}"));
+    s.wait_until(LONG, || s.find(&css("grant-row")).is_none().then_some(())).expect("the grant is gone from the list");
+    assert!(grants_of(&env, &token_client_key()).is_empty(), "and from the broker");
+
+    // The program's next request waits for an answer again; deny it in the consent window.
+    let client = env.spawn_token_client(&[&account]);
+    env.wait_pending_of(&token_client_key());
+    app.switch_to_page("consent.html", LONG);
+    let deny = s.wait(&css("deny"), LONG);
+    s.wait_until(LONG, || s.is_enabled(&deny).then_some(())).expect("deny wakes up");
+    s.click(&deny);
+    let out = env.client_result(client);
+    assert!(!out.status.success(), "denied: {}", out.stdout);
+
+    // Activity: what happened, newest first.
+    switch_to_main(&app);
+    s.click_on(&css("nav-activity"), LONG);
+    s.wait(&css("activity-row"), LONG);
+    let events: Vec<String> = s.find_all(&css("activity-row")).iter().filter_map(|r| s.attribute(r, "data-event")).collect();
+    for expected in ["handed_out", "remembered", "revoked", "denied"] {
+        assert!(events.iter().any(|e| e == expected), "no {expected} in {events:?}");
+    }
+    assert!(s.find(&css("activity-chart")).is_some());
+    app.screenshot("activity");
+
+    s.click_on(&css("nav-providers"), LONG);
+    let provider = s.wait(&css("provider-row"), LONG);
+    assert_eq!(s.attribute(&provider, "data-provider-id").as_deref(), Some("local"));
+    assert!(s.text(&s.wait(&css("config-path"), LONG)).contains("config.toml"));
+    app.screenshot("providers");
+
+    // Sign out: revoked at the provider, and said so.
+    s.click_on(&css("nav-accounts"), LONG);
+    click_and_confirm(s, &format!("signout-{account}"));
+    let result = s.wait(&css("signout-result"), LONG);
+    assert_eq!(s.attribute(&result, "data-revocation").as_deref(), Some("confirmed"), "{}", s.text(&result));
+    assert!(env.keyring_lookup(&account).is_none(), "the keyring entry is gone");
+    env.assert_no_leaks();
+}
+
+#[test]
+fn with_a_daemon_already_running_the_app_says_so_instead_of_starting_a_second_broker() {
+    let env = Env::start(Options::default());
+    let display = Display::start(&env.dir.join("logs"));
+    let app = App::start(&env, &display, &[]);
+    let s = &app.session;
+    let message = s.wait(&css("conflict-message"), LONG);
+    assert!(s.text(&message).contains("sesame daemon"), "{}", s.text(&message));
+    app.screenshot("conflict");
+    // The daemon still serves: the CLI talks to it.
+    env.sesame_ok(&["accounts"]);
+}
