@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: unit tests, the provider self-check and the
-# end-to-end tests against a real oidc-provider, a real gnome-keyring and the real binary.
+# Installs what is missing, then runs every test: unit tests (core, CLI, UI, app shell), the
+# provider self-check, the end-to-end tests against a real oidc-provider, a real gnome-keyring,
+# the real `sesame` binary and the real desktop app under Xvfb, and builds the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SESAME_GUI=test
 source scripts/install-deps.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== npm ci (test identity provider)"
+echo "== npm ci (test identity provider, UI)"
 (cd tests/idp && npm ci --silent --no-audit --no-fund)
+(cd ui && npm ci --silent --no-audit --no-fund)
+
+echo "== the core has no GUI dependency"
+if cargo tree --locked -e normal -p sesame-core -p sesame-ipc -p sesame-cli | grep -E -i 'gtk|webkit|tauri'; then
+  echo "FAIL: a GUI library reached the core crates" >&2
+  exit 1
+fi
 
 echo "== build"
 cargo build --locked -p sesame-cli
@@ -16,13 +25,34 @@ cargo build --locked -p sesame-cli
 echo "== unit tests (core, ipc, cli: no GUI libraries needed)"
 cargo test --locked -p sesame-ipc -p sesame-core -p sesame-cli 2>&1 | tee -a "$log"
 
+echo "== UI: type check, unit tests (Tauri IPC mocked), build"
+(cd ui && npm run --silent check && npx vitest run 2>&1 | tee -a "$log" && npm run --silent build)
+
+echo "== desktop app: build with the test identifier (UI embedded), shell tests"
+# A separate identifier, so the tests never share the app's data or single-instance name
+# with a real installation (their dirs and keyring are private anyway).
+export TAURI_CONFIG='{"identifier":"dev.sesame.app.test"}'
+cargo build --locked -p sesame-app
+cargo test --locked -p sesame-app 2>&1 | tee -a "$log"
+
 echo "== test provider self-check"
 python3 tests/idp/selfcheck.py
 
 echo "== end-to-end tests"
-# Each test starts its own bus, keyring, provider and daemon; a few at a time on 2 cores.
+# Each test starts its own bus, keyring, provider and daemon (or app); a few at a time on 2 cores.
 # A bound on the whole suite, so a hung external program fails the run instead of stalling CI.
 timeout 1800 cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}" 2>&1 | tee -a "$log"
+unset TAURI_CONFIG
 
-# One closing line for the whole run (cargo's last line is a doc-test count of 0).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+echo "== .deb bundle (release build, the real identifier)"
+cargo build --locked --release -p sesame-cli
+(cd ui && npx tauri build --bundles deb -- --locked)
+deb=$(ls -t target/release/bundle/deb/*.deb | head -1)
+dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
+dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame)$'
+echo "built $deb"
+
+# One closing line for the whole run: cargo's "test result" lines and Vitest's "Tests" line.
+awk '/^test result:/ { p += $4; f += $6 }
+     /^ *Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
