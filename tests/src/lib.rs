@@ -289,6 +289,17 @@ impl Env {
         resp.json().unwrap()
     }
 
+    /// Revokes `refresh_token` at the provider directly, as a user would in the provider's
+    /// settings: Sesame finds out at its next refresh.
+    pub fn revoke_at_provider(&self, refresh_token: &str) {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/token/revocation", self.issuer))
+            .form(&[("token", refresh_token), ("client_id", "desktop-app")])
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success(), "revocation answered {}", resp.status());
+    }
+
     /// Token-endpoint calls by grant type, counted by the test provider.
     pub fn idp_token_requests(&self, grant_type: &str) -> u64 {
         self.idp_stats()["token_requests"][grant_type].as_u64().unwrap_or(0)

@@ -2,7 +2,7 @@
 //! `tauri-driver` forwards it to WebKitWebDriver, which drives the app's webviews.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -92,18 +92,9 @@ impl Session {
         self.wait_until(limit, || self.find(css)).unwrap_or_else(|| panic!("no `{css}` within {limit:?}; page text:\n{}", self.page_text()))
     }
 
-    /// Polls `f` every 100 ms until it returns `Some` or `limit` passes.
-    pub fn wait_until<T>(&self, limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(v) = f() {
-                return Some(v);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    /// Polls `f` until it returns `Some` or `limit` passes ([`crate::wait_for`]).
+    pub fn wait_until<T>(&self, limit: Duration, f: impl FnMut() -> Option<T>) -> Option<T> {
+        crate::wait_for(limit, f)
     }
 
     pub fn click(&self, e: &Element) {

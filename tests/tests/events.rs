@@ -90,13 +90,7 @@ fn subscribers_hear_of_requests_grants_reauth_and_sign_out() {
 
     // The provider drops the refresh token (as when the user revokes Sesame in the provider's
     // settings): the next refresh finds out, and the app is told to show "sign in again".
-    let refresh = env.keyring_lookup(&account).unwrap();
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{}/token/revocation", env.issuer))
-        .form(&[("token", refresh.as_str()), ("client_id", "desktop-app")])
-        .send()
-        .unwrap();
-    assert!(resp.status().is_success());
+    env.revoke_at_provider(&env.keyring_lookup(&account).unwrap());
     let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
     let reauth = reader.expect("reauth_required");

@@ -52,14 +52,7 @@ fn a_restarted_daemon_uses_the_keyring_not_memory() {
 fn a_refresh_token_revoked_behind_our_back_means_reauth() {
     let env = Env::start(Options::default());
     let account = env.login("alice");
-    let refresh = env.keyring_lookup(&account).unwrap();
-    // Revoke at the provider directly, as a user would in the provider's settings.
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{}/token/revocation", env.issuer))
-        .form(&[("token", refresh.as_str()), ("client_id", "desktop-app")])
-        .send()
-        .unwrap();
-    assert!(resp.status().is_success());
+    env.revoke_at_provider(&env.keyring_lookup(&account).unwrap());
     // Consent comes before the refresh: the harness approves the test process's request.
     let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "reauth_required", "{reply}");

@@ -35,3 +35,6 @@ pub fn now_unix() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_http;

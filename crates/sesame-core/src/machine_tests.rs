@@ -10,7 +10,7 @@ use base64::Engine;
 use sesame_ipc::consent::{AppInfo, Decision};
 use sesame_ipc::protocol::{Revocation, TokenGetParams};
 use sesame_ipc::ErrorKind;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::broker::Broker;
@@ -39,21 +39,7 @@ async fn fake_provider() -> (String, Arc<Counts>) {
         while let Ok((mut s, _)) = listener.accept().await {
             let (seen, good) = (seen.clone(), good.clone());
             tokio::spawn(async move {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = s.read(&mut buf).await.unwrap_or(0);
-                    req.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&req).to_string();
-                    let Some(end) = text.find("\r\n\r\n") else {
-                        if n == 0 { break } else { continue }
-                    };
-                    let len = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap())).unwrap_or(0);
-                    if req.len() >= end + 4 + len || n == 0 {
-                        break;
-                    }
-                }
-                let text = String::from_utf8_lossy(&req).to_string();
+                let text = crate::test_http::read_request(&mut s).await;
                 let authorized = text.lines().any(|l| l.eq_ignore_ascii_case(&format!("authorization: {good}")));
                 let (status, body) = if !authorized {
                     ("401 Unauthorized", r#"{"error":"invalid_client","error_description":"client authentication failed"}"#.to_owned())

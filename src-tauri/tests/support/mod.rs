@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sesame_core::broker::Broker;
+use sesame_core::test_http;
 use sesame_core::config::Config;
 use sesame_core::db::Db;
 use sesame_core::keyring::{client_secret_key, Keyring, MemoryStore};
@@ -15,7 +16,6 @@ use sesame_core::policy::Caller;
 use sesame_core::Secret;
 use sesame_ipc::consent::AppInfo;
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Every planted secret contains this; no command answer may.
@@ -53,10 +53,9 @@ impl FakeProvider {
             while let Ok((mut s, _)) = listener.accept().await {
                 let verification = verification.clone();
                 tokio::spawn(async move {
-                    let text = read_request(&mut s).await;
+                    let text = test_http::read_request(&mut s).await;
                     let (status, body) = answer(&text, &verification);
-                    let resp = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-                    let _ = s.write_all(resp.as_bytes()).await;
+                    test_http::respond(&mut s, status, "application/json", &body).await;
                 });
             }
         });
@@ -82,24 +81,6 @@ fn answer(request: &str, verification: &str) -> (&'static str, String) {
     } else {
         ("404 Not Found", r#"{"error":"invalid_request"}"#.into())
     }
-}
-
-async fn read_request(s: &mut tokio::net::TcpStream) -> String {
-    let mut req = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = s.read(&mut buf).await.unwrap_or(0);
-        req.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&req).to_string();
-        let Some(end) = text.find("\r\n\r\n") else {
-            if n == 0 { break } else { continue }
-        };
-        let len = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap())).unwrap_or(0);
-        if req.len() >= end + 4 + len || n == 0 {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&req).into_owned()
 }
 
 fn app(key: &str) -> AppInfo {

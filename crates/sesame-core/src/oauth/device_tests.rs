@@ -6,8 +6,6 @@ use std::sync::Mutex;
 
 use reqwest::StatusCode;
 use sesame_ipc::ErrorKind;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use super::*;
 
@@ -242,34 +240,6 @@ async fn cancel_stops_waiting_and_polling() {
     assert_eq!(e.kind(), ErrorKind::LoginCancelled);
 }
 
-/// Serves one canned answer and hands back the raw request it got.
-async fn serve_once(status: &str, body: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!("http://{}/ep", listener.local_addr().unwrap())).unwrap();
-    let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-    let task = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut req = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = s.read(&mut buf).await.unwrap();
-            req.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&req).to_string();
-            let len = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap()));
-            if let (Some(end), Some(len)) = (text.find("\r\n\r\n"), len) {
-                if req.len() >= end + 4 + len {
-                    break;
-                }
-            }
-            if n == 0 {
-                break;
-            }
-        }
-        s.write_all(response.as_bytes()).await.unwrap();
-        String::from_utf8(req).unwrap()
-    });
-    (url, task)
-}
 
 fn meta(endpoint: &Url, device: Option<&Url>) -> ProviderMetadata {
     ProviderMetadata {
@@ -312,4 +282,9 @@ async fn poll_sends_the_device_grant_and_reads_pending() {
     let e = poll_device_token(&reqwest::Client::new(), &meta(&url, None), &OAuthClient::public("cid"), &Secret::new("DC")).await.unwrap_err();
     let mut p = Polling::new(S(5));
     assert_eq!(waits(p.step(Err(e))), S(10));
+}
+
+/// One canned JSON answer (see [`crate::test_http::serve_once`]).
+async fn serve_once(status: &str, body: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+    crate::test_http::serve_once(status, "application/json", body).await
 }

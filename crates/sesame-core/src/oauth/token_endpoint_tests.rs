@@ -2,39 +2,10 @@
 
 use super::*;
 use crate::oauth::SecretPlacement;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use crate::test_http::serve_once;
 use tokio::net::TcpListener;
 use url::Url;
 
-/// Serves one canned answer and hands back the raw request it got.
-async fn serve_once(status: &str, content_type: &str, body: &str) -> (Url, tokio::task::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!("http://{}/ep", listener.local_addr().unwrap())).unwrap();
-    let response = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-    let task = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut req = Vec::new();
-        let mut buf = [0u8; 4096];
-        // Read the head, then the body by Content-Length.
-        loop {
-            let n = s.read(&mut buf).await.unwrap();
-            req.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&req).to_string();
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap())).unwrap_or(0);
-                if req.len() >= end + 4 + len {
-                    break;
-                }
-            }
-            if n == 0 {
-                break;
-            }
-        }
-        s.write_all(response.as_bytes()).await.unwrap();
-        String::from_utf8(req).unwrap()
-    });
-    (url, task)
-}
 
 fn meta(endpoint: &Url) -> ProviderMetadata {
     ProviderMetadata {
