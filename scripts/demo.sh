@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 source scripts/install-deps.sh
 if [ -z "${SESAME_DEMO_INNER:-}" ]; then
-  (cd tests/idp && npm ci --silent --no-audit --no-fund)
+  (cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
   cargo build --release -p sesame-cli
 fi
 

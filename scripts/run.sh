@@ -27,8 +27,8 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
 fi
 
 echo "== installing the UI's and the demo provider's packages (npm ci)"
-(cd tests/idp && npm ci --silent --no-audit --no-fund)
-(cd ui && npm ci --silent --no-audit --no-fund && npm run build --silent)
+(cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
+(cd ui && npm ci --loglevel=error --no-audit --no-fund && npm run --silent build)
 echo "== building the app (the first build takes a few minutes)"
 cargo build --release -p sesame-app
 

@@ -10,8 +10,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 echo "== npm ci (test identity provider, UI)"
-(cd tests/idp && npm ci --silent --no-audit --no-fund)
-(cd ui && npm ci --silent --no-audit --no-fund)
+(cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
+(cd ui && npm ci --loglevel=error --no-audit --no-fund)
 
 echo "== the core has no GUI dependency"
 if cargo tree --locked -e normal -p sesame-core -p sesame-ipc -p sesame-cli | grep -E -i 'gtk|webkit|tauri'; then
