@@ -37,6 +37,8 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
     let display = Display::start(&env.dir.join("logs"));
     let app = App::start(&env, &display, &[]);
     let s = &app.session;
+    // The driver's first window handle may not be the main window the app made in code.
+    switch_to_main(&app);
 
     // Accounts: add one through the browser sign-in.
     s.click_on(&css("nav-accounts"), LONG);
