@@ -26,7 +26,8 @@ echo "== unit tests (core, ipc, cli: no GUI libraries needed)"
 cargo test --locked -p sesame-ipc -p sesame-core -p sesame-cli 2>&1 | tee -a "$log"
 
 echo "== UI: type check, unit tests (Tauri IPC mocked), build"
-(cd ui && npm run --silent check && npx vitest run 2>&1 | tee -a "$log" && npm run --silent build)
+# NO_COLOR: the closing tally below reads Vitest's plain "Tests  N passed" line.
+(cd ui && npm run --silent check && NO_COLOR=1 npx vitest run 2>&1 | tee -a "$log" && npm run --silent build)
 
 echo "== desktop app: build with the test identifier (UI embedded), shell tests"
 # A separate identifier, so the tests never share the app's data or single-instance name
@@ -45,11 +46,14 @@ timeout 1800 cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_T
 unset TAURI_CONFIG
 
 echo "== .deb bundle (release build, the real identifier)"
-cargo build --locked --release -p sesame-cli
-(cd ui && npx tauri build --bundles deb -- --locked)
-deb=$(ls -t target/release/bundle/deb/*.deb | head -1)
+deb=$(bash scripts/deb.sh | tail -1)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
 dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame)$'
+# The packaged CLI runs from where the package puts it.
+unpacked=$(mktemp -d)
+dpkg-deb -x "$deb" "$unpacked"
+"$unpacked/usr/bin/sesame" --version
+rm -rf "$unpacked"
 echo "built $deb"
 
 # One closing line for the whole run: cargo's "test result" lines and Vitest's "Tests" line.
