@@ -135,6 +135,34 @@ impl App {
         }
     }
 
+    /// Whether the display has a top-level window titled `title` (a destroyed window is
+    /// gone; a hidden one would still be listed).
+    pub fn has_window(&self, title: &str) -> bool {
+        let (conn, root) = self.x_connection();
+        top_level(&conn, root, title).is_some()
+    }
+
+    /// Asks the top-level window titled `title` to close the way a window manager's close
+    /// button does (a `WM_DELETE_WINDOW` message), so the app sees the user closing it.
+    /// (WebDriver's own "close window" only ends the page and leaves the window behind.)
+    pub fn close_like_the_user(&self, title: &str) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+        let (conn, root) = self.x_connection();
+        let window = top_level(&conn, root, title).unwrap_or_else(|| panic!("no window titled {title:?} on {}", self.display));
+        let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
+        let event = ClientMessageEvent::new(32, window, atom(b"WM_PROTOCOLS"), [atom(b"WM_DELETE_WINDOW"), x11rb::CURRENT_TIME, 0, 0, 0]);
+        conn.send_event(false, window, EventMask::NO_EVENT, event).unwrap();
+        conn.flush().unwrap();
+    }
+
+    fn x_connection(&self) -> (x11rb::rust_connection::RustConnection, u32) {
+        use x11rb::connection::Connection;
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect to the test display");
+        let root = conn.setup().roots[screen].root;
+        (conn, root)
+    }
+
     /// Switches to the window whose page is `page` (e.g. "consent.html"), waiting for it.
     pub fn switch_to_page(&self, page: &str, limit: Duration) {
         let found = self.session.wait_until(limit, || {
@@ -144,6 +172,14 @@ impl App {
         });
         found.unwrap_or_else(|| panic!("no window showing {page} within {limit:?}"));
     }
+}
+
+/// The child of `root` whose `WM_NAME` is `title`.
+fn top_level(conn: &impl x11rb::connection::Connection, root: u32, title: &str) -> Option<u32> {
+    use x11rb::protocol::xproto::{AtomEnum, ConnectionExt};
+    let title_of = |w| conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256).ok()?.reply().ok().map(|p| p.value);
+    let windows = conn.query_tree(root).ok()?.reply().ok()?.children;
+    windows.into_iter().find(|&w| title_of(w).as_deref() == Some(title.as_bytes()))
 }
 
 /// How many distinct colours a picture has (a blank window has one or two).

@@ -101,6 +101,16 @@ impl Session {
         self.post(&format!("/element/{}/click", e.0), json!({})).unwrap_or_else(|err| panic!("click: {err}"));
     }
 
+    /// Clicks a button whose answer closes its own window (the consent window's): the driver
+    /// may then report "no such window" for a click that did land. The caller checks the
+    /// click's effect.
+    pub fn click_closing(&self, e: &Element) {
+        match self.post(&format!("/element/{}/click", e.0), json!({})) {
+            Err(err) if !err.contains("no such window") => panic!("click: {err}"),
+            _ => {}
+        }
+    }
+
     /// Waits for `css`, then clicks it.
     pub fn click_on(&self, css: &str, limit: Duration) {
         let e = self.wait(css, limit);
