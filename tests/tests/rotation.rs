@@ -59,8 +59,14 @@ fn a_refresh_token_revoked_behind_our_back_means_reauth() {
     assert!(reply["error"]["message"].as_str().unwrap().contains("sesame login local"));
     let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
     assert_eq!(accounts[0]["status"], json!("reauth_required"), "the account is kept, marked");
-    // Signing in again repairs it in place.
+    let grant_ids = |env: &Env| env.grants().iter().map(|g| g["id"].clone()).collect::<Vec<_>>();
+    let grants = grant_ids(&env);
+    assert_eq!(grants.len(), 1, "the approved request left a grant: {:?}", env.grants());
+    // Signing in again as the same person repairs it in place, grants and all.
     assert_eq!(env.login("alice"), account);
+    assert_eq!(grant_ids(&env), grants, "the account's grants are kept");
+    let reply = env.rpc("token.get", json!({"account": account}));
+    assert!(reply["result"]["access_token"].is_string(), "the kept grant covers the next request at once: {reply}");
     env.token(&account, &[]);
     env.assert_no_leaks();
 }
