@@ -32,14 +32,20 @@ fn switch_to_main(app: &App) {
     found.unwrap_or_else(|| panic!("no main window"));
 }
 
-#[test]
-fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
+/// The app on its own display, hosting the broker (no daemon), its main window current.
+fn app_hosting_the_broker() -> (Env, Display, App) {
     let env = Env::start(Options { daemon: false, ..Default::default() });
     let display = Display::start(&env.dir.join("logs"));
     let app = App::start(&env, &display, &[]);
-    let s = &app.session;
     // The driver's first window handle may not be the main window the app made in code.
     switch_to_main(&app);
+    (env, display, app)
+}
+
+#[test]
+fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
+    let (env, _display, app) = app_hosting_the_broker();
+    let s = &app.session;
 
     // Accounts: add one through the browser sign-in.
     s.click_on(&css("nav-accounts"), LONG);
@@ -138,11 +144,8 @@ fn main_window_open(s: &Session) -> bool {
 
 #[test]
 fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
-    let env = Env::start(Options { daemon: false, ..Default::default() });
-    let display = Display::start(&env.dir.join("logs"));
-    let app = App::start(&env, &display, &[]);
+    let (env, display, app) = app_hosting_the_broker();
     let s = &app.session;
-    switch_to_main(&app);
     let account = env.login("alice");
 
     // A request waits, so the consent window is open too: the driver's session lives on
