@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Debian package: target/release/bundle/deb/Sesame_<version>_amd64.deb, with
 # /usr/bin/sesame-app (the desktop app, the real identifier) and /usr/bin/sesame (the CLI).
-# Expects what scripts/run.sh installs (SESAME_GUI=1) and `npm ci` in ui/.
+# Expects what scripts/run.sh installs (SESAME_GUI=1) and `npm ci` in ui/. Prints the
+# package's path on stdout; the builds' output goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked --release -p sesame-cli
+cargo build --locked --release -p sesame-cli >&2
 # From src-tauri/: the Tauri CLI looks for tauri.conf.json in and below its working directory,
 # and ui/ holds only the CLI itself. Its beforeBuildCommand builds ui/dist.
-(cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb -- --locked)
+(cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb -- --locked) >&2
 ls -t target/release/bundle/deb/*.deb | head -1

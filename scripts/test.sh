@@ -46,7 +46,7 @@ timeout 1800 cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_T
 unset TAURI_CONFIG
 
 echo "== .deb bundle (release build, the real identifier)"
-deb=$(bash scripts/deb.sh | tail -1)
+deb=$(bash scripts/deb.sh)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
 dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame)$'
 # The packaged CLI runs from where the package puts it.
