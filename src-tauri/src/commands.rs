@@ -4,7 +4,9 @@
 //! Which window may call which command is tauri's ACL: `capabilities/*.json`.
 
 use sesame_core::browser;
-use sesame_ipc::consent::{ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingInfo};
+use sesame_ipc::consent::{
+    ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingInfo,
+};
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -37,7 +39,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 
 /// Also the page's "Check again": without a broker, it tries to start one first.
 #[tauri::command]
-pub async fn app_overview<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Answer<Overview> {
+pub async fn app_overview<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Answer<Overview> {
     if let Some(host) = state.retry() {
         crate::adopt(&app, host);
     }
@@ -59,11 +64,19 @@ pub fn providers_list(state: State<'_, AppState>) -> Answer<ProvidersView> {
 pub async fn login_start(state: State<'_, AppState>, provider: String) -> Answer<LoginStarted> {
     let started = state.broker()?.login_start(&provider).await?;
     let browser_error = browser::open(&started.authorization_url).err().map(|e| e.to_string());
-    ok(LoginStarted { login_id: started.login_id, authorization_url: started.authorization_url, expires_at: started.expires_at, browser_error })
+    ok(LoginStarted {
+        login_id: started.login_id,
+        authorization_url: started.authorization_url,
+        expires_at: started.expires_at,
+        browser_error,
+    })
 }
 
 #[tauri::command]
-pub async fn login_device_start(state: State<'_, AppState>, provider: String) -> Answer<LoginDeviceStartResult> {
+pub async fn login_device_start(
+    state: State<'_, AppState>,
+    provider: String,
+) -> Answer<LoginDeviceStartResult> {
     ok(state.broker()?.login_device_start(&provider).await?)
 }
 
@@ -88,12 +101,20 @@ pub async fn grants_list(state: State<'_, AppState>) -> Answer<Vec<GrantInfo>> {
 }
 
 #[tauri::command]
-pub async fn grants_revoke(state: State<'_, AppState>, grant: Option<i64>, app: Option<String>) -> Answer<Vec<i64>> {
+pub async fn grants_revoke(
+    state: State<'_, AppState>,
+    grant: Option<i64>,
+    app: Option<String>,
+) -> Answer<Vec<i64>> {
     ok(state.broker()?.revoke_grants(&GrantsRevokeParams { grant, app }).await?)
 }
 
 #[tauri::command]
-pub async fn activity_list(state: State<'_, AppState>, limit: Option<u32>, app: Option<String>) -> Answer<Vec<ActivityInfo>> {
+pub async fn activity_list(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+    app: Option<String>,
+) -> Answer<Vec<ActivityInfo>> {
     ok(state.broker()?.activity_list(&ActivityListParams { limit, app }).await?)
 }
 
@@ -104,7 +125,11 @@ pub fn pending_list(state: State<'_, AppState>) -> Answer<Vec<PendingInfo>> {
 
 /// Shows the consent window, on request `id` if given (else the oldest).
 #[tauri::command]
-pub fn open_consent<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: Option<u64>) -> Answer<()> {
+pub fn open_consent<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: Option<u64>,
+) -> Answer<()> {
     state.broker()?;
     state.choose_consent(id);
     ok(windows::show_consent(&app).map_err(window_error)?)
@@ -125,7 +150,12 @@ pub fn consent_current(state: State<'_, AppState>) -> Answer<Option<ConsentView>
 /// Answers as this app, only for the request on screen; closes the window when nothing
 /// else waits.
 #[tauri::command]
-pub async fn consent_answer<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: u64, decision: Decision) -> Answer<()> {
+pub async fn consent_answer<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: u64,
+    decision: Decision,
+) -> Answer<()> {
     state.check_shown(id)?;
     state.broker()?.answer_pending(&state.me, id, decision).await?;
     state.answered(id);

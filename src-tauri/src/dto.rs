@@ -172,7 +172,10 @@ mod tests {
     fn token_carrying_types_are_not_webview_safe() {
         assert!(!(&Probe::<sesame_ipc::protocol::TokenResult>(Default::default())).safe());
         assert!(!(&Probe::<sesame_ipc::protocol::SetSecretParams>(Default::default())).safe());
-        assert!(!(&Probe::<sesame_ipc::protocol::LoginStartResult>(Default::default())).safe(), "use LoginStarted");
+        assert!(
+            !(&Probe::<sesame_ipc::protocol::LoginStartResult>(Default::default())).safe(),
+            "use LoginStarted"
+        );
         assert!((&Probe::<AccountInfo>(Default::default())).safe());
         assert!((&Probe::<Vec<ConsentView>>(Default::default())).safe());
     }
@@ -182,6 +185,9 @@ mod tests {
         let e: CommandError = BrokerError::NoSuchPending(7).into();
         assert_eq!(e.kind, "no_such_pending");
         assert!(e.message.contains("sesame pending"));
-        assert_eq!(serde_json::to_value(CommandError::not_running("x")).unwrap(), serde_json::json!({"kind": "not_running", "message": "x"}));
+        assert_eq!(
+            serde_json::to_value(CommandError::not_running("x")).unwrap(),
+            serde_json::json!({"kind": "not_running", "message": "x"})
+        );
     }
 }

@@ -40,7 +40,9 @@ fn react<R: Runtime>(app: &AppHandle<R>, event: &BrokerEvent) {
             }
         }
         // Answered elsewhere (the CLI) or timed out: nothing left to show.
-        BrokerEvent::PendingResolved { .. } => windows::close_consent_if_idle(app, &app.state::<AppState>()),
+        BrokerEvent::PendingResolved { .. } => {
+            windows::close_consent_if_idle(app, &app.state::<AppState>())
+        }
         BrokerEvent::ReauthRequired { account, provider, why } => {
             let body = format!("{account} must sign in again ({why}). Use \"Sign in again…\" in Sesame's menu, or `sesame login {provider}`.");
             notify::show(app, "Sign in again", &body, NotifyTarget::Main);

@@ -19,7 +19,6 @@ use sesame_core::server;
 use tauri::{Manager, RunEvent, Runtime};
 use tauri_plugin_autostart::MacosLauncher;
 
-
 /// Every command the webviews may call (`build.rs` makes their permissions from it).
 pub const COMMANDS: &[&str] = include!("command_names.rs");
 
@@ -94,7 +93,9 @@ pub(crate) fn adopt<R: Runtime>(app: &tauri::AppHandle<R>, host: Host) {
 fn quit_on_signals<R: Runtime>(app: tauri::AppHandle<R>) {
     use tokio::signal::unix::{signal, SignalKind};
     tauri::async_runtime::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+        else {
             return tracing::warn!("cannot install the SIGTERM/SIGINT handlers");
         };
         tokio::select! {
@@ -135,13 +136,20 @@ impl Server {
         }
         let done = self.done.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(done) = done {
-            let _ = tauri::async_runtime::block_on(async { tokio::time::timeout(Duration::from_secs(3), done).await });
+            let _ = tauri::async_runtime::block_on(async {
+                tokio::time::timeout(Duration::from_secs(3), done).await
+            });
         }
     }
 }
 
 fn init_tracing() {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }

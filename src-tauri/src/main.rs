@@ -5,7 +5,10 @@ fn main() {
     // The broker re-executes this binary as its crash-safe refresh helper
     // (`HelperCommand::current_exe()`): one job on stdin, the outcome on stdout, no GUI.
     if std::env::args().nth(1).as_deref() == Some("rotate-helper") {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cannot start the refresh helper's runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cannot start the refresh helper's runtime");
         if let Err(e) = runtime.block_on(sesame_core::host::rotate_helper()) {
             eprintln!("sesame-app rotate-helper: {e}");
             std::process::exit(1);

@@ -26,7 +26,10 @@ pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
             return;
         }
         let state = handle.state::<AppState>();
-        let target = performed.notification().and_then(|n| state.notification_target(n.id())).unwrap_or(NotifyTarget::Main);
+        let target = performed
+            .notification()
+            .and_then(|n| state.notification_target(n.id()))
+            .unwrap_or(NotifyTarget::Main);
         let opened = match target {
             NotifyTarget::Consent(id) => {
                 state.choose_consent(Some(id));

@@ -108,7 +108,11 @@ impl AppState {
         let core = self.core();
         let (state, message, pending, reauth) = match &*core {
             Core::Running { broker } => {
-                let reauth = broker.accounts().iter().filter(|a| a.status == AccountStatus::ReauthRequired).count();
+                let reauth = broker
+                    .accounts()
+                    .iter()
+                    .filter(|a| a.status == AccountStatus::ReauthRequired)
+                    .count();
                 ("running", None, broker.pending_list().len(), reauth)
             }
             Core::Conflict { .. } => ("conflict", Some(why_not_running(&core)), 0, 0),
@@ -132,7 +136,11 @@ impl AppState {
     pub fn providers(&self) -> Result<ProvidersView, CommandError> {
         let config_path = display(&self.paths.config_file);
         if let Core::ConfigError { message, .. } = &*self.core() {
-            return Ok(ProvidersView { providers: vec![], config_path, config_error: Some(message.clone()) });
+            return Ok(ProvidersView {
+                providers: vec![],
+                config_path,
+                config_error: Some(message.clone()),
+            });
         }
         Ok(ProvidersView { providers: self.broker()?.providers(), config_path, config_error: None })
     }
@@ -211,14 +219,32 @@ fn why_not_running(core: &Core) -> String {
 
 fn consent_view(request: PendingInfo) -> ConsentView {
     let icon_data_url = request.app.icon.as_deref().and_then(sesame_core::identity::icon::data_url);
-    let scopes = request.scopes.iter().map(|s| ScopeWords { scope: s.clone(), description: sesame_core::scope_words::describe(s) }).collect();
+    let scopes = request
+        .scopes
+        .iter()
+        .map(|s| ScopeWords {
+            scope: s.clone(),
+            description: sesame_core::scope_words::describe(s),
+        })
+        .collect();
     ConsentView { request, icon_data_url, scopes, security_delay_ms: SECURITY_DELAY_MS }
 }
 
 /// This app as the answering party of consent questions (never a program that asks).
 fn own_app_info() -> AppInfo {
-    let exe = std::fs::canonicalize("/proc/self/exe").or_else(|_| std::env::current_exe()).map(|p| display(&p)).unwrap_or_else(|_| "sesame-app".into());
-    AppInfo { key: exe.clone(), name: "Sesame".into(), exe, script: None, icon: None, flatpak_app: None, sandboxed: false }
+    let exe = std::fs::canonicalize("/proc/self/exe")
+        .or_else(|_| std::env::current_exe())
+        .map(|p| display(&p))
+        .unwrap_or_else(|_| "sesame-app".into());
+    AppInfo {
+        key: exe.clone(),
+        name: "Sesame".into(),
+        exe,
+        script: None,
+        icon: None,
+        flatpak_app: None,
+        sandboxed: false,
+    }
 }
 
 /// Starts the broker (must run inside a tokio runtime). The `Host` comes back to be served
@@ -229,8 +255,15 @@ pub fn start() -> (AppState, Option<Host>) {
         Err(e) => {
             let message = e.to_string();
             tracing::error!(%message, "cannot find Sesame's paths");
-            let empty = Paths { config_file: PathBuf::new(), data_dir: PathBuf::new(), socket: PathBuf::new() };
-            return (AppState::new(Core::ConfigError { message, path: PathBuf::new() }, &empty, false), None);
+            let empty = Paths {
+                config_file: PathBuf::new(),
+                data_dir: PathBuf::new(),
+                socket: PathBuf::new(),
+            };
+            return (
+                AppState::new(Core::ConfigError { message, path: PathBuf::new() }, &empty, false),
+                None,
+            );
         }
     };
     let (core, host, demo) = start_core(&paths);

@@ -51,7 +51,10 @@ impl FromStr for MenuId {
     fn from_str(s: &str) -> Result<MenuId, String> {
         // Split at the first `:` only, so whatever follows (an account id) comes back whole.
         match s.split_once(':') {
-            Some(("pending", id)) => id.parse().map(MenuId::Pending).map_err(|_| format!("bad pending id in menu id {s:?}")),
+            Some(("pending", id)) => id
+                .parse()
+                .map(MenuId::Pending)
+                .map_err(|_| format!("bad pending id in menu id {s:?}")),
             Some(("account", id)) => Ok(MenuId::Account(id.into())),
             Some(("signin", provider)) => Ok(MenuId::SignIn(provider.into())),
             None if s == "open" => Ok(MenuId::Open),
@@ -66,9 +69,19 @@ impl FromStr for MenuId {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     /// `id: None` is a disabled line of text.
-    Item { id: Option<MenuId>, label: String },
-    Check { id: MenuId, label: String, checked: bool },
-    Submenu { label: String, items: Vec<Entry> },
+    Item {
+        id: Option<MenuId>,
+        label: String,
+    },
+    Check {
+        id: MenuId,
+        label: String,
+        checked: bool,
+    },
+    Submenu {
+        label: String,
+        items: Vec<Entry>,
+    },
     Separator,
 }
 
@@ -100,7 +113,9 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
         Core::Running { broker } => {
             if !pending.is_empty() {
                 entries.push(text("Waiting for your answer"));
-                entries.extend(pending.iter().map(|p| item(MenuId::Pending(p.id), format!("{} wants {}", p.app.name, p.account))));
+                entries.extend(pending.iter().map(|p| {
+                    item(MenuId::Pending(p.id), format!("{} wants {}", p.app.name, p.account))
+                }));
                 entries.push(Entry::Separator);
             }
             entries.push(text(if accounts.is_empty() { "No accounts yet" } else { "Accounts" }));
@@ -111,20 +126,29 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
                 };
                 entries.push(item(MenuId::Account(a.id.clone()), label));
             }
-            let people = broker.providers().into_iter().filter(|p| p.grant == GRANT_AUTHORIZATION_CODE);
-            let items: Vec<Entry> = people.map(|p| item(MenuId::SignIn(p.id.clone()), p.id)).collect();
+            let people =
+                broker.providers().into_iter().filter(|p| p.grant == GRANT_AUTHORIZATION_CODE);
+            let items: Vec<Entry> =
+                people.map(|p| item(MenuId::SignIn(p.id.clone()), p.id)).collect();
             if !items.is_empty() {
                 entries.push(Entry::Submenu { label: "Sign in to…".into(), items });
             }
         }
         Core::Conflict { .. } => entries.push(text("Another Sesame broker is running")),
-        Core::ConfigError { .. } => entries.push(text("Sesame could not start: open it to see why")),
+        Core::ConfigError { .. } => {
+            entries.push(text("Sesame could not start: open it to see why"))
+        }
     }
     entries.push(Entry::Separator);
     entries.push(item(MenuId::Open, "Open Sesame"));
-    entries.push(Entry::Check { id: MenuId::Autostart, label: "Start at login".into(), checked: autostart });
+    entries.push(Entry::Check {
+        id: MenuId::Autostart,
+        label: "Start at login".into(),
+        checked: autostart,
+    });
     entries.push(item(MenuId::Quit, "Quit Sesame"));
-    let mut tooltip = format!("Sesame: {} account{}", accounts.len(), if accounts.len() == 1 { "" } else { "s" });
+    let mut tooltip =
+        format!("Sesame: {} account{}", accounts.len(), if accounts.len() == 1 { "" } else { "s" });
     if !pending.is_empty() {
         tooltip.push_str(&format!(", {} waiting for you", pending.len()));
     }
@@ -145,11 +169,25 @@ fn build_menu<R: Runtime, M: Manager<R>>(app: &M, entries: &[Entry]) -> tauri::R
     Ok(menu)
 }
 
-fn build_item<R: Runtime, M: Manager<R>>(app: &M, entry: &Entry) -> tauri::Result<Box<dyn IsMenuItem<R>>> {
+fn build_item<R: Runtime, M: Manager<R>>(
+    app: &M,
+    entry: &Entry,
+) -> tauri::Result<Box<dyn IsMenuItem<R>>> {
     Ok(match entry {
-        Entry::Item { id: Some(id), label } => Box::new(MenuItem::with_id(app, id.to_string(), label, true, None::<&str>)?),
-        Entry::Item { id: None, label } => Box::new(MenuItem::new(app, label, false, None::<&str>)?),
-        Entry::Check { id, label, checked } => Box::new(CheckMenuItem::with_id(app, id.to_string(), label, true, *checked, None::<&str>)?),
+        Entry::Item { id: Some(id), label } => {
+            Box::new(MenuItem::with_id(app, id.to_string(), label, true, None::<&str>)?)
+        }
+        Entry::Item { id: None, label } => {
+            Box::new(MenuItem::new(app, label, false, None::<&str>)?)
+        }
+        Entry::Check { id, label, checked } => Box::new(CheckMenuItem::with_id(
+            app,
+            id.to_string(),
+            label,
+            true,
+            *checked,
+            None::<&str>,
+        )?),
         Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
         Entry::Submenu { label, items } => {
             let sub = Submenu::new(app, label, true)?;
@@ -181,7 +219,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 
 /// Rebuilds menu, icon and tooltip from the current state (no-op without a tray).
 pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
-    let (Some(tray), Some(state)) = (app.tray_by_id(TRAY_ID), app.try_state::<AppState>()) else { return };
+    let (Some(tray), Some(state)) = (app.tray_by_id(TRAY_ID), app.try_state::<AppState>()) else {
+        return;
+    };
     let view = view(&state, commands::autostart_enabled(app));
     let result = build_menu(app, &view.entries)
         .and_then(|menu| tray.set_menu(Some(menu)))
@@ -203,8 +243,14 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, raw: &str) {
             state.choose_consent(Some(pending));
             windows::show_consent(app)
         }
-        MenuId::Account(account) => match state.broker().ok().and_then(|b| b.accounts().into_iter().find(|a| a.id == account)) {
-            Some(a) if a.status == AccountStatus::ReauthRequired => return sign_in(app, a.provider),
+        MenuId::Account(account) => match state
+            .broker()
+            .ok()
+            .and_then(|b| b.accounts().into_iter().find(|a| a.id == account))
+        {
+            Some(a) if a.status == AccountStatus::ReauthRequired => {
+                return sign_in(app, a.provider)
+            }
             _ => windows::show_main(app).map(drop),
         },
         MenuId::SignIn(provider) => return sign_in(app, provider),

@@ -10,11 +10,17 @@ use sesame_app::COMMANDS;
 
 fn json(path: &str) -> Value {
     let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    serde_json::from_str(&std::fs::read_to_string(&full).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
 fn permissions(capability: &Value) -> BTreeSet<String> {
-    capability["permissions"].as_array().unwrap().iter().map(|p| p.as_str().expect("plain permission ids only, no scopes").to_owned()).collect()
+    capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().expect("plain permission ids only, no scopes").to_owned())
+        .collect()
 }
 
 fn allow(commands: impl Iterator<Item = &'static str>) -> BTreeSet<String> {
@@ -26,7 +32,10 @@ fn allow(commands: impl Iterator<Item = &'static str>) -> BTreeSet<String> {
 fn each_window_gets_exactly_its_commands() {
     let main = json("capabilities/main.json");
     assert_eq!(main["windows"], serde_json::json!(["main"]));
-    assert_eq!(permissions(&main), allow(COMMANDS.iter().copied().filter(|c| !c.starts_with("consent_"))));
+    assert_eq!(
+        permissions(&main),
+        allow(COMMANDS.iter().copied().filter(|c| !c.starts_with("consent_")))
+    );
 
     let consent = json("capabilities/consent.json");
     assert_eq!(consent["windows"], serde_json::json!(["consent"]));
@@ -35,7 +44,11 @@ fn each_window_gets_exactly_its_commands() {
         assert!(cap.get("remote").is_none(), "no remote URL may call commands");
     }
     let conf = json("tauri.conf.json");
-    assert_eq!(conf["app"]["security"]["capabilities"], serde_json::json!(["main", "consent"]), "no other capability file is active");
+    assert_eq!(
+        conf["app"]["security"]["capabilities"],
+        serde_json::json!(["main", "consent"]),
+        "no other capability file is active"
+    );
 }
 
 #[test]
@@ -47,7 +60,10 @@ fn the_webview_config_is_strict() {
     for key in ["csp", "devCsp"] {
         let csp = app["security"][key].as_str().unwrap();
         assert!(!csp.contains("unsafe-eval"), "{key}: {csp}");
-        assert!(csp.contains("default-src 'self'") && csp.contains("object-src 'none'"), "{key}: {csp}");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("object-src 'none'"),
+            "{key}: {csp}"
+        );
         let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
         assert_eq!(script_src.trim(), "script-src 'self'", "{key}: scripts only from the app");
     }
@@ -58,8 +74,13 @@ fn the_webview_config_is_strict() {
 /// docs/app.md's command table is the contract: same names as `COMMANDS`.
 #[test]
 fn the_docs_list_the_same_commands() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/app.md")).unwrap();
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/app.md"))
+        .unwrap();
     let table = doc.split("## Commands").nth(1).unwrap().split("\n## ").next().unwrap();
-    let documented: Vec<&str> = table.lines().filter_map(|l| l.strip_prefix("| `")).filter_map(|l| l.split('`').next()).collect();
+    let documented: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
     assert_eq!(documented, COMMANDS);
 }

@@ -15,12 +15,18 @@ fn the_socket_lives_exactly_as_long_as_the_server() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
     std::fs::write(&config, "[[provider]]\nid = \"x\"\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n").unwrap();
-    let paths = Paths { config_file: config, data_dir: dir.join("data"), socket: dir.join("run/sesame.sock") };
+    let paths = Paths {
+        config_file: config,
+        data_dir: dir.join("data"),
+        socket: dir.join("run/sesame.sock"),
+    };
     let helper = HelperCommand { program: "/bin/false".into(), args: vec![] };
 
-    let host = tauri::async_runtime::block_on(async { host::start(paths.clone(), helper) }).unwrap();
+    let host =
+        tauri::async_runtime::block_on(async { host::start(paths.clone(), helper) }).unwrap();
     let server = sesame_app::serve(host);
-    let mut stream = UnixStream::connect(&paths.socket).expect("the socket is served after serve() returns");
+    let mut stream =
+        UnixStream::connect(&paths.socket).expect("the socket is served after serve() returns");
     stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\"}\n").unwrap();
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).unwrap();

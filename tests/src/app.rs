@@ -15,8 +15,14 @@ use crate::{root, Env};
 /// The app binary: `$SESAME_APP_BIN`, else `target/debug/sesame-app` (scripts/test.sh builds
 /// it with the test identifier and the UI embedded).
 pub fn app_bin() -> PathBuf {
-    let bin = std::env::var_os("SESAME_APP_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/debug/sesame-app"));
-    assert!(bin.exists(), "{} is missing; build it with scripts/test.sh (or see README, Development)", bin.display());
+    let bin = std::env::var_os("SESAME_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/debug/sesame-app"));
+    assert!(
+        bin.exists(),
+        "{} is missing; build it with scripts/test.sh (or see README, Development)",
+        bin.display()
+    );
     bin
 }
 
@@ -25,8 +31,14 @@ fn tauri_driver() -> PathBuf {
     if let Some(p) = std::env::var_os("TAURI_DRIVER") {
         return p.into();
     }
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).map(|d| d.join("tauri-driver")).find(|p| p.exists());
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("tauri-driver"))
+        .find(|p| p.exists());
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     let fallback = home.map(|h| h.join("bin/tauri-driver"));
     let found = on_path.or(fallback).filter(|p| p.exists());
     found.expect("tauri-driver is not installed; `cargo install tauri-driver --locked` (scripts/test.sh does)")
@@ -45,11 +57,21 @@ pub struct Display {
 impl Display {
     pub fn start(logs: &Path) -> Display {
         // A display number nobody uses: its lock file and socket are absent.
-        let n = (100..400).map(|i| i + (std::process::id() % 100) * 3).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists() && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).expect("a free X display number");
+        let n = (100..400)
+            .map(|i| i + (std::process::id() % 100) * 3)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            })
+            .expect("a free X display number");
         let name = format!(":{n}");
         let mut cmd = Command::new("Xvfb");
         cmd.args([name.as_str(), "-screen", "0", "1280x900x24", "-nolisten", "tcp"]);
-        let xvfb = Guard::new("Xvfb", spawn_logged(cmd, &logs.join("xvfb.log"), false), logs.join("xvfb.log"));
+        let xvfb = Guard::new(
+            "Xvfb",
+            spawn_logged(cmd, &logs.join("xvfb.log"), false),
+            logs.join("xvfb.log"),
+        );
         let socket = format!("/tmp/.X11-unix/X{n}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while !Path::new(&socket).exists() {
@@ -88,7 +110,9 @@ impl App {
             assert!(Instant::now() < deadline, "tauri-driver did not answer:\n{}", driver.log());
             std::thread::sleep(Duration::from_millis(100));
         }
-        let session = wd.session(&app_bin(), args).unwrap_or_else(|e| panic!("cannot start the app: {e}\n{}", driver.log()));
+        let session = wd
+            .session(&app_bin(), args)
+            .unwrap_or_else(|e| panic!("cannot start the app: {e}\n{}", driver.log()));
         let screenshots = env.dir.join("screenshots");
         App { session, screenshots, display: display.name.clone(), _driver: driver }
     }
@@ -149,16 +173,23 @@ impl App {
         use x11rb::connection::Connection;
         use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
         let (conn, root) = self.x_connection();
-        let window = top_level(&conn, root, title).unwrap_or_else(|| panic!("no window titled {title:?} on {}", self.display));
+        let window = top_level(&conn, root, title)
+            .unwrap_or_else(|| panic!("no window titled {title:?} on {}", self.display));
         let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
-        let event = ClientMessageEvent::new(32, window, atom(b"WM_PROTOCOLS"), [atom(b"WM_DELETE_WINDOW"), x11rb::CURRENT_TIME, 0, 0, 0]);
+        let event = ClientMessageEvent::new(
+            32,
+            window,
+            atom(b"WM_PROTOCOLS"),
+            [atom(b"WM_DELETE_WINDOW"), x11rb::CURRENT_TIME, 0, 0, 0],
+        );
         conn.send_event(false, window, EventMask::NO_EVENT, event).unwrap();
         conn.flush().unwrap();
     }
 
     fn x_connection(&self) -> (x11rb::rust_connection::RustConnection, u32) {
         use x11rb::connection::Connection;
-        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect to the test display");
+        let (conn, screen) =
+            x11rb::connect(Some(&self.display)).expect("connect to the test display");
         let root = conn.setup().roots[screen].root;
         (conn, root)
     }
@@ -167,7 +198,12 @@ impl App {
     pub fn switch_to_page(&self, page: &str, limit: Duration) {
         let found = self.session.wait_until(limit, || {
             self.session.window_handles().into_iter().find(|h| {
-                self.session.switch_to(h).is_ok() && self.session.execute("return location.pathname").as_str().is_some_and(|p| p.ends_with(page))
+                self.session.switch_to(h).is_ok()
+                    && self
+                        .session
+                        .execute("return location.pathname")
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(page))
             })
         });
         found.unwrap_or_else(|| panic!("no window showing {page} within {limit:?}"));
@@ -177,13 +213,23 @@ impl App {
 /// The child of `root` whose `WM_NAME` is `title`.
 fn top_level(conn: &impl x11rb::connection::Connection, root: u32, title: &str) -> Option<u32> {
     use x11rb::protocol::xproto::{AtomEnum, ConnectionExt};
-    let title_of = |w| conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256).ok()?.reply().ok().map(|p| p.value);
+    let title_of = |w| {
+        conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256)
+            .ok()?
+            .reply()
+            .ok()
+            .map(|p| p.value)
+    };
     let windows = conn.query_tree(root).ok()?.reply().ok()?.children;
     windows.into_iter().find(|&w| title_of(w).as_deref() == Some(title.as_bytes()))
 }
 
 /// How many distinct colours a picture has (a blank window has one or two).
 fn colours(png: &Path) -> u64 {
-    let out = Command::new("identify").args(["-format", "%k"]).arg(png).output().expect("run ImageMagick's identify");
+    let out = Command::new("identify")
+        .args(["-format", "%k"])
+        .arg(png)
+        .output()
+        .expect("run ImageMagick's identify");
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
 }

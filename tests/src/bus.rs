@@ -29,12 +29,22 @@ impl Bus {
         let socket = dir.join("run/bus");
         let address = format!("unix:path={}", socket.display());
         if state == KeyringState::Absent {
-            return Bus { address: format!("unix:path={}", dir.join("run/no-bus-here").display()), _keyring: None, _dbus: None };
+            return Bus {
+                address: format!("unix:path={}", dir.join("run/no-bus-here").display()),
+                _keyring: None,
+                _dbus: None,
+            };
         }
         let mut cmd = Command::new("dbus-daemon");
-        cmd.args(["--session", "--nofork", "--nopidfile", "--print-address=1"]).arg(format!("--address={address}"));
-        let dbus = Guard::new("dbus-daemon", spawn_logged(cmd, &dir.join("logs/dbus.log"), false), dir.join("logs/dbus.log"));
-        wait_for(Duration::from_secs(10), || socket.exists().then_some(())).expect("dbus-daemon did not start");
+        cmd.args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg(format!("--address={address}"));
+        let dbus = Guard::new(
+            "dbus-daemon",
+            spawn_logged(cmd, &dir.join("logs/dbus.log"), false),
+            dir.join("logs/dbus.log"),
+        );
+        wait_for(Duration::from_secs(10), || socket.exists().then_some(()))
+            .expect("dbus-daemon did not start");
 
         let mut cmd = Command::new("gnome-keyring-daemon");
         cmd.args(["--foreground", "--unlock", "--components=secrets"])
@@ -54,7 +64,8 @@ impl Bus {
         let keyring = Guard::new("gnome-keyring-daemon", child, log);
         let bus = Bus { address, _keyring: Some(keyring), _dbus: Some(dbus) };
         // Until the daemon owns the name, any call would auto-start a second, locked one.
-        wait_for(Duration::from_secs(10), || bus.name_has_owner().then_some(())).expect("gnome-keyring did not claim org.freedesktop.secrets");
+        wait_for(Duration::from_secs(10), || bus.name_has_owner().then_some(()))
+            .expect("gnome-keyring did not claim org.freedesktop.secrets");
         bus
     }
 
@@ -65,7 +76,14 @@ impl Bus {
     fn name_has_owner(&self) -> bool {
         let out = Command::new("dbus-send")
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .args(["--session", "--dest=org.freedesktop.DBus", "--print-reply", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+            .args([
+                "--session",
+                "--dest=org.freedesktop.DBus",
+                "--print-reply",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).contains("boolean true")
@@ -85,6 +103,10 @@ impl Bus {
             ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "locking the keyring failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "locking the keyring failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -20,14 +20,21 @@ impl Env {
     /// [`Env::manage`], asserting success; returns stdout.
     pub fn manage_ok(&self, args: &[&str]) -> String {
         let out = self.manage(args);
-        assert!(out.status.success(), "sesame {args:?} failed ({}): {}\n{}", out.status, stderr(&out), self.daemon_log());
+        assert!(
+            out.status.success(),
+            "sesame {args:?} failed ({}): {}\n{}",
+            out.status,
+            stderr(&out),
+            self.daemon_log()
+        );
         stdout(&out)
     }
 
     /// [`Env::manage_ok`] of a `--json` command, parsed.
     pub fn manage_json(&self, args: &[&str]) -> Value {
         let text = self.manage_ok(args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("sesame {args:?} printed no JSON ({e}): {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("sesame {args:?} printed no JSON ({e}): {text}"))
     }
 
     /// `sesame pending --json` as a list, or `None` if the command failed.
@@ -41,7 +48,10 @@ impl Env {
 
     /// `sesame pending --json` (asserting success).
     pub fn pending(&self) -> Vec<Value> {
-        self.manage_json(&["pending", "--json"]).as_array().cloned().expect("pending --json prints an array")
+        self.manage_json(&["pending", "--json"])
+            .as_array()
+            .cloned()
+            .expect("pending --json prints an array")
     }
 
     /// Polls `sesame pending --json` until an entry satisfies `pred` (30 s).
@@ -91,7 +101,10 @@ impl Env {
 
     /// `sesame grants --json`.
     pub fn grants(&self) -> Vec<Value> {
-        self.manage_json(&["grants", "--json"]).as_array().cloned().expect("grants --json prints an array")
+        self.manage_json(&["grants", "--json"])
+            .as_array()
+            .cloned()
+            .expect("grants --json prints an array")
     }
 
     /// `sesame activity --json <extra>`.
@@ -160,14 +173,15 @@ impl Env {
     /// Waits (up to `limit`) for the client to exit; panics with the daemon log otherwise.
     pub fn finish_client(&self, client: ClientProc, limit: Duration) -> ClientOutput {
         let pid = client.pid;
-        client.finish_within(limit).unwrap_or_else(|| panic!("client {pid} did not finish within {limit:?}\n{}", self.daemon_log()))
+        client.finish_within(limit).unwrap_or_else(|| {
+            panic!("client {pid} did not finish within {limit:?}\n{}", self.daemon_log())
+        })
     }
 
     /// [`Env::finish_client`] with 30 s.
     pub fn client_result(&self, client: ClientProc) -> ClientOutput {
         self.finish_client(client, Duration::from_secs(30))
     }
-
 }
 
 /// `cmd.spawn()`, again when the executable is "busy": a test that has just written a
@@ -214,8 +228,11 @@ impl ClientProc {
     /// The next stdout line parsed as JSON (panics on timeout or non-JSON).
     pub fn next_json(&mut self, limit: Duration) -> Value {
         let pid = self.pid;
-        let line = self.next_line(limit).unwrap_or_else(|| panic!("client {pid} printed no line within {limit:?}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("client {pid} printed no JSON ({e}): {line}"))
+        let line = self
+            .next_line(limit)
+            .unwrap_or_else(|| panic!("client {pid} printed no line within {limit:?}"));
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("client {pid} printed no JSON ({e}): {line}"))
     }
 
     /// Waits up to `limit` for the exit; `None` (and the process killed) on timeout.
@@ -244,7 +261,11 @@ impl ClientProc {
             }
         }
         let stderr = match self.stderr_thread.take() {
-            Some(t) if t.is_finished() || wait_for(Duration::from_secs(5), || t.is_finished().then_some(())).is_some() => {
+            Some(t)
+                if t.is_finished()
+                    || wait_for(Duration::from_secs(5), || t.is_finished().then_some(()))
+                        .is_some() =>
+            {
                 t.join().unwrap_or_default()
             }
             _ => String::new(),
@@ -282,13 +303,22 @@ pub struct ClientOutput {
 impl ClientOutput {
     /// The `ok` result; panics (with everything the client said) unless it succeeded.
     pub fn ok(&self) -> &Value {
-        assert!(self.status.success() && self.json.get("ok").is_some(), "the client failed ({}): {}\nstderr: {}", self.status, self.stdout, self.stderr);
+        assert!(
+            self.status.success() && self.json.get("ok").is_some(),
+            "the client failed ({}): {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
         &self.json["ok"]
     }
 
     /// The token of an `ok` result.
     pub fn token(&self) -> String {
-        self.ok()["access_token"].as_str().unwrap_or_else(|| panic!("no access_token in {}", self.stdout)).to_owned()
+        self.ok()["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {}", self.stdout))
+            .to_owned()
     }
 
     /// `error.kind` of an error result (`"<no error>"` if there was none).
@@ -298,7 +328,14 @@ impl ClientOutput {
 
     /// Asserts an error reply of `kind` (exit code 3); returns its message.
     pub fn expect_error(&self, kind: &str) -> String {
-        assert_eq!(self.error_kind(), kind, "expected {kind} ({}): {}\nstderr: {}", self.status, self.stdout, self.stderr);
+        assert_eq!(
+            self.error_kind(),
+            kind,
+            "expected {kind} ({}): {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
         assert_eq!(self.status.code(), Some(3), "an error reply exits 3: {}", self.stdout);
         self.json["error"]["message"].as_str().unwrap_or_default().to_owned()
     }
@@ -311,7 +348,10 @@ pub fn token_client_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap();
-    let candidates = [exe.parent().and_then(Path::parent).map(|d| d.join("token-client")), exe.parent().map(|d| d.join("token-client"))];
+    let candidates = [
+        exe.parent().and_then(Path::parent).map(|d| d.join("token-client")),
+        exe.parent().map(|d| d.join("token-client")),
+    ];
     let found = candidates.into_iter().flatten().find(|p| p.exists());
     let bin = found.unwrap_or_else(|| root().join("target/debug/token-client"));
     assert!(bin.exists(), "{} is missing; `cargo test -p sesame-e2e` builds it", bin.display());
@@ -333,7 +373,10 @@ pub fn test_app_key() -> String {
 pub fn python_exe() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
-        let out = Command::new("python3").args(["-c", "import os, sys; print(os.path.realpath(sys.executable))"]).output().expect("python3");
+        let out = Command::new("python3")
+            .args(["-c", "import os, sys; print(os.path.realpath(sys.executable))"])
+            .output()
+            .expect("python3");
         assert!(out.status.success(), "python3: {}", stderr(&out));
         PathBuf::from(stdout(&out).trim())
     })
@@ -342,11 +385,14 @@ pub fn python_exe() -> PathBuf {
 
 /// `tests/clients/<name>`, canonical.
 pub fn client_script(name: &str) -> PathBuf {
-    root().join("tests/clients").join(name).canonicalize().unwrap_or_else(|e| panic!("tests/clients/{name}: {e}"))
+    root()
+        .join("tests/clients")
+        .join(name)
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("tests/clients/{name}: {e}"))
 }
 
 /// The app key of a Python script run by [`Env::spawn_script`]: interpreter and script path.
 pub fn script_key(script: &Path) -> String {
     format!("{} {}", python_exe().display(), script.display())
 }
-

@@ -35,14 +35,23 @@ impl Env {
                 }
             }
         });
-        DeviceLogin { child, lines, stderr: Vec::new(), log: self.dir.join("logs/login-device.log") }
+        DeviceLogin {
+            child,
+            lines,
+            stderr: Vec::new(),
+            log: self.dir.join("logs/login-device.log"),
+        }
     }
 
     /// The user's side on "another device": `tests/browser.py --device <args>` (the complete
     /// URI, or the URI and the user code) in `mode` (normal, deny, deny_confirm), as `login`.
     pub fn device_user(&self, args: &[&str], mode: &str, login: &str) -> Output {
         let mut cmd = self.command("python3");
-        cmd.arg(root().join("tests/browser.py")).arg("--device").args(args).env("BROWSER_MODE", mode).env("BROWSER_LOGIN", login);
+        cmd.arg(root().join("tests/browser.py"))
+            .arg("--device")
+            .args(args)
+            .env("BROWSER_MODE", mode)
+            .env("BROWSER_LOGIN", login);
         cmd.output().expect("run browser.py --device")
     }
 
@@ -50,8 +59,11 @@ impl Env {
     /// that came sooner than the interval, `forced_slow_down`). The device codes it issued
     /// are remembered for the leak scan.
     pub fn idp_device_stats(&self) -> Value {
-        let v: Value = reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap();
-        for code in v["device"]["issued_codes"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let v: Value =
+            reqwest::blocking::get(format!("{}/test/stats", self.issuer)).unwrap().json().unwrap();
+        for code in
+            v["device"]["issued_codes"].as_array().into_iter().flatten().filter_map(Value::as_str)
+        {
             self.remember_secret(code);
         }
         v["device"].clone()
@@ -74,7 +86,8 @@ impl DeviceLogin {
                 Err(_) => return Err(self.stderr.join("\n")),
             }
         }
-        parse_prompt(&self.stderr).ok_or_else(|| format!("no code or page in: {}", self.stderr.join("\n")))
+        parse_prompt(&self.stderr)
+            .ok_or_else(|| format!("no code or page in: {}", self.stderr.join("\n")))
     }
 
     /// Ctrl-C, as the user would press it.
@@ -91,7 +104,11 @@ impl DeviceLogin {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "sesame login --device did not end within 60 s:\n{}", self.stderr.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "sesame login --device did not end within 60 s:\n{}",
+                self.stderr.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         // The reader thread ends at EOF, which closes the channel.
@@ -139,5 +156,9 @@ fn parse_prompt(lines: &[String]) -> Option<DevicePrompt> {
             label = "";
         }
     }
-    Some(DevicePrompt { verification_uri: uri?, user_code: code?, verification_uri_complete: complete })
+    Some(DevicePrompt {
+        verification_uri: uri?,
+        user_code: code?,
+        verification_uri_complete: complete,
+    })
 }

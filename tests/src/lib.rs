@@ -35,7 +35,9 @@ pub fn root() -> PathBuf {
 
 /// The `sesame` binary under test: `$SESAME_BIN`, else `target/debug/sesame`.
 pub fn sesame_bin() -> PathBuf {
-    let bin = std::env::var_os("SESAME_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/debug/sesame"));
+    let bin = std::env::var_os("SESAME_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/debug/sesame"));
     assert!(bin.exists(), "{} is missing; run `cargo build -p sesame-cli` first", bin.display());
     bin
 }
@@ -117,7 +119,17 @@ impl Env {
         )
         .unwrap();
         let socket = dir.join("run/sesame/sesame.sock");
-        let mut env = Env { dir, issuer, socket, config, bus, idp: Some(idp), daemon: None, daemon_runs: 0, seen_secrets: Arc::new(Mutex::new(vec![])) };
+        let mut env = Env {
+            dir,
+            issuer,
+            socket,
+            config,
+            bus,
+            idp: Some(idp),
+            daemon: None,
+            daemon_runs: 0,
+            seen_secrets: Arc::new(Mutex::new(vec![])),
+        };
         if opts.daemon {
             env.start_daemon();
         }
@@ -162,7 +174,11 @@ impl Env {
             if let Some(status) = guard.child().try_wait().unwrap() {
                 panic!("sesame daemon exited with {status} before it was ready:\n{}", guard.log());
             }
-            assert!(Instant::now() < deadline, "the daemon did not open its socket:\n{}", guard.log());
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not open its socket:\n{}",
+                guard.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         self.daemon = Some(guard);
@@ -219,14 +235,24 @@ impl Env {
     /// Runs `sesame <args>`, asserts success, returns trimmed stdout.
     pub fn sesame_ok(&self, args: &[&str]) -> String {
         let out = self.sesame(args, &[]);
-        assert!(out.status.success(), "sesame {args:?} failed: {}\n{}", stderr(&out), self.daemon_log());
+        assert!(
+            out.status.success(),
+            "sesame {args:?} failed: {}\n{}",
+            stderr(&out),
+            self.daemon_log()
+        );
         stdout(&out).trim().to_owned()
     }
 
     /// `sesame login local` as `user` through the scripted browser; returns the account id.
     pub fn login(&self, user: &str) -> String {
         let out = self.sesame(&["login", "local"], &[("BROWSER_LOGIN", user)]);
-        assert!(out.status.success(), "login as {user} failed: {}\n{}", stderr(&out), self.daemon_log());
+        assert!(
+            out.status.success(),
+            "login as {user} failed: {}\n{}",
+            stderr(&out),
+            self.daemon_log()
+        );
         stdout(&out).trim().to_owned()
     }
 
@@ -238,7 +264,12 @@ impl Env {
         let mut args = vec!["token", account];
         args.extend_from_slice(extra);
         let out = self.with_consent(&test_app_key(), || self.sesame(&args, &[]));
-        assert!(out.status.success(), "sesame {args:?} failed: {}\n{}", stderr(&out), self.daemon_log());
+        assert!(
+            out.status.success(),
+            "sesame {args:?} failed: {}\n{}",
+            stderr(&out),
+            self.daemon_log()
+        );
         let token = stdout(&out).trim().to_owned();
         self.remember_secret(&token);
         token
@@ -257,7 +288,11 @@ impl Env {
 
     /// The refresh token the keyring holds for `account`, read with `secret-tool`.
     pub fn keyring_lookup(&self, account: &str) -> Option<String> {
-        let out = self.command("secret-tool").args(["lookup", "service", "sesame", "username", account]).output().unwrap();
+        let out = self
+            .command("secret-tool")
+            .args(["lookup", "service", "sesame", "username", account])
+            .output()
+            .unwrap();
         let value = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if out.status.success() && !value.is_empty() {
             self.remember_secret(&value);
@@ -269,8 +304,16 @@ impl Env {
 
     /// How many keyring items belong to Sesame.
     pub fn keyring_count(&self) -> usize {
-        let out = self.command("secret-tool").args(["search", "--all", "service", "sesame"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()).filter(|l| l.starts_with("[/")).count()
+        let out = self
+            .command("secret-tool")
+            .args(["search", "--all", "service", "sesame"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+            .filter(|l| l.starts_with("[/"))
+            .count()
     }
 
     pub fn lock_keyring(&self) {
@@ -320,7 +363,10 @@ impl Env {
 
     /// Zeroes the provider's request counters.
     pub fn reset_idp_stats(&self) {
-        let resp = reqwest::blocking::Client::new().delete(format!("{}/test/stats", self.issuer)).send().unwrap();
+        let resp = reqwest::blocking::Client::new()
+            .delete(format!("{}/test/stats", self.issuer))
+            .send()
+            .unwrap();
         assert!(resp.status().is_success());
     }
 
@@ -354,7 +400,11 @@ impl Env {
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
-                assert!(started.elapsed() < Duration::from_secs(150), "a call from {app_key} did not finish:\n{}", self.daemon_log());
+                assert!(
+                    started.elapsed() < Duration::from_secs(150),
+                    "a call from {app_key} did not finish:\n{}",
+                    self.daemon_log()
+                );
                 for p in self.try_pending().unwrap_or_default() {
                     let Some(id) = p["id"].as_u64() else { continue };
                     if p["app"]["key"] == app_key && answered.insert(id) {
@@ -468,7 +518,9 @@ impl RawConn {
     pub fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        let line = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        let line =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+                .to_string();
         self.send_raw(format!("{line}\n").as_bytes());
         self.read_reply().expect("a reply")
     }
@@ -525,14 +577,19 @@ fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
         });
         match rx.recv_timeout(READY_WITHIN) {
             Ok(line) => {
-                let issuer = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the provider did not start:\n{}", guard.log()));
+                let issuer = line
+                    .trim()
+                    .strip_prefix("READY ")
+                    .unwrap_or_else(|| panic!("the provider did not start:\n{}", guard.log()));
                 return (guard, issuer.to_owned());
             }
             Err(_) if attempt < ATTEMPTS => {
                 eprintln!("e2e: the provider was not ready within {READY_WITHIN:?} (attempt {attempt}); starting it again");
                 guard.kill();
             }
-            Err(_) => panic!("the provider was not ready after {ATTEMPTS} attempts:\n{}", guard.log()),
+            Err(_) => {
+                panic!("the provider was not ready after {ATTEMPTS} attempts:\n{}", guard.log())
+            }
         }
     }
     unreachable!("the loop returns or panics")

@@ -29,7 +29,12 @@ impl Guard {
     }
 
     pub fn log(&self) -> String {
-        format!("--- {} log ({}) ---\n{}", self.name, self.log.display(), std::fs::read_to_string(&self.log).unwrap_or_default())
+        format!(
+            "--- {} log ({}) ---\n{}",
+            self.name,
+            self.log.display(),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
     }
 
     /// SIGTERM, then SIGKILL after 10 s; returns how it ended.

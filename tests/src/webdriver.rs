@@ -26,7 +26,8 @@ pub struct Element(String);
 
 impl WebDriver {
     pub fn new(url: &str) -> WebDriver {
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let http =
+            reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
         WebDriver { http, base: url.trim_end_matches('/').to_owned() }
     }
 
@@ -41,13 +42,19 @@ impl WebDriver {
             "browserName": "wry",
             "tauri:options": {"application": application, "args": args},
         }}});
-        let v = call(&self.http, reqwest::Method::POST, &format!("{}/session", self.base), Some(caps))?;
+        let v =
+            call(&self.http, reqwest::Method::POST, &format!("{}/session", self.base), Some(caps))?;
         let id = v["sessionId"].as_str().ok_or_else(|| format!("no sessionId in {v}"))?.to_owned();
         Ok(Session { driver: self, id })
     }
 }
 
-fn call(http: &reqwest::blocking::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value, String> {
+fn call(
+    http: &reqwest::blocking::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
     let mut req = http.request(method.clone(), url);
     if let Some(body) = body {
         req = req.json(&body);
@@ -78,7 +85,10 @@ impl Session {
 
     pub fn find_all(&self, css: &str) -> Vec<Element> {
         match self.post("/elements", json!({"using": "css selector", "value": css})) {
-            Ok(Value::Array(items)) => items.iter().filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned()))).collect(),
+            Ok(Value::Array(items)) => items
+                .iter()
+                .filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned())))
+                .collect(),
             _ => vec![],
         }
     }
@@ -89,7 +99,9 @@ impl Session {
 
     /// Waits (up to `limit`) for an element matching `css`.
     pub fn wait(&self, css: &str, limit: Duration) -> Element {
-        self.wait_until(limit, || self.find(css)).unwrap_or_else(|| panic!("no `{css}` within {limit:?}; page text:\n{}", self.page_text()))
+        self.wait_until(limit, || self.find(css)).unwrap_or_else(|| {
+            panic!("no `{css}` within {limit:?}; page text:\n{}", self.page_text())
+        })
     }
 
     /// Polls `f` until it returns `Some` or `limit` passes ([`crate::wait_for`]).
@@ -98,7 +110,8 @@ impl Session {
     }
 
     pub fn click(&self, e: &Element) {
-        self.post(&format!("/element/{}/click", e.0), json!({})).unwrap_or_else(|err| panic!("click: {err}"));
+        self.post(&format!("/element/{}/click", e.0), json!({}))
+            .unwrap_or_else(|err| panic!("click: {err}"));
     }
 
     /// Clicks a button whose answer closes its own window (the consent window's): the driver
@@ -118,19 +131,28 @@ impl Session {
     }
 
     pub fn text(&self, e: &Element) -> String {
-        self.get(&format!("/element/{}/text", e.0)).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        self.get(&format!("/element/{}/text", e.0))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     pub fn attribute(&self, e: &Element, name: &str) -> Option<String> {
-        self.get(&format!("/element/{}/attribute/{name}", e.0)).ok().and_then(|v| v.as_str().map(str::to_owned))
+        self.get(&format!("/element/{}/attribute/{name}", e.0))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
     }
 
     pub fn is_enabled(&self, e: &Element) -> bool {
-        self.get(&format!("/element/{}/enabled", e.0)).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        self.get(&format!("/element/{}/enabled", e.0))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
     }
 
     pub fn type_into(&self, e: &Element, text: &str) {
-        self.post(&format!("/element/{}/value", e.0), json!({"text": text})).unwrap_or_else(|err| panic!("type: {err}"));
+        self.post(&format!("/element/{}/value", e.0), json!({"text": text}))
+            .unwrap_or_else(|err| panic!("type: {err}"));
     }
 
     /// The visible text of the whole page (for failure messages).
@@ -147,7 +169,9 @@ impl Session {
 
     pub fn window_handles(&self) -> Vec<String> {
         match self.get("/window/handles") {
-            Ok(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            Ok(Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+            }
             _ => vec![],
         }
     }
@@ -166,7 +190,8 @@ impl Session {
 
     /// Runs `script` in the page and returns its value.
     pub fn execute(&self, script: &str) -> Value {
-        self.post("/execute/sync", json!({"script": script, "args": []})).unwrap_or_else(|err| panic!("script: {err}"))
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .unwrap_or_else(|err| panic!("script: {err}"))
     }
 
     /// The current window's position and size on the screen: (x, y, width, height).
@@ -183,7 +208,9 @@ impl Session {
     /// snapshots often never answer; `App::screenshot` grabs the X screen instead.)
     pub fn screenshot(&self, path: &Path) -> Result<(), String> {
         let b64 = self.get("/screenshot")?;
-        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .map_err(|e| e.to_string())?;
         std::fs::write(path, png).map_err(|e| e.to_string())
     }
 }

@@ -9,8 +9,8 @@
 mod common;
 
 use common::*;
-use sesame_e2e::*;
 use serde_json::json;
+use sesame_e2e::*;
 use std::time::Duration;
 
 fn css(testid: &str) -> String {
@@ -27,7 +27,9 @@ fn click_and_confirm(s: &Session, testid: &str) {
 fn switch_to_main(app: &App) {
     let s = &app.session;
     let found = s.wait_until(LONG, || {
-        s.window_handles().into_iter().find(|h| s.switch_to(h).is_ok() && s.find(&css("nav-accounts")).is_some())
+        s.window_handles()
+            .into_iter()
+            .find(|h| s.switch_to(h).is_ok() && s.find(&css("nav-accounts")).is_some())
     });
     found.unwrap_or_else(|| panic!("no main window"));
 }
@@ -65,13 +67,19 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
     assert!(s.text(&name).contains("token-client"), "names the program: {}", s.page_text());
     let exe = s.wait(&css("consent-exe"), LONG);
     assert_eq!(s.text(&exe), token_client_key(), "shows the executable the kernel reported");
-    assert!(s.text(&s.wait(&css("consent-account"), LONG)).contains(&account) || s.page_text().contains("alice"), "{}", s.page_text());
+    assert!(
+        s.text(&s.wait(&css("consent-account"), LONG)).contains(&account)
+            || s.page_text().contains("alice"),
+        "{}",
+        s.page_text()
+    );
     assert!(!s.find_all(&css("consent-scope")).is_empty(), "lists the scopes");
     assert!(s.find(&css("consent-time-left")).is_some());
     app.screenshot("consent");
     // After the security delay, "Always allow".
     let always = s.wait(&css("approve-always"), LONG);
-    s.wait_until(LONG, || s.is_enabled(&always).then_some(())).expect("the buttons wake up after the security delay");
+    s.wait_until(LONG, || s.is_enabled(&always).then_some(()))
+        .expect("the buttons wake up after the security delay");
     s.click_closing(&always);
     let out = env.client_result(client);
     let token = out.token();
@@ -85,7 +93,8 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
     assert!(s.page_text().contains("token-client"), "{}", s.page_text());
     app.screenshot("grants");
     click_and_confirm(s, &format!("revoke-grant-{grant_id}"));
-    s.wait_until(LONG, || s.find(&css("grant-row")).is_none().then_some(())).expect("the grant is gone from the list");
+    s.wait_until(LONG, || s.find(&css("grant-row")).is_none().then_some(()))
+        .expect("the grant is gone from the list");
     assert!(grants_of(&env, &token_client_key()).is_empty(), "and from the broker");
 
     // The program's next request waits for an answer again; deny it in the consent window.
@@ -102,7 +111,11 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
     switch_to_main(&app);
     s.click_on(&css("nav-activity"), LONG);
     s.wait(&css("activity-row"), LONG);
-    let events: Vec<String> = s.find_all(&css("activity-row")).iter().filter_map(|r| s.attribute(r, "data-event")).collect();
+    let events: Vec<String> = s
+        .find_all(&css("activity-row"))
+        .iter()
+        .filter_map(|r| s.attribute(r, "data-event"))
+        .collect();
     for expected in ["handed_out", "remembered", "revoked", "denied"] {
         assert!(events.iter().any(|e| e == expected), "no {expected} in {events:?}");
     }
@@ -119,7 +132,12 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
     s.click_on(&css("nav-accounts"), LONG);
     click_and_confirm(s, &format!("signout-{account}"));
     let result = s.wait(&css("signout-result"), LONG);
-    assert_eq!(s.attribute(&result, "data-revocation").as_deref(), Some("confirmed"), "{}", s.text(&result));
+    assert_eq!(
+        s.attribute(&result, "data-revocation").as_deref(),
+        Some("confirmed"),
+        "{}",
+        s.text(&result)
+    );
     assert!(env.keyring_lookup(&account).is_none(), "the keyring entry is gone");
     env.assert_no_leaks();
 }
@@ -139,7 +157,9 @@ fn with_a_daemon_already_running_the_app_says_so_instead_of_starting_a_second_br
 
 /// Whether any window the driver sees shows the main page.
 fn main_window_open(s: &Session) -> bool {
-    s.window_handles().into_iter().any(|h| s.switch_to(&h).is_ok() && s.find(&css("nav-accounts")).is_some())
+    s.window_handles()
+        .into_iter()
+        .any(|h| s.switch_to(&h).is_ok() && s.find(&css("nav-accounts")).is_some())
 }
 
 #[test]
@@ -173,7 +193,11 @@ fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
     let mut second = env.command(app_bin());
     second.env("DISPLAY", &display.name).env("GDK_BACKEND", "x11").env("NO_AT_BRIDGE", "1");
     let log = std::fs::File::create(env.dir.join("logs/second-launch.log")).unwrap();
-    let mut second = second.stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start sesame-app again");
+    let mut second = second
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start sesame-app again");
     let status = wait_for(LONG, || second.try_wait().ok().flatten()).unwrap_or_else(|| {
         let _ = second.kill();
         panic!("the second launch kept running beside the first")

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use sesame_e2e::*;
 use serde_json::json;
+use sesame_e2e::*;
 
 /// Nothing of a failed sign-in remains: no account, no keyring entry.
 fn assert_nothing_written(env: &Env) {
@@ -39,16 +39,30 @@ fn provider_down_at_exchange_time() {
     let hold = env.dir.join("callback-url");
     let mut login = env.command(sesame_bin());
     login.args(["login", "local"]).env("BROWSER_MODE", "hold").env("BROWSER_HOLD_FILE", &hold);
-    let login = login.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let callback = wait_for(Duration::from_secs(30), || std::fs::read_to_string(&hold).ok().filter(|s| !s.is_empty())).expect("the browser reached the callback");
+    let login = login
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let callback = wait_for(Duration::from_secs(30), || {
+        std::fs::read_to_string(&hold).ok().filter(|s| !s.is_empty())
+    })
+    .expect("the browser reached the callback");
 
     env.stop_idp();
-    let page = reqwest::blocking::Client::new().get(callback.trim()).timeout(Duration::from_secs(60)).send().unwrap();
+    let page = reqwest::blocking::Client::new()
+        .get(callback.trim())
+        .timeout(Duration::from_secs(60))
+        .send()
+        .unwrap();
     assert_eq!(page.status().as_u16(), 400, "the browser is told the sign-in failed");
     let out = login.wait_with_output().unwrap();
     assert!(!out.status.success());
     let msg = stderr(&out);
-    assert!(msg.contains("reach") || msg.contains("unreachable"), "says the provider is unreachable: {msg}");
+    assert!(
+        msg.contains("reach") || msg.contains("unreachable"),
+        "says the provider is unreachable: {msg}"
+    );
     assert_nothing_written(&env);
 }
 
@@ -74,7 +88,8 @@ fn a_locked_keyring_after_sign_in_gives_keyring_unavailable() {
     assert_eq!(error_kind(&reply), "keyring_unavailable", "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("unlock"));
     // The account is kept: nothing was lost.
-    let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    let accounts: serde_json::Value =
+        serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
     assert_eq!(accounts[0]["status"], json!("active"));
 }
 
@@ -91,7 +106,10 @@ fn no_keyring_at_all() {
 fn the_loopback_listener_gives_up_after_the_login_timeout() {
     let env = Env::start(Options { login_timeout: 2, ..Default::default() });
     let hold = env.dir.join("callback-url");
-    let out = env.sesame(&["login", "local"], &[("BROWSER_MODE", "hold"), ("BROWSER_HOLD_FILE", hold.to_str().unwrap())]);
+    let out = env.sesame(
+        &["login", "local"],
+        &[("BROWSER_MODE", "hold"), ("BROWSER_HOLD_FILE", hold.to_str().unwrap())],
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("time"), "{}", stderr(&out));
     // The listener is closed: the late callback finds nobody.

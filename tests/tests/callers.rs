@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 #[test]
 fn one_scripts_grant_does_not_cover_another_script_or_a_copy() {
@@ -24,7 +24,10 @@ fn one_scripts_grant_does_not_cover_another_script_or_a_copy() {
     assert_eq!(p["app"]["exe"], json!(python), "{p}");
     assert_eq!(p["app"]["script"], json!(mail.to_str().unwrap()), "{p}");
     assert_eq!(p["via_cli"], json!(false), "{p}");
-    assert!(p["app"]["name"].as_str().unwrap_or("").contains("mail_sync"), "named after the script: {p}");
+    assert!(
+        p["app"]["name"].as_str().unwrap_or("").contains("mail_sync"),
+        "named after the script: {p}"
+    );
     env.approve(&p, true);
     assert_active(&env, &env.client_result(client).token());
     // The same script again: covered.
@@ -34,9 +37,16 @@ fn one_scripts_grant_does_not_cover_another_script_or_a_copy() {
     let client = env.spawn_script(&calendar, &[&account]);
     let p = env.wait_pending_of(&calendar_key);
     assert_ne!(mail_key, calendar_key);
-    assert!(calendar_key.starts_with(&python) && calendar_key.ends_with(calendar.to_str().unwrap()), "{calendar_key}");
+    assert!(
+        calendar_key.starts_with(&python) && calendar_key.ends_with(calendar.to_str().unwrap()),
+        "{calendar_key}"
+    );
     assert_eq!(p["app"]["script"], json!(calendar.to_str().unwrap()), "{p}");
-    assert_eq!(pending_of(&env, &mail_key).len(), 0, "mail_sync's grant is not consulted for calendar_sync");
+    assert_eq!(
+        pending_of(&env, &mail_key).len(),
+        0,
+        "mail_sync's grant is not consulted for calendar_sync"
+    );
     env.deny(&p);
     env.client_result(client).expect_error("consent_denied");
 
@@ -75,7 +85,10 @@ fn the_cli_is_attributed_to_the_program_that_runs_it() {
     assert_eq!(p["account"], json!(account), "{p}");
     assert_eq!(p["pid"], json!(client.pid), "the script's pid, not the CLI's: {p}");
     let sesame_key = sesame.canonicalize().unwrap().to_string_lossy().into_owned();
-    assert!(env.pending().iter().all(|q| q["app"]["key"] != sesame_key), "never attributed to the CLI itself");
+    assert!(
+        env.pending().iter().all(|q| q["app"]["key"] != sesame_key),
+        "never attributed to the CLI itself"
+    );
 
     env.approve(&p, false);
     let out = env.client_result(client);
@@ -85,8 +98,12 @@ fn the_cli_is_attributed_to_the_program_that_runs_it() {
 
     // The activity log says how it was handed out.
     let rows = env.activity(&["--app", &key]);
-    let (_, handed) = find(&rows, |r| r["event"] == "handed_out").unwrap_or_else(|| panic!("no hand-out logged: {rows:?}"));
-    assert!(handed["detail"].as_str().unwrap_or("").to_lowercase().contains("cli"), "notes the CLI: {handed}");
+    let (_, handed) = find(&rows, |r| r["event"] == "handed_out")
+        .unwrap_or_else(|| panic!("no hand-out logged: {rows:?}"));
+    assert!(
+        handed["detail"].as_str().unwrap_or("").to_lowercase().contains("cli"),
+        "notes the CLI: {handed}"
+    );
     assert!(!serde_json::to_string(&rows).unwrap().contains(&token));
     env.assert_no_leaks();
 }
@@ -95,7 +112,9 @@ fn the_cli_is_attributed_to_the_program_that_runs_it() {
 fn management_is_only_for_sesames_own_binaries() {
     let (env, account) = setup(Options::default());
     let key = token_client_key();
-    let call = |method: &str, params: Value| env.client_result(env.spawn_token_client(&["--call", method, &params.to_string()]));
+    let call = |method: &str, params: Value| {
+        env.client_result(env.spawn_token_client(&["--call", method, &params.to_string()]))
+    };
 
     // A real pending request, so an answer would have something to approve.
     let waiting = env.spawn_token_client(&[&account]);
@@ -115,7 +134,13 @@ fn management_is_only_for_sesames_own_binaries() {
     ];
     for (method, params) in refused {
         let out = call(method, params);
-        assert_eq!(out.error_kind(), "forbidden", "{method} from an app: {}\nstderr: {}", out.stdout, out.stderr);
+        assert_eq!(
+            out.error_kind(),
+            "forbidden",
+            "{method} from an app: {}\nstderr: {}",
+            out.stdout,
+            out.stderr
+        );
         assert_eq!(out.status.code(), Some(3));
     }
 
@@ -123,7 +148,11 @@ fn management_is_only_for_sesames_own_binaries() {
     assert_eq!(call("hello", json!({"client": "token-client"})).ok()["protocol"], json!(1));
     assert!(call("providers.list", json!({})).ok()["providers"].is_array());
     let accounts = call("accounts.list", json!({}));
-    assert_eq!(accounts.ok()["accounts"][0]["id"], json!(account), "the refused logout did nothing");
+    assert_eq!(
+        accounts.ok()["accounts"][0]["id"],
+        json!(account),
+        "the refused logout did nothing"
+    );
     assert!(env.keyring_lookup(&account).is_some(), "the refresh token is still in the keyring");
 
     // The refused answer did not approve anything.
@@ -136,10 +165,24 @@ fn management_is_only_for_sesames_own_binaries() {
     std::fs::create_dir_all(&bin).unwrap();
     let copy = bin.join("sesame");
     std::fs::copy(sesame_bin(), &copy).unwrap();
-    let out = env.command("sh").arg("-c").arg(r#""$0" "$@"; exit $?"#).arg(&copy).args(["pending", "--json"]).output().unwrap();
+    let out = env
+        .command("sh")
+        .arg("-c")
+        .arg(r#""$0" "$@"; exit $?"#)
+        .arg(&copy)
+        .args(["pending", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "a copy of sesame may not manage: {}", stdout(&out));
     assert!(stdout(&out).trim().is_empty(), "{}", stdout(&out));
-    let out = env.command("sh").arg("-c").arg(r#""$0" "$@"; exit $?"#).arg(&copy).args(["approve", &id.to_string()]).output().unwrap();
+    let out = env
+        .command("sh")
+        .arg("-c")
+        .arg(r#""$0" "$@"; exit $?"#)
+        .arg(&copy)
+        .args(["approve", &id.to_string()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "a copy of sesame may not approve: {}", stderr(&out));
 
     // The user's CLI can do all of it.
@@ -153,9 +196,13 @@ fn management_is_only_for_sesames_own_binaries() {
     env.client_result(waiting).expect_error("consent_denied");
 
     let rows = env.activity(&[]);
-    let refusals: Vec<&Value> = rows.iter().filter(|r| r["event"] == "refused" && r["app"] == key).collect();
+    let refusals: Vec<&Value> =
+        rows.iter().filter(|r| r["event"] == "refused" && r["app"] == key).collect();
     assert!(!refusals.is_empty(), "refusals are logged: {rows:?}");
-    assert!(refusals.iter().any(|r| r["detail"].as_str().unwrap_or("").contains("account.logout")), "with the method: {refusals:?}");
+    assert!(
+        refusals.iter().any(|r| r["detail"].as_str().unwrap_or("").contains("account.logout")),
+        "with the method: {refusals:?}"
+    );
     env.assert_no_leaks();
 }
 
@@ -180,7 +227,10 @@ fn self_approval_is_refused(env: &Env, account: &str, extra: &[&str]) -> ClientO
     assert_eq!(said.trim().lines().count(), 1, "one sentence: {report}");
 
     let still = env.pending();
-    let entry = still.iter().find(|q| q["id"] == p["id"]).unwrap_or_else(|| panic!("the request is still pending: {still:?}"));
+    let entry = still
+        .iter()
+        .find(|q| q["id"] == p["id"])
+        .unwrap_or_else(|| panic!("the request is still pending: {still:?}"));
     assert!(env.grants().is_empty(), "no grant: {:?}", env.grants());
     // The user, from a terminal, may approve it.
     env.approve(entry, false);
@@ -250,7 +300,11 @@ fn another_user_hears_why_from_the_rust_client_and_the_cli() {
     let (env, account) = setup(Options::default());
     open_socket_to_everyone(&env);
     // What the broker says, read raw by the Python client.
-    let raw = env.client_result(as_nobody(&env, std::path::Path::new("/usr/bin/python3"), &[client_script("mail_sync.py").to_str().unwrap(), &account]));
+    let raw = env.client_result(as_nobody(
+        &env,
+        std::path::Path::new("/usr/bin/python3"),
+        &[client_script("mail_sync.py").to_str().unwrap(), &account],
+    ));
     let message = raw.expect_error("forbidden");
     assert!(!message.is_empty());
 
@@ -259,10 +313,17 @@ fn another_user_hears_why_from_the_rust_client_and_the_cli() {
 
     let out = env.client_result(as_nobody(&env, &sesame_bin(), &["token", &account]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(out.stderr.contains(&message), "the CLI relays the broker's reason ({message:?}): {}", out.stderr);
+    assert!(
+        out.stderr.contains(&message),
+        "the CLI relays the broker's reason ({message:?}): {}",
+        out.stderr
+    );
     assert!(env.pending().is_empty());
     let rows = env.activity(&[]);
-    assert!(rows.iter().filter(|r| r["event"] == "refused").count() >= 3, "each refusal is logged: {rows:?}");
+    assert!(
+        rows.iter().filter(|r| r["event"] == "refused").count() >= 3,
+        "each refusal is logged: {rows:?}"
+    );
     env.assert_no_leaks();
 }
 
@@ -313,4 +374,3 @@ fn the_identity_is_the_program_not_the_way_it_was_started() {
     env.client_result(client).expect_error("consent_denied");
     env.assert_no_leaks();
 }
-

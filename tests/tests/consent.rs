@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 #[test]
 fn approve_once_hands_out_one_token_and_asks_again_next_time() {
@@ -26,7 +26,10 @@ fn approve_once_hands_out_one_token_and_asks_again_next_time() {
     // No scopes asked for and no grant yet: the account's scopes.
     assert_eq!(set_of(&p["scopes"]), account_scopes(&env, &account), "{p}");
     let lifetime = p["expires_at"].as_i64().unwrap() - p["created_at"].as_i64().unwrap();
-    assert!((110..=130).contains(&lifetime), "expires after the default 120 s consent timeout: {p}");
+    assert!(
+        (110..=130).contains(&lifetime),
+        "expires after the default 120 s consent timeout: {p}"
+    );
     assert!(!p["app"]["name"].as_str().unwrap_or("").is_empty(), "a name for people: {p}");
     assert!(!client.is_finished(), "the request waits for the user");
 
@@ -76,11 +79,22 @@ fn approve_and_remember_makes_the_next_requests_immediate() {
     assert!(g["last_used_at"].as_i64().is_some(), "last_used_at is set after a hand-out: {g}");
 
     // A subset of the granted scopes is covered too.
-    let third = immediate(&env, env.spawn_token_client(&[&account, "--scope", "openid", "--scope", "email"]), &key);
+    let third = immediate(
+        &env,
+        env.spawn_token_client(&[&account, "--scope", "openid", "--scope", "email"]),
+        &key,
+    );
     let info = assert_active(&env, &third.token());
-    assert!(!scope_set(&info["scope"]).contains("api:write"), "the narrower set was minted: {info}");
+    assert!(
+        !scope_set(&info["scope"]).contains("api:write"),
+        "the narrower set was minted: {info}"
+    );
     let g = grants_of(&env, &key).remove(0);
-    assert_eq!(g["use_count"].as_u64(), Some(uses + 1), "each hand-out under the grant counts: {g}");
+    assert_eq!(
+        g["use_count"].as_u64(),
+        Some(uses + 1),
+        "each hand-out under the grant counts: {g}"
+    );
     assert!(uses + 1 >= 2, "{g}");
     assert!(g["last_used_at"].as_i64().unwrap() >= g["created_at"].as_i64().unwrap(), "{g}");
     assert_eq!(grants_of(&env, &key).len(), 1, "still one grant");
@@ -107,7 +121,10 @@ fn deny_gives_consent_denied() {
     assert!(grants_of(&env, &key).is_empty(), "no grant");
 
     // One denial answers every request waiting on the question.
-    let clients = [env.spawn_token_client(&[&account, "--scope", "email"]), env.spawn_token_client(&[&account, "--scope", "email"])];
+    let clients = [
+        env.spawn_token_client(&[&account, "--scope", "email"]),
+        env.spawn_token_client(&[&account, "--scope", "email"]),
+    ];
     let p = env.wait_pending(|p| p["app"]["key"] == key && p["waiting"] == json!(2));
     env.deny(&p);
     for client in clients {
@@ -200,7 +217,11 @@ fn revoking_a_grant_asks_again_and_revoke_app_removes_all_its_grants() {
 
     let grants = grants_of(&env, &key);
     let sets: BTreeSet<BTreeSet<String>> = grants.iter().map(|g| set_of(&g["scopes"])).collect();
-    assert_eq!(sets, [set(&["openid", "api:read"]), set(&["openid", "email"])].into_iter().collect(), "{grants:?}");
+    assert_eq!(
+        sets,
+        [set(&["openid", "api:read"]), set(&["openid", "email"])].into_iter().collect(),
+        "{grants:?}"
+    );
 
     let missing = env.manage(&["revoke", "999999"]);
     assert!(!missing.status.success(), "revoking a grant that does not exist fails");
@@ -213,8 +234,12 @@ fn revoking_a_grant_asks_again_and_revoke_app_removes_all_its_grants() {
     // Both scope sets ask again.
     let ca = with(a);
     let cb = with(b);
-    let pa = env.wait_pending(|p| p["app"]["key"] == key && set_of(&p["scopes"]) == set(&["openid", "api:read"]));
-    let pb = env.wait_pending(|p| p["app"]["key"] == key && set_of(&p["scopes"]) == set(&["openid", "email"]));
+    let pa = env.wait_pending(|p| {
+        p["app"]["key"] == key && set_of(&p["scopes"]) == set(&["openid", "api:read"])
+    });
+    let pb = env.wait_pending(|p| {
+        p["app"]["key"] == key && set_of(&p["scopes"]) == set(&["openid", "email"])
+    });
     env.deny(&pa);
     env.deny(&pb);
     env.client_result(ca).expect_error("consent_denied");
@@ -235,7 +260,10 @@ fn a_grant_for_fewer_scopes_gets_a_narrower_token() {
     assert_eq!(scope_set(&out.ok()["scope"]), narrow, "{}", out.stdout);
     let info = assert_active(&env, &out.token());
     let granted = scope_set(&info["scope"]);
-    assert!(granted.contains("api:read") && !granted.contains("api:write"), "the provider minted the narrow set: {info}");
+    assert!(
+        granted.contains("api:read") && !granted.contains("api:write"),
+        "the provider minted the narrow set: {info}"
+    );
 
     let grants = grants_of(&env, &key);
     assert_eq!(grants.len(), 1, "{grants:?}");
@@ -273,7 +301,12 @@ fn the_activity_log_records_every_decision_newest_first() {
     tokens.push(env.client_result(client).token());
     // 2. approve and remember
     let client = env.spawn_token_client(&[&account, "--scope", "openid", "--scope", "email"]);
-    env.approve(&env.wait_pending(|p| p["app"]["key"] == tc && set_of(&p["scopes"]) == set(&["openid", "email"])), true);
+    env.approve(
+        &env.wait_pending(|p| {
+            p["app"]["key"] == tc && set_of(&p["scopes"]) == set(&["openid", "email"])
+        }),
+        true,
+    );
     tokens.push(env.client_result(client).token());
     // 3. deny
     let client = env.spawn_script(&mail, &[&account, "--scope", "profile"]);
@@ -288,7 +321,8 @@ fn the_activity_log_records_every_decision_newest_first() {
     env.manage_ok(&["revoke", &grant["id"].as_i64().unwrap().to_string()]);
 
     let text = env.manage_ok(&["activity", "--json"]);
-    let rows: Vec<Value> = serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone();
+    let rows: Vec<Value> =
+        serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone();
     for t in &tokens {
         assert!(!text.contains(t.as_str()), "no token in the activity log");
     }
@@ -302,8 +336,12 @@ fn the_activity_log_records_every_decision_newest_first() {
     }
 
     let pos = |event: &str, app: &str, scopes: Option<BTreeSet<String>>| -> usize {
-        let (i, row) = find(&rows, |r| r["event"] == event && r["app"] == app && scopes.as_ref().is_none_or(|s| &set_of(&r["scopes"]) == s))
-            .unwrap_or_else(|| panic!("no {event} row for {app} ({scopes:?}) in {rows:#?}"));
+        let (i, row) = find(&rows, |r| {
+            r["event"] == event
+                && r["app"] == app
+                && scopes.as_ref().is_none_or(|s| &set_of(&r["scopes"]) == s)
+        })
+        .unwrap_or_else(|| panic!("no {event} row for {app} ({scopes:?}) in {rows:#?}"));
         assert_eq!(row["account"], json!(account), "{row}");
         assert!(!row["app_name"].as_str().unwrap_or("").is_empty(), "{row}");
         i
@@ -323,19 +361,33 @@ fn the_activity_log_records_every_decision_newest_first() {
 
     // --app filters, --limit limits.
     let only_mail = env.activity(&["--app", &mail_key]);
-    assert!(!only_mail.is_empty() && only_mail.iter().all(|r| r["app"] == mail_key), "{only_mail:?}");
+    assert!(
+        !only_mail.is_empty() && only_mail.iter().all(|r| r["app"] == mail_key),
+        "{only_mail:?}"
+    );
     assert!(only_mail.iter().any(|r| r["event"] == "denied"), "{only_mail:?}");
     let by_name = env.activity(&["--app", "mail_sync"]);
-    assert!(by_name.iter().any(|r| r["event"] == "denied" && r["app"] == mail_key), "part of a key or name matches: {by_name:?}");
     assert!(
-        by_name.iter().all(|r| r["app"].as_str().unwrap().contains("mail_sync") || r["app_name"].as_str().unwrap().contains("mail_sync")),
+        by_name.iter().any(|r| r["event"] == "denied" && r["app"] == mail_key),
+        "part of a key or name matches: {by_name:?}"
+    );
+    assert!(
+        by_name.iter().all(|r| r["app"].as_str().unwrap().contains("mail_sync")
+            || r["app_name"].as_str().unwrap().contains("mail_sync")),
         "{by_name:?}"
     );
     let only_calendar = env.activity(&["--app", &calendar_key]);
-    assert!(only_calendar.iter().all(|r| r["app"] == calendar_key) && only_calendar.iter().any(|r| r["event"] == "timed_out"), "{only_calendar:?}");
+    assert!(
+        only_calendar.iter().all(|r| r["app"] == calendar_key)
+            && only_calendar.iter().any(|r| r["event"] == "timed_out"),
+        "{only_calendar:?}"
+    );
     let two = env.activity(&["--limit", "2"]);
     assert_eq!(two.len(), 2, "{two:?}");
-    assert_eq!(two.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(), rows[..2].iter().map(|r| r["id"].clone()).collect::<Vec<_>>());
+    assert_eq!(
+        two.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
+        rows[..2].iter().map(|r| r["id"].clone()).collect::<Vec<_>>()
+    );
     env.assert_no_leaks();
 }
 
@@ -345,8 +397,10 @@ fn the_activity_log_records_every_decision_newest_first() {
 fn errors_before_consent_never_wait() {
     let (env, account) = setup(Options::default());
     let key = token_client_key();
-    immediate(&env, env.spawn_token_client(&["no-such-account"]), &key).expect_error("no_such_account");
-    immediate(&env, env.spawn_token_client(&[&account, "--scope", "admin"]), &key).expect_error("insufficient_scope");
+    immediate(&env, env.spawn_token_client(&["no-such-account"]), &key)
+        .expect_error("no_such_account");
+    immediate(&env, env.spawn_token_client(&[&account, "--scope", "admin"]), &key)
+        .expect_error("insufficient_scope");
     env.login("bob");
     immediate(&env, env.spawn_token_client(&["local"]), &key).expect_error("ambiguous_account");
     assert!(env.grants().is_empty());
@@ -363,7 +417,12 @@ fn consent_commands_have_help_and_clear_errors() {
     }
     assert_eq!(env.manage_json(&["pending", "--json"]), json!([]));
     assert_eq!(env.manage_json(&["grants", "--json"]), json!([]));
-    for args in [&["approve", "424242"][..], &["approve", "424242", "--remember"], &["deny", "424242"], &["revoke", "424242"]] {
+    for args in [
+        &["approve", "424242"][..],
+        &["approve", "424242", "--remember"],
+        &["deny", "424242"],
+        &["revoke", "424242"],
+    ] {
         let out = env.manage(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
         let msg = stderr(&out);
@@ -387,7 +446,11 @@ fn grants_and_activity_survive_a_restart_and_stopping_does_not_wait_for_answers(
     let status = env.stop_daemon();
     assert_eq!(status.code(), Some(0), "clean exit with a request pending\n{}", env.daemon_log());
     let out = env.client_result(waiting);
-    assert!(!out.status.success() && out.json.get("ok").is_none(), "no token without an answer: {}", out.stdout);
+    assert!(
+        !out.status.success() && out.json.get("ok").is_none(),
+        "no token without an answer: {}",
+        out.stdout
+    );
 
     env.start_daemon();
     assert!(env.pending().is_empty(), "questions do not survive the broker");
@@ -408,7 +471,8 @@ fn a_client_that_gives_up_does_not_disturb_the_broker() {
     let p = env.wait_pending_of(&key);
     let pid = client.pid;
     drop(client); // killed
-    assert!(wait_for(LONG, || std::fs::metadata(format!("/proc/{pid}")).is_err().then_some(())).is_some());
+    assert!(wait_for(LONG, || std::fs::metadata(format!("/proc/{pid}")).is_err().then_some(()))
+        .is_some());
     // Answering now is harmless (it may or may not still be listed), and the broker serves on.
     let _ = env.manage(&["approve", &p["id"].as_u64().unwrap().to_string()]);
     assert!(grants_of(&env, &key).is_empty(), "approve once remembers nothing");
@@ -420,11 +484,10 @@ fn a_client_that_gives_up_does_not_disturb_the_broker() {
     env.assert_no_leaks();
 }
 
-
-
 #[test]
 fn the_activity_log_stays_within_its_row_limit() {
-    let (env, account) = setup(Options { top_config: "activity_max_rows = 5".into(), ..Default::default() });
+    let (env, account) =
+        setup(Options { top_config: "activity_max_rows = 5".into(), ..Default::default() });
     let key = token_client_key();
     let first = env.spawn_token_client(&[&account]);
     env.approve(&env.wait_pending_of(&key), true);

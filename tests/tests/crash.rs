@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 const ROUNDS: u32 = 50;
 
@@ -31,9 +31,10 @@ struct Rng(u64);
 
 impl Rng {
     fn new() -> Rng {
-        let seed = std::env::var("SESAME_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-        });
+        let seed =
+            std::env::var("SESAME_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(
+                || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
+            );
         eprintln!("SESAME_CRASH_SEED={seed}");
         Rng(seed)
     }
@@ -48,7 +49,11 @@ impl Rng {
 
 #[test]
 fn killing_the_broker_during_rotations_never_loses_an_account() {
-    let opts = Options { rotate: true, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let opts = Options {
+        rotate: true,
+        top_config: "proactive_refresh = false".into(),
+        ..Default::default()
+    };
     let mut env = Env::start(opts);
     let accounts = [env.login("alice"), env.login("bob")];
     for account in &accounts {
@@ -102,12 +107,17 @@ fn killing_the_broker_during_rotations_never_loses_an_account() {
     }
     let rotations = env.idp_token_requests("refresh_token");
     eprintln!("{ROUNDS} kills, {rotations} rotations at the provider, {served} tokens served");
-    assert!(rotations >= u64::from(ROUNDS), "the kills should land among rotations; only {rotations} happened");
+    assert!(
+        rotations >= u64::from(ROUNDS),
+        "the kills should land among rotations; only {rotations} happened"
+    );
 
     env.start_daemon();
     for account in &accounts {
         let reply = env.rpc("token.get", json!({"account": account, "min_ttl": 999_999}));
-        let token = reply["result"]["access_token"].as_str().unwrap_or_else(|| panic!("{account} no longer refreshes: {reply}\n{}", env.daemon_log()));
+        let token = reply["result"]["access_token"].as_str().unwrap_or_else(|| {
+            panic!("{account} no longer refreshes: {reply}\n{}", env.daemon_log())
+        });
         env.remember_secret(token);
         assert_eq!(env.introspect(token)["active"], json!(true));
     }

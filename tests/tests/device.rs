@@ -4,8 +4,8 @@
 //! The provider polices the polling interval itself (slow_down for early polls), so a
 //! client that polls too fast shows up in its counters rather than in timings.
 
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 fn accounts(env: &Env) -> Value {
     serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap()
@@ -18,15 +18,33 @@ fn device_sign_in_then_token_with_the_refresh_token_only_in_the_keyring() {
     let prompt = login.prompt().unwrap_or_else(|e| panic!("no prompt: {e}\n{}", env.daemon_log()));
     // base-20 characters in the provider's ****-**** mask.
     let code = &prompt.user_code;
-    assert!(code.len() == 9 && code.chars().enumerate().all(|(i, c)| if i == 4 { c == '-' } else { c.is_ascii_uppercase() }), "user code {code}");
+    assert!(
+        code.len() == 9
+            && code.chars().enumerate().all(|(i, c)| if i == 4 {
+                c == '-'
+            } else {
+                c.is_ascii_uppercase()
+            }),
+        "user code {code}"
+    );
     assert_eq!(prompt.verification_uri, format!("{}/device", env.issuer));
-    let complete = prompt.verification_uri_complete.clone().expect("the provider sends a complete URI");
-    assert!(complete.starts_with(&prompt.verification_uri) && complete.contains(&format!("user_code={code}")), "{complete}");
+    let complete =
+        prompt.verification_uri_complete.clone().expect("the provider sends a complete URI");
+    assert!(
+        complete.starts_with(&prompt.verification_uri)
+            && complete.contains(&format!("user_code={code}")),
+        "{complete}"
+    );
 
     let user = env.device_user(&[&complete], "normal", "alice");
     assert!(user.status.success(), "the user could not approve: {}", stderr(&user));
     let out = login.finish();
-    assert!(out.status.success(), "sesame login --device failed: {}\n{}", stderr(&out), env.daemon_log());
+    assert!(
+        out.status.success(),
+        "sesame login --device failed: {}\n{}",
+        stderr(&out),
+        env.daemon_log()
+    );
     let account = stdout(&out).trim().to_owned();
     assert!(account.starts_with("local-"), "stdout is the account id: {account}");
     assert!(stderr(&out).contains("Signed in as alice@example.test."), "{}", stderr(&out));
@@ -41,7 +59,11 @@ fn device_sign_in_then_token_with_the_refresh_token_only_in_the_keyring() {
     // A token: the one the device flow brought (cached), valid at the provider.
     let token = env.token(&account, &[]);
     let info = env.introspect(&token);
-    assert_eq!((&info["active"], &info["sub"], &info["client_id"]), (&json!(true), &json!("alice"), &json!("desktop-app")), "{info}");
+    assert_eq!(
+        (&info["active"], &info["sub"], &info["client_id"]),
+        (&json!(true), &json!("alice"), &json!("desktop-app")),
+        "{info}"
+    );
     // And a refresh works: the refresh token came with it and is in the keyring.
     let refresh = env.keyring_lookup(&account).expect("refresh token in the keyring");
     assert_eq!(env.introspect(&refresh)["active"], json!(true));
@@ -51,7 +73,11 @@ fn device_sign_in_then_token_with_the_refresh_token_only_in_the_keyring() {
 
     // The broker never polled sooner than the interval the provider named.
     let device = env.idp_device_stats();
-    assert_eq!((device["authorizations"].as_u64(), device["slow_down"].as_u64()), (Some(1), Some(0)), "{device}");
+    assert_eq!(
+        (device["authorizations"].as_u64(), device["slow_down"].as_u64()),
+        (Some(1), Some(0)),
+        "{device}"
+    );
     assert!(device["polls"].as_u64().unwrap() >= 1, "{device}");
 
     // Signing in again in the browser as the same person is the same account.
@@ -69,8 +95,14 @@ fn refusing_at_the_provider_fails_the_sign_in_and_creates_nothing() {
         let mut login = env.start_device_login("local");
         let prompt = login.prompt().unwrap_or_else(|e| panic!("no prompt: {e}"));
         let user = match mode {
-            "deny_confirm" => env.device_user(&[&prompt.verification_uri, &prompt.user_code], mode, "alice"),
-            _ => env.device_user(&[prompt.verification_uri_complete.as_deref().unwrap()], mode, "alice"),
+            "deny_confirm" => {
+                env.device_user(&[&prompt.verification_uri, &prompt.user_code], mode, "alice")
+            }
+            _ => env.device_user(
+                &[prompt.verification_uri_complete.as_deref().unwrap()],
+                mode,
+                "alice",
+            ),
         };
         assert!(user.status.success(), "{mode}: the user could not refuse: {}", stderr(&user));
         let out = login.finish();
@@ -94,9 +126,13 @@ fn an_expired_code_says_to_start_again() {
     assert!(!out.status.success(), "the sign-in must fail");
     let msg = stderr(&out);
     assert!(msg.contains("expires in 2 s"), "the CLI says how long the code lasts: {msg}");
-    assert!(msg.contains("device code expired") && msg.contains("start the device sign-in again"), "{msg}");
+    assert!(
+        msg.contains("device code expired") && msg.contains("start the device sign-in again"),
+        "{msg}"
+    );
     // Too late: the provider refuses the code too.
-    let late = env.device_user(&[prompt.verification_uri_complete.as_deref().unwrap()], "normal", "alice");
+    let late =
+        env.device_user(&[prompt.verification_uri_complete.as_deref().unwrap()], "normal", "alice");
     assert!(!late.status.success(), "the provider accepted an expired code");
     assert_eq!(accounts(&env), json!([]));
     assert_eq!(env.keyring_count(), 0);
@@ -112,14 +148,22 @@ fn slow_down_makes_the_broker_poll_less_often() {
     let mut login = env.start_device_login("local");
     let prompt = login.prompt().unwrap_or_else(|e| panic!("no prompt: {e}"));
     // Approve only once the broker has been told to slow down.
-    assert!(wait_for(std::time::Duration::from_secs(30), || (env.idp_device_stats()["forced_slow_down"] == json!(1)).then_some(())).is_some());
+    assert!(wait_for(std::time::Duration::from_secs(30), || (env.idp_device_stats()
+        ["forced_slow_down"]
+        == json!(1))
+    .then_some(()))
+    .is_some());
     let user = env.device_user(&[&prompt.verification_uri, &prompt.user_code], "normal", "bob");
     assert!(user.status.success(), "{}", stderr(&user));
     let out = login.finish();
     assert!(out.status.success(), "{}\n{}", stderr(&out), env.daemon_log());
     let device = env.idp_device_stats();
     assert_eq!(device["forced_slow_down"], json!(1), "{device}");
-    assert_eq!(device["slow_down"], json!(0), "the broker polled again before the longer interval: {device}");
+    assert_eq!(
+        device["slow_down"],
+        json!(0),
+        "the broker polled again before the longer interval: {device}"
+    );
     assert!(device["polls"].as_u64().unwrap() >= 2, "{device}");
     let account = stdout(&out).trim().to_owned();
     assert_eq!(env.introspect(&env.token(&account, &[]))["sub"], json!("bob"));
@@ -136,7 +180,9 @@ fn ctrl_c_cancels_the_sign_in_at_the_broker() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("sign-in cancelled"), "{}", stderr(&out));
     // The broker's polling task ended: nothing can sign in through that code any more.
-    let ended = wait_for(std::time::Duration::from_secs(30), || env.daemon_log().contains("the sign-in was cancelled").then_some(()));
+    let ended = wait_for(std::time::Duration::from_secs(30), || {
+        env.daemon_log().contains("the sign-in was cancelled").then_some(())
+    });
     assert!(ended.is_some(), "{}", env.daemon_log());
     assert_eq!(accounts(&env), json!([]));
 }
@@ -150,7 +196,11 @@ fn providers_without_a_device_flow_are_refused_with_what_to_do() {
     let out = env.sesame(&["login", "manual", "--device"], &[]);
     assert!(!out.status.success());
     let msg = stderr(&out);
-    assert!(msg.contains("provider `manual` offers no device sign-in") && msg.contains("`sesame login manual`"), "{msg}");
+    assert!(
+        msg.contains("provider `manual` offers no device sign-in")
+            && msg.contains("`sesame login manual`"),
+        "{msg}"
+    );
 
     // A client the provider does not allow the device grant: its refusal, in its words.
     let other = format!("\n[[provider]]\nid = \"other\"\nissuer = \"{}\"\nclient_id = \"desktop-app-2\"\nscopes = [\"openid\"]\n", env.issuer);

@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use common::*;
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 /// `sesame events --json`, read on threads: events on `events`, stderr lines on `notes`.
 struct Reader {
@@ -28,7 +28,8 @@ impl Reader {
         let out = child.stdout.take().unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let event = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                 if tx.send(event).is_err() {
                     break;
                 }
@@ -94,7 +95,11 @@ fn subscribers_hear_of_requests_grants_reauth_and_sign_out() {
     let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
     let reauth = reader.expect("reauth_required");
-    assert_eq!((&reauth["account"], &reauth["provider"]), (&json!(account), &json!("local")), "{reauth}");
+    assert_eq!(
+        (&reauth["account"], &reauth["provider"]),
+        (&json!(account), &json!("local")),
+        "{reauth}"
+    );
     assert!(reauth["why"].as_str().is_some_and(|w| !w.is_empty()), "{reauth}");
 
     env.sesame_ok(&["logout", &account]);

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 const MACHINE: &str = r#"
 [[provider]]
@@ -33,7 +33,11 @@ fn set_secret(env: &Env, secret: &str) -> String {
 }
 
 fn accounts(env: &Env) -> Vec<Value> {
-    serde_json::from_str::<Value>(&env.sesame_ok(&["accounts", "--json"])).unwrap().as_array().cloned().unwrap()
+    serde_json::from_str::<Value>(&env.sesame_ok(&["accounts", "--json"]))
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap()
 }
 
 /// Introspection of a machine token: active, the client's own, no person behind it.
@@ -51,14 +55,20 @@ fn a_machine_account_gets_tokens_through_consent_then_the_cache() {
     let said = set_secret(&env, SECRET);
     assert!(said.contains("Stored the client secret of provider machine"), "{said}");
     let providers = env.sesame_ok(&["providers"]);
-    assert!(providers.lines().any(|l| l.starts_with("machine\t") && l.ends_with("machine account")), "{providers}");
+    assert!(
+        providers.lines().any(|l| l.starts_with("machine\t") && l.ends_with("machine account")),
+        "{providers}"
+    );
 
     let account = env.sesame_ok(&["login", "machine"]);
     assert!(account.starts_with("machine-"), "{account}");
     assert_eq!(env.idp_token_requests("client_credentials"), 1, "one token proves the secret");
     let listed = accounts(&env);
     assert_eq!(listed.len(), 1);
-    assert_eq!((&listed[0]["id"], &listed[0]["status"], &listed[0]["subject"]), (&json!(account), &json!("active"), &json!("machine-client")));
+    assert_eq!(
+        (&listed[0]["id"], &listed[0]["status"], &listed[0]["subject"]),
+        (&json!(account), &json!("active"), &json!("machine-client"))
+    );
     assert_eq!(set_of(&listed[0]["scopes"]), set(&["api:read", "api:write"]));
 
     // A program's first request waits for the user, like any account's.
@@ -69,7 +79,11 @@ fn a_machine_account_gets_tokens_through_consent_then_the_cache() {
     env.approve(&pending, true);
     let token = env.client_result(client).token();
     assert_machine_token(&env, &token, &["api:read", "api:write"]);
-    assert_eq!(env.idp_token_requests("client_credentials"), 1, "the sign-in's token, from the cache");
+    assert_eq!(
+        env.idp_token_requests("client_credentials"),
+        1,
+        "the sign-in's token, from the cache"
+    );
 
     // The grant covers the next request: at once, from the cache.
     let again = immediate(&env, env.spawn_token_client(&["machine"]), &key);
@@ -77,14 +91,22 @@ fn a_machine_account_gets_tokens_through_consent_then_the_cache() {
     assert_eq!(env.idp_token_requests("client_credentials"), 1);
 
     // Fewer scopes: one client-credentials request for them, then the cache.
-    let narrow = immediate(&env, env.spawn_token_client(&["machine", "--scope", "api:read"]), &key).token();
+    let narrow =
+        immediate(&env, env.spawn_token_client(&["machine", "--scope", "api:read"]), &key).token();
     assert_ne!(narrow, token);
     assert_machine_token(&env, &narrow, &["api:read"]);
     assert_eq!(env.idp_token_requests("client_credentials"), 2);
-    assert_eq!(immediate(&env, env.spawn_token_client(&["machine", "--scope", "api:read"]), &key).token(), narrow);
+    assert_eq!(
+        immediate(&env, env.spawn_token_client(&["machine", "--scope", "api:read"]), &key).token(),
+        narrow
+    );
     assert_eq!(env.idp_token_requests("client_credentials"), 2);
     let rows = env.activity(&[]);
-    let handed_out: u64 = rows.iter().filter(|r| r["event"] == "handed_out" && r["account"] == json!(account)).map(|r| r["count"].as_u64().unwrap_or(1)).sum();
+    let handed_out: u64 = rows
+        .iter()
+        .filter(|r| r["event"] == "handed_out" && r["account"] == json!(account))
+        .map(|r| r["count"].as_u64().unwrap_or(1))
+        .sum();
     assert_eq!(handed_out, 4, "every hand-out is logged: {rows:?}");
     env.assert_no_leaks();
 }
@@ -100,13 +122,21 @@ fn the_secret_lives_in_the_keyring_only() {
 
     // Only providers that use a secret take one.
     let out = env.sesame_stdin(&["secret", "set", "nope"], "whatever\n");
-    assert!(!out.status.success() && stderr(&out).contains("no provider `nope`"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("no provider `nope`"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.sesame_stdin(&["secret", "set", "local"], "whatever\n");
     assert!(!out.status.success() && stderr(&out).contains("public client"), "{}", stderr(&out));
     assert_eq!(env.keyring_count(), 1);
 
     // Only Sesame's own binaries may store a secret.
-    let out = env.client_result(env.spawn_token_client(&["--call", "provider.set_secret", r#"{"provider":"machine","secret":"planted-by-an-app"}"#]));
+    let out = env.client_result(env.spawn_token_client(&[
+        "--call",
+        "provider.set_secret",
+        r#"{"provider":"machine","secret":"planted-by-an-app"}"#,
+    ]));
     out.expect_error("forbidden");
     assert_eq!(env.keyring_lookup("client-secret:machine").as_deref(), Some(SECRET));
     // Nor is it ever shown: not by the providers or accounts, not in the activity log.
@@ -125,8 +155,15 @@ fn sign_in_needs_the_right_secret() {
     let out = env.sesame(&["login", "machine"], &[]);
     assert!(!out.status.success());
     let msg = stderr(&out);
-    assert!(msg.contains("needs a client secret") && msg.contains("`sesame secret set machine`"), "{msg}");
-    assert_eq!(env.idp_token_requests("client_credentials"), 0, "nothing was sent without a secret");
+    assert!(
+        msg.contains("needs a client secret") && msg.contains("`sesame secret set machine`"),
+        "{msg}"
+    );
+    assert_eq!(
+        env.idp_token_requests("client_credentials"),
+        0,
+        "nothing was sent without a secret"
+    );
 
     let wrong = "not-the-machine-secret";
     env.remember_secret(wrong);
@@ -169,7 +206,11 @@ fn logout_revokes_the_cached_tokens_and_keeps_the_secret_until_deleted() {
     let said = env.sesame_ok(&["secret", "delete", "machine"]);
     assert!(said.contains("nothing to delete"), "{said}");
     let out = env.sesame(&["login", "machine"], &[]);
-    assert!(!out.status.success() && stderr(&out).contains("`sesame secret set machine`"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("`sesame secret set machine`"),
+        "{}",
+        stderr(&out)
+    );
     env.assert_no_leaks();
 }
 
@@ -201,12 +242,22 @@ while True:
 _, status = os.waitpid(pid, 0)
 print(json.dumps({"output": out.decode(errors="replace"), "code": os.waitstatus_to_exitcode(status)}))
 "#;
-    let out = env.command("python3").args(["-c", TYPE_INTO_PTY]).arg(sesame_bin()).arg(SECRET).output().unwrap();
+    let out = env
+        .command("python3")
+        .args(["-c", TYPE_INTO_PTY])
+        .arg(sesame_bin())
+        .arg(SECRET)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     let shown = result["output"].as_str().unwrap();
     assert_eq!(result["code"], json!(0), "{shown}");
-    assert!(shown.contains("Client secret of provider machine") && shown.contains("Stored the client secret"), "{shown}");
+    assert!(
+        shown.contains("Client secret of provider machine")
+            && shown.contains("Stored the client secret"),
+        "{shown}"
+    );
     assert!(!shown.contains(SECRET), "the secret was echoed: {shown}");
     assert_eq!(env.keyring_lookup("client-secret:machine").as_deref(), Some(SECRET));
 }
@@ -229,8 +280,15 @@ fn client_secret_in_the_config_is_refused_for_confidential_clients() {
         let out = env.finish_client(daemon, LONG);
         assert!(!out.status.success(), "the daemon must refuse the config");
         let msg = &out.stderr;
-        assert!(msg.contains(&format!("line {line}")) && msg.contains(&format!("`sesame secret set {id}`")), "{msg}");
-        assert!(!msg.contains(SECRET) && !msg.contains("0123456789abcdef-gh"), "the error quotes no secret: {msg}");
+        assert!(
+            msg.contains(&format!("line {line}"))
+                && msg.contains(&format!("`sesame secret set {id}`")),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains(SECRET) && !msg.contains("0123456789abcdef-gh"),
+            "the error quotes no secret: {msg}"
+        );
     }
     // The plain config is fine again.
     std::fs::write(&env.config, &base).unwrap();

@@ -2,14 +2,19 @@
 
 use std::time::Duration;
 
-use sesame_e2e::*;
 use serde_json::json;
+use sesame_e2e::*;
 
 #[test]
 fn expired_token_is_refreshed_and_the_rotated_refresh_token_replaces_the_old() {
     // Proactive refresh off: this test reads the keyring and asks the provider about the
     // refresh token it found, and a background rotation in between would change the answer.
-    let opts = Options { access_token_ttl: 3, rotate: true, top_config: "proactive_refresh = false".into(), ..Default::default() };
+    let opts = Options {
+        access_token_ttl: 3,
+        rotate: true,
+        top_config: "proactive_refresh = false".into(),
+        ..Default::default()
+    };
     let env = Env::start(opts);
     let account = env.login("alice");
     let first = env.token(&account, &["--min-ttl", "0"]);
@@ -23,13 +28,18 @@ fn expired_token_is_refreshed_and_the_rotated_refresh_token_replaces_the_old() {
 
     let new_refresh = env.keyring_lookup(&account).unwrap();
     assert_ne!(old_refresh, new_refresh, "the keyring entry holds the rotated token");
-    assert_eq!(env.introspect(&old_refresh)["active"], json!(false), "the old refresh token is dead");
+    assert_eq!(
+        env.introspect(&old_refresh)["active"],
+        json!(false),
+        "the old refresh token is dead"
+    );
     assert_eq!(env.introspect(&new_refresh)["active"], json!(true));
 
     // min_ttl larger than the token's life forces a refresh every time.
     let third = env.token(&account, &["--min-ttl", "60"]);
     assert_ne!(second, third);
-    let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    let accounts: serde_json::Value =
+        serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
     assert!(accounts[0]["last_refreshed_at"].as_i64().is_some());
     env.assert_no_leaks();
 }
@@ -57,7 +67,8 @@ fn a_refresh_token_revoked_behind_our_back_means_reauth() {
     let reply = env.rpc_token(json!({"account": account, "min_ttl": 999999}));
     assert_eq!(error_kind(&reply), "reauth_required", "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("sesame login local"));
-    let accounts: serde_json::Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    let accounts: serde_json::Value =
+        serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
     assert_eq!(accounts[0]["status"], json!("reauth_required"), "the account is kept, marked");
     let grant_ids = |env: &Env| env.grants().iter().map(|g| g["id"].clone()).collect::<Vec<_>>();
     let grants = grant_ids(&env);
@@ -66,7 +77,10 @@ fn a_refresh_token_revoked_behind_our_back_means_reauth() {
     assert_eq!(env.login("alice"), account);
     assert_eq!(grant_ids(&env), grants, "the account's grants are kept");
     let reply = env.rpc("token.get", json!({"account": account}));
-    assert!(reply["result"]["access_token"].is_string(), "the kept grant covers the next request at once: {reply}");
+    assert!(
+        reply["result"]["access_token"].is_string(),
+        "the kept grant covers the next request at once: {reply}"
+    );
     env.token(&account, &[]);
     env.assert_no_leaks();
 }

@@ -1,7 +1,7 @@
 //! Sign-in, tokens, several accounts and sign-out against the real provider and keyring.
 
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 #[test]
 fn login_then_token_is_active_at_the_provider() {
@@ -79,7 +79,11 @@ fn logout_revokes_at_the_provider_and_forgets_locally() {
 
     let said = env.sesame_ok(&["logout", "local"]);
     assert!(said.contains("confirmed"), "{said}");
-    assert_eq!(env.introspect(&refresh)["active"], json!(false), "the refresh token is dead at the provider");
+    assert_eq!(
+        env.introspect(&refresh)["active"],
+        json!(false),
+        "the refresh token is dead at the provider"
+    );
     assert_eq!(env.keyring_lookup(&account), None, "the keyring entry is gone");
     assert_eq!(env.keyring_count(), 0);
     assert_eq!(env.sesame_ok(&["accounts", "--json"]), "[]");
@@ -115,7 +119,9 @@ fn the_documented_python_example_gets_a_token() {
     env.login("alice");
     // The example is an app like any other: the user approves it (the harness, remembering).
     let script = root().join("docs/examples/token.py").canonicalize().unwrap();
-    let out = env.with_consent(&script_key(&script), || env.command(python_exe()).arg(&script).arg("local").output().unwrap());
+    let out = env.with_consent(&script_key(&script), || {
+        env.command(python_exe()).arg(&script).arg("local").output().unwrap()
+    });
     assert!(out.status.success(), "{}", stderr(&out));
     let header = stdout(&out);
     let token = header.trim().strip_prefix("Authorization: Bearer ").expect("a bearer header");

@@ -2,8 +2,8 @@
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use sesame_e2e::*;
 use serde_json::json;
+use sesame_e2e::*;
 
 #[test]
 fn hello_and_bad_input_on_one_connection() {
@@ -22,7 +22,10 @@ fn hello_and_bad_input_on_one_connection() {
     assert_eq!(error_kind(&conn.read_reply().unwrap()), "bad_request");
     assert_eq!(error_kind(&conn.call("no.such.method", json!({}))), "method_not_found");
     assert_eq!(error_kind(&conn.call("token.get", json!({"acount": "typo"}))), "bad_request");
-    assert_eq!(error_kind(&conn.call("token.get", json!({"account": "nobody"}))), "no_such_account");
+    assert_eq!(
+        error_kind(&conn.call("token.get", json!({"account": "nobody"}))),
+        "no_such_account"
+    );
     // Sign-in is a management call: only Sesame's own binaries may make it, so from this
     // test process it is refused whatever the params (`no_such_provider` is covered through
     // the CLI in `cli_help_exit_codes_and_errors`). Refused, not disconnected.
@@ -77,7 +80,14 @@ fn socket_directory_is_private_and_sockets_are_managed() {
 #[test]
 fn cli_help_exit_codes_and_errors() {
     let env = Env::start(Options::default());
-    for cmd in [&["--help"][..], &["daemon", "--help"], &["login", "--help"], &["accounts", "--help"], &["token", "--help"], &["logout", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["daemon", "--help"],
+        &["login", "--help"],
+        &["accounts", "--help"],
+        &["token", "--help"],
+        &["logout", "--help"],
+    ] {
         let out = env.sesame(cmd, &[]);
         assert!(out.status.success(), "{cmd:?}");
         assert!(stdout(&out).contains("Usage"), "{cmd:?}");
@@ -85,7 +95,10 @@ fn cli_help_exit_codes_and_errors() {
     let out = env.sesame(&["login", "nope"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let msg = stderr(&out);
-    assert!(msg.contains("nope") && msg.contains("local"), "names the provider and the configured ones: {msg}");
+    assert!(
+        msg.contains("nope") && msg.contains("local"),
+        "names the provider and the configured ones: {msg}"
+    );
     assert_eq!(msg.trim().lines().count(), 1, "one sentence: {msg}");
     assert_eq!(msg.matches("nope").count(), 1, "said once: {msg}");
 
@@ -108,8 +121,18 @@ fn bad_configs_are_refused_with_the_line() {
         let path = env.dir.join(format!("bad-{i}.toml"));
         std::fs::write(&path, text).unwrap();
         let socket = env.dir.join(format!("run/bad-{i}.sock"));
-        let out = env.command(sesame_bin()).args(["daemon", "--socket"]).arg(&socket).env("SESAME_CONFIG", &path).output().unwrap();
+        let out = env
+            .command(sesame_bin())
+            .args(["daemon", "--socket"])
+            .arg(&socket)
+            .env("SESAME_CONFIG", &path)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "config {i} accepted");
-        assert!(stderr(&out).contains(expect), "config {i}: expected {expect:?} in {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expect),
+            "config {i}: expected {expect:?} in {}",
+            stderr(&out)
+        );
     }
 }

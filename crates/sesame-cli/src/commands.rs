@@ -17,24 +17,35 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     let mut client = Client::connect(&socket).await?;
     match command {
         Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
-        Command::Pending { .. } | Command::Approve { .. } | Command::Deny { .. } | Command::Grants { .. } | Command::Revoke { .. } | Command::Activity { .. } => {
-            consent::run(&mut client, command).await
-        }
+        Command::Pending { .. }
+        | Command::Approve { .. }
+        | Command::Deny { .. }
+        | Command::Grants { .. }
+        | Command::Revoke { .. }
+        | Command::Activity { .. } => consent::run(&mut client, command).await,
         Command::Events { json } => {
             let mut events = client.subscribe_events().await?;
             eprintln!("sesame: listening for events; stop with Ctrl-C");
             while let Some(event) = events.next().await? {
-                let line = if json { serde_json::to_string(&event)? } else { display::event_line(&event) };
+                let line =
+                    if json { serde_json::to_string(&event)? } else { display::event_line(&event) };
                 // A closed pipe (the reader went away) ends the command quietly.
                 use std::io::Write;
-                if writeln!(std::io::stdout(), "{line}").and_then(|_| std::io::stdout().flush()).is_err() {
+                if writeln!(std::io::stdout(), "{line}")
+                    .and_then(|_| std::io::stdout().flush())
+                    .is_err()
+                {
                     return Ok(());
                 }
             }
             anyhow::bail!("the broker closed the event stream (it stopped); start it again and re-run `sesame events`")
         }
-        Command::Login { provider, device: true, .. } => login_device(&mut client, &socket, &provider).await,
-        Command::Login { provider, no_browser, .. } => login(&mut client, &socket, &provider, no_browser).await,
+        Command::Login { provider, device: true, .. } => {
+            login_device(&mut client, &socket, &provider).await
+        }
+        Command::Login { provider, no_browser, .. } => {
+            login(&mut client, &socket, &provider, no_browser).await
+        }
         Command::Secret { action } => secret::run(&mut client, action).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;
@@ -51,14 +62,19 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                 println!("{}", serde_json::to_string_pretty(&providers)?);
             } else {
                 for p in providers {
-                    let machine = if p.grant == GRANT_CLIENT_CREDENTIALS { "\tmachine account" } else { "" };
+                    let machine =
+                        if p.grant == GRANT_CLIENT_CREDENTIALS { "\tmachine account" } else { "" };
                     println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes.join(" "));
                 }
             }
             Ok(())
         }
         Command::Token { account, scopes, min_ttl, json } => {
-            let params = TokenGetParams { account, scopes: (!scopes.is_empty()).then_some(scopes), min_ttl: Some(min_ttl) };
+            let params = TokenGetParams {
+                account,
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                min_ttl: Some(min_ttl),
+            };
             let token = client.token(&params).await?;
             if json {
                 println!("{}", serde_json::to_string(&token)?);
@@ -87,17 +103,32 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     }
 }
 
-async fn login(client: &mut Client, socket: &std::path::Path, provider: &str, no_browser: bool) -> anyhow::Result<()> {
+async fn login(
+    client: &mut Client,
+    socket: &std::path::Path,
+    provider: &str,
+    no_browser: bool,
+) -> anyhow::Result<()> {
     // A machine account signs in with its client secret, without a browser.
-    let machine = client.providers().await?.iter().any(|p| p.id == provider && p.grant == GRANT_CLIENT_CREDENTIALS);
+    let machine = client
+        .providers()
+        .await?
+        .iter()
+        .any(|p| p.id == provider && p.grant == GRANT_CLIENT_CREDENTIALS);
     if machine {
         let account = client.login_client_credentials(provider).await?;
-        eprintln!("Signed in as machine account {}: the provider accepted its client secret.", account.subject);
+        eprintln!(
+            "Signed in as machine account {}: the provider accepted its client secret.",
+            account.subject
+        );
         println!("{}", account.id);
         return Ok(());
     }
     let start = client.login_start(provider).await?;
-    eprintln!("Sign in to {provider} in your browser. If it does not open, visit:\n\n  {}\n", start.authorization_url);
+    eprintln!(
+        "Sign in to {provider} in your browser. If it does not open, visit:\n\n  {}\n",
+        start.authorization_url
+    );
     if !no_browser {
         if let Err(e) = sesame_core::browser::open(&start.authorization_url) {
             eprintln!("(could not start a browser: {e:#})");
@@ -109,21 +140,34 @@ async fn login(client: &mut Client, socket: &std::path::Path, provider: &str, no
 
 /// The device sign-in (RFC 8628): the code and the page go to stderr, like the browser
 /// sign-in's URL; stdout gets only the account id.
-async fn login_device(client: &mut Client, socket: &std::path::Path, provider: &str) -> anyhow::Result<()> {
+async fn login_device(
+    client: &mut Client,
+    socket: &std::path::Path,
+    provider: &str,
+) -> anyhow::Result<()> {
     let start = client.login_device_start(provider).await?;
-    eprintln!("To sign in to {provider}, open this page in a browser on any device:\n\n  {}\n", start.verification_uri);
+    eprintln!(
+        "To sign in to {provider}, open this page in a browser on any device:\n\n  {}\n",
+        start.verification_uri
+    );
     eprintln!("and enter the code:\n\n  {}\n", start.user_code);
     if let Some(complete) = &start.verification_uri_complete {
         eprintln!("Or open this link, which fills in the code for you:\n\n  {complete}\n");
     }
     let secs = (start.expires_at - sesame_core::now_unix()).max(0);
     let left = if secs < 120 { format!("{secs} s") } else { format!("{} min", (secs + 59) / 60) };
-    eprintln!("Waiting for you to approve the sign-in (the code expires in {left}; Ctrl-C cancels)…");
+    eprintln!(
+        "Waiting for you to approve the sign-in (the code expires in {left}; Ctrl-C cancels)…"
+    );
     finish(client, socket, &start.login_id).await
 }
 
 /// Waits for the sign-in's end and prints the account id (Ctrl-C cancels it at the broker).
-async fn finish(client: &mut Client, socket: &std::path::Path, login_id: &str) -> anyhow::Result<()> {
+async fn finish(
+    client: &mut Client,
+    socket: &std::path::Path,
+    login_id: &str,
+) -> anyhow::Result<()> {
     let account = tokio::select! {
         account = client.login_wait(login_id) => account?,
         _ = tokio::signal::ctrl_c() => {

@@ -19,7 +19,10 @@ pub async fn run(client: &mut Client, command: Command) -> anyhow::Result<()> {
         Command::Approve { id, remember } => {
             let decision = if remember { Decision::ApproveAlways } else { Decision::ApproveOnce };
             client.answer(id, decision).await?;
-            println!("Approved request {id}{}.", if remember { " and remembered the grant" } else { " once" });
+            println!(
+                "Approved request {id}{}.",
+                if remember { " and remembered the grant" } else { " once" }
+            );
         }
         Command::Deny { id } => {
             client.answer(id, Decision::Deny).await?;
@@ -37,7 +40,11 @@ pub async fn run(client: &mut Client, command: Command) -> anyhow::Result<()> {
             let revoked = client.revoke(&GrantsRevokeParams { grant, app: app.clone() }).await?;
             match (revoked.len(), app) {
                 (0, Some(app)) => anyhow::bail!("{app} has no grants; `sesame grants` lists them"),
-                (n, _) => println!("Revoked {n} grant{}: {}.", if n == 1 { "" } else { "s" }, join(&revoked)),
+                (n, _) => println!(
+                    "Revoked {n} grant{}: {}.",
+                    if n == 1 { "" } else { "s" },
+                    join(&revoked)
+                ),
             }
         }
         Command::Activity { json, limit, app } => {

@@ -11,7 +11,9 @@ use tokio::signal::unix::{signal, SignalKind};
 
 pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -21,7 +23,8 @@ pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
     }
     // Refreshes run in `sesame rotate-helper`, which outlives this process if it is killed
     // mid-rotation, so a rotated refresh token always reaches the keyring.
-    let helper = HelperCommand::current_exe().context("cannot find this program's path (for the refresh helper)")?;
+    let helper = HelperCommand::current_exe()
+        .context("cannot find this program's path (for the refresh helper)")?;
     let host = host::start(paths, helper)?;
     tracing::info!(socket = %host.paths.socket.display(), config = %host.paths.config_file.display(), "broker ready");
 

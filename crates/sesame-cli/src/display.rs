@@ -1,7 +1,7 @@
 //! Human output: tables and times.
 
-use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::consent::{ActivityInfo, AppInfo, GrantInfo, PendingInfo};
+use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 
 pub fn accounts_table(accounts: &[AccountInfo]) -> String {
@@ -37,11 +37,20 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
     let rows: Vec<Vec<String>> = pending
         .iter()
         .map(|p| {
-            let who = if p.via_cli { format!("sesame CLI, run by {}", app(&p.app)) } else { app(&p.app) };
-            vec![p.id.to_string(), who, p.account.clone(), p.scopes.join(" "), p.waiting.to_string(), utc(p.expires_at)]
+            let who =
+                if p.via_cli { format!("sesame CLI, run by {}", app(&p.app)) } else { app(&p.app) };
+            vec![
+                p.id.to_string(),
+                who,
+                p.account.clone(),
+                p.scopes.join(" "),
+                p.waiting.to_string(),
+                utc(p.expires_at),
+            ]
         })
         .collect();
-    table(&header, &rows) + "Answer with `sesame approve <id> [--remember]` or `sesame deny <id>`.\n"
+    table(&header, &rows)
+        + "Answer with `sesame approve <id> [--remember]` or `sesame deny <id>`.\n"
 }
 
 pub fn grants_table(grants: &[GrantInfo]) -> String {
@@ -53,7 +62,15 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
         .iter()
         .map(|g| {
             let last = g.last_used_at.map(utc).unwrap_or_else(|| "-".into());
-            vec![g.id.to_string(), app(&g.app), g.account.clone(), g.scopes.join(" "), g.use_count.to_string(), last, utc(g.created_at)]
+            vec![
+                g.id.to_string(),
+                app(&g.app),
+                g.account.clone(),
+                g.scopes.join(" "),
+                g.use_count.to_string(),
+                last,
+                utc(g.created_at),
+            ]
         })
         .collect();
     table(&header, &rows)
@@ -67,12 +84,26 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut event = serde_json::to_value(r.event).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let mut event = serde_json::to_value(r.event)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             if r.count > 1 {
                 event = format!("{event} ×{}", r.count);
             }
-            let who = if r.app.is_empty() { "(unidentified)".into() } else { format!("{} ({})", r.app_name, r.app) };
-            vec![utc(r.at), event, who, r.account.clone().unwrap_or_default(), r.scopes.join(" "), r.detail.clone()]
+            let who = if r.app.is_empty() {
+                "(unidentified)".into()
+            } else {
+                format!("{} ({})", r.app_name, r.app)
+            };
+            vec![
+                utc(r.at),
+                event,
+                who,
+                r.account.clone().unwrap_or_default(),
+                r.scopes.join(" "),
+                r.detail.clone(),
+            ]
         })
         .collect();
     table(&header, &rows)
@@ -134,10 +165,14 @@ pub fn event_line(event: &BrokerEvent) -> String {
         }
         BrokerEvent::PendingResolved { id } => format!("pending {id}: answered or expired"),
         BrokerEvent::ReauthRequired { account, provider, why } => {
-            format!("reauth_required {account}: {why}; sign in again with `sesame login {provider}`")
+            format!(
+                "reauth_required {account}: {why}; sign in again with `sesame login {provider}`"
+            )
         }
         BrokerEvent::AccountsChanged => "accounts changed".into(),
         BrokerEvent::GrantsChanged => "grants changed".into(),
-        BrokerEvent::Lagged { missed } => format!("missed {missed} events (this reader fell behind)"),
+        BrokerEvent::Lagged { missed } => {
+            format!("missed {missed} events (this reader fell behind)")
+        }
     }
 }

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sesame", version, about = "Sesame: OAuth sign-ins in the keyring, short-lived tokens for the programs you approve")]
+#[command(
+    name = "sesame",
+    version,
+    about = "Sesame: OAuth sign-ins in the keyring, short-lived tokens for the programs you approve"
+)]
 struct Cli {
     /// The broker's socket (default: $SESAME_SOCKET, else $XDG_RUNTIME_DIR/sesame/sesame.sock).
     #[arg(long, global = true, value_name = "PATH")]

@@ -17,19 +17,30 @@ pub async fn run(client: &mut Client, action: SecretAction) -> anyhow::Result<()
             let providers = client.providers().await?;
             if !providers.iter().any(|p| p.id == provider) {
                 let known = providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
-                anyhow::bail!("there is no provider `{provider}` in the config; configured: {known}");
+                anyhow::bail!(
+                    "there is no provider `{provider}` in the config; configured: {known}"
+                );
             }
             let secret = read_secret(&provider).await?;
             let out = client.set_secret(&provider, secret).await?;
             let replaced = if out.existed { " (it replaces the previous one)" } else { "" };
-            println!("Stored the client secret of provider {} in the keyring{replaced}.", out.provider);
+            println!(
+                "Stored the client secret of provider {} in the keyring{replaced}.",
+                out.provider
+            );
         }
         SecretAction::Delete { provider } => {
             let out = client.delete_secret(&provider).await?;
             if out.existed {
-                println!("Deleted the client secret of provider {} from the keyring.", out.provider);
+                println!(
+                    "Deleted the client secret of provider {} from the keyring.",
+                    out.provider
+                );
             } else {
-                println!("No client secret of provider {} was stored; nothing to delete.", out.provider);
+                println!(
+                    "No client secret of provider {} was stored; nothing to delete.",
+                    out.provider
+                );
             }
         }
     }
@@ -66,7 +77,8 @@ async fn read_secret(provider: &str) -> anyhow::Result<Secret> {
         }
     };
     drop(echo_off);
-    let line = read.context("the stdin reader stopped")?.context("cannot read the secret from stdin")?;
+    let line =
+        read.context("the stdin reader stopped")?.context("cannot read the secret from stdin")?;
     let secret = Secret::new(line.expose().trim());
     if secret.expose().is_empty() {
         anyhow::bail!("no secret on stdin; run `sesame secret set {provider}` and paste the secret when asked, or pipe one line into it");

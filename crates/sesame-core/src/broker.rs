@@ -77,12 +77,18 @@ impl Broker {
 
     /// A broker whose refreshes run as `rotation` says (the daemon and the app use a helper
     /// process, so a killed broker cannot lose a rotated refresh token; see `rotation.rs`).
-    pub fn with_rotation(config: Config, db: Db, keyring: Keyring, rotation: Rotation) -> Result<Arc<Broker>, BrokerError> {
+    pub fn with_rotation(
+        config: Config,
+        db: Db,
+        keyring: Keyring,
+        rotation: Rotation,
+    ) -> Result<Arc<Broker>, BrokerError> {
         let http = http_client()?;
         let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
         let grants = GrantTable::new(db.grants()?);
         let db = Arc::new(db);
-        let retention = Retention { max_age: config.activity_retention, max_rows: config.activity_max_rows };
+        let retention =
+            Retention { max_age: config.activity_retention, max_rows: config.activity_max_rows };
         let recorder = Recorder::start(db.clone(), retention);
         let refresh_policy = config.refresh;
         let broker = Arc::new(Broker {
@@ -120,24 +126,42 @@ impl Broker {
 
     pub fn providers(&self) -> Vec<ProviderInfo> {
         let list = self.config.providers.iter();
-        list.map(|p| ProviderInfo { id: p.id.clone(), issuer: p.issuer.to_string(), scopes: p.scopes.clone(), grant: p.grant.name().into() }).collect()
+        list.map(|p| ProviderInfo {
+            id: p.id.clone(),
+            issuer: p.issuer.to_string(),
+            scopes: p.scopes.clone(),
+            grant: p.grant.name().into(),
+        })
+        .collect()
     }
 
     pub fn accounts(&self) -> Vec<AccountInfo> {
-        let mut list: Vec<AccountInfo> = self.accounts.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        list.sort_by(|a, b| (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id)));
+        let mut list: Vec<AccountInfo> =
+            self.accounts.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        list.sort_by(|a, b| {
+            (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id))
+        });
         list
     }
 
     pub(crate) fn provider(&self, id: &str) -> Result<&ProviderConfig, BrokerError> {
         self.config.provider(id).ok_or_else(|| BrokerError::NoSuchProvider {
             id: id.into(),
-            known: self.config.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+            known: self
+                .config
+                .providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
     /// Discovery runs once per provider and broker lifetime.
-    pub(crate) async fn metadata(&self, provider: &ProviderConfig) -> Result<Arc<ProviderMetadata>, BrokerError> {
+    pub(crate) async fn metadata(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<Arc<ProviderMetadata>, BrokerError> {
         let mut cache = self.metadata.lock().await;
         if let Some(meta) = cache.get(&provider.id) {
             return Ok(meta.clone());
@@ -153,7 +177,8 @@ impl Broker {
         if let Some(a) = accounts.get(name) {
             return Ok(a.clone());
         }
-        let mut of_provider: Vec<&AccountInfo> = accounts.values().filter(|a| a.provider == name).collect();
+        let mut of_provider: Vec<&AccountInfo> =
+            accounts.values().filter(|a| a.provider == name).collect();
         match of_provider.len() {
             1 => Ok(of_provider[0].clone()),
             0 => Err(BrokerError::NoSuchAccount(name.into())),
@@ -167,7 +192,10 @@ impl Broker {
 
     pub(crate) fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
         self.db.upsert_account(&account)?;
-        self.accounts.write().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), account);
+        self.accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.id.clone(), account);
         self.events.emit(BrokerEvent::AccountsChanged);
         Ok(())
     }
@@ -192,20 +220,36 @@ impl Broker {
 
     /// A token for `caller`: account and scopes checked, then consent (a grant, or the
     /// user's answer), then the cache or a refresh. Every hand-out is recorded.
-    pub async fn token(&self, caller: &Caller, params: &TokenGetParams) -> Result<TokenResult, BrokerError> {
+    pub async fn token(
+        &self,
+        caller: &Caller,
+        params: &TokenGetParams,
+    ) -> Result<TokenResult, BrokerError> {
         let account = self.resolve_account(&params.account)?;
         let scopes: Vec<String> = match &params.scopes {
             Some(asked) if !asked.is_empty() => {
-                let missing: Vec<&str> = asked.iter().filter(|s| !account.scopes.contains(s)).map(String::as_str).collect();
+                let missing: Vec<&str> = asked
+                    .iter()
+                    .filter(|s| !account.scopes.contains(s))
+                    .map(String::as_str)
+                    .collect();
                 if !missing.is_empty() {
-                    return Err(BrokerError::InsufficientScope { account: account.id, missing: missing.join(" ") });
+                    return Err(BrokerError::InsufficientScope {
+                        account: account.id,
+                        missing: missing.join(" "),
+                    });
                 }
                 canonical(asked)
             }
-            _ => self.grants.default_scopes(&caller.app.key, &account.id).unwrap_or_else(|| canonical(&account.scopes)),
+            _ => self
+                .grants
+                .default_scopes(&caller.app.key, &account.id)
+                .unwrap_or_else(|| canonical(&account.scopes)),
         };
         // Some providers cannot put these scopes in one token (Microsoft: one resource each).
-        self.provider(&account.provider)?.check_scope_set(&scopes).map_err(BrokerError::BadRequest)?;
+        self.provider(&account.provider)?
+            .check_scope_set(&scopes)
+            .map_err(BrokerError::BadRequest)?;
         let grant = self.consent(caller, &account, &scopes).await?;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scope_key(&scopes), min_ttl).await?;
@@ -214,7 +258,12 @@ impl Broker {
     }
 
     /// The cached token for (account, scopes), or a fresh one.
-    async fn token_for(&self, account: &AccountInfo, scopes: &str, min_ttl: u64) -> Result<CachedToken, BrokerError> {
+    async fn token_for(
+        &self,
+        account: &AccountInfo,
+        scopes: &str,
+        min_ttl: u64,
+    ) -> Result<CachedToken, BrokerError> {
         let mark = self.cache.mark();
         if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
             return Ok(t);
@@ -231,7 +280,11 @@ impl Broker {
         // Single flight: whoever held the lock before us may have just refreshed this scope
         // set. A token stored since we asked is as fresh as a refresh would give, even if
         // the provider's lifetime is shorter than `min_ttl`.
-        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()).or_else(|| self.cache.stored_since(&account.id, scopes, mark, now_unix())) {
+        if let Some(t) = self
+            .cache
+            .get(&account.id, scopes, min_ttl, now_unix())
+            .or_else(|| self.cache.stored_since(&account.id, scopes, mark, now_unix()))
+        {
             return Ok(t);
         }
         match self.refresh(account, scopes).await {
@@ -240,13 +293,15 @@ impl Broker {
                 Ok(token)
             }
             // The provider is away: a token that is still valid beats an error.
-            Err(BrokerError::OAuth(e)) if e.is_transient() => match self.cache.get(&account.id, scopes, 0, now_unix()) {
-                Some(t) => {
-                    tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
-                    Ok(t)
+            Err(BrokerError::OAuth(e)) if e.is_transient() => {
+                match self.cache.get(&account.id, scopes, 0, now_unix()) {
+                    Some(t) => {
+                        tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
+                        Ok(t)
+                    }
+                    None => Err(e.into()),
                 }
-                None => Err(e.into()),
-            },
+            }
             Err(e) => Err(e),
         }
     }
@@ -257,7 +312,12 @@ impl Broker {
     }
 
     /// Refreshes (account, scopes) if it is still due; used by the proactive refresher.
-    pub(crate) async fn refresh_if_due(&self, account_id: &str, scopes: &str, fraction: f64) -> Result<(), BrokerError> {
+    pub(crate) async fn refresh_if_due(
+        &self,
+        account_id: &str,
+        scopes: &str,
+        fraction: f64,
+    ) -> Result<(), BrokerError> {
         let account = self.resolve_account(account_id)?;
         if account.status == AccountStatus::ReauthRequired {
             return Ok(());
@@ -276,7 +336,11 @@ impl Broker {
     /// The caller holds the account's refresh lock; the lock file is taken here, before the
     /// refresh token is read, and kept by a helper that outlives us until the rotated token
     /// is stored.
-    async fn refresh(&self, account: &AccountInfo, scopes: &str) -> Result<CachedToken, BrokerError> {
+    async fn refresh(
+        &self,
+        account: &AccountInfo,
+        scopes: &str,
+    ) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
         if provider.is_machine() {
             return self.machine_token(account, provider, scopes).await;
@@ -286,19 +350,29 @@ impl Broker {
         let lock = self.rotation.lock(&account.id).await?;
         let refresh_token = self.current_refresh_token(account).await?;
         let narrowed = scopes != scope_key(&account.scopes);
-        let job = RefreshJob::new(&account.id, meta.token_endpoint.clone(), &client, refresh_token, (narrowed && provider.allow_scope_narrowing).then(|| scopes.to_owned()));
+        let job = RefreshJob::new(
+            &account.id,
+            meta.token_endpoint.clone(),
+            &client,
+            refresh_token,
+            (narrowed && provider.allow_scope_narrowing).then(|| scopes.to_owned()),
+        );
         let call = || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref());
         let response = match self.rate_limits.run(&provider.id, "the token endpoint", call).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
-                let why = description.unwrap_or_else(|| "the provider answered invalid_grant".into());
+                let why =
+                    description.unwrap_or_else(|| "the provider answered invalid_grant".into());
                 return Err(self.mark_reauth(account, &why));
             }
             Err(e) => return Err(client_error(provider, &client, e)),
         };
         if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
             tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
-            self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id.clone(), rotated);
+            self.unsaved_refresh
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(account.id.clone(), rotated);
             return Err(e.into());
         }
         drop(lock);
@@ -326,7 +400,12 @@ impl Broker {
 
     /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.
     async fn current_refresh_token(&self, account: &AccountInfo) -> Result<Secret, BrokerError> {
-        let unsaved = self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).get(&account.id).cloned();
+        let unsaved = self
+            .unsaved_refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account.id)
+            .cloned();
         if let Some(token) = unsaved {
             self.keyring.set(&account.id, &token).await?;
             self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
@@ -334,9 +413,7 @@ impl Broker {
         }
         match self.keyring.get(&account.id).await? {
             Some(token) => Ok(token),
-            None => {
-                Err(self.mark_reauth(account, "its refresh token is missing from the keyring"))
-            }
+            None => Err(self.mark_reauth(account, "its refresh token is missing from the keyring")),
         }
     }
 
@@ -347,17 +424,27 @@ impl Broker {
         if let Err(e) = self.db.set_status(&account.id, AccountStatus::ReauthRequired) {
             return e.into();
         }
-        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id) {
+        if let Some(a) =
+            self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id)
+        {
             a.status = AccountStatus::ReauthRequired;
         }
         self.cache.forget_account(&account.id);
         tracing::warn!(account = %account.id, why, "re-authentication needed");
-        self.events.emit(BrokerEvent::ReauthRequired { account: account.id.clone(), provider: account.provider.clone(), why: why.into() });
+        self.events.emit(BrokerEvent::ReauthRequired {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            why: why.into(),
+        });
         self.reauth(account, why)
     }
 
     fn reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
-        BrokerError::ReauthRequired { account: account.id.clone(), provider: account.provider.clone(), why: why.into() }
+        BrokerError::ReauthRequired {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            why: why.into(),
+        }
     }
 
     /// Revokes at the provider (RFC 7009) when it can, then forgets the account locally:
@@ -370,12 +457,17 @@ impl Broker {
         let revocation = match self.config.provider(&account.provider) {
             // Nothing of a machine account is in the keyring (its client secret belongs to
             // the provider and stays until `sesame secret delete`).
-            Some(provider) if provider.is_machine() => self.revoke_machine_tokens(&account, provider).await,
+            Some(provider) if provider.is_machine() => {
+                self.revoke_machine_tokens(&account, provider).await
+            }
             _ => {
                 // A helper left by a killed broker may still be storing a rotated token.
                 let _file_lock = self.rotation.lock(&account.id).await?;
                 let revocation = match self.keyring.get(&account.id).await? {
-                    None => Revocation::Failed { reason: "no refresh token was stored, so there was nothing to revoke".into() },
+                    None => Revocation::Failed {
+                        reason: "no refresh token was stored, so there was nothing to revoke"
+                            .into(),
+                    },
                     Some(token) => self.revoke(&account, &token).await,
                 };
                 self.keyring.delete(&account.id).await?;
@@ -399,14 +491,18 @@ impl Broker {
             Ok(p) => p,
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
-        let prepared: Result<(Arc<ProviderMetadata>, OAuthClient), BrokerError> = async { Ok((self.metadata(provider).await?, self.oauth_client(provider).await?)) }.await;
+        let prepared: Result<(Arc<ProviderMetadata>, OAuthClient), BrokerError> =
+            async { Ok((self.metadata(provider).await?, self.oauth_client(provider).await?)) }
+                .await;
         let (meta, client) = match prepared {
             Ok(p) => p,
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
         match oauth::revoke(&self.http, &meta, &client, token, "refresh_token").await {
             Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
-            Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() },
+            Ok(RevokeOutcome::NotSupported) => {
+                Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() }
+            }
             Err(e) => Revocation::Failed { reason: e.to_string() },
         }
     }
@@ -418,7 +514,13 @@ pub(crate) fn canonical(scopes: &[String]) -> Vec<String> {
 }
 
 fn result(account: &str, t: CachedToken) -> TokenResult {
-    TokenResult { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, scope: t.scope, account: account.into() }
+    TokenResult {
+        access_token: t.access_token,
+        token_type: t.token_type,
+        expires_at: t.expires_at,
+        scope: t.scope,
+        account: account.into(),
+    }
 }
 
 /// The HTTP client for every call at a provider: bounded in time, and no redirects (a 307

@@ -12,7 +12,10 @@ pub struct BrowserError {
 /// `$BROWSER <url>` when set (the URL is one argument, never through a shell), else the
 /// desktop's opener. The browser's own output is not ours to print.
 pub fn open(url: &str) -> Result<(), BrowserError> {
-    let program = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let program = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "xdg-open".into());
     match Command::new(&program).arg(url).stdin(Stdio::null()).stdout(Stdio::null()).spawn() {
         Ok(_) => Ok(()),
         Err(cause) => Err(BrowserError { program, cause }),

@@ -42,7 +42,13 @@ pub struct TokenCache {
 impl TokenCache {
     /// The cached token when it stays valid for more than `min_ttl` seconds after `now`;
     /// counts as a use.
-    pub fn get(&self, account: &str, scope_key: &str, min_ttl: u64, now: i64) -> Option<CachedToken> {
+    pub fn get(
+        &self,
+        account: &str,
+        scope_key: &str,
+        min_ttl: u64,
+        now: i64,
+    ) -> Option<CachedToken> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
         if entry.token.expires_at - now > min_ttl as i64 {
@@ -58,7 +64,13 @@ impl TokenCache {
     }
 
     /// A still-valid token stored after `mark` was taken; counts as a use.
-    pub fn stored_since(&self, account: &str, scope_key: &str, mark: u64, now: i64) -> Option<CachedToken> {
+    pub fn stored_since(
+        &self,
+        account: &str,
+        scope_key: &str,
+        mark: u64,
+        now: i64,
+    ) -> Option<CachedToken> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
         if entry.generation > mark && entry.token.expires_at > now {
@@ -86,8 +98,13 @@ impl TokenCache {
     /// at `now` (for revocation at sign-out).
     pub fn take_account(&self, account: &str, now: i64) -> Vec<Secret> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let keys: Vec<(String, String)> = map.keys().filter(|(a, _)| a == account).cloned().collect();
-        keys.into_iter().filter_map(|k| map.remove(&k)).filter(|e| e.token.expires_at > now).map(|e| e.token.access_token).collect()
+        let keys: Vec<(String, String)> =
+            map.keys().filter(|(a, _)| a == account).cloned().collect();
+        keys.into_iter()
+            .filter_map(|k| map.remove(&k))
+            .filter(|e| e.token.expires_at > now)
+            .map(|e| e.token.access_token)
+            .collect()
     }
 
     /// (account, scopes) whose token has used up `fraction` of its lifetime and that a
@@ -97,7 +114,8 @@ impl TokenCache {
         map.iter()
             .filter(|(_, e)| {
                 let lifetime = (e.token.expires_at - e.token.issued_at).max(0) as f64;
-                now as f64 >= e.token.issued_at as f64 + lifetime * fraction && now - e.last_used <= idle
+                now as f64 >= e.token.issued_at as f64 + lifetime * fraction
+                    && now - e.last_used <= idle
             })
             .map(|(k, _)| k.clone())
             .collect()
@@ -119,7 +137,13 @@ mod tests {
     use super::*;
 
     fn token(issued_at: i64, expires_at: i64) -> CachedToken {
-        CachedToken { access_token: Secret::new("x"), token_type: "Bearer".into(), issued_at, expires_at, scope: "a".into() }
+        CachedToken {
+            access_token: Secret::new("x"),
+            token_type: "Bearer".into(),
+            issued_at,
+            expires_at,
+            scope: "a".into(),
+        }
     }
 
     #[test]
@@ -168,10 +192,17 @@ mod tests {
         assert!(c.due(74, 0.75, 30).is_empty(), "not yet at 75%");
         c.get("used", "a", 0, 70);
         let due = c.due(76, 0.75, 30);
-        assert_eq!(due, vec![("used".to_string(), "a".to_string())], "idle since 0, more than 30 s ago");
+        assert_eq!(
+            due,
+            vec![("used".to_string(), "a".to_string())],
+            "idle since 0, more than 30 s ago"
+        );
         assert!(c.still_due("used", "a", 76, 0.75));
         c.put("used", "a", token(76, 176));
         assert!(!c.still_due("used", "a", 77, 0.75), "refreshed meanwhile");
-        assert!(c.due(160, 0.75, 100).iter().any(|(a, _)| a == "used"), "the last use survives a refresh");
+        assert!(
+            c.due(160, 0.75, 100).iter().any(|(a, _)| a == "used"),
+            "the last use survives a refresh"
+        );
     }
 }

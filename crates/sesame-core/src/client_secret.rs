@@ -21,7 +21,11 @@ const MAX_SECRET_LEN: usize = 4096;
 
 impl Broker {
     /// `provider.set_secret`: stores (or replaces) the provider's client secret in the keyring.
-    pub async fn set_client_secret(&self, provider_id: &str, secret: &Secret) -> Result<SecretResult, BrokerError> {
+    pub async fn set_client_secret(
+        &self,
+        provider_id: &str,
+        secret: &Secret,
+    ) -> Result<SecretResult, BrokerError> {
         let provider = self.provider(provider_id)?;
         if provider.secret_placement().is_none() {
             return Err(BrokerError::BadRequest(format!(
@@ -33,15 +37,25 @@ impl Broker {
         let key = client_secret_key(provider_id);
         let existed = self.keyring.get(&key).await?.is_some();
         self.keyring.set(&key, &secret).await?;
-        tracing::info!(provider = provider_id, replaced = existed, "client secret stored in the keyring");
+        tracing::info!(
+            provider = provider_id,
+            replaced = existed,
+            "client secret stored in the keyring"
+        );
         Ok(SecretResult { provider: provider_id.to_owned(), existed })
     }
 
     /// `provider.delete_secret`: removes the provider's client secret from the keyring. The
     /// provider need not be in the config any more (a leftover secret can be removed), and
     /// a machine account's cached tokens go with it: it cannot renew them now.
-    pub async fn delete_client_secret(&self, provider_id: &str) -> Result<SecretResult, BrokerError> {
-        let id_ok = !provider_id.is_empty() && provider_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    pub async fn delete_client_secret(
+        &self,
+        provider_id: &str,
+    ) -> Result<SecretResult, BrokerError> {
+        let id_ok = !provider_id.is_empty()
+            && provider_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !id_ok {
             return Err(BrokerError::BadRequest(format!("`{provider_id}` is not a provider id (a-z, 0-9, `_` and `-`); `sesame providers` lists them")));
         }
@@ -57,16 +71,21 @@ impl Broker {
 
     /// Who Sesame is at `provider`'s token and revocation endpoints: a public client, or the
     /// client with its secret from the keyring (Google: else the config's).
-    pub(crate) async fn oauth_client(&self, provider: &ProviderConfig) -> Result<OAuthClient, BrokerError> {
+    pub(crate) async fn oauth_client(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<OAuthClient, BrokerError> {
         let Some(placement) = provider.secret_placement() else {
             return Ok(OAuthClient::public(&provider.client_id));
         };
         let secret = match self.keyring.get(&client_secret_key(&provider.id)).await? {
             Some(secret) => secret,
-            None => provider.client_secret.clone().ok_or_else(|| BrokerError::ClientSecretMissing {
-                provider: provider.id.clone(),
-                hint: provider.client_secret_source().to_owned(),
-            })?,
+            None => {
+                provider.client_secret.clone().ok_or_else(|| BrokerError::ClientSecretMissing {
+                    provider: provider.id.clone(),
+                    hint: provider.client_secret_source().to_owned(),
+                })?
+            }
         };
         Ok(OAuthClient::with_secret(&provider.client_id, secret, placement))
     }
@@ -74,9 +93,15 @@ impl Broker {
 
 /// The provider's `invalid_client` for a client that sent a secret means the secret (or the
 /// client id) is wrong: say how to fix it. Other errors pass unchanged.
-pub(crate) fn client_error(provider: &ProviderConfig, client: &OAuthClient, e: OAuthError) -> BrokerError {
+pub(crate) fn client_error(
+    provider: &ProviderConfig,
+    client: &OAuthClient,
+    e: OAuthError,
+) -> BrokerError {
     match e {
-        OAuthError::Provider { error, description } if client.has_secret() && error == "invalid_client" => {
+        OAuthError::Provider { error, description }
+            if client.has_secret() && error == "invalid_client" =>
+        {
             let detail = match description {
                 Some(d) => format!("invalid_client: {d}"),
                 None => "invalid_client".into(),
@@ -91,13 +116,19 @@ pub(crate) fn client_error(provider: &ProviderConfig, client: &OAuthClient, e: O
 fn check_secret(secret: &Secret) -> Result<(), BrokerError> {
     let s = secret.expose();
     if s.is_empty() {
-        return Err(BrokerError::BadRequest("the client secret is empty; paste the secret from the provider's app registration".into()));
+        return Err(BrokerError::BadRequest(
+            "the client secret is empty; paste the secret from the provider's app registration"
+                .into(),
+        ));
     }
     if s.len() > MAX_SECRET_LEN {
         return Err(BrokerError::BadRequest(format!("the client secret is longer than {MAX_SECRET_LEN} bytes, which no provider issues; paste just the secret")));
     }
     if s.chars().any(char::is_control) {
-        return Err(BrokerError::BadRequest("the client secret contains control characters or line breaks; paste it as one line".into()));
+        return Err(BrokerError::BadRequest(
+            "the client secret contains control characters or line breaks; paste it as one line"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -131,7 +162,12 @@ mod tests {
 
     fn secret_of(client: &OAuthClient) -> String {
         // The only way to see it is the request: the form for google and github.
-        client.form_fields().into_iter().find(|(k, _)| *k == "client_secret").map(|(_, v)| v.to_owned()).unwrap_or_default()
+        client
+            .form_fields()
+            .into_iter()
+            .find(|(k, _)| *k == "client_secret")
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default()
     }
 
     #[tokio::test]
@@ -139,12 +175,19 @@ mod tests {
         let (b, store) = broker();
         let r = b.set_client_secret("machine", &Secret::new("  machine-secret\n")).await.unwrap();
         assert_eq!((r.provider.as_str(), r.existed), ("machine", false));
-        assert_eq!(store.get("client-secret:machine").unwrap().unwrap().expose(), "machine-secret", "trimmed");
+        assert_eq!(
+            store.get("client-secret:machine").unwrap().unwrap().expose(),
+            "machine-secret",
+            "trimmed"
+        );
         let r = b.set_client_secret("machine", &Secret::new("rotated")).await.unwrap();
         assert!(r.existed, "a second set replaces");
         assert_eq!(store.get("client-secret:machine").unwrap().unwrap().expose(), "rotated");
         let client = b.oauth_client(b.provider("machine").unwrap()).await.unwrap();
-        assert!(client.has_secret() && client.form_fields().is_empty(), "machine clients use HTTP Basic");
+        assert!(
+            client.has_secret() && client.form_fields().is_empty(),
+            "machine clients use HTTP Basic"
+        );
 
         let r = b.delete_client_secret("machine").await.unwrap();
         assert!(r.existed && store.get("client-secret:machine").unwrap().is_none());
@@ -158,13 +201,22 @@ mod tests {
     async fn refusals_never_quote_the_secret() {
         let (b, store) = broker();
         let e = b.set_client_secret("local", &Secret::new("s3cr3t")).await.unwrap_err();
-        assert!(e.kind() == ErrorKind::BadRequest && e.to_string().contains("public client"), "{e}");
-        assert_eq!(b.set_client_secret("nope", &Secret::new("s3cr3t")).await.unwrap_err().kind(), ErrorKind::NoSuchProvider);
+        assert!(
+            e.kind() == ErrorKind::BadRequest && e.to_string().contains("public client"),
+            "{e}"
+        );
+        assert_eq!(
+            b.set_client_secret("nope", &Secret::new("s3cr3t")).await.unwrap_err().kind(),
+            ErrorKind::NoSuchProvider
+        );
         for bad in ["   ", "two\nlines-s3cr3t", &"x".repeat(5000)] {
             let e = b.set_client_secret("machine", &Secret::new(bad)).await.unwrap_err();
             assert!(e.kind() == ErrorKind::BadRequest && !e.to_string().contains("s3cr3t"), "{e}");
         }
-        assert!(store.get("client-secret:machine").unwrap().is_none() && store.get("client-secret:local").unwrap().is_none());
+        assert!(
+            store.get("client-secret:machine").unwrap().is_none()
+                && store.get("client-secret:local").unwrap().is_none()
+        );
         store.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
         let e = b.set_client_secret("machine", &Secret::new("s3cr3t")).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::KeyringUnavailable);
@@ -178,9 +230,18 @@ mod tests {
         let e = b.oauth_client(b.provider("g").unwrap()).await.unwrap_err();
         let msg = e.to_string();
         assert_eq!(e.kind(), ErrorKind::ClientSecretMissing);
-        assert!(msg.contains("provider `g` needs a client secret") && msg.contains("Desktop app") && msg.contains("`sesame secret set g`"), "{msg}");
+        assert!(
+            msg.contains("provider `g` needs a client secret")
+                && msg.contains("Desktop app")
+                && msg.contains("`sesame secret set g`"),
+            "{msg}"
+        );
         let e = b.oauth_client(b.provider("gh").unwrap()).await.unwrap_err();
-        assert!(e.to_string().contains("settings page") && e.to_string().contains("`sesame secret set gh`"), "{e}");
+        assert!(
+            e.to_string().contains("settings page")
+                && e.to_string().contains("`sesame secret set gh`"),
+            "{e}"
+        );
         let e = b.oauth_client(b.provider("machine").unwrap()).await.unwrap_err();
         assert!(e.to_string().contains("`sesame secret set machine`"), "{e}");
         // Public clients need nothing.
@@ -190,21 +251,39 @@ mod tests {
     #[tokio::test]
     async fn google_prefers_the_keyring_over_the_config() {
         let (b, _) = broker();
-        assert_eq!(secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()), "GOCSPX-config");
+        assert_eq!(
+            secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()),
+            "GOCSPX-config"
+        );
         b.set_client_secret("g2", &Secret::new("GOCSPX-keyring")).await.unwrap();
-        assert_eq!(secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()), "GOCSPX-keyring");
+        assert_eq!(
+            secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()),
+            "GOCSPX-keyring"
+        );
         b.set_client_secret("gh", &Secret::new("gh-secret")).await.unwrap();
-        assert_eq!(secret_of(&b.oauth_client(b.provider("gh").unwrap()).await.unwrap()), "gh-secret");
+        assert_eq!(
+            secret_of(&b.oauth_client(b.provider("gh").unwrap()).await.unwrap()),
+            "gh-secret"
+        );
     }
 
     #[test]
     fn invalid_client_with_a_secret_points_to_secret_set() {
         let config = Config::parse(CONFIG, Path::new("test.toml")).unwrap();
         let p = config.provider("machine").unwrap();
-        let with = OAuthClient::with_secret("machine-client", Secret::new("x"), SecretPlacement::Basic);
-        let e = client_error(p, &with, OAuthError::from_oauth_error("invalid_client", Some("client authentication failed")));
+        let with =
+            OAuthClient::with_secret("machine-client", Secret::new("x"), SecretPlacement::Basic);
+        let e = client_error(
+            p,
+            &with,
+            OAuthError::from_oauth_error("invalid_client", Some("client authentication failed")),
+        );
         assert_eq!(e.kind(), ErrorKind::ProviderError);
-        assert!(e.to_string().contains("invalid_client: client authentication failed") && e.to_string().contains("`sesame secret set machine`"), "{e}");
+        assert!(
+            e.to_string().contains("invalid_client: client authentication failed")
+                && e.to_string().contains("`sesame secret set machine`"),
+            "{e}"
+        );
         let public = OAuthClient::public("c");
         let e = client_error(p, &public, OAuthError::from_oauth_error("invalid_client", None));
         assert!(matches!(e, BrokerError::OAuth(_)), "{e}");

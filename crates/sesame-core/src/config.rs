@@ -141,16 +141,40 @@ impl Config {
         let number = |value: Option<Spanned<u64>>, name: &str, default: u64, max: u64| match value {
             None => Ok(default),
             Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
-            Some(v) => Err(invalid(v.span(), format!("{name} must be between 1 and {max} (default {default}), got {}", v.get_ref()))),
+            Some(v) => Err(invalid(
+                v.span(),
+                format!(
+                    "{name} must be between 1 and {max} (default {default}), got {}",
+                    v.get_ref()
+                ),
+            )),
         };
-        let login_timeout = Duration::from_secs(number(raw.login_timeout_secs, "login_timeout_secs", DEFAULT_LOGIN_TIMEOUT_SECS, MAX_LOGIN_TIMEOUT_SECS)?);
-        let consent_timeout = Duration::from_secs(number(raw.consent_timeout_secs, "consent_timeout_secs", 120, 3600)?);
-        let activity_retention = Duration::from_secs(86_400 * number(raw.activity_retention_days, "activity_retention_days", 90, 36_500)?);
-        let activity_max_rows = number(raw.activity_max_rows, "activity_max_rows", 100_000, 100_000_000)?;
+        let login_timeout = Duration::from_secs(number(
+            raw.login_timeout_secs,
+            "login_timeout_secs",
+            DEFAULT_LOGIN_TIMEOUT_SECS,
+            MAX_LOGIN_TIMEOUT_SECS,
+        )?);
+        let consent_timeout = Duration::from_secs(number(
+            raw.consent_timeout_secs,
+            "consent_timeout_secs",
+            120,
+            3600,
+        )?);
+        let activity_retention = Duration::from_secs(
+            86_400 * number(raw.activity_retention_days, "activity_retention_days", 90, 36_500)?,
+        );
+        let activity_max_rows =
+            number(raw.activity_max_rows, "activity_max_rows", 100_000, 100_000_000)?;
         let refresh = RefreshPolicy {
             enabled: raw.proactive_refresh.unwrap_or(true),
             fraction: number(raw.refresh_at_percent, "refresh_at_percent", 75, 95)? as f64 / 100.0,
-            idle: Duration::from_secs(number(raw.refresh_idle_secs, "refresh_idle_secs", 3600, 30 * 86_400)?),
+            idle: Duration::from_secs(number(
+                raw.refresh_idle_secs,
+                "refresh_idle_secs",
+                3600,
+                30 * 86_400,
+            )?),
         };
 
         let mut providers = Vec::with_capacity(raw.provider.len());
@@ -168,7 +192,15 @@ impl Config {
             providers.push(provider);
         }
         let demo = raw.demo.unwrap_or(false);
-        Ok(Config { login_timeout, consent_timeout, activity_retention, activity_max_rows, demo, refresh, providers })
+        Ok(Config {
+            login_timeout,
+            consent_timeout,
+            activity_retention,
+            activity_max_rows,
+            demo,
+            refresh,
+            providers,
+        })
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
@@ -310,11 +342,15 @@ fn validate_provider(
 ) -> Result<ProviderConfig, ConfigError> {
     let id = p.id.get_ref().clone();
     let id_ok = !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !id_ok {
         return Err(invalid(
             p.id.span(),
-            format!("provider id `{id}` may only use a-z, 0-9, `_` and `-` (and must not be empty)"),
+            format!(
+                "provider id `{id}` may only use a-z, 0-9, `_` and `-` (and must not be empty)"
+            ),
         ));
     }
 
@@ -347,10 +383,16 @@ fn validate_provider(
 
     // A preset decides these keys; letting the file override them half-way would leave
     // nobody sure which value is in force.
-    let keys = [("issuer", &p.issuer), ("authorization_endpoint", &p.authorization_endpoint), ("token_endpoint", &p.token_endpoint),
-        ("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint),
-        ("device_authorization_endpoint", &p.device_authorization_endpoint), ("tenant", &p.tenant),
-        ("instance", &p.instance)];
+    let keys = [
+        ("issuer", &p.issuer),
+        ("authorization_endpoint", &p.authorization_endpoint),
+        ("token_endpoint", &p.token_endpoint),
+        ("revocation_endpoint", &p.revocation_endpoint),
+        ("userinfo_endpoint", &p.userinfo_endpoint),
+        ("device_authorization_endpoint", &p.device_authorization_endpoint),
+        ("tenant", &p.tenant),
+        ("instance", &p.instance),
+    ];
     for (field, value) in keys {
         if let (Some(v), Some(why)) = (value, preset.refuses_key(field)) {
             return Err(invalid(v.span(), format!("provider `{id}`: {why}")));
@@ -359,13 +401,18 @@ fn validate_provider(
 
     let url_field = |field: &str, value: &Spanned<String>| -> Result<Url, ConfigError> {
         let url = Url::parse(value.get_ref().trim()).map_err(|e| {
-            invalid(value.span(), format!("provider `{id}`: {field} `{}` is not a valid URL ({e})", value.get_ref()))
+            invalid(
+                value.span(),
+                format!("provider `{id}`: {field} `{}` is not a valid URL ({e})", value.get_ref()),
+            )
         })?;
         if !url_is_acceptable(&url) {
             return Err(invalid(value.span(), format!(
                 "provider `{id}`: {field} must use https (plain http is allowed only for 127.0.0.1, ::1 and localhost), got `{url}`")));
         }
-        if (field == "issuer" || field == "instance") && (url.query().is_some() || url.fragment().is_some()) {
+        if (field == "issuer" || field == "instance")
+            && (url.query().is_some() || url.fragment().is_some())
+        {
             return Err(invalid(value.span(), format!(
                 "provider `{id}`: {field} must not contain a query (`?`) or fragment (`#`); use the issuer exactly as the provider's discovery document states it")));
         }
@@ -375,7 +422,9 @@ fn validate_provider(
     let instance = p.instance.as_ref().map(|v| url_field("instance", v)).transpose()?;
     let tenant = p.tenant.as_ref().map(|t| t.get_ref().trim());
     let tenant_span = p.tenant.as_ref().map_or(p.id.span(), Spanned::span);
-    let fixed = preset.fixed(tenant, instance.as_ref()).map_err(|e| invalid(tenant_span, format!("provider `{id}`: {e}")))?;
+    let fixed = preset
+        .fixed(tenant, instance.as_ref())
+        .map_err(|e| invalid(tenant_span, format!("provider `{id}`: {e}")))?;
 
     let issuer = match (&fixed, &p.issuer) {
         (Some(f), _) => f.issuer.clone(),
@@ -385,10 +434,19 @@ fn validate_provider(
     };
 
     if p.client_id.get_ref().trim().is_empty() {
-        return Err(invalid(p.client_id.span(), format!("provider `{id}`: client_id is empty; copy it from the provider's app registration")));
+        return Err(invalid(
+            p.client_id.span(),
+            format!(
+                "provider `{id}`: client_id is empty; copy it from the provider's app registration"
+            ),
+        ));
     }
     // Only Google's may be here (checked above); without it, `sesame secret set` provides it.
-    let client_secret = p.client_secret.as_ref().map(|v| Secret::new(v.get_ref().trim())).filter(|s| !s.expose().is_empty());
+    let client_secret = p
+        .client_secret
+        .as_ref()
+        .map(|v| Secret::new(v.get_ref().trim()))
+        .filter(|s| !s.expose().is_empty());
 
     let (scopes, scopes_span) = match (&p.scopes, &fixed) {
         (Some(v), _) => (v.get_ref().clone(), v.span()),
@@ -399,11 +457,16 @@ fn validate_provider(
     if scopes.is_empty() {
         return Err(invalid(scopes_span, format!("provider `{id}`: scopes is empty; list at least one, e.g. scopes = [\"openid\", \"email\"]")));
     }
-    if let Some(bad) = scopes.iter().find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\')) {
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\'))
+    {
         return Err(invalid(scopes_span, format!(
             "provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces")));
     }
-    preset.check_scopes(&scopes).map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
+    preset
+        .check_scopes(&scopes)
+        .map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
 
     let endpoints = match (&fixed, &p.authorization_endpoint, &p.token_endpoint) {
         (Some(f), _, _) => f.endpoints.clone(),

@@ -77,7 +77,8 @@ fn unknown_field_is_rejected_with_line() {
 
 #[test]
 fn missing_field_is_named() {
-    let e = err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nscopes = [\"openid\"]\n");
+    let e =
+        err("[[provider]]\nid = \"p\"\nissuer = \"https://idp.example\"\nscopes = [\"openid\"]\n");
     assert!(e.contains("client_id"), "{e}");
 }
 
@@ -85,7 +86,10 @@ fn missing_field_is_named() {
 fn plain_http_to_remote_host_is_refused() {
     let text = "\n[[provider]]\nid = \"corp\"\nissuer = \"http://idp.example.com\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n";
     let e = err(text);
-    assert!(e.contains("line 4") && e.contains("`corp`") && e.contains("issuer") && e.contains("https"), "{e}");
+    assert!(
+        e.contains("line 4") && e.contains("`corp`") && e.contains("issuer") && e.contains("https"),
+        "{e}"
+    );
     let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"http://10.0.0.1/t\"\n"));
     assert!(e.contains("line 7") && e.contains("token_endpoint"), "{e}");
 }
@@ -100,7 +104,9 @@ fn loopback_http_is_fine() {
 
 #[test]
 fn bad_url_is_named() {
-    let e = err(&provider("authorization_endpoint = \"not a url\"\ntoken_endpoint = \"https://idp.example/t\"\n"));
+    let e = err(&provider(
+        "authorization_endpoint = \"not a url\"\ntoken_endpoint = \"https://idp.example/t\"\n",
+    ));
     assert!(e.contains("line 6") && e.contains("authorization_endpoint"), "{e}");
 }
 
@@ -130,7 +136,12 @@ fn removed_grants_are_explained() {
     let e = err(&provider("grant = \"password\"\n"));
     assert!(e.contains("OAuth 2.1") && e.contains("password"), "{e}");
     let e = err(&provider("grant = \"device\"\n"));
-    assert!(e.contains("authorization_code") && e.contains("device") && e.contains("client_credentials"), "{e}");
+    assert!(
+        e.contains("authorization_code")
+            && e.contains("device")
+            && e.contains("client_credentials"),
+        "{e}"
+    );
     parse(&provider("grant = \"authorization_code\"\n")).unwrap();
 }
 
@@ -154,18 +165,27 @@ fn client_credentials_is_a_machine_account_with_a_keyring_secret() {
 fn confidential_client_secrets_are_refused_in_the_file() {
     // A machine account's secret: the keyring only, and the message says how.
     let e = err(&provider("grant = \"client_credentials\"\nclient_secret = \"machine-secret\"\n"));
-    assert!(e.contains("line 7") && e.contains("`sesame secret set p`") && e.contains("keyring"), "{e}");
+    assert!(
+        e.contains("line 7") && e.contains("`sesame secret set p`") && e.contains("keyring"),
+        "{e}"
+    );
     assert!(!e.contains("machine-secret"), "the error never quotes the secret: {e}");
     // The order of the keys does not matter.
     let e = err(&provider("client_secret = \"x\"\ngrant = \"client_credentials\"\n"));
     assert!(e.contains("line 6") && e.contains("sesame secret set p"), "{e}");
     // GitHub's is confidential too.
     let e = err("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"c\"\nclient_secret = \"0123abcd\"\n");
-    assert!(e.contains("line 5") && e.contains("GitHub") && e.contains("`sesame secret set gh`"), "{e}");
+    assert!(
+        e.contains("line 5") && e.contains("GitHub") && e.contains("`sesame secret set gh`"),
+        "{e}"
+    );
     // Google's is not (Google says so), so the file may still hold it.
     let g = parse("[[provider]]\nid = \"g\"\npreset = \"google\"\nclient_id = \"c\"\nclient_secret = \"GOCSPX-x\"\n").unwrap();
     let g = g.provider("g").unwrap();
-    assert_eq!((g.client_secret.as_ref().map(Secret::expose), g.secret_placement()), (Some("GOCSPX-x"), Some(SecretPlacement::Form)));
+    assert_eq!(
+        (g.client_secret.as_ref().map(Secret::expose), g.secret_placement()),
+        (Some("GOCSPX-x"), Some(SecretPlacement::Form))
+    );
 }
 
 #[test]
@@ -175,16 +195,27 @@ fn half_manual_endpoints_are_refused() {
     let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
     assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
     let e = err(&provider("device_authorization_endpoint = \"https://idp.example/d\"\n"));
-    assert!(e.contains("line 6") && e.contains("device_authorization_endpoint only applies"), "{e}");
+    assert!(
+        e.contains("line 6") && e.contains("device_authorization_endpoint only applies"),
+        "{e}"
+    );
 }
 
 #[test]
 fn manual_device_endpoint() {
     let manual = "authorization_endpoint = \"https://idp.example/a\"\ntoken_endpoint = \"https://idp.example/t\"\n";
-    let c = parse(&provider(&format!("{manual}device_authorization_endpoint = \"https://idp.example/d\"\n"))).unwrap();
+    let c = parse(&provider(&format!(
+        "{manual}device_authorization_endpoint = \"https://idp.example/d\"\n"
+    )))
+    .unwrap();
     let ep = c.providers[0].endpoints.as_ref().unwrap();
-    assert_eq!(ep.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://idp.example/d");
-    let e = err(&provider(&format!("{manual}device_authorization_endpoint = \"http://idp.example/d\"\n")));
+    assert_eq!(
+        ep.device_authorization_endpoint.as_ref().unwrap().as_str(),
+        "https://idp.example/d"
+    );
+    let e = err(&provider(&format!(
+        "{manual}device_authorization_endpoint = \"http://idp.example/d\"\n"
+    )));
     assert!(e.contains("line 8") && e.contains("must use https"), "{e}");
     let e = err("[[provider]]\nid = \"g\"\npreset = \"github\"\nclient_id = \"c\"\ndevice_authorization_endpoint = \"https://x.example/d\"\n");
     assert!(e.contains("line 5") && e.contains("sets device_authorization_endpoint itself"), "{e}");
@@ -201,8 +232,14 @@ fn zero_timeout_is_refused() {
 #[test]
 fn issuer_string_keeps_paths() {
     assert_eq!(issuer_string(&Url::parse("https://a.example").unwrap()), "https://a.example");
-    assert_eq!(issuer_string(&Url::parse("https://a.example/realms/x").unwrap()), "https://a.example/realms/x");
-    assert_eq!(issuer_string(&Url::parse("https://a.example/v2.0/").unwrap()), "https://a.example/v2.0/");
+    assert_eq!(
+        issuer_string(&Url::parse("https://a.example/realms/x").unwrap()),
+        "https://a.example/realms/x"
+    );
+    assert_eq!(
+        issuer_string(&Url::parse("https://a.example/v2.0/").unwrap()),
+        "https://a.example/v2.0/"
+    );
 }
 
 #[test]

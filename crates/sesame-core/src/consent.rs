@@ -20,38 +20,72 @@ const DEFAULT_ACTIVITY_LIMIT: u32 = 100;
 impl Broker {
     /// Ok(Some(grant id)) when a grant covers the request (now or after "always allow"),
     /// Ok(None) after "approve once"; else the user's "no" or the timeout.
-    pub(crate) async fn consent(&self, caller: &Caller, account: &AccountInfo, scopes: &[String]) -> Result<Option<i64>, BrokerError> {
+    pub(crate) async fn consent(
+        &self,
+        caller: &Caller,
+        account: &AccountInfo,
+        scopes: &[String],
+    ) -> Result<Option<i64>, BrokerError> {
         if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
             return Ok(Some(grant));
         }
-        let mut ticket = self.pending.ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix());
+        let mut ticket =
+            self.pending.ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix());
         if ticket.is_new {
             tracing::info!(id = ticket.id, app = %caller.app.key, account = %account.id, "waiting for the user's consent");
-            self.events.emit(BrokerEvent::PendingAdded { id: ticket.id, app_name: caller.app.name.clone(), account: account.id.clone() });
+            self.events.emit(BrokerEvent::PendingAdded {
+                id: ticket.id,
+                app_name: caller.app.name.clone(),
+                account: account.id.clone(),
+            });
         }
         let wait = ticket.expires_at - now_unix();
         let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
-        let decided = tokio::time::timeout(deadline, async { ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d) }).await;
+        let decided = tokio::time::timeout(deadline, async {
+            ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d)
+        })
+        .await;
         let decision = match decided {
             Ok(Ok(Some(d))) => d,
             _ => {
                 // Whichever waiter notices first records the timeout, once.
                 if let Some(info) = self.pending.expire(ticket.id) {
                     self.events.emit(BrokerEvent::PendingResolved { id: ticket.id });
-                    self.record(ActivityEvent::TimedOut, &info.app, Some(&info.account), &info.scopes, cli_detail(info.via_cli)).await;
+                    self.record(
+                        ActivityEvent::TimedOut,
+                        &info.app,
+                        Some(&info.account),
+                        &info.scopes,
+                        cli_detail(info.via_cli),
+                    )
+                    .await;
                 }
-                return Err(BrokerError::ConsentTimeout { app: caller.app.name.clone(), account: account.id.clone() });
+                return Err(BrokerError::ConsentTimeout {
+                    app: caller.app.name.clone(),
+                    account: account.id.clone(),
+                });
             }
         };
         match decision {
-            Decision::Deny => Err(BrokerError::ConsentDenied { app: caller.app.name.clone(), account: account.id.clone() }),
+            Decision::Deny => Err(BrokerError::ConsentDenied {
+                app: caller.app.name.clone(),
+                account: account.id.clone(),
+            }),
             Decision::ApproveOnce => Ok(None),
-            Decision::ApproveAlways => Ok(self.grants.covering(&caller.app.key, &account.id, scopes)),
+            Decision::ApproveAlways => {
+                Ok(self.grants.covering(&caller.app.key, &account.id, scopes))
+            }
         }
     }
 
     /// Records a hand-out and counts it on its grant, off the request path.
-    pub(crate) async fn handed_out(&self, caller: &Caller, account: &str, scopes: &[String], grant: Option<i64>) {
+    pub(crate) async fn handed_out(
+        &self,
+        caller: &Caller,
+        account: &str,
+        scopes: &[String],
+        grant: Option<i64>,
+    ) {
         let now = now_unix();
         let mut detail = cli_detail(caller.via_cli);
         if let Some(id) = grant {
@@ -77,7 +111,12 @@ impl Broker {
 
     /// The user's answer. `by` is who answers: never the program that asked (neither the
     /// asking process nor another process of the same program; see `PendingQueue::asked_by`).
-    pub async fn answer_pending(&self, by: &Caller, id: u64, decision: Decision) -> Result<(), BrokerError> {
+    pub async fn answer_pending(
+        &self,
+        by: &Caller,
+        id: u64,
+        decision: Decision,
+    ) -> Result<(), BrokerError> {
         if self.pending.asked_by(id, by) {
             return Err(BrokerError::Forbidden(format!(
                 "{} made request {id} and cannot answer it itself; answer from your own terminal or the Sesame app",
@@ -87,7 +126,12 @@ impl Broker {
         let info = self.pending.get(id).ok_or(BrokerError::NoSuchPending(id))?;
         let detail = if decision == Decision::ApproveAlways {
             // The grant exists before the waiters wake up, so their hand-outs count on it.
-            let grant = self.db.insert_grant(&info.app, &info.account, &info.scopes.join(" "), now_unix())?;
+            let grant = self.db.insert_grant(
+                &info.app,
+                &info.account,
+                &info.scopes.join(" "),
+                now_unix(),
+            )?;
             self.grants.insert(grant.clone());
             format!("grant {}", grant.id)
         } else {
@@ -115,11 +159,23 @@ impl Broker {
     }
 
     /// Revokes one grant or all of an app's; the next request of that app is pending again.
-    pub async fn revoke_grants(&self, params: &GrantsRevokeParams) -> Result<Vec<i64>, BrokerError> {
+    pub async fn revoke_grants(
+        &self,
+        params: &GrantsRevokeParams,
+    ) -> Result<Vec<i64>, BrokerError> {
         let doomed: Vec<GrantInfo> = match (params.grant, &params.app) {
-            (Some(id), None) => vec![self.grants.list().into_iter().find(|g| g.id == id).ok_or(BrokerError::NoSuchGrant(id))?],
+            (Some(id), None) => vec![self
+                .grants
+                .list()
+                .into_iter()
+                .find(|g| g.id == id)
+                .ok_or(BrokerError::NoSuchGrant(id))?],
             (None, Some(app)) => self.grants.of_app(app),
-            _ => return Err(BrokerError::BadRequest("give exactly one of `grant` (an id) or `app` (an app key)".into())),
+            _ => {
+                return Err(BrokerError::BadRequest(
+                    "give exactly one of `grant` (an id) or `app` (an app key)".into(),
+                ))
+            }
         };
         for g in &doomed {
             self.db.delete_grant(g.id)?;
@@ -130,25 +186,53 @@ impl Broker {
             self.events.emit(BrokerEvent::GrantsChanged);
         }
         for g in &doomed {
-            self.record(ActivityEvent::Revoked, &g.app, Some(&g.account), &g.scopes, format!("grant {}", g.id)).await;
+            self.record(
+                ActivityEvent::Revoked,
+                &g.app,
+                Some(&g.account),
+                &g.scopes,
+                format!("grant {}", g.id),
+            )
+            .await;
         }
         Ok(ids.into_iter().collect())
     }
 
-    pub async fn activity_list(&self, params: &ActivityListParams) -> Result<Vec<ActivityInfo>, BrokerError> {
+    pub async fn activity_list(
+        &self,
+        params: &ActivityListParams,
+    ) -> Result<Vec<ActivityInfo>, BrokerError> {
         self.recorder.flush().await;
-        Ok(self.db.activity(params.limit.unwrap_or(DEFAULT_ACTIVITY_LIMIT), params.app.as_deref())?)
+        Ok(self
+            .db
+            .activity(params.limit.unwrap_or(DEFAULT_ACTIVITY_LIMIT), params.app.as_deref())?)
     }
 
     /// A caller the broker turned away (another user, an unidentifiable peer, a management
     /// call from an app).
     pub async fn refused(&self, app: Option<&AppInfo>, detail: String) {
         let (key, name) = app.map(|a| (a.key.clone(), a.name.clone())).unwrap_or_default();
-        let row = NewActivity { at: now_unix(), event: ActivityEvent::Refused, app: key, app_name: name, account: None, scopes: String::new(), detail, count: 1 };
+        let row = NewActivity {
+            at: now_unix(),
+            event: ActivityEvent::Refused,
+            app: key,
+            app_name: name,
+            account: None,
+            scopes: String::new(),
+            detail,
+            count: 1,
+        };
         self.recorder.activity(row).await;
     }
 
-    async fn record(&self, event: ActivityEvent, app: &AppInfo, account: Option<&str>, scopes: &[String], detail: String) {
+    async fn record(
+        &self,
+        event: ActivityEvent,
+        app: &AppInfo,
+        account: Option<&str>,
+        scopes: &[String],
+        detail: String,
+    ) {
         let row = NewActivity {
             at: now_unix(),
             event,
@@ -164,5 +248,9 @@ impl Broker {
 }
 
 fn cli_detail(via_cli: bool) -> String {
-    if via_cli { "via sesame CLI".into() } else { String::new() }
+    if via_cli {
+        "via sesame CLI".into()
+    } else {
+        String::new()
+    }
 }

@@ -15,7 +15,9 @@ pub enum BrokerError {
     NoSuchProvider { id: String, known: String },
     #[error("there is no account `{0}`; `sesame accounts` lists them, `sesame login <provider>` adds one")]
     NoSuchAccount(String),
-    #[error("provider `{provider}` has several accounts ({ids}); name one of them by its account id")]
+    #[error(
+        "provider `{provider}` has several accounts ({ids}); name one of them by its account id"
+    )]
     AmbiguousAccount { provider: String, ids: String },
     #[error("account `{account}` was not granted {missing}; ask for fewer scopes, or add them to the provider's `scopes` and sign in again")]
     InsufficientScope { account: String, missing: String },

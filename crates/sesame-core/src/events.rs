@@ -39,7 +39,9 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<BrokerEvent> {
         match self.rx.recv().await {
             Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => Some(BrokerEvent::Lagged { missed }),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Some(BrokerEvent::Lagged { missed })
+            }
             Err(broadcast::error::RecvError::Closed) => None,
         }
     }

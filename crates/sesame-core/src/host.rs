@@ -87,5 +87,6 @@ pub fn start(paths: Paths, helper: HelperCommand) -> Result<Host, HostError> {
 
 /// `rotate-helper`: one refresh job from the broker (stdin → stdout).
 pub async fn rotate_helper() -> Result<(), String> {
-    crate::rotation::helper_main(Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT)).await
+    crate::rotation::helper_main(Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT))
+        .await
 }

@@ -76,7 +76,9 @@ impl Keyring {
     ) -> Result<T, KeyringError> {
         match tokio::time::timeout(self.timeout, tokio::task::spawn_blocking(f)).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(KeyringError::Failed(format!("the keyring call panicked ({join})"))),
+            Ok(Err(join)) => {
+                Err(KeyringError::Failed(format!("the keyring call panicked ({join})")))
+            }
             // The blocking thread may stay stuck in D-Bus; it holds no lock of ours.
             Err(_) => Err(KeyringError::Timeout(self.timeout)),
         }
@@ -101,7 +103,8 @@ impl SecretServiceStore {
             match &*slot {
                 Some(store) => store.clone(),
                 None => {
-                    let store = zbus_secret_service_keyring_store::Store::new().map_err(map_error)?;
+                    let store =
+                        zbus_secret_service_keyring_store::Store::new().map_err(map_error)?;
                     *slot = Some(store.clone());
                     store
                 }
@@ -116,10 +119,17 @@ impl SecretServiceStore {
     }
 
     /// Runs `op`; after a platform failure forgets the connection so the next call reconnects.
-    fn with_entry<T>(&self, account: &str, op: impl FnOnce(&keyring_core::Entry) -> keyring_core::Result<T>) -> Result<T, KeyringError> {
+    fn with_entry<T>(
+        &self,
+        account: &str,
+        op: impl FnOnce(&keyring_core::Entry) -> keyring_core::Result<T>,
+    ) -> Result<T, KeyringError> {
         let entry = self.entry(account)?;
         let result = op(&entry);
-        if let Err(keyring_core::Error::PlatformFailure(_) | keyring_core::Error::NoStorageAccess(_)) = &result {
+        if let Err(
+            keyring_core::Error::PlatformFailure(_) | keyring_core::Error::NoStorageAccess(_),
+        ) = &result
+        {
             *self.store.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
         result.map_err(map_error)
@@ -234,7 +244,10 @@ mod tests {
     fn client_secrets_never_share_a_key_with_accounts() {
         // Account ids are `<provider>-<hex>` with provider ids of [a-z0-9_-]: no `:`.
         assert_eq!(client_secret_key("machine"), "client-secret:machine");
-        assert_ne!(client_secret_key("machine"), crate::login::account_id("machine", "https://i", "machine-client"));
+        assert_ne!(
+            client_secret_key("machine"),
+            crate::login::account_id("machine", "https://i", "machine-client")
+        );
         assert!(!crate::login::account_id("client-secret", "https://i", "x").contains(':'));
     }
 }

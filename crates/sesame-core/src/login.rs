@@ -19,10 +19,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::cache::{scope_key, CachedToken};
+use crate::client_secret::client_error;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
-use crate::client_secret::client_error;
-use crate::oauth::{self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient, OAuthError, Pkce, ProviderMetadata, TokenResponse};
+use crate::oauth::{
+    self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient,
+    OAuthError, Pkce, ProviderMetadata, TokenResponse,
+};
 use crate::{now_unix, Secret};
 
 /// Finished sign-ins are kept this long for a late `login.wait`.
@@ -77,7 +80,10 @@ pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
 }
 
 impl Broker {
-    pub async fn login_start(self: &Arc<Self>, provider_id: &str) -> Result<LoginStartResult, BrokerError> {
+    pub async fn login_start(
+        self: &Arc<Self>,
+        provider_id: &str,
+    ) -> Result<LoginStartResult, BrokerError> {
         let provider = self.provider(provider_id)?.clone();
         if provider.is_machine() {
             return Err(BrokerError::BadRequest(format!(
@@ -87,24 +93,43 @@ impl Broker {
         let meta = self.metadata(&provider).await?;
         // Before the browser opens: a provider that needs a client secret must have one.
         let client = self.oauth_client(&provider).await?;
-        let listener = LoopbackListener::bind()
-            .map_err(|e| BrokerError::Internal(format!("cannot listen on 127.0.0.1 for the sign-in redirect: {e}")))?;
+        let listener = LoopbackListener::bind().map_err(|e| {
+            BrokerError::Internal(format!(
+                "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
+            ))
+        })?;
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::new();
         let state = oauth::random_token();
         let nonce = oauth::random_token();
         // Google asks for consent (and so sends a refresh token) only when none is stored.
-        let stored = self.accounts().iter().any(|a| a.provider == provider.id && a.status == AccountStatus::Active);
-        let options = AuthorizationOptions { has_refresh_token: stored && !self.logins.take_needs_consent(&provider.id) };
-        let url = oauth::authorization_url(&meta, &provider, &redirect_uri, &state, &nonce, &pkce.challenge, &options);
+        let stored = self
+            .accounts()
+            .iter()
+            .any(|a| a.provider == provider.id && a.status == AccountStatus::Active);
+        let options = AuthorizationOptions {
+            has_refresh_token: stored && !self.logins.take_needs_consent(&provider.id),
+        };
+        let url = oauth::authorization_url(
+            &meta,
+            &provider,
+            &redirect_uri,
+            &state,
+            &nonce,
+            &pkce.challenge,
+            &options,
+        );
         let login_id = new_login_id();
         let timeout = self.config.login_timeout;
 
         let cancel = CancellationToken::new();
-        let flow = Flow { provider, meta, client, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
+        let flow =
+            Flow { provider, meta, client, redirect_uri: redirect_uri.clone(), state, nonce, pkce };
         let broker = self.clone();
         let task_cancel = cancel.clone();
-        self.run_login(login_id.clone(), cancel, async move { broker.finish_login(flow, listener, timeout, task_cancel).await });
+        self.run_login(login_id.clone(), cancel, async move {
+            broker.finish_login(flow, listener, timeout, task_cancel).await
+        });
         Ok(LoginStartResult {
             login_id,
             authorization_url: url.to_string(),
@@ -133,18 +158,32 @@ impl Broker {
 
     /// Waits for the sign-in's end; several waiters get the same answer.
     pub async fn login_wait(&self, login_id: &str) -> Result<AccountInfo, RpcError> {
-        let (mut done, _) = self.logins.get(login_id).ok_or_else(|| RpcError::from(BrokerError::NoSuchLogin(login_id.into())))?;
-        let outcome = done.wait_for(|o| o.is_some()).await.map_err(|_| RpcError::from(BrokerError::Internal("the sign-in task stopped without an answer".into())))?;
+        let (mut done, _) = self
+            .logins
+            .get(login_id)
+            .ok_or_else(|| RpcError::from(BrokerError::NoSuchLogin(login_id.into())))?;
+        let outcome = done.wait_for(|o| o.is_some()).await.map_err(|_| {
+            RpcError::from(BrokerError::Internal(
+                "the sign-in task stopped without an answer".into(),
+            ))
+        })?;
         outcome.clone().expect("waited for Some")
     }
 
     pub fn login_cancel(&self, login_id: &str) -> Result<(), BrokerError> {
-        let (_, cancel) = self.logins.get(login_id).ok_or_else(|| BrokerError::NoSuchLogin(login_id.into()))?;
+        let (_, cancel) =
+            self.logins.get(login_id).ok_or_else(|| BrokerError::NoSuchLogin(login_id.into()))?;
         cancel.cancel();
         Ok(())
     }
 
-    async fn finish_login(&self, flow: Flow, listener: LoopbackListener, timeout: Duration, cancel: CancellationToken) -> Result<AccountInfo, BrokerError> {
+    async fn finish_login(
+        &self,
+        flow: Flow,
+        listener: LoopbackListener,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<AccountInfo, BrokerError> {
         let expect = CallbackExpectations {
             state: flow.state.clone(),
             issuer: flow.meta.issuer.clone(),
@@ -154,7 +193,11 @@ impl Broker {
         let (callback, responder) = listener.wait_for_callback(expect, timeout, cancel).await?;
         match self.redeem(&flow, &callback.code).await {
             Ok(account) => {
-                let who = account.email.clone().or(account.name.clone()).unwrap_or(account.subject.clone());
+                let who = account
+                    .email
+                    .clone()
+                    .or(account.name.clone())
+                    .unwrap_or(account.subject.clone());
                 responder.finish(Ok(&format!("Signed in to {} as {who}.", flow.provider.id))).await;
                 Ok(account)
             }
@@ -168,9 +211,16 @@ impl Broker {
     /// Code → tokens, then [`Broker::sign_in_with`].
     async fn redeem(&self, flow: &Flow, code: &Secret) -> Result<AccountInfo, BrokerError> {
         let (provider, meta) = (&flow.provider, &flow.meta);
-        let tokens = oauth::exchange_code(&self.http, meta, &flow.client, code, &flow.pkce.verifier, &flow.redirect_uri)
-            .await
-            .map_err(|e| client_error(provider, &flow.client, e))?;
+        let tokens = oauth::exchange_code(
+            &self.http,
+            meta,
+            &flow.client,
+            code,
+            &flow.pkce.verifier,
+            &flow.redirect_uri,
+        )
+        .await
+        .map_err(|e| client_error(provider, &flow.client, e))?;
         self.sign_in_with(provider, meta, &flow.client, tokens, Some(&flow.nonce)).await
     }
 
@@ -216,13 +266,16 @@ impl Broker {
                 if let Err(e) = self.remember_account(account.clone()) {
                     // Undo the keyring write and kill the grant, so nothing half-written remains.
                     let _ = self.keyring.delete(&account.id).await;
-                    let _ = oauth::revoke(&self.http, meta, client, refresh_token, "refresh_token").await;
+                    let _ = oauth::revoke(&self.http, meta, client, refresh_token, "refresh_token")
+                        .await;
                     return Err(e);
                 }
             }
             // Google sends a refresh token only when the user consents; signing in again as
             // the same person keeps the one in the keyring.
-            None if self.keyring.get(&account.id).await?.is_some() => self.remember_account(account.clone())?,
+            None if self.keyring.get(&account.id).await?.is_some() => {
+                self.remember_account(account.clone())?
+            }
             None => {
                 self.logins.needs_consent(&provider.id);
                 return Err(BrokerError::OAuth(OAuthError::BadResponse(format!(
@@ -245,9 +298,16 @@ impl Broker {
         Ok(account)
     }
 
-    fn new_account(&self, provider: &ProviderConfig, meta: &ProviderMetadata, who: Identity, scopes: Vec<String>) -> AccountInfo {
+    fn new_account(
+        &self,
+        provider: &ProviderConfig,
+        meta: &ProviderMetadata,
+        who: Identity,
+        scopes: Vec<String>,
+    ) -> AccountInfo {
         let id = account_id(&provider.id, &meta.issuer, &who.subject);
-        let created_at = self.resolve_account(&id).map(|a| a.created_at).unwrap_or_else(|_| now_unix());
+        let created_at =
+            self.resolve_account(&id).map(|a| a.created_at).unwrap_or_else(|_| now_unix());
         AccountInfo {
             id,
             provider: provider.id.clone(),

@@ -18,13 +18,18 @@ use crate::broker::Broker;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::login::new_login_id;
-use crate::oauth::{self, DeviceAuthorization, OAuthClient, OAuthError, Polling, ProviderMetadata, TokioClock};
 use crate::now_unix;
+use crate::oauth::{
+    self, DeviceAuthorization, OAuthClient, OAuthError, Polling, ProviderMetadata, TokioClock,
+};
 
 impl Broker {
     /// Starts a device sign-in at `provider_id`. Refused with a clear error when the provider
     /// has no device authorization endpoint.
-    pub async fn login_device_start(self: &Arc<Self>, provider_id: &str) -> Result<LoginDeviceStartResult, BrokerError> {
+    pub async fn login_device_start(
+        self: &Arc<Self>,
+        provider_id: &str,
+    ) -> Result<LoginDeviceStartResult, BrokerError> {
         let provider = self.provider(provider_id)?.clone();
         let meta = self.metadata(&provider).await?;
         if meta.device_authorization_endpoint.is_none() {
@@ -32,7 +37,10 @@ impl Broker {
                 Some(_) => "the config sets its endpoints but no device_authorization_endpoint",
                 None => "its discovery document names no device_authorization_endpoint (RFC 8628)",
             };
-            return Err(BrokerError::DeviceFlowUnsupported { provider: provider.id.clone(), why: why.into() });
+            return Err(BrokerError::DeviceFlowUnsupported {
+                provider: provider.id.clone(),
+                why: why.into(),
+            });
         }
         let scope = provider.scopes.join(" ");
         let client = self.oauth_client(&provider).await?;
@@ -46,7 +54,10 @@ impl Broker {
             login_id: login_id.clone(),
             user_code: auth.user_code.clone(),
             verification_uri: auth.verification_uri.to_string(),
-            verification_uri_complete: auth.verification_uri_complete.as_ref().map(ToString::to_string),
+            verification_uri_complete: auth
+                .verification_uri_complete
+                .as_ref()
+                .map(ToString::to_string),
             interval: auth.interval.as_secs(),
             expires_at: now_unix() + auth.expires_in.as_secs() as i64,
         };
@@ -54,7 +65,9 @@ impl Broker {
         let cancel = CancellationToken::new();
         let task_cancel = cancel.clone();
         let broker = self.clone();
-        self.run_login(login_id, cancel, async move { broker.finish_device_login(provider, meta, client, auth, task_cancel).await });
+        self.run_login(login_id, cancel, async move {
+            broker.finish_device_login(provider, meta, client, auth, task_cancel).await
+        });
         Ok(result)
     }
 
@@ -72,7 +85,15 @@ impl Broker {
         let expires_at = Instant::now() + auth.expires_in;
         let device_code = auth.device_code;
         let poll = || oauth::poll_device_token(&self.http, &meta, &client, &device_code);
-        let tokens = match oauth::poll_until_done(&TokioClock, Polling::new(auth.interval), expires_at, &cancel, poll).await {
+        let tokens = match oauth::poll_until_done(
+            &TokioClock,
+            Polling::new(auth.interval),
+            expires_at,
+            &cancel,
+            poll,
+        )
+        .await
+        {
             Ok(tokens) => tokens,
             // invalid_client, unauthorized_client, …: the app registration does not allow it.
             Err(e @ OAuthError::Provider { .. }) => return Err(with_hint(&provider, e)),
@@ -107,13 +128,21 @@ mod tests {
         let text = "[[provider]]\nid = \"manual\"\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n\
             authorization_endpoint = \"http://127.0.0.1:1/a\"\ntoken_endpoint = \"http://127.0.0.1:1/t\"\n";
         let config = Config::parse(text, Path::new("test.toml")).unwrap();
-        let keyring = Keyring::new(std::sync::Arc::new(MemoryStore::default()), Duration::from_secs(1));
+        let keyring =
+            Keyring::new(std::sync::Arc::new(MemoryStore::default()), Duration::from_secs(1));
         let broker = Broker::new(config, Db::open_in_memory().unwrap(), keyring).unwrap();
         let e = broker.login_device_start("manual").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadRequest);
         let msg = e.to_string();
-        assert!(msg.contains("provider `manual` offers no device sign-in") && msg.contains("device_authorization_endpoint"), "{msg}");
+        assert!(
+            msg.contains("provider `manual` offers no device sign-in")
+                && msg.contains("device_authorization_endpoint"),
+            "{msg}"
+        );
         assert!(msg.contains("`sesame login manual`"), "{msg}");
-        assert_eq!(broker.login_device_start("nope").await.unwrap_err().kind(), ErrorKind::NoSuchProvider);
+        assert_eq!(
+            broker.login_device_start("nope").await.unwrap_err().kind(),
+            ErrorKind::NoSuchProvider
+        );
     }
 }

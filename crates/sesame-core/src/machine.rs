@@ -15,14 +15,17 @@ use crate::client_secret::client_error;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::login::account_id;
-use crate::oauth::{self, RevokeOutcome, TokenResponse};
 use crate::now_unix;
+use crate::oauth::{self, RevokeOutcome, TokenResponse};
 
 impl Broker {
     /// `login.client_credentials`: checks that a secret is stored, fetches one token with it
     /// to prove that the provider accepts it, and only then creates (or updates) the
     /// account. A refusal (`invalid_client`) leaves nothing behind.
-    pub async fn login_client_credentials(&self, provider_id: &str) -> Result<AccountInfo, BrokerError> {
+    pub async fn login_client_credentials(
+        &self,
+        provider_id: &str,
+    ) -> Result<AccountInfo, BrokerError> {
         let provider = self.provider(provider_id)?;
         if !provider.is_machine() {
             return Err(BrokerError::BadRequest(format!(
@@ -32,13 +35,19 @@ impl Broker {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
         let requested = scope_key(&provider.scopes);
-        let response = self.rate_limits.run(&provider.id, "the token endpoint", || oauth::client_credentials(&self.http, &meta, &client, &requested))
+        let response = self
+            .rate_limits
+            .run(&provider.id, "the token endpoint", || {
+                oauth::client_credentials(&self.http, &meta, &client, &requested)
+            })
             .await
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();
         // The account's scopes are what the provider granted, when it says.
         let scopes = match &response.scope {
-            Some(granted) => canonical(&granted.split_whitespace().map(str::to_owned).collect::<Vec<_>>()),
+            Some(granted) => {
+                canonical(&granted.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            }
             None => canonical(&provider.scopes),
         };
         let id = machine_account_id(provider, &meta.issuer);
@@ -64,10 +73,19 @@ impl Broker {
 
     /// A fresh token for the machine account (a cache miss or a proactive renewal). The
     /// caller holds the account's refresh lock.
-    pub(crate) async fn machine_token(&self, account: &AccountInfo, provider: &ProviderConfig, scopes: &str) -> Result<CachedToken, BrokerError> {
+    pub(crate) async fn machine_token(
+        &self,
+        account: &AccountInfo,
+        provider: &ProviderConfig,
+        scopes: &str,
+    ) -> Result<CachedToken, BrokerError> {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
-        let response = self.rate_limits.run(&provider.id, "the token endpoint", || oauth::client_credentials(&self.http, &meta, &client, scopes))
+        let response = self
+            .rate_limits
+            .run(&provider.id, "the token endpoint", || {
+                oauth::client_credentials(&self.http, &meta, &client, scopes)
+            })
             .await
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();
@@ -79,7 +97,11 @@ impl Broker {
     /// Sign-out of a machine account: there is no refresh token, so the access tokens
     /// still cached are revoked (RFC 7009), which ends them for every program that has one.
     /// The cache entries are gone either way; the result says what the provider said.
-    pub(crate) async fn revoke_machine_tokens(&self, account: &AccountInfo, provider: &ProviderConfig) -> Revocation {
+    pub(crate) async fn revoke_machine_tokens(
+        &self,
+        account: &AccountInfo,
+        provider: &ProviderConfig,
+    ) -> Revocation {
         let tokens = self.take_cached(&account.id);
         if tokens.is_empty() {
             return Revocation::NotNeeded {
@@ -91,14 +113,23 @@ impl Broker {
             let client = self.oauth_client(provider).await?;
             let mut outcome = RevokeOutcome::Confirmed;
             for token in &tokens {
-                outcome = oauth::revoke(&self.http, &meta, &client, token, "access_token").await.map_err(|e| client_error(provider, &client, e))?;
+                outcome = oauth::revoke(&self.http, &meta, &client, token, "access_token")
+                    .await
+                    .map_err(|e| client_error(provider, &client, e))?;
             }
             Ok::<_, BrokerError>(outcome)
         };
         match revoked.await {
             Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
-            Ok(RevokeOutcome::NotSupported) => Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() },
-            Err(e) => Revocation::Failed { reason: format!("{} cached access token(s) stay valid until they expire: {e}", tokens.len()) },
+            Ok(RevokeOutcome::NotSupported) => {
+                Revocation::NotSupported { hint: provider.quirks.revocation_hint.clone() }
+            }
+            Err(e) => Revocation::Failed {
+                reason: format!(
+                    "{} cached access token(s) stay valid until they expire: {e}",
+                    tokens.len()
+                ),
+            },
         }
     }
 }

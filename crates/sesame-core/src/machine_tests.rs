@@ -34,20 +34,31 @@ async fn fake_provider() -> (String, Arc<Counts>) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let counts = Arc::new(Counts::default());
     let seen = counts.clone();
-    let good = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("machine-client:machine-secret"));
+    let good = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("machine-client:machine-secret")
+    );
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             let (seen, good) = (seen.clone(), good.clone());
             tokio::spawn(async move {
                 let text = crate::test_http::read_request(&mut s).await;
-                let authorized = text.lines().any(|l| l.eq_ignore_ascii_case(&format!("authorization: {good}")));
+                let authorized =
+                    text.lines().any(|l| l.eq_ignore_ascii_case(&format!("authorization: {good}")));
                 let (status, body) = if !authorized {
                     ("401 Unauthorized", r#"{"error":"invalid_client","error_description":"client authentication failed"}"#.to_owned())
-                } else if text.starts_with("POST /token ") && text.contains("grant_type=client_credentials") {
+                } else if text.starts_with("POST /token ")
+                    && text.contains("grant_type=client_credentials")
+                {
                     let n = seen.tokens.fetch_add(1, Ordering::SeqCst) + 1;
                     // A slow provider: concurrent cache misses overlap for sure.
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    (("200 OK"), format!(r#"{{"access_token":"MACHINE-AT-{n}","expires_in":3600,"token_type":"Bearer"}}"#))
+                    (
+                        ("200 OK"),
+                        format!(
+                            r#"{{"access_token":"MACHINE-AT-{n}","expires_in":3600,"token_type":"Bearer"}}"#
+                        ),
+                    )
                 } else if text.starts_with("POST /revoke ") {
                     seen.revocations.fetch_add(1, Ordering::SeqCst);
                     ("200 OK", String::new())
@@ -74,7 +85,15 @@ fn broker(base: &str) -> (Arc<Broker>, Arc<MemoryStore>) {
 }
 
 fn app() -> AppInfo {
-    AppInfo { key: "/usr/bin/deploy-bot".into(), name: "deploy-bot".into(), exe: "/usr/bin/deploy-bot".into(), script: None, icon: None, flatpak_app: None, sandboxed: false }
+    AppInfo {
+        key: "/usr/bin/deploy-bot".into(),
+        name: "deploy-bot".into(),
+        exe: "/usr/bin/deploy-bot".into(),
+        script: None,
+        icon: None,
+        flatpak_app: None,
+        sandboxed: false,
+    }
 }
 
 #[tokio::test]
@@ -88,13 +107,21 @@ async fn sign_in_needs_a_secret_that_the_provider_accepts() {
     b.set_client_secret("machine", &Secret::new("bad-s3cr3t")).await.unwrap();
     let e = b.login_client_credentials("machine").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ProviderError);
-    assert!(e.to_string().contains("invalid_client") && e.to_string().contains("`sesame secret set machine`") && !e.to_string().contains("s3cr3t"), "{e}");
+    assert!(
+        e.to_string().contains("invalid_client")
+            && e.to_string().contains("`sesame secret set machine`")
+            && !e.to_string().contains("s3cr3t"),
+        "{e}"
+    );
     assert!(b.accounts().is_empty(), "a refused sign-in creates no account");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 0);
 
     b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
     let account = b.login_client_credentials("machine").await.unwrap();
-    assert_eq!((account.provider.as_str(), account.subject.as_str()), ("machine", "machine-client"));
+    assert_eq!(
+        (account.provider.as_str(), account.subject.as_str()),
+        ("machine", "machine-client")
+    );
     assert_eq!(account.scopes, vec!["api:read".to_string(), "api:write".to_string()]);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1, "one token proves the secret");
     // Nothing of it in the keyring but the provider's secret; the same id on a second sign-in.
@@ -112,7 +139,11 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
     b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
     let account = b.login_client_credentials("machine").await.unwrap();
     let caller = Caller::in_process(app());
-    let ask = |scopes: Option<Vec<String>>| TokenGetParams { account: "machine".into(), scopes, min_ttl: None };
+    let ask = |scopes: Option<Vec<String>>| TokenGetParams {
+        account: "machine".into(),
+        scopes,
+        min_ttl: None,
+    };
 
     // No grant: the request waits for the user like any account's; the user says no.
     let asking = tokio::spawn({
@@ -125,8 +156,16 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert_eq!((pending.account.as_str(), pending.app.key.as_str()), (account.id.as_str(), "/usr/bin/deploy-bot"));
-    let user = Caller { app: AppInfo { key: "/usr/bin/sesame".into(), name: "sesame".into(), ..app() }, process: ProcessRef { pid: 1, start_time: 1 }, via_cli: true, management: true };
+    assert_eq!(
+        (pending.account.as_str(), pending.app.key.as_str()),
+        (account.id.as_str(), "/usr/bin/deploy-bot")
+    );
+    let user = Caller {
+        app: AppInfo { key: "/usr/bin/sesame".into(), name: "sesame".into(), ..app() },
+        process: ProcessRef { pid: 1, start_time: 1 },
+        via_cli: true,
+        management: true,
+    };
     b.answer_pending(&user, pending.id, Decision::Deny).await.unwrap();
     assert_eq!(asking.await.unwrap().unwrap_err().kind(), ErrorKind::ConsentDenied);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
@@ -140,8 +179,10 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
     // A narrower set is a cache miss: concurrent requests share one client-credentials call.
     let narrow = || ask(Some(vec!["api:read".into()]));
     let (p1, p2, p3) = (narrow(), narrow(), narrow());
-    let (a, c, d) = tokio::join!(b.token(&caller, &p1), b.token(&caller, &p2), b.token(&caller, &p3));
-    let tokens: Vec<String> = [a, c, d].into_iter().map(|r| r.unwrap().access_token.expose().to_owned()).collect();
+    let (a, c, d) =
+        tokio::join!(b.token(&caller, &p1), b.token(&caller, &p2), b.token(&caller, &p3));
+    let tokens: Vec<String> =
+        [a, c, d].into_iter().map(|r| r.unwrap().access_token.expose().to_owned()).collect();
     assert!(tokens.iter().all(|t| t == "MACHINE-AT-2"), "{tokens:?}");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 2, "single flight");
     assert_eq!(b.token(&caller, &narrow()).await.unwrap().access_token.expose(), "MACHINE-AT-2");
@@ -171,6 +212,13 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
     b.grants.insert(grant);
     assert!(b.delete_client_secret("machine").await.unwrap().existed);
     let caller = Caller::in_process(app());
-    let e = b.token(&caller, &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None }).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ClientSecretMissing, "the cached token went with the secret: {e}");
+    let e = b
+        .token(&caller, &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::ClientSecretMissing,
+        "the cached token went with the secret: {e}"
+    );
 }

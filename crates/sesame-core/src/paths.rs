@@ -30,14 +30,20 @@ impl Paths {
             Some(p) => p,
             None => var("XDG_CONFIG_HOME")
                 .or_else(|| home.as_ref().map(|h| h.join(".config")))
-                .ok_or(PathsError { what: "the config file", var: "SESAME_CONFIG or XDG_CONFIG_HOME" })?
+                .ok_or(PathsError {
+                    what: "the config file",
+                    var: "SESAME_CONFIG or XDG_CONFIG_HOME",
+                })?
                 .join("sesame/config.toml"),
         };
         let data_dir = match var("SESAME_DATA_DIR") {
             Some(p) => p,
             None => var("XDG_DATA_HOME")
                 .or_else(|| home.as_ref().map(|h| h.join(".local/share")))
-                .ok_or(PathsError { what: "the data directory", var: "SESAME_DATA_DIR or XDG_DATA_HOME" })?
+                .ok_or(PathsError {
+                    what: "the data directory",
+                    var: "SESAME_DATA_DIR or XDG_DATA_HOME",
+                })?
                 .join("sesame"),
         };
         // No fallback to /tmp for the socket: a shared directory is where squatting happens.
@@ -77,7 +83,13 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!((p.socket, p.config_file, p.data_dir), ("/s.sock".into(), "/c.toml".into(), "/d".into()));
-        assert!(Paths::from_lookup(|k| (k == "HOME").then(|| "/h".into())).is_err(), "no runtime dir, no socket");
+        assert_eq!(
+            (p.socket, p.config_file, p.data_dir),
+            ("/s.sock".into(), "/c.toml".into(), "/d".into())
+        );
+        assert!(
+            Paths::from_lookup(|k| (k == "HOME").then(|| "/h".into())).is_err(),
+            "no runtime dir, no socket"
+        );
     }
 }

@@ -72,7 +72,8 @@ const GRAPH: &str = "https://graph.microsoft.com";
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 impl Preset {
-    pub const ALL: [Preset; 5] = [Preset::Oidc, Preset::Google, Preset::Microsoft, Preset::Github, Preset::Gitlab];
+    pub const ALL: [Preset; 5] =
+        [Preset::Oidc, Preset::Google, Preset::Microsoft, Preset::Github, Preset::Gitlab];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -116,7 +117,11 @@ impl Preset {
 
     /// The preset's issuer, endpoints, scopes and quirks; `None` for plain OIDC. `tenant`
     /// is Microsoft's (required), `instance` GitLab's (already checked as a URL).
-    pub(crate) fn fixed(self, tenant: Option<&str>, instance: Option<&Url>) -> Result<Option<Fixed>, String> {
+    pub(crate) fn fixed(
+        self,
+        tenant: Option<&str>,
+        instance: Option<&Url>,
+    ) -> Result<Option<Fixed>, String> {
         let url = |s: &str| Url::parse(s).expect("preset URLs are valid");
         let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
         let fixed = match self {
@@ -263,7 +268,9 @@ fn microsoft_tenant(tenant: Option<&str>) -> Result<&str, String> {
         return Err("preset \"microsoft\" needs `tenant`: \"organizations\" (work or school accounts), \"consumers\" (personal accounts), \"common\" (both) or your directory's tenant ID, matching the app registration's supported account types".into());
     };
     // A GUID, a domain or an alias; anything else would change the issuer URL's path.
-    let ok = !tenant.is_empty() && !tenant.starts_with('.') && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let ok = !tenant.is_empty()
+        && !tenant.starts_with('.')
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if !ok {
         return Err(format!("tenant `{tenant}` is neither a tenant ID, a domain nor one of common, organizations, consumers; copy the Directory (tenant) ID from the app registration's Overview page"));
     }
@@ -278,7 +285,9 @@ mod tests {
 
     fn parse(body: &str) -> Result<ProviderConfig, String> {
         let text = format!("[[provider]]\nid = \"p\"\n{body}");
-        Config::parse(&text, Path::new("/tmp/sesame.toml")).map(|mut c| c.providers.remove(0)).map_err(|e| e.to_string())
+        Config::parse(&text, Path::new("/tmp/sesame.toml"))
+            .map(|mut c| c.providers.remove(0))
+            .map_err(|e| e.to_string())
     }
 
     fn err(body: &str) -> String {
@@ -292,17 +301,26 @@ mod tests {
     #[test]
     fn google_preset() {
         let g = parse("preset = \"google\"\nclient_id = \"1234-abc.apps.googleusercontent.com\"\nclient_secret = \"GOCSPX-abc\"\n").unwrap();
-        assert_eq!((g.preset, g.issuer_str().as_str()), (Preset::Google, "https://accounts.google.com"));
+        assert_eq!(
+            (g.preset, g.issuer_str().as_str()),
+            (Preset::Google, "https://accounts.google.com")
+        );
         assert_eq!(g.scopes, strings(&["openid", "email", "profile"]));
         assert!(g.endpoints.is_none(), "Google is discovered");
-        assert_eq!(g.quirks.extra_authorization_params, vec![("access_type".to_string(), "offline".to_string())]);
+        assert_eq!(
+            g.quirks.extra_authorization_params,
+            vec![("access_type".to_string(), "offline".to_string())]
+        );
         assert_eq!(g.quirks.consent_prompt, ConsentPrompt::UntilRefreshTokenStored);
         assert_eq!(g.client_secret.as_ref().map(|s| s.expose()), Some("GOCSPX-abc"));
         assert!(!format!("{g:?}").contains("GOCSPX-abc"), "Debug must not show the client secret");
         // Without one in the file, the secret comes from the keyring (`sesame secret set`);
         // a sign-in without either is refused then (client_secret.rs), with this advice.
         let g = parse("preset = \"google\"\nclient_id = \"c\"\n").unwrap();
-        assert!(g.client_secret.is_none() && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form));
+        assert!(
+            g.client_secret.is_none()
+                && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form)
+        );
         assert!(g.client_secret_source().contains("Desktop app"));
         let e = err("preset = \"google\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscopes = [\"openid\", \"offline_access\"]\n");
         assert!(e.contains("line 6") && e.contains("access_type=offline"), "{e}");
@@ -310,42 +328,68 @@ mod tests {
 
     #[test]
     fn microsoft_preset() {
-        let m = parse("preset = \"microsoft\"\ntenant = \"organizations\"\nclient_id = \"c\"\n").unwrap();
+        let m = parse("preset = \"microsoft\"\ntenant = \"organizations\"\nclient_id = \"c\"\n")
+            .unwrap();
         assert_eq!(m.issuer_str(), "https://login.microsoftonline.com/organizations/v2.0");
         assert_eq!(m.scopes, strings(&["openid", "email", "profile", "offline_access"]));
         assert!(m.quirks.rotates_refresh_tokens && m.quirks.one_resource_per_token);
         assert_eq!(m.quirks.consent_prompt, ConsentPrompt::Never);
         let e = err("preset = \"microsoft\"\nclient_id = \"c\"\n");
-        assert!(e.contains("line 2") && e.contains("needs `tenant`") && e.contains("organizations"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("needs `tenant`") && e.contains("organizations"),
+            "{e}"
+        );
         let e = err("preset = \"microsoft\"\ntenant = \"a/b\"\nclient_id = \"c\"\n");
         assert!(e.contains("line 4") && e.contains("Directory (tenant) ID"), "{e}");
         let e = err("preset = \"microsoft\"\ntenant = \"common\"\nclient_id = \"c\"\nclient_secret = \"s\"\n");
         assert!(e.contains("line 6") && e.contains("public client"), "{e}");
         let e = err("preset = \"microsoft\"\ntenant = \"common\"\nclient_id = \"c\"\nscopes = [\"openid\", \"https://graph.microsoft.com/Mail.Read\", \"https://outlook.office.com/IMAP.AccessAsUser.All\"]\n");
-        assert!(e.contains("line 6") && e.contains("one resource") && e.contains("https://outlook.office.com"), "{e}");
+        assert!(
+            e.contains("line 6")
+                && e.contains("one resource")
+                && e.contains("https://outlook.office.com"),
+            "{e}"
+        );
     }
 
     #[test]
     fn github_preset() {
         let g = parse("preset = \"github\"\nclient_id = \"Ov23liABC\"\n").unwrap();
-        assert!(g.client_secret.is_none() && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form));
+        assert!(
+            g.client_secret.is_none()
+                && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form)
+        );
         assert!(g.client_secret_source().contains("settings page"));
         // GitHub's secret is confidential: the keyring, never the file.
-        let e = err("preset = \"github\"\nclient_id = \"Ov23liABC\"\nclient_secret = \"0123abcd\"\n");
-        assert!(e.contains("line 5") && e.contains("`sesame secret set p`") && !e.contains("0123abcd"), "{e}");
+        let e =
+            err("preset = \"github\"\nclient_id = \"Ov23liABC\"\nclient_secret = \"0123abcd\"\n");
+        assert!(
+            e.contains("line 5") && e.contains("`sesame secret set p`") && !e.contains("0123abcd"),
+            "{e}"
+        );
         let ep = g.endpoints.as_ref().expect("GitHub has no discovery");
         assert_eq!(ep.authorization_endpoint.as_str(), "https://github.com/login/oauth/authorize");
         assert_eq!(ep.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
         assert_eq!(ep.userinfo_endpoint.as_ref().unwrap().as_str(), "https://api.github.com/user");
         assert!(ep.revocation_endpoint.is_none());
-        assert_eq!(ep.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://github.com/login/device/code");
+        assert_eq!(
+            ep.device_authorization_endpoint.as_ref().unwrap().as_str(),
+            "https://github.com/login/device/code"
+        );
         assert!(g.quirks.device_flow_hint.as_deref().unwrap().contains("Enable Device Flow"));
-        assert!(g.quirks.revocation_hint.as_deref().unwrap().contains("https://github.com/settings/applications"));
+        assert!(g
+            .quirks
+            .revocation_hint
+            .as_deref()
+            .unwrap()
+            .contains("https://github.com/settings/applications"));
         assert_eq!(g.scopes, strings(&["read:user", "user:email"]));
         assert!(!g.allow_scope_narrowing && !g.wants_openid());
         let e = err("preset = \"github\"\nclient_id = \"c\"\nscopes = [\"openid\", \"repo\"]\n");
         assert!(e.contains("line 5") && e.contains("not an OpenID Connect provider"), "{e}");
-        let e = err("preset = \"github\"\nclient_id = \"c\"\ntoken_endpoint = \"https://github.com/x\"\n");
+        let e = err(
+            "preset = \"github\"\nclient_id = \"c\"\ntoken_endpoint = \"https://github.com/x\"\n",
+        );
         assert!(e.contains("line 5") && e.contains("remove `token_endpoint`"), "{e}");
     }
 
@@ -355,12 +399,22 @@ mod tests {
         assert_eq!(g.issuer_str(), "https://gitlab.com");
         assert_eq!(g.scopes, strings(&["openid", "profile", "email", "read_user"]));
         assert!(g.client_secret.is_none());
-        assert_eq!(g.quirks.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://gitlab.com/oauth/authorize_device");
+        assert_eq!(
+            g.quirks.device_authorization_endpoint.as_ref().unwrap().as_str(),
+            "https://gitlab.com/oauth/authorize_device"
+        );
         assert!(g.quirks.device_flow_hint.as_deref().unwrap().contains("17.1"));
         let g = parse("preset = \"gitlab\"\ninstance = \"https://git.example.org/gitlab\"\nclient_id = \"c\"\nscopes = [\"openid\", \"read_api\"]\n").unwrap();
-        assert_eq!((g.issuer_str().as_str(), g.scopes.len()), ("https://git.example.org/gitlab", 2));
-        assert_eq!(g.quirks.device_authorization_endpoint.unwrap().as_str(), "https://git.example.org/gitlab/oauth/authorize_device");
-        let e = err("preset = \"gitlab\"\ninstance = \"http://git.example.org\"\nclient_id = \"c\"\n");
+        assert_eq!(
+            (g.issuer_str().as_str(), g.scopes.len()),
+            ("https://git.example.org/gitlab", 2)
+        );
+        assert_eq!(
+            g.quirks.device_authorization_endpoint.unwrap().as_str(),
+            "https://git.example.org/gitlab/oauth/authorize_device"
+        );
+        let e =
+            err("preset = \"gitlab\"\ninstance = \"http://git.example.org\"\nclient_id = \"c\"\n");
         assert!(e.contains("line 4") && e.contains("instance must use https"), "{e}");
         let e = err("preset = \"gitlab\"\nissuer = \"https://gitlab.com\"\nclient_id = \"c\"\n");
         assert!(e.contains("line 4") && e.contains("set `instance`"), "{e}");
@@ -369,8 +423,13 @@ mod tests {
     #[test]
     fn preset_keys_and_names() {
         let e = err("preset = \"okta\"\nclient_id = \"c\"\n");
-        assert!(e.contains("line 3") && e.contains("unknown preset `okta`") && e.contains("\"gitlab\""), "{e}");
-        let e = err("preset = \"google\"\ntenant = \"common\"\nclient_id = \"c\"\nclient_secret = \"s\"\n");
+        assert!(
+            e.contains("line 3") && e.contains("unknown preset `okta`") && e.contains("\"gitlab\""),
+            "{e}"
+        );
+        let e = err(
+            "preset = \"google\"\ntenant = \"common\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
+        );
         assert!(e.contains("line 4") && e.contains("`tenant` only applies"), "{e}");
         let e = err("issuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"openid\"]\nclient_secret = \"s\"\n");
         assert!(e.contains("line 6") && e.contains("client_secret"), "{e}");
@@ -390,23 +449,57 @@ mod tests {
         assert_eq!(resource_of("offline_access"), None);
         assert_eq!(resource_of("Mail.Read"), Some(GRAPH));
         assert_eq!(resource_of("https://graph.microsoft.com/Mail.Read"), Some(GRAPH));
-        assert_eq!(resource_of("https://outlook.office.com/IMAP.AccessAsUser.All"), Some("https://outlook.office.com"));
-        assert_eq!(resource_of("api://11112222-bbbb-3333-cccc-4444dddd5555/access_as_user"), Some("api://11112222-bbbb-3333-cccc-4444dddd5555"));
-        assert_eq!(resource_of("https://management.azure.com//user_impersonation"), Some("https://management.azure.com"));
+        assert_eq!(
+            resource_of("https://outlook.office.com/IMAP.AccessAsUser.All"),
+            Some("https://outlook.office.com")
+        );
+        assert_eq!(
+            resource_of("api://11112222-bbbb-3333-cccc-4444dddd5555/access_as_user"),
+            Some("api://11112222-bbbb-3333-cccc-4444dddd5555")
+        );
+        assert_eq!(
+            resource_of("https://management.azure.com//user_impersonation"),
+            Some("https://management.azure.com")
+        );
         assert_eq!(resource_of("https://graph.microsoft.com/.default"), Some(GRAPH));
     }
 
     #[test]
     fn check_scope_set_per_resource() {
         let m = parse("preset = \"microsoft\"\ntenant = \"common\"\nclient_id = \"c\"\n").unwrap();
-        m.check_scope_set(&strings(&["openid", "offline_access", "Mail.Read", "https://graph.microsoft.com/User.Read"])).unwrap();
-        m.check_scope_set(&strings(&["offline_access", "https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"])).unwrap();
-        let e = m.check_scope_set(&strings(&["https://graph.microsoft.com/Mail.Read", "https://outlook.office.com/IMAP.AccessAsUser.All"])).unwrap_err();
-        assert!(e.starts_with("provider `p`: ") && e.contains("name 2") && e.contains("separate request"), "{e}");
+        m.check_scope_set(&strings(&[
+            "openid",
+            "offline_access",
+            "Mail.Read",
+            "https://graph.microsoft.com/User.Read",
+        ]))
+        .unwrap();
+        m.check_scope_set(&strings(&[
+            "offline_access",
+            "https://outlook.office.com/IMAP.AccessAsUser.All",
+            "https://outlook.office.com/SMTP.Send",
+        ]))
+        .unwrap();
+        let e = m
+            .check_scope_set(&strings(&[
+                "https://graph.microsoft.com/Mail.Read",
+                "https://outlook.office.com/IMAP.AccessAsUser.All",
+            ]))
+            .unwrap_err();
+        assert!(
+            e.starts_with("provider `p`: ")
+                && e.contains("name 2")
+                && e.contains("separate request"),
+            "{e}"
+        );
         // Case differences in the host are the same resource.
-        m.check_scope_set(&strings(&["https://Graph.Microsoft.com/Mail.Read", "User.Read"])).unwrap();
+        m.check_scope_set(&strings(&["https://Graph.Microsoft.com/Mail.Read", "User.Read"]))
+            .unwrap();
         // Other providers have no such rule.
-        let o = parse("issuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"a/x\", \"b/y\"]\n").unwrap();
+        let o = parse(
+            "issuer = \"https://idp.example\"\nclient_id = \"c\"\nscopes = [\"a/x\", \"b/y\"]\n",
+        )
+        .unwrap();
         o.check_scope_set(&strings(&["a/x", "b/y"])).unwrap();
     }
 }

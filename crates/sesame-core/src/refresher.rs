@@ -87,7 +87,8 @@ fn release(state: &Mutex<HashMap<Key, Slot>>, key: Key, ok: bool) {
     }
     let slot = state.entry(key).or_default();
     slot.running = false;
-    slot.backoff = if slot.backoff.is_zero() { FIRST_BACKOFF } else { (slot.backoff * 2).min(MAX_BACKOFF) };
+    slot.backoff =
+        if slot.backoff.is_zero() { FIRST_BACKOFF } else { (slot.backoff * 2).min(MAX_BACKOFF) };
     slot.not_before = Some(Instant::now() + slot.backoff);
 }
 

@@ -29,7 +29,10 @@ impl RateLimits {
     /// How long `provider` still wants quiet, if it does.
     fn remaining(&self, provider: &str) -> Option<Duration> {
         let until = self.until.lock().unwrap_or_else(|p| p.into_inner());
-        until.get(provider).and_then(|t| t.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
+        until
+            .get(provider)
+            .and_then(|t| t.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 
     fn note(&self, provider: &str, quiet: Duration) {
@@ -41,7 +44,12 @@ impl RateLimits {
 
     /// Runs `call` (one request at `provider`) until it succeeds, fails for good, or the
     /// tries are used up.
-    pub(crate) async fn run<T, F, Fut>(&self, provider: &str, what: &str, mut call: F) -> Result<T, OAuthError>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        provider: &str,
+        what: &str,
+        mut call: F,
+    ) -> Result<T, OAuthError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OAuthError>>,
@@ -50,7 +58,10 @@ impl RateLimits {
         loop {
             if let Some(quiet) = self.remaining(provider) {
                 if quiet > MAX_WAIT || attempt + 1 >= ATTEMPTS {
-                    return Err(OAuthError::RateLimited { what: what.into(), retry_after: Some(round_up(quiet)) });
+                    return Err(OAuthError::RateLimited {
+                        what: what.into(),
+                        retry_after: Some(round_up(quiet)),
+                    });
                 }
                 tokio::time::sleep(quiet + jitter()).await;
             }
@@ -65,7 +76,9 @@ impl RateLimits {
             let backoff = Duration::from_millis(200 << attempt) + jitter();
             match &err {
                 // The provider's own wait, at least; our backoff if it named none.
-                OAuthError::RateLimited { retry_after: Some(quiet), .. } => self.note(provider, *quiet),
+                OAuthError::RateLimited { retry_after: Some(quiet), .. } => {
+                    self.note(provider, *quiet)
+                }
                 _ => tokio::time::sleep(backoff).await,
             }
             tracing::info!(provider, error = %err, "call at the provider failed; retrying");
@@ -89,16 +102,25 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn limited(secs: Option<u64>) -> OAuthError {
-        OAuthError::RateLimited { what: "the token endpoint".into(), retry_after: secs.map(Duration::from_secs) }
+        OAuthError::RateLimited {
+            what: "the token endpoint".into(),
+            retry_after: secs.map(Duration::from_secs),
+        }
     }
 
     fn down() -> OAuthError {
-        OAuthError::Unreachable { what: "the token endpoint".into(), detail: "connection refused".into() }
+        OAuthError::Unreachable {
+            what: "the token endpoint".into(),
+            detail: "connection refused".into(),
+        }
     }
 
     /// Runs `run` with answers taken from `script` in order; returns the result, the number
     /// of calls, and how much (paused, virtual) time passed.
-    async fn scripted(limits: &RateLimits, script: Vec<Result<u32, OAuthError>>) -> (Result<u32, OAuthError>, u32, Duration) {
+    async fn scripted(
+        limits: &RateLimits,
+        script: Vec<Result<u32, OAuthError>>,
+    ) -> (Result<u32, OAuthError>, u32, Duration) {
         let calls = AtomicU32::new(0);
         let script = Mutex::new(script.into_iter());
         let start = Instant::now();
@@ -125,11 +147,15 @@ mod tests {
     async fn a_long_retry_after_fails_now_and_keeps_everyone_quiet() {
         let limits = RateLimits::default();
         let (result, calls, _) = scripted(&limits, vec![Err(limited(Some(600)))]).await;
-        assert!(matches!(result, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(600)));
+        assert!(
+            matches!(result, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(600))
+        );
         assert_eq!(calls, 1);
         // A second call (another account, the refresher) does not reach the provider.
         let (result, calls, _) = scripted(&limits, vec![]).await;
-        assert!(matches!(result, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d <= Duration::from_secs(600)));
+        assert!(
+            matches!(result, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d <= Duration::from_secs(600))
+        );
         assert_eq!(calls, 0);
         // Other providers are not affected.
         assert!(limits.remaining("q").is_none());
@@ -138,7 +164,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn network_failures_back_off_and_give_up_after_the_attempts() {
         let limits = RateLimits::default();
-        let (result, calls, waited) = scripted(&limits, vec![Err(down()), Err(down()), Err(down())]).await;
+        let (result, calls, waited) =
+            scripted(&limits, vec![Err(down()), Err(down()), Err(down())]).await;
         assert!(matches!(result, Err(OAuthError::Unreachable { .. })));
         assert_eq!(calls, ATTEMPTS);
         assert!(waited >= Duration::from_millis(200 + 400));
@@ -157,7 +184,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn permanent_errors_are_not_retried() {
         let limits = RateLimits::default();
-        let (result, calls, _) = scripted(&limits, vec![Err(OAuthError::InvalidGrant { description: None })]).await;
+        let (result, calls, _) =
+            scripted(&limits, vec![Err(OAuthError::InvalidGrant { description: None })]).await;
         assert!(matches!(result, Err(OAuthError::InvalidGrant { .. })));
         assert_eq!(calls, 1);
     }

@@ -72,7 +72,13 @@ impl Rotation {
 
     /// One refresh at the token endpoint, the rotated refresh token stored before this
     /// returns. `lock` is the account's lock from [`Rotation::lock`].
-    pub(crate) async fn refresh(&self, http: &reqwest::Client, keyring: &Keyring, job: &RefreshJob, lock: Option<&File>) -> Result<Refreshed, OAuthError> {
+    pub(crate) async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        keyring: &Keyring,
+        job: &RefreshJob,
+        lock: Option<&File>,
+    ) -> Result<Refreshed, OAuthError> {
         match &self.helper {
             None => run_job(http, keyring, job).await,
             Some((program, args)) => run_helper(program, args, job, lock).await,
@@ -83,7 +89,11 @@ impl Rotation {
 fn lock_file(path: &Path) -> Result<File, String> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let file = File::options()
         .create(true)
@@ -118,23 +128,42 @@ pub(crate) struct RefreshJob {
     #[serde(serialize_with = "ser_opt_secret", deserialize_with = "de_opt_secret", default)]
     client_secret: Option<Secret>,
     secret_placement: Option<SecretPlacement>,
-    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    #[serde(
+        serialize_with = "Secret::serialize_exposed",
+        deserialize_with = "Secret::deserialize_exposed"
+    )]
     refresh_token: Secret,
     scope: Option<String>,
 }
 
 impl RefreshJob {
-    pub(crate) fn new(account: &str, token_endpoint: Url, client: &OAuthClient, refresh_token: Secret, scope: Option<String>) -> RefreshJob {
+    pub(crate) fn new(
+        account: &str,
+        token_endpoint: Url,
+        client: &OAuthClient,
+        refresh_token: Secret,
+        scope: Option<String>,
+    ) -> RefreshJob {
         let (client_secret, secret_placement) = match client.secret() {
             Some((secret, placement)) => (Some(secret.clone()), Some(placement)),
             None => (None, None),
         };
-        RefreshJob { account: account.into(), token_endpoint, client_id: client.id.clone(), client_secret, secret_placement, refresh_token, scope }
+        RefreshJob {
+            account: account.into(),
+            token_endpoint,
+            client_id: client.id.clone(),
+            client_secret,
+            secret_placement,
+            refresh_token,
+            scope,
+        }
     }
 
     fn client(&self) -> OAuthClient {
         match (&self.client_secret, self.secret_placement) {
-            (Some(secret), Some(placement)) => OAuthClient::with_secret(self.client_id.clone(), secret.clone(), placement),
+            (Some(secret), Some(placement)) => {
+                OAuthClient::with_secret(self.client_id.clone(), secret.clone(), placement)
+            }
             _ => OAuthClient::public(self.client_id.clone()),
         }
     }
@@ -143,7 +172,10 @@ impl RefreshJob {
 /// A refresh's result, the refresh token already dealt with.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Refreshed {
-    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    #[serde(
+        serialize_with = "Secret::serialize_exposed",
+        deserialize_with = "Secret::deserialize_exposed"
+    )]
     pub access_token: Secret,
     pub token_type: String,
     pub expires_in: Option<u64>,
@@ -158,9 +190,15 @@ pub(crate) struct Refreshed {
 }
 
 /// The steps, wherever they run: the request, then at once the keyring.
-async fn run_job(http: &reqwest::Client, keyring: &Keyring, job: &RefreshJob) -> Result<Refreshed, OAuthError> {
+async fn run_job(
+    http: &reqwest::Client,
+    keyring: &Keyring,
+    job: &RefreshJob,
+) -> Result<Refreshed, OAuthError> {
     let meta = ProviderMetadata::for_token_endpoint(job.token_endpoint.clone());
-    let response = oauth::refresh(http, &meta, &job.client(), &job.refresh_token, job.scope.as_deref()).await?;
+    let response =
+        oauth::refresh(http, &meta, &job.client(), &job.refresh_token, job.scope.as_deref())
+            .await?;
     let (mut unsaved, mut keyring_error) = (None, None);
     if let Some(rotated) = &response.refresh_token {
         // Before anything else: the old refresh token is dead at the provider now.
@@ -180,8 +218,15 @@ async fn run_job(http: &reqwest::Client, keyring: &Keyring, job: &RefreshJob) ->
     })
 }
 
-async fn run_helper(program: &Path, args: &[OsString], job: &RefreshJob, lock: Option<&File>) -> Result<Refreshed, OAuthError> {
-    let local = |what: &str, e: &dyn std::fmt::Display| OAuthError::Local(format!("the refresh helper {}: {what}: {e}", program.display()));
+async fn run_helper(
+    program: &Path,
+    args: &[OsString],
+    job: &RefreshJob,
+    lock: Option<&File>,
+) -> Result<Refreshed, OAuthError> {
+    let local = |what: &str, e: &dyn std::fmt::Display| {
+        OAuthError::Local(format!("the refresh helper {}: {what}: {e}", program.display()))
+    };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // Not killed with the broker's runtime or the broker: finishing is its whole point.
@@ -191,7 +236,13 @@ async fn run_helper(program: &Path, args: &[OsString], job: &RefreshJob, lock: O
         // has no close-on-exec flag, so the helper inherits the lock (flock locks belong to
         // the open file, which the helper then shares).
         unsafe {
-            cmd.pre_exec(move || if libc::dup2(fd, LOCK_FD) < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+            cmd.pre_exec(move || {
+                if libc::dup2(fd, LOCK_FD) < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            });
         }
     }
     let mut child = cmd.spawn().map_err(|e| local("cannot start", &e))?;
@@ -201,7 +252,11 @@ async fn run_helper(program: &Path, args: &[OsString], job: &RefreshJob, lock: O
     drop(stdin);
     let mut output = Vec::new();
     let stdout = child.stdout.take().expect("piped");
-    stdout.take(MAX_OUTCOME).read_to_end(&mut output).await.map_err(|e| local("cannot read the answer", &e))?;
+    stdout
+        .take(MAX_OUTCOME)
+        .read_to_end(&mut output)
+        .await
+        .map_err(|e| local("cannot read the answer", &e))?;
     let status = child.wait().await.map_err(|e| local("cannot wait for it", &e))?;
     let outcome: Result<Result<Refreshed, OAuthError>, _> = serde_json::from_slice(&output);
     output.fill(0);
@@ -218,13 +273,19 @@ pub async fn helper_main(keyring: Keyring) -> Result<(), String> {
     use std::io::{Read, Write};
     // Plain blocking stdio: this process does nothing else meanwhile.
     let mut input = Vec::new();
-    std::io::stdin().take(MAX_OUTCOME).read_to_end(&mut input).map_err(|e| format!("cannot read the job: {e}"))?;
+    std::io::stdin()
+        .take(MAX_OUTCOME)
+        .read_to_end(&mut input)
+        .map_err(|e| format!("cannot read the job: {e}"))?;
     let job: Result<RefreshJob, _> = serde_json::from_slice(&input);
     input.fill(0);
-    let job = job.map_err(|e| format!("the job is not valid ({e}); this command is run by the Sesame broker, not by hand"))?;
+    let job = job.map_err(|e| {
+        format!("the job is not valid ({e}); this command is run by the Sesame broker, not by hand")
+    })?;
     let http = crate::broker::http_client().map_err(|e| e.to_string())?;
     let outcome = run_job(&http, &keyring, &job).await;
-    let mut output = serde_json::to_vec(&outcome).map_err(|e| format!("cannot encode the outcome: {e}"))?;
+    let mut output =
+        serde_json::to_vec(&outcome).map_err(|e| format!("cannot encode the outcome: {e}"))?;
     // The broker may be gone (that is why this runs apart): a closed pipe is fine, the
     // keyring already has what matters.
     let mut stdout = std::io::stdout().lock();
@@ -268,9 +329,15 @@ mod tests {
 
     #[test]
     fn outcomes_cross_the_pipe_and_errors_keep_their_kind() {
-        let err: Result<Refreshed, OAuthError> = Err(OAuthError::RateLimited { what: "x".into(), retry_after: Some(Duration::from_secs(9)) });
-        let back: Result<Refreshed, OAuthError> = serde_json::from_slice(&serde_json::to_vec(&err).unwrap()).unwrap();
-        assert!(matches!(back, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(9)));
+        let err: Result<Refreshed, OAuthError> = Err(OAuthError::RateLimited {
+            what: "x".into(),
+            retry_after: Some(Duration::from_secs(9)),
+        });
+        let back: Result<Refreshed, OAuthError> =
+            serde_json::from_slice(&serde_json::to_vec(&err).unwrap()).unwrap();
+        assert!(
+            matches!(back, Err(OAuthError::RateLimited { retry_after: Some(d), .. }) if d == Duration::from_secs(9))
+        );
         let ok: Result<Refreshed, OAuthError> = Ok(Refreshed {
             access_token: Secret::new("AT"),
             token_type: "Bearer".into(),
@@ -280,8 +347,12 @@ mod tests {
             unsaved: Some(Secret::new("RT")),
             keyring_error: Some(KeyringError::Unavailable("locked".into())),
         });
-        let back: Result<Refreshed, OAuthError> = serde_json::from_slice(&serde_json::to_vec(&ok).unwrap()).unwrap();
+        let back: Result<Refreshed, OAuthError> =
+            serde_json::from_slice(&serde_json::to_vec(&ok).unwrap()).unwrap();
         let back = back.unwrap();
-        assert_eq!((back.access_token.expose(), back.unsaved.as_ref().map(Secret::expose)), ("AT", Some("RT")));
+        assert_eq!(
+            (back.access_token.expose(), back.unsaved.as_ref().map(Secret::expose)),
+            ("AT", Some("RT"))
+        );
     }
 }

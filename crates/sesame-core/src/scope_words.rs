@@ -26,28 +26,54 @@ fn known(scope: &str) -> Option<&'static str> {
         "https://www.googleapis.com/auth/userinfo.profile" => "See your Google name and picture",
         "https://www.googleapis.com/auth/gmail.readonly" => "Read your Gmail messages and settings",
         "https://www.googleapis.com/auth/gmail.send" => "Send email as you from Gmail",
-        "https://www.googleapis.com/auth/gmail.modify" => "Read, change and delete your Gmail messages",
+        "https://www.googleapis.com/auth/gmail.modify" => {
+            "Read, change and delete your Gmail messages"
+        }
         "https://mail.google.com/" => "Full access to your Gmail, including deleting mail",
-        "https://www.googleapis.com/auth/drive" => "See, change and delete all your Google Drive files",
-        "https://www.googleapis.com/auth/drive.readonly" => "See and download all your Google Drive files",
-        "https://www.googleapis.com/auth/drive.file" => "See and change the Drive files this app opened or created",
+        "https://www.googleapis.com/auth/drive" => {
+            "See, change and delete all your Google Drive files"
+        }
+        "https://www.googleapis.com/auth/drive.readonly" => {
+            "See and download all your Google Drive files"
+        }
+        "https://www.googleapis.com/auth/drive.file" => {
+            "See and change the Drive files this app opened or created"
+        }
         "https://www.googleapis.com/auth/calendar" => "See and change your Google calendars",
         "https://www.googleapis.com/auth/calendar.readonly" => "See your Google calendars",
-        "https://www.googleapis.com/auth/cloud-platform" => "Full access to your Google Cloud projects",
-        "https://www.googleapis.com/auth/devstorage.read_only" => "Read your Google Cloud Storage data",
+        "https://www.googleapis.com/auth/cloud-platform" => {
+            "Full access to your Google Cloud projects"
+        }
+        "https://www.googleapis.com/auth/devstorage.read_only" => {
+            "Read your Google Cloud Storage data"
+        }
 
         // Microsoft (Graph; the short forms are what Entra ID also accepts).
-        "User.Read" | "https://graph.microsoft.com/User.Read" => "Sign you in and read your Microsoft profile",
+        "User.Read" | "https://graph.microsoft.com/User.Read" => {
+            "Sign you in and read your Microsoft profile"
+        }
         "Mail.Read" | "https://graph.microsoft.com/Mail.Read" => "Read your Outlook mail",
-        "Mail.ReadWrite" | "https://graph.microsoft.com/Mail.ReadWrite" => "Read and change your Outlook mail",
+        "Mail.ReadWrite" | "https://graph.microsoft.com/Mail.ReadWrite" => {
+            "Read and change your Outlook mail"
+        }
         "Mail.Send" | "https://graph.microsoft.com/Mail.Send" => "Send mail as you from Outlook",
-        "Calendars.Read" | "https://graph.microsoft.com/Calendars.Read" => "Read your Outlook calendars",
-        "Calendars.ReadWrite" | "https://graph.microsoft.com/Calendars.ReadWrite" => "Read and change your Outlook calendars",
+        "Calendars.Read" | "https://graph.microsoft.com/Calendars.Read" => {
+            "Read your Outlook calendars"
+        }
+        "Calendars.ReadWrite" | "https://graph.microsoft.com/Calendars.ReadWrite" => {
+            "Read and change your Outlook calendars"
+        }
         "Files.Read" | "https://graph.microsoft.com/Files.Read" => "Read your OneDrive files",
-        "Files.ReadWrite" | "https://graph.microsoft.com/Files.ReadWrite" => "Read and change your OneDrive files",
-        "Files.ReadWrite.All" | "https://graph.microsoft.com/Files.ReadWrite.All" => "Read and change all files you can reach in OneDrive and SharePoint",
+        "Files.ReadWrite" | "https://graph.microsoft.com/Files.ReadWrite" => {
+            "Read and change your OneDrive files"
+        }
+        "Files.ReadWrite.All" | "https://graph.microsoft.com/Files.ReadWrite.All" => {
+            "Read and change all files you can reach in OneDrive and SharePoint"
+        }
         "https://management.azure.com/user_impersonation" => "Manage Azure resources as you",
-        "https://graph.microsoft.com/.default" => "Everything this app was registered for in Microsoft Graph",
+        "https://graph.microsoft.com/.default" => {
+            "Everything this app was registered for in Microsoft Graph"
+        }
 
         // GitHub.
         "repo" => "Full access to your GitHub repositories, private ones included",

@@ -16,7 +16,11 @@ pub async fn read_request(s: &mut TcpStream) -> String {
         req.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&req);
         if let Some(end) = text.find("\r\n\r\n") {
-            let length = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").and_then(|v| v.trim().parse::<usize>().ok()));
+            let length = text.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            });
             if req.len() >= end + 4 + length.unwrap_or(0) {
                 break;
             }
@@ -39,7 +43,8 @@ pub async fn respond(s: &mut TcpStream, status: &str, content_type: &str, body: 
 pub async fn serve_once(status: &str, content_type: &str, body: &str) -> (Url, JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/ep", listener.local_addr().unwrap())).unwrap();
-    let (status, content_type, body) = (status.to_owned(), content_type.to_owned(), body.to_owned());
+    let (status, content_type, body) =
+        (status.to_owned(), content_type.to_owned(), body.to_owned());
     let task = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
         let request = read_request(&mut s).await;

@@ -57,16 +57,22 @@ impl Client {
     }
 
     /// Sends one request and waits for its reply.
-    pub async fn call<P: Serialize, R: DeserializeOwned>(&mut self, method: &str, params: &P) -> Result<R, ClientError> {
+    pub async fn call<P: Serialize, R: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<R, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         let request = Request {
             jsonrpc: "2.0".into(),
             id: Value::from(id),
             method: method.into(),
-            params: serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?,
+            params: serde_json::to_value(params)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?,
         };
-        let line = serde_json::to_string(&request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let line =
+            serde_json::to_string(&request).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let sent = self.framed.send(line).await.map_err(codec_error);
         // A broker that refuses the connection answers once (before reading) and closes:
         // when the send fails, that answer may still be waiting to be read.
@@ -75,17 +81,25 @@ impl Client {
             Some(Err(e)) => return Err(sent.err().unwrap_or_else(|| codec_error(e))),
             None => return Err(sent.err().unwrap_or(ClientError::Closed)),
         };
-        let response: Response = serde_json::from_str(&reply).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let response: Response =
+            serde_json::from_str(&reply).map_err(|e| ClientError::Protocol(e.to_string()))?;
         // `id: null` is how the broker answers what it could not tie to a request (a refused
         // connection, an unreadable line): it is the answer to this call.
         let unattributed_error = response.id.is_null() && response.error.is_some();
         if response.id != Value::from(id) && !unattributed_error {
-            return Err(ClientError::Protocol(format!("reply for id {} while waiting for {id}", response.id)));
+            return Err(ClientError::Protocol(format!(
+                "reply for id {} while waiting for {id}",
+                response.id
+            )));
         }
         match (response.result, response.error) {
             (_, Some(error)) => Err(ClientError::Rpc(error)),
-            (Some(result), None) => serde_json::from_value(result).map_err(|e| ClientError::Protocol(e.to_string())),
-            (None, None) => Err(ClientError::Protocol("a reply with neither result nor error".into())),
+            (Some(result), None) => {
+                serde_json::from_value(result).map_err(|e| ClientError::Protocol(e.to_string()))
+            }
+            (None, None) => {
+                Err(ClientError::Protocol("a reply with neither result nor error".into()))
+            }
         }
     }
 
@@ -112,19 +126,24 @@ impl Client {
     }
 
     /// Starts a device sign-in (RFC 8628); finish it with [`Client::login_wait`].
-    pub async fn login_device_start(&mut self, provider: &str) -> Result<LoginDeviceStartResult, ClientError> {
+    pub async fn login_device_start(
+        &mut self,
+        provider: &str,
+    ) -> Result<LoginDeviceStartResult, ClientError> {
         self.call(method::LOGIN_DEVICE_START, &LoginStartParams { provider: provider.into() }).await
     }
 
     /// Waits until the sign-in started by `login_start` or `login_device_start` ends
     /// (success, error or timeout).
     pub async fn login_wait(&mut self, login_id: &str) -> Result<AccountInfo, ClientError> {
-        let r: LoginWaitResult = self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
+        let r: LoginWaitResult =
+            self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
         Ok(r.account)
     }
 
     pub async fn login_cancel(&mut self, login_id: &str) -> Result<(), ClientError> {
-        let _: Empty = self.call(method::LOGIN_CANCEL, &LoginIdParams { login_id: login_id.into() }).await?;
+        let _: Empty =
+            self.call(method::LOGIN_CANCEL, &LoginIdParams { login_id: login_id.into() }).await?;
         Ok(())
     }
 
@@ -133,18 +152,32 @@ impl Client {
     }
 
     /// Signs in a machine account (a `client_credentials` provider); no browser.
-    pub async fn login_client_credentials(&mut self, provider: &str) -> Result<AccountInfo, ClientError> {
-        let r: LoginWaitResult = self.call(method::LOGIN_CLIENT_CREDENTIALS, &ProviderParams { provider: provider.into() }).await?;
+    pub async fn login_client_credentials(
+        &mut self,
+        provider: &str,
+    ) -> Result<AccountInfo, ClientError> {
+        let r: LoginWaitResult = self
+            .call(method::LOGIN_CLIENT_CREDENTIALS, &ProviderParams { provider: provider.into() })
+            .await?;
         Ok(r.account)
     }
 
     /// Stores `secret` as the provider's client secret in the broker's keyring.
-    pub async fn set_secret(&mut self, provider: &str, secret: Secret) -> Result<SecretResult, ClientError> {
-        self.call(method::PROVIDER_SET_SECRET, &SetSecretParams { provider: provider.into(), secret }).await
+    pub async fn set_secret(
+        &mut self,
+        provider: &str,
+        secret: Secret,
+    ) -> Result<SecretResult, ClientError> {
+        self.call(
+            method::PROVIDER_SET_SECRET,
+            &SetSecretParams { provider: provider.into(), secret },
+        )
+        .await
     }
 
     pub async fn delete_secret(&mut self, provider: &str) -> Result<SecretResult, ClientError> {
-        self.call(method::PROVIDER_DELETE_SECRET, &ProviderParams { provider: provider.into() }).await
+        self.call(method::PROVIDER_DELETE_SECRET, &ProviderParams { provider: provider.into() })
+            .await
     }
 }
 
@@ -157,7 +190,8 @@ impl Client {
     }
 
     pub async fn answer(&mut self, id: u64, decision: Decision) -> Result<(), ClientError> {
-        let _: Empty = self.call(method::PENDING_ANSWER, &PendingAnswerParams { id, decision }).await?;
+        let _: Empty =
+            self.call(method::PENDING_ANSWER, &PendingAnswerParams { id, decision }).await?;
         Ok(())
     }
 
@@ -171,7 +205,10 @@ impl Client {
         Ok(r.revoked)
     }
 
-    pub async fn activity(&mut self, params: &ActivityListParams) -> Result<Vec<ActivityInfo>, ClientError> {
+    pub async fn activity(
+        &mut self,
+        params: &ActivityListParams,
+    ) -> Result<Vec<ActivityInfo>, ClientError> {
         let r: ActivityListResult = self.call(method::ACTIVITY_LIST, params).await?;
         Ok(r.activity)
     }
@@ -180,7 +217,9 @@ impl Client {
 fn codec_error(e: LinesCodecError) -> ClientError {
     match e {
         LinesCodecError::Io(e) => ClientError::Io(e),
-        LinesCodecError::MaxLineLengthExceeded => ClientError::Protocol("a reply longer than 64 KiB".into()),
+        LinesCodecError::MaxLineLengthExceeded => {
+            ClientError::Protocol("a reply longer than 64 KiB".into())
+        }
     }
 }
 
@@ -195,7 +234,10 @@ impl EventStream {
             None => return Ok(None),
             Some(line) => line.map_err(codec_error)?,
         };
-        let note: Notification = serde_json::from_str(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        serde_json::from_value(note.params).map(Some).map_err(|e| ClientError::Protocol(e.to_string()))
+        let note: Notification =
+            serde_json::from_str(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        serde_json::from_value(note.params)
+            .map(Some)
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 }

@@ -30,10 +30,20 @@ mod tests {
 
     #[test]
     fn events_are_tagged_objects() {
-        let e = BrokerEvent::ReauthRequired { account: "a".into(), provider: "p".into(), why: "w".into() };
+        let e = BrokerEvent::ReauthRequired {
+            account: "a".into(),
+            provider: "p".into(),
+            why: "w".into(),
+        };
         let v = serde_json::to_value(&e).unwrap();
-        assert_eq!(v, serde_json::json!({"event": "reauth_required", "account": "a", "provider": "p", "why": "w"}));
-        assert_eq!(serde_json::to_value(BrokerEvent::GrantsChanged).unwrap(), serde_json::json!({"event": "grants_changed"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"event": "reauth_required", "account": "a", "provider": "p", "why": "w"})
+        );
+        assert_eq!(
+            serde_json::to_value(BrokerEvent::GrantsChanged).unwrap(),
+            serde_json::json!({"event": "grants_changed"})
+        );
         assert_eq!(serde_json::from_value::<BrokerEvent>(v).unwrap(), e);
     }
 }

@@ -180,14 +180,23 @@ impl RpcError {
 /// reply to send back (with the request's id when one could be read).
 pub fn parse_request(line: &str) -> Result<Request, Response> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
-        Response::err(Value::Null, RpcError::new(ErrorKind::BadRequest, format!("the line is not valid JSON ({e}); send one JSON-RPC 2.0 object per line")))
+        Response::err(
+            Value::Null,
+            RpcError::new(
+                ErrorKind::BadRequest,
+                format!("the line is not valid JSON ({e}); send one JSON-RPC 2.0 object per line"),
+            ),
+        )
     })?;
     let id = value.get("id").cloned().unwrap_or(Value::Null);
     let request: Request = serde_json::from_value(value).map_err(|e| {
         Response::err(id.clone(), RpcError::new(ErrorKind::BadRequest, format!("not a JSON-RPC 2.0 request ({e}); it needs \"jsonrpc\": \"2.0\", \"id\" and \"method\"")))
     })?;
     if request.jsonrpc != "2.0" {
-        return Err(Response::err(id, RpcError::new(ErrorKind::BadRequest, "\"jsonrpc\" must be \"2.0\"")));
+        return Err(Response::err(
+            id,
+            RpcError::new(ErrorKind::BadRequest, "\"jsonrpc\" must be \"2.0\""),
+        ));
     }
     Ok(request)
 }
@@ -279,7 +288,10 @@ pub const DEFAULT_MIN_TTL: u64 = 60;
 /// The one result that carries a token: the field is serialized on purpose.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenResult {
-    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    #[serde(
+        serialize_with = "Secret::serialize_exposed",
+        deserialize_with = "Secret::deserialize_exposed"
+    )]
     pub access_token: Secret,
     pub token_type: String,
     /// Unix seconds.
@@ -371,7 +383,10 @@ pub struct ProviderParams {
 #[serde(deny_unknown_fields)]
 pub struct SetSecretParams {
     pub provider: String,
-    #[serde(serialize_with = "Secret::serialize_exposed", deserialize_with = "Secret::deserialize_exposed")]
+    #[serde(
+        serialize_with = "Secret::serialize_exposed",
+        deserialize_with = "Secret::deserialize_exposed"
+    )]
     pub secret: Secret,
 }
 
@@ -407,7 +422,18 @@ mod tests {
 
     #[test]
     fn kind_names_match_serde() {
-        for kind in [ErrorKind::BadRequest, ErrorKind::FrameTooLarge, ErrorKind::AmbiguousAccount, ErrorKind::KeyringUnavailable, ErrorKind::LoginCancelled, ErrorKind::ConsentDenied, ErrorKind::ConsentTimeout, ErrorKind::NoSuchPending, ErrorKind::NoSuchGrant, ErrorKind::ClientSecretMissing] {
+        for kind in [
+            ErrorKind::BadRequest,
+            ErrorKind::FrameTooLarge,
+            ErrorKind::AmbiguousAccount,
+            ErrorKind::KeyringUnavailable,
+            ErrorKind::LoginCancelled,
+            ErrorKind::ConsentDenied,
+            ErrorKind::ConsentTimeout,
+            ErrorKind::NoSuchPending,
+            ErrorKind::NoSuchGrant,
+            ErrorKind::ClientSecretMissing,
+        ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }
     }
@@ -425,7 +451,13 @@ mod tests {
 
     #[test]
     fn token_result_carries_the_token_and_debug_hides_it() {
-        let t = TokenResult { access_token: Secret::new("abc"), token_type: "Bearer".into(), expires_at: 1, scope: "openid".into(), account: "a".into() };
+        let t = TokenResult {
+            access_token: Secret::new("abc"),
+            token_type: "Bearer".into(),
+            expires_at: 1,
+            scope: "openid".into(),
+            account: "a".into(),
+        };
         assert!(serde_json::to_string(&t).unwrap().contains("\"access_token\":\"abc\""));
         assert!(!format!("{t:?}").contains("abc"));
     }
@@ -438,12 +470,14 @@ mod tests {
         assert!(!format!("{p:?}").contains("s3cr3t"));
         let back: SetSecretParams = serde_json::from_str(&line).unwrap();
         assert_eq!(back.secret.expose(), "s3cr3t");
-        assert!(serde_json::from_str::<SetSecretParams>(r#"{"provider":"m","secret":"s","x":1}"#).is_err());
+        assert!(serde_json::from_str::<SetSecretParams>(r#"{"provider":"m","secret":"s","x":1}"#)
+            .is_err());
     }
 
     #[test]
     fn provider_info_defaults_to_the_code_grant() {
-        let p: ProviderInfo = serde_json::from_str(r#"{"id":"a","issuer":"https://i","scopes":[]}"#).unwrap();
+        let p: ProviderInfo =
+            serde_json::from_str(r#"{"id":"a","issuer":"https://i","scopes":[]}"#).unwrap();
         assert_eq!(p.grant, GRANT_AUTHORIZATION_CODE);
     }
 
@@ -465,7 +499,10 @@ mod tests {
 
     #[test]
     fn unknown_kinds_from_newer_brokers_parse() {
-        let e: RpcError = serde_json::from_str(r#"{"code":-32000,"message":"m","data":{"kind":"something_new"}}"#).unwrap();
+        let e: RpcError = serde_json::from_str(
+            r#"{"code":-32000,"message":"m","data":{"kind":"something_new"}}"#,
+        )
+        .unwrap();
         assert_eq!(e.kind(), ErrorKind::Unknown);
     }
 }

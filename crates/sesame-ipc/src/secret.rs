@@ -26,7 +26,9 @@ impl Secret {
     }
 
     /// Opt-in deserializer, the counterpart of [`Secret::serialize_exposed`].
-    pub fn deserialize_exposed<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Secret, D::Error> {
+    pub fn deserialize_exposed<'de, D: serde::Deserializer<'de>>(
+        de: D,
+    ) -> Result<Secret, D::Error> {
         <String as serde::Deserialize>::deserialize(de).map(Secret)
     }
 }

@@ -7,12 +7,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sesame_core::broker::Broker;
-use sesame_core::test_http;
 use sesame_core::config::Config;
 use sesame_core::db::Db;
 use sesame_core::keyring::{client_secret_key, Keyring, MemoryStore};
 use sesame_core::policy::caller::ProcessRef;
 use sesame_core::policy::Caller;
+use sesame_core::test_http;
 use sesame_core::Secret;
 use sesame_ipc::consent::AppInfo;
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
@@ -28,7 +28,12 @@ pub fn private_home() -> PathBuf {
         let home = std::env::temp_dir().join(format!("sesame-app-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(home.join("run")).unwrap();
-        for (var, dir) in [("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"), ("XDG_RUNTIME_DIR", "run")] {
+        for (var, dir) in [
+            ("HOME", ""),
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_RUNTIME_DIR", "run"),
+        ] {
             std::env::set_var(var, home.join(dir));
         }
         // login_start opens "the browser": here a program that does nothing.
@@ -67,12 +72,17 @@ fn answer(request: &str, verification: &str) -> (&'static str, String) {
     let post = |path: &str| request.starts_with(&format!("POST {path} "));
     if post("/token") && request.contains("grant_type=refresh_token") {
         ("200 OK", r#"{"access_token":"PLANTED-ACCESS-REFRESHED","refresh_token":"PLANTED-REFRESH-ROTATED","expires_in":3600,"token_type":"Bearer"}"#.into())
-    } else if post("/token") && request.contains("grant_type=authorization_code") && request.contains("code=PLANTED-CODE") {
+    } else if post("/token")
+        && request.contains("grant_type=authorization_code")
+        && request.contains("code=PLANTED-CODE")
+    {
         ("200 OK", r#"{"access_token":"PLANTED-ACCESS-LOGIN","refresh_token":"PLANTED-REFRESH-LOGIN","expires_in":3600,"token_type":"Bearer","scope":"email offline_access"}"#.into())
     } else if post("/token") {
         ("400 Bad Request", r#"{"error":"authorization_pending"}"#.into())
     } else if post("/device") {
-        let body = format!(r#"{{"device_code":"PLANTED-DEVICE-CODE","user_code":"WDJB-MJHT","verification_uri":"{verification}","interval":5,"expires_in":600}}"#);
+        let body = format!(
+            r#"{{"device_code":"PLANTED-DEVICE-CODE","user_code":"WDJB-MJHT","verification_uri":"{verification}","interval":5,"expires_in":600}}"#
+        );
         ("200 OK", body)
     } else if request.starts_with("GET /userinfo ") {
         ("200 OK", r#"{"sub":"bob","email":"bob@example.com","name":"Bob"}"#.into())
@@ -84,15 +94,33 @@ fn answer(request: &str, verification: &str) -> (&'static str, String) {
 }
 
 fn app(key: &str) -> AppInfo {
-    AppInfo { key: key.into(), name: key.rsplit('/').next().unwrap().into(), exe: key.into(), script: None, icon: Some("sesame-test-icon".into()), flatpak_app: None, sandboxed: false }
+    AppInfo {
+        key: key.into(),
+        name: key.rsplit('/').next().unwrap().into(),
+        exe: key.into(),
+        script: None,
+        icon: Some("sesame-test-icon".into()),
+        flatpak_app: None,
+        sandboxed: false,
+    }
 }
 
 pub fn trusted_caller() -> Caller {
-    Caller { app: app("/usr/bin/trusted-tool"), process: ProcessRef { pid: 4242, start_time: 1 }, via_cli: false, management: false }
+    Caller {
+        app: app("/usr/bin/trusted-tool"),
+        process: ProcessRef { pid: 4242, start_time: 1 },
+        via_cli: false,
+        management: false,
+    }
 }
 
 pub fn untrusted_caller() -> Caller {
-    Caller { app: app("/usr/bin/new-tool"), process: ProcessRef { pid: 4343, start_time: 1 }, via_cli: false, management: false }
+    Caller {
+        app: app("/usr/bin/new-tool"),
+        process: ProcessRef { pid: 4343, start_time: 1 },
+        via_cli: false,
+        management: false,
+    }
 }
 
 /// Account `acme-ann` with a planted refresh token, a planted client secret, and a grant
@@ -123,7 +151,8 @@ pub async fn planted_broker(provider: &FakeProvider) -> Arc<Broker> {
         last_refreshed_at: None,
     };
     db.upsert_account(&ann).unwrap();
-    db.insert_grant(&trusted_caller().app, "acme-ann", "email offline_access", 1_700_000_000).unwrap();
+    db.insert_grant(&trusted_caller().app, "acme-ann", "email offline_access", 1_700_000_000)
+        .unwrap();
     Broker::new(config, db, keyring).unwrap()
 }
 
@@ -131,11 +160,20 @@ pub async fn planted_broker(provider: &FakeProvider) -> Arc<Broker> {
 /// listener with a code (planted) and the `state` from the authorization URL.
 pub fn browser_redirect(authorization_url: &str) {
     let url = url::Url::parse(authorization_url).unwrap();
-    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
+    let param = |name: &str| {
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap()
+    };
     let redirect = url::Url::parse(&param("redirect_uri")).unwrap();
     let target = format!("{}?code=PLANTED-CODE&state={}", redirect.path(), param("state"));
-    let mut stream = std::net::TcpStream::connect((redirect.host_str().unwrap(), redirect.port().unwrap())).unwrap();
-    write!(stream, "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", redirect.authority()).unwrap();
+    let mut stream =
+        std::net::TcpStream::connect((redirect.host_str().unwrap(), redirect.port().unwrap()))
+            .unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        redirect.authority()
+    )
+    .unwrap();
     let mut page = String::new();
     let _ = stream.read_to_string(&mut page);
 }

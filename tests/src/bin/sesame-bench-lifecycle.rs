@@ -18,7 +18,8 @@ fn main() {
     let me = me.to_str().unwrap().to_owned();
     let start = |ttl: u64, proactive: bool| {
         let top = format!("proactive_refresh = {proactive}");
-        let env = Env::start(Options { access_token_ttl: ttl, top_config: top, ..Default::default() });
+        let env =
+            Env::start(Options { access_token_ttl: ttl, top_config: top, ..Default::default() });
         let account = env.login("alice");
         env.with_consent(&me, || rt.block_on(token(&env.socket, &account, 0)));
         (env, account)
@@ -29,7 +30,9 @@ fn main() {
     std::thread::sleep(Duration::from_secs(3));
     env.reset_idp_stats();
     rt.block_on(async {
-        let tasks: Vec<_> = (0..200).map(|_| tokio::spawn(token_owned(env.socket.clone(), account.clone()))).collect();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| tokio::spawn(token_owned(env.socket.clone(), account.clone())))
+            .collect();
         for t in tasks {
             t.await.unwrap();
         }
@@ -64,13 +67,22 @@ fn main() {
     println!("|---|---|");
     println!("| refreshes at the provider for 200 concurrent requests of an expired token | {coalesced} |");
     println!("| warm token.get p50 / p99, proactive refresher running (20 000 requests) | {:.1} µs / {:.1} µs |", us(p50), us(p99));
-    println!("| wait for a just-expired token, proactive refresh off (median of 5) | {:.2} ms |", ms(waits[0]));
-    println!("| wait for a just-expired token, proactive refresh on (median of 5) | {:.2} ms |", ms(waits[1]));
+    println!(
+        "| wait for a just-expired token, proactive refresh off (median of 5) | {:.2} ms |",
+        ms(waits[0])
+    );
+    println!(
+        "| wait for a just-expired token, proactive refresh on (median of 5) | {:.2} ms |",
+        ms(waits[1])
+    );
 }
 
 async fn token(socket: &Path, account: &str, min_ttl: u64) {
     let mut client = Client::connect(socket).await.unwrap();
-    client.token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: Some(min_ttl) }).await.unwrap();
+    client
+        .token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: Some(min_ttl) })
+        .await
+        .unwrap();
 }
 
 async fn token_owned(socket: std::path::PathBuf, account: String) {

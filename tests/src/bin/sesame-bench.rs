@@ -29,7 +29,9 @@ fn main() {
     let me = std::fs::canonicalize(std::env::current_exe().unwrap()).unwrap();
     env.with_consent(me.to_str().unwrap(), || rt.block_on(one_token(&env.socket, &account)));
     let raw_key = std::fs::canonicalize(&raw_bin).unwrap();
-    env.with_consent(raw_key.to_str().unwrap(), || Command::new(&raw_bin).arg(&env.socket).arg(&account).output().unwrap());
+    env.with_consent(raw_key.to_str().unwrap(), || {
+        Command::new(&raw_bin).arg(&env.socket).arg(&account).output().unwrap()
+    });
 
     let (reply_len, request_len) = rt.block_on(sizes(&env.socket, &account));
     let echo_path = env.dir.join("run/echo.sock");
@@ -37,7 +39,8 @@ fn main() {
 
     let sesame = rt.block_on(latencies_sesame(&env.socket, &account, requests));
     let echo = rt.block_on(latencies_echo(&echo_path, request_len, requests));
-    let sesame_tp = rt.block_on(throughput(Target::Sesame(env.socket.clone(), account.clone()), requests));
+    let sesame_tp =
+        rt.block_on(throughput(Target::Sesame(env.socket.clone(), account.clone()), requests));
     let echo_tp = rt.block_on(throughput(Target::Echo(echo_path.clone(), request_len), requests));
 
     let cli = process_time(50, || {
@@ -57,17 +60,40 @@ fn main() {
     println!();
     println!("| measure | sesame | raw echo | ratio | goal |");
     println!("|---|---|---|---|---|");
-    println!("| token.get p50, one connection | {} | {} | {:.2}× | ≤ 2× |", us(sesame.0), us(echo.0), ratio(sesame.0, echo.0));
-    println!("| token.get p99, one connection | {} | {} | {:.2}× | ≤ 5× |", us(sesame.1), us(echo.1), ratio(sesame.1, echo.1));
-    println!("| throughput, {CONCURRENCY} connections | {:.0}/s | {:.0}/s | {:.0}% | ≥ 50% |", sesame_tp, echo_tp, 100.0 * sesame_tp / echo_tp);
-    println!("| `sesame token` process, median of 50 | {} | {} | {:.2}× | ≤ 1.5× |", ms(cli), ms(raw), ratio(cli, raw));
+    println!(
+        "| token.get p50, one connection | {} | {} | {:.2}× | ≤ 2× |",
+        us(sesame.0),
+        us(echo.0),
+        ratio(sesame.0, echo.0)
+    );
+    println!(
+        "| token.get p99, one connection | {} | {} | {:.2}× | ≤ 5× |",
+        us(sesame.1),
+        us(echo.1),
+        ratio(sesame.1, echo.1)
+    );
+    println!(
+        "| throughput, {CONCURRENCY} connections | {:.0}/s | {:.0}/s | {:.0}% | ≥ 50% |",
+        sesame_tp,
+        echo_tp,
+        100.0 * sesame_tp / echo_tp
+    );
+    println!(
+        "| `sesame token` process, median of 50 | {} | {} | {:.2}× | ≤ 1.5× |",
+        ms(cli),
+        ms(raw),
+        ratio(cli, raw)
+    );
     println!("| daemon start → socket ready | {} | | | ≤ 50 ms |", ms(ready));
     println!("| daemon RSS after serving | {:.1} MB | | | ≤ 15 MB |", rss_kib as f64 / 1024.0);
 }
 
 async fn one_token(socket: &Path, account: &str) {
     let mut client = Client::connect(socket).await.unwrap();
-    client.token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: None }).await.unwrap();
+    client
+        .token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: None })
+        .await
+        .unwrap();
 }
 
 /// The byte sizes of a real token.get exchange, so the echo moves the same amount.
@@ -191,7 +217,11 @@ fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use sesame_e2e::*;
 use serde_json::{json, Value};
+use sesame_e2e::*;
 
 pub const LONG: Duration = Duration::from_secs(30);
 
@@ -16,7 +16,11 @@ pub fn setup(opts: Options) -> (Env, String) {
 }
 
 pub fn set_of(v: &Value) -> BTreeSet<String> {
-    v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
 }
 
 pub fn set(items: &[&str]) -> BTreeSet<String> {
@@ -25,12 +29,21 @@ pub fn set(items: &[&str]) -> BTreeSet<String> {
 
 /// An OAuth `scope` string as a set.
 pub fn scope_set(v: &Value) -> BTreeSet<String> {
-    v.as_str().unwrap_or_else(|| panic!("not a scope string: {v}")).split_whitespace().map(str::to_owned).collect()
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a scope string: {v}"))
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn account_scopes(env: &Env, account: &str) -> BTreeSet<String> {
     let accounts: Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
-    let a = accounts.as_array().unwrap().iter().find(|a| a["id"] == account).unwrap_or_else(|| panic!("{account} not in {accounts}"));
+    let a = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == account)
+        .unwrap_or_else(|| panic!("{account} not in {accounts}"));
     set_of(&a["scopes"])
 }
 
@@ -48,12 +61,22 @@ pub fn immediate(env: &Env, mut client: ClientProc, key: &str) -> ClientOutput {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !client.is_finished() {
         let pending = env.pending();
-        assert!(pending.iter().all(|p| p["app"]["key"] != key), "the request became pending: {pending:?}");
-        assert!(Instant::now() < deadline, "the request did not finish within 20 s\n{}", env.daemon_log());
+        assert!(
+            pending.iter().all(|p| p["app"]["key"] != key),
+            "the request became pending: {pending:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the request did not finish within 20 s\n{}",
+            env.daemon_log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let pending = env.pending();
-    assert!(pending.iter().all(|p| p["app"]["key"] != key), "the request became pending: {pending:?}");
+    assert!(
+        pending.iter().all(|p| p["app"]["key"] != key),
+        "the request became pending: {pending:?}"
+    );
     env.finish_client(client, Duration::from_secs(5))
 }
 
@@ -67,4 +90,3 @@ pub fn assert_active(env: &Env, token: &str) -> Value {
 pub fn find<'a>(rows: &'a [Value], pred: impl Fn(&Value) -> bool) -> Option<(usize, &'a Value)> {
     rows.iter().enumerate().find(|(_, r)| pred(r))
 }
-

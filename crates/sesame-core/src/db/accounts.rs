@@ -21,30 +21,44 @@ impl Db {
 
     pub fn accounts(&self) -> Result<Vec<AccountInfo>, DbError> {
         self.with(|c| {
-            let mut stmt = c.prepare(&format!("{SELECT_ACCOUNT} ORDER BY provider, created_at, id"))?;
+            let mut stmt =
+                c.prepare(&format!("{SELECT_ACCOUNT} ORDER BY provider, created_at, id"))?;
             let rows = stmt.query_map([], row_to_account)?;
             rows.collect()
         })
     }
 
     pub fn account(&self, id: &str) -> Result<Option<AccountInfo>, DbError> {
-        self.with(|c| c.query_row(&format!("{SELECT_ACCOUNT} WHERE id = ?1"), [id], row_to_account).optional())
+        self.with(|c| {
+            c.query_row(&format!("{SELECT_ACCOUNT} WHERE id = ?1"), [id], row_to_account).optional()
+        })
     }
 
     pub fn accounts_of_provider(&self, provider: &str) -> Result<Vec<AccountInfo>, DbError> {
         self.with(|c| {
-            let mut stmt = c.prepare(&format!("{SELECT_ACCOUNT} WHERE provider = ?1 ORDER BY created_at, id"))?;
+            let mut stmt = c.prepare(&format!(
+                "{SELECT_ACCOUNT} WHERE provider = ?1 ORDER BY created_at, id"
+            ))?;
             let rows = stmt.query_map([provider], row_to_account)?;
             rows.collect()
         })
     }
 
     pub fn set_refreshed(&self, id: &str, at: i64) -> Result<(), DbError> {
-        self.with(|c| c.execute("UPDATE accounts SET last_refreshed_at = ?2 WHERE id = ?1", params![id, at]).map(drop))
+        self.with(|c| {
+            c.execute("UPDATE accounts SET last_refreshed_at = ?2 WHERE id = ?1", params![id, at])
+                .map(drop)
+        })
     }
 
     pub fn set_status(&self, id: &str, status: AccountStatus) -> Result<(), DbError> {
-        self.with(|c| c.execute("UPDATE accounts SET status = ?2 WHERE id = ?1", params![id, status_str(status)]).map(drop))
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET status = ?2 WHERE id = ?1",
+                params![id, status_str(status)],
+            )
+            .map(drop)
+        })
     }
 
     pub fn delete_account(&self, id: &str) -> Result<bool, DbError> {
@@ -66,7 +80,11 @@ fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountInfo> {
         email: r.get(4)?,
         name: r.get(5)?,
         scopes: split_scopes(&scopes),
-        status: if status == "reauth_required" { AccountStatus::ReauthRequired } else { AccountStatus::Active },
+        status: if status == "reauth_required" {
+            AccountStatus::ReauthRequired
+        } else {
+            AccountStatus::Active
+        },
         created_at: r.get(8)?,
         last_refreshed_at: r.get(9)?,
     })
@@ -78,7 +96,6 @@ fn status_str(s: AccountStatus) -> &'static str {
         AccountStatus::ReauthRequired => "reauth_required",
     }
 }
-
 
 #[cfg(test)]
 pub(super) mod tests {

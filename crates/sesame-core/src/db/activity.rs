@@ -39,7 +39,8 @@ impl Db {
     /// Newest first. `app` matches a key exactly, or a substring of the key or name.
     pub fn activity(&self, limit: u32, app: Option<&str>) -> Result<Vec<ActivityInfo>, DbError> {
         self.with(|c| {
-            let sql = "SELECT id, at, event, app, app_name, account, scopes, detail, count FROM activity
+            let sql =
+                "SELECT id, at, event, app, app_name, account, scopes, detail, count FROM activity
                        WHERE ?1 IS NULL OR app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0
                        ORDER BY id DESC LIMIT ?2";
             let mut stmt = c.prepare(sql)?;
@@ -88,13 +89,30 @@ mod tests {
     use super::*;
 
     fn row(at: i64, event: ActivityEvent, app: &str) -> NewActivity {
-        NewActivity { at, event, app: app.into(), app_name: "n".into(), account: Some("a".into()), scopes: "openid".into(), detail: String::new(), count: 1 }
+        NewActivity {
+            at,
+            event,
+            app: app.into(),
+            app_name: "n".into(),
+            account: Some("a".into()),
+            scopes: "openid".into(),
+            detail: String::new(),
+            count: 1,
+        }
     }
 
     #[test]
     fn append_list_filter_prune() {
         let db = Db::open_in_memory().unwrap();
-        let rows: Vec<_> = (0..10).map(|i| row(i, if i % 2 == 0 { ActivityEvent::HandedOut } else { ActivityEvent::Denied }, if i < 5 { "/usr/bin/a" } else { "/usr/bin/b" })).collect();
+        let rows: Vec<_> = (0..10)
+            .map(|i| {
+                row(
+                    i,
+                    if i % 2 == 0 { ActivityEvent::HandedOut } else { ActivityEvent::Denied },
+                    if i < 5 { "/usr/bin/a" } else { "/usr/bin/b" },
+                )
+            })
+            .collect();
         db.append_activity(&rows).unwrap();
         let all = db.activity(100, None).unwrap();
         assert_eq!(all.len(), 10);

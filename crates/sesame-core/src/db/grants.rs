@@ -7,7 +7,13 @@ use super::{split_scopes, Db, DbError};
 
 impl Db {
     /// Stores a grant, or returns the existing one for the same (app, account, scopes).
-    pub fn insert_grant(&self, app: &AppInfo, account: &str, scopes: &str, now: i64) -> Result<GrantInfo, DbError> {
+    pub fn insert_grant(
+        &self,
+        app: &AppInfo,
+        account: &str,
+        scopes: &str,
+        now: i64,
+    ) -> Result<GrantInfo, DbError> {
         let app_json = serde_json::to_string(app).expect("AppInfo serializes");
         self.with(|c| {
             c.execute(
@@ -32,7 +38,9 @@ impl Db {
     }
 
     pub fn grant(&self, id: i64) -> Result<Option<GrantInfo>, DbError> {
-        self.with(|c| c.query_row(&format!("{SELECT_GRANT} WHERE id = ?1"), [id], row_to_grant).optional())
+        self.with(|c| {
+            c.query_row(&format!("{SELECT_GRANT} WHERE id = ?1"), [id], row_to_grant).optional()
+        })
     }
 
     pub fn delete_grant(&self, id: i64) -> Result<bool, DbError> {
@@ -51,7 +59,8 @@ impl Db {
     }
 }
 
-const SELECT_GRANT: &str = "SELECT id, app, account, scopes, created_at, last_used_at, use_count FROM grants";
+const SELECT_GRANT: &str =
+    "SELECT id, app, account, scopes, created_at, last_used_at, use_count FROM grants";
 
 fn row_to_grant(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantInfo> {
     let app: String = r.get(1)?;
@@ -59,7 +68,9 @@ fn row_to_grant(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantInfo> {
     let use_count: i64 = r.get(6)?;
     Ok(GrantInfo {
         id: r.get(0)?,
-        app: serde_json::from_str(&app).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
+        app: serde_json::from_str(&app).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         account: r.get(2)?,
         scopes: split_scopes(&scopes),
         created_at: r.get(4)?,
@@ -74,7 +85,15 @@ mod tests {
     use crate::db::accounts::tests::account;
 
     pub fn app(key: &str) -> AppInfo {
-        AppInfo { key: key.into(), name: "x".into(), exe: key.into(), script: None, icon: None, flatpak_app: None, sandboxed: false }
+        AppInfo {
+            key: key.into(),
+            name: "x".into(),
+            exe: key.into(),
+            script: None,
+            icon: None,
+            flatpak_app: None,
+            sandboxed: false,
+        }
     }
 
     #[test]

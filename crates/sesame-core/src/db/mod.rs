@@ -84,7 +84,8 @@ impl Db {
 
     /// An in-memory database for unit tests.
     pub fn open_in_memory() -> Result<Db, DbError> {
-        let conn = Connection::open_in_memory().map_err(|cause| DbError { path: ":memory:".into(), cause })?;
+        let conn = Connection::open_in_memory()
+            .map_err(|cause| DbError { path: ":memory:".into(), cause })?;
         let db = Db { path: ":memory:".into(), conn: Mutex::new(conn) };
         db.migrate()?;
         Ok(db)
@@ -94,7 +95,10 @@ impl Db {
         DbError { path: self.path.clone(), cause }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, DbError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn).map_err(|e| self.err(e))
     }

@@ -86,7 +86,8 @@ impl DesktopIndex {
     /// Rescans if never scanned or if any directory's mtime changed.
     pub fn refresh_if_changed(&self) {
         let mut scan = self.scan.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = scan.as_ref().is_some_and(|s| s.stamps.iter().all(|(dir, stamp)| mtime(dir) == *stamp));
+        let fresh =
+            scan.as_ref().is_some_and(|s| s.stamps.iter().all(|(dir, stamp)| mtime(dir) == *stamp));
         if !fresh {
             *scan = Some(build(&self.dirs));
         }
@@ -109,7 +110,11 @@ impl DesktopIndex {
             None
         }?;
         let entry = &scan.entries[*index];
-        Some(DesktopMatch { name: entry.name.clone(), icon: entry.icon.clone(), path: entry.path.clone() })
+        Some(DesktopMatch {
+            name: entry.name.clone(),
+            icon: entry.icon.clone(),
+            path: entry.path.clone(),
+        })
     }
 }
 
@@ -118,9 +123,15 @@ fn mtime(dir: &Path) -> Option<SystemTime> {
 }
 
 fn build(dirs: &[PathBuf]) -> Scan {
-    let mut scan = Scan { stamps: Vec::new(), entries: Vec::new(), by_target: HashMap::new(), by_id: HashMap::new() };
+    let mut scan = Scan {
+        stamps: Vec::new(),
+        entries: Vec::new(),
+        by_target: HashMap::new(),
+        by_id: HashMap::new(),
+    };
     let mut seen_ids = std::collections::HashSet::new();
-    let path_var = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let path_var =
+        std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
     for dir in dirs {
         let mut files = Vec::new();
         walk(dir, "", 0, &mut scan.stamps, &mut files);
@@ -140,8 +151,11 @@ fn build(dirs: &[PathBuf]) -> Scan {
                     continue; // not installed
                 }
             }
-            let target =
-                if parsed.via_launcher { None } else { parsed.exec.as_deref().and_then(|e| exec_target(e, &path_var)) };
+            let target = if parsed.via_launcher {
+                None
+            } else {
+                parsed.exec.as_deref().and_then(|e| exec_target(e, &path_var))
+            };
             let index = scan.entries.len();
             scan.entries.push(Entry { path, name: parsed.name, icon: parsed.icon });
             scan.by_id.insert(id, index);
@@ -316,7 +330,9 @@ pub(crate) fn exec_target(exec: &str, path_var: &OsStr) -> Option<PathBuf> {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     match interpreter.parse(&args) {
         // No cwd to resolve against: only absolute scripts can be matched.
-        Invocation::Script { path, chdir: None } if Path::new(&path).is_absolute() => fs::canonicalize(path).ok(),
+        Invocation::Script { path, chdir: None } if Path::new(&path).is_absolute() => {
+            fs::canonicalize(path).ok()
+        }
         Invocation::Interactive => Some(program),
         _ => None,
     }
@@ -325,7 +341,9 @@ pub(crate) fn exec_target(exec: &str, path_var: &OsStr) -> Option<PathBuf> {
 /// An absolute path, or a name looked up in PATH (the broker's), canonicalized.
 fn resolve_program(program: &str, path_var: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let executable = |p: &Path| {
+        fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
     let found = if program.contains('/') {
         let p = PathBuf::from(program);
         (p.is_absolute() && executable(&p)).then_some(p)?

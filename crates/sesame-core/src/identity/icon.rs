@@ -69,7 +69,9 @@ fn search_roots() -> Vec<PathBuf> {
 }
 
 fn usable(path: &Path) -> bool {
-    mime_of(path).is_some() && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() <= MAX_ICON_BYTES)
+    mime_of(path).is_some()
+        && std::fs::metadata(path)
+            .is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() <= MAX_ICON_BYTES)
 }
 
 fn mime_of(path: &Path) -> Option<&'static str> {
@@ -92,7 +94,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("pixmaps")).unwrap();
         std::fs::write(apps.join("editor.png"), b"\x89PNG").unwrap();
         std::fs::write(dir.join("pixmaps/old.svg"), b"<svg/>").unwrap();
-        std::fs::write(dir.join("pixmaps/huge.png"), vec![0u8; MAX_ICON_BYTES as usize + 1]).unwrap();
+        std::fs::write(dir.join("pixmaps/huge.png"), vec![0u8; MAX_ICON_BYTES as usize + 1])
+            .unwrap();
         let roots = vec![dir.clone()];
         assert_eq!(resolve("editor", &roots), Some(apps.join("editor.png")));
         assert_eq!(resolve("editor.png", &roots), Some(apps.join("editor.png")));

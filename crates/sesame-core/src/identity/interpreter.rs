@@ -134,8 +134,13 @@ const PLAIN: Spec = Spec {
     plus: false,
 };
 
-static PYTHON: Spec =
-    Spec { inline: b"c", module: b"m", value: b"WXQ", long_value: &["--check-hash-based-pycs"], ..PLAIN };
+static PYTHON: Spec = Spec {
+    inline: b"c",
+    module: b"m",
+    value: b"WXQ",
+    long_value: &["--check-hash-based-pycs"],
+    ..PLAIN
+};
 
 static NODE: Spec = Spec {
     inline: b"ep",
@@ -167,14 +172,27 @@ static NODE: Spec = Spec {
     ..PLAIN
 };
 
-static SHELL: Spec =
-    Spec { inline: b"c", stdin: b"s", value: b"oO", long_value: &["--rcfile", "--init-file"], plus: true, ..PLAIN };
+static SHELL: Spec = Spec {
+    inline: b"c",
+    stdin: b"s",
+    value: b"oO",
+    long_value: &["--rcfile", "--init-file"],
+    plus: true,
+    ..PLAIN
+};
 
 static FISH: Spec = Spec {
     inline: b"c",
     value: b"CdofpD",
     long_inline: &["--command"],
-    long_value: &["--init-command", "--debug", "--debug-output", "--features", "--profile", "--profile-startup"],
+    long_value: &[
+        "--init-command",
+        "--debug",
+        "--debug-output",
+        "--features",
+        "--profile",
+        "--profile-startup",
+    ],
     ..PLAIN
 };
 
@@ -193,7 +211,14 @@ static RUBY: Spec = Spec {
     attached: b"xFTWK",
     digits: b"0",
     chdir: Some(b'C'),
-    long_value: &["--encoding", "--external-encoding", "--internal-encoding", "--enable", "--disable", "--dump"],
+    long_value: &[
+        "--encoding",
+        "--external-encoding",
+        "--internal-encoding",
+        "--enable",
+        "--disable",
+        "--dump",
+    ],
     ..PLAIN
 };
 
@@ -322,7 +347,9 @@ fn parse_getopt(spec: &Spec, args: &[OsString]) -> Invocation {
 /// or `x` and hex digits.
 fn digit_run(rest: &[u8]) -> usize {
     match rest.first() {
-        Some(b'x') | Some(b'X') => 1 + rest[1..].iter().take_while(|b| b.is_ascii_hexdigit()).count(),
+        Some(b'x') | Some(b'X') => {
+            1 + rest[1..].iter().take_while(|b| b.is_ascii_hexdigit()).count()
+        }
         _ => rest.iter().take_while(|b| (b'0'..=b'7').contains(b)).count(),
     }
 }
@@ -364,7 +391,11 @@ fn parse_java(args: &[OsString]) -> Invocation {
     while i < args.len() {
         let arg = args[i].as_bytes();
         match arg {
-            b"-jar" => return args.get(i + 1).map_or(Invocation::Interactive, |a| script(a.as_bytes(), None)),
+            b"-jar" => {
+                return args
+                    .get(i + 1)
+                    .map_or(Invocation::Interactive, |a| script(a.as_bytes(), None))
+            }
             b"-m" | b"--module" => return module(args.get(i + 1).map(|a| a.as_bytes())),
             _ => {}
         }
@@ -375,7 +406,11 @@ fn parse_java(args: &[OsString]) -> Invocation {
             return Invocation::Interactive;
         }
         if !arg.starts_with(b"-") {
-            return if arg.ends_with(b".java") { script(arg, None) } else { Invocation::Interactive };
+            return if arg.ends_with(b".java") {
+                script(arg, None)
+            } else {
+                Invocation::Interactive
+            };
         }
         let takes_value = std::str::from_utf8(arg).is_ok_and(|a| VALUE.contains(&a));
         i += if takes_value { 2 } else { 1 };

@@ -126,7 +126,9 @@ pub fn identify_with(
         Some(fd) => {
             match proc::pidfd_pid(fd) {
                 Some(-1) => return Err(IdentityError::Gone { pid }),
-                Some(p) if p != pid => return Err(IdentityError::Malformed { pid, what: "pidfd (another process)" }),
+                Some(p) if p != pid => {
+                    return Err(IdentityError::Malformed { pid, what: "pidfd (another process)" })
+                }
                 _ => {}
             }
             Some(fd)
@@ -172,8 +174,16 @@ pub fn identify_with(
         None => key,
     };
     let display_name = flatpak_app.clone().or(name_hint).unwrap_or_else(|| before.comm.clone());
-    let mut identity =
-        AppIdentity { key, exe, script, flatpak_app, sandboxed, display_name, icon: None, desktop_file: None };
+    let mut identity = AppIdentity {
+        key,
+        exe,
+        script,
+        flatpak_app,
+        sandboxed,
+        display_name,
+        icon: None,
+        desktop_file: None,
+    };
     if let Some(found) = desktop.lookup(&identity) {
         identity.display_name = found.name;
         identity.icon = found.icon;
@@ -219,7 +229,13 @@ fn classify(pid: i32, root: &proc::ProcRoot, exe: &Path, argv: &[OsString]) -> R
     let Some(interpreter) = Interpreter::of(exe) else { return Run::Native };
     match interpreter.parse(argv.get(1..).unwrap_or(&[])) {
         Invocation::Script { path, chdir } => {
-            match proc::resolve_script(pid, root, &path, chdir.as_deref(), interpreter.accepts_directory()) {
+            match proc::resolve_script(
+                pid,
+                root,
+                &path,
+                chdir.as_deref(),
+                interpreter.accepts_directory(),
+            ) {
                 Some(resolved) => Run::Script(resolved),
                 // A REPL's argument that is not a file, `-`, a typo: the plain interpreter.
                 None => Run::Native,

@@ -22,7 +22,19 @@ fn script(path: &str) -> Invocation {
 
 #[test]
 fn interpreter_names() {
-    for name in ["python3.11", "python3", "python", "pypy3", "node", "nodejs", "bash", "sh", "dash", "zsh", "fish"] {
+    for name in [
+        "python3.11",
+        "python3",
+        "python",
+        "pypy3",
+        "node",
+        "nodejs",
+        "bash",
+        "sh",
+        "dash",
+        "zsh",
+        "fish",
+    ] {
         assert!(Interpreter::of(Path::new(name)).is_some(), "{name}");
     }
     for name in ["perl5.36.0", "ruby3.1", "php8.2", "lua5.4", "tclsh8.6", "java"] {
@@ -105,7 +117,9 @@ fn desktop_exec_lines() {
     assert_eq!(exec_target("no-such-program-here", &path), None);
     assert_eq!(exec_target("relative/prog", &path), None);
 
-    let entry = parse_entry_text("[Desktop Entry]\nName=A\\sB\nExec=x\n[Desktop Action new]\nName=Other\n").unwrap();
+    let entry =
+        parse_entry_text("[Desktop Entry]\nName=A\\sB\nExec=x\n[Desktop Action new]\nName=Other\n")
+            .unwrap();
     assert_eq!(entry.name, "A B");
     assert!(parse_entry_text("[Desktop Entry]\nType=Link\nName=L\n").is_none());
 }

@@ -56,7 +56,8 @@ pub(crate) fn parse_stat(raw: &[u8]) -> Option<Stat> {
 
 /// The real uid (first number of the `Uid:` line of `status`).
 pub(crate) fn read_real_uid(pid: i32) -> Result<u32, IdentityError> {
-    let text = fs::read_to_string(proc_path(pid, "status")).map_err(|e| io_error(pid, "status", e))?;
+    let text =
+        fs::read_to_string(proc_path(pid, "status")).map_err(|e| io_error(pid, "status", e))?;
     text.lines()
         .find_map(|line| line.strip_prefix("Uid:"))
         .and_then(|ids| ids.split_whitespace().next())
@@ -105,7 +106,8 @@ pub(crate) fn read_cmdline(pid: i32) -> Result<Vec<OsString>, IdentityError> {
 /// Heuristic snap confinement check; informational only (`sandboxed`), because an
 /// unconfined process of the same user can name its own cgroup `snap.…` too.
 pub(crate) fn looks_like_snap(pid: i32, exe: &Path) -> bool {
-    exe.starts_with("/snap/") || fs::read_to_string(proc_path(pid, "cgroup")).is_ok_and(|c| c.contains("/snap."))
+    exe.starts_with("/snap/")
+        || fs::read_to_string(proc_path(pid, "cgroup")).is_ok_and(|c| c.contains("/snap."))
 }
 
 /// The process's root directory, opened through the `/proc` magic link (so it is the real
@@ -116,7 +118,8 @@ pub(crate) struct ProcRoot {
 }
 
 pub(crate) fn open_root(pid: i32) -> Result<ProcRoot, IdentityError> {
-    let fd = open_path(&proc_path(pid, "root"), libc::O_DIRECTORY).map_err(|e| io_error(pid, "root", e))?;
+    let fd = open_path(&proc_path(pid, "root"), libc::O_DIRECTORY)
+        .map_err(|e| io_error(pid, "root", e))?;
     let theirs = fstat(fd.as_raw_fd()).map_err(|e| io_error(pid, "root", e))?;
     let ours = fs::metadata("/").map_err(|e| io_error(pid, "root", e))?;
     let same_as_ours = theirs.st_dev == ours.dev() && theirs.st_ino == ours.ino();
@@ -174,7 +177,8 @@ fn cwd_in_root(pid: i32) -> Option<PathBuf> {
 }
 
 fn cstring(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 fn check_fd(fd: libc::c_long) -> io::Result<OwnedFd> {
@@ -210,10 +214,20 @@ struct OpenHow {
 
 fn openat_in_root(root: RawFd, path: &Path) -> io::Result<OwnedFd> {
     let c = cstring(path)?;
-    let how = OpenHow { flags: (libc::O_PATH | libc::O_CLOEXEC) as u64, mode: 0, resolve: libc::RESOLVE_IN_ROOT };
+    let how = OpenHow {
+        flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT,
+    };
     // SAFETY: root is an open descriptor; c and how outlive the call; size matches the struct.
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
     };
     check_fd(fd)
 }
@@ -232,7 +246,8 @@ fn fstat(fd: RawFd) -> io::Result<libc::stat> {
 /// cannot point us elsewhere; `O_NONBLOCK` so a FIFO planted there cannot hang the broker.
 pub(crate) fn open_in_root(root: &ProcRoot, name: &str) -> io::Result<fs::File> {
     let c = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let flags =
+        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
     // SAFETY: root.fd is open; c is valid for the call.
     let fd = unsafe { libc::openat(root.fd.as_raw_fd(), c.as_ptr(), flags) };
     let fd = check_fd(fd.into())?;
@@ -259,7 +274,13 @@ pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
 pub(crate) fn pidfd_alive(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: fd is an open pidfd; a null siginfo is allowed.
     let r = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), 0, std::ptr::null::<libc::siginfo_t>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
     };
     // EPERM: it exists but we may not signal it (cannot happen for our own uid).
     r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

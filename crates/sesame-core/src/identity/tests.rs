@@ -41,7 +41,11 @@ impl Drop for Child {
 
 fn spawn(program: &str, args: &[&str], cwd: Option<&Path>) -> Child {
     let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -56,7 +60,8 @@ impl TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("sesame-identity-{}-{tag}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sesame-identity-{}-{tag}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(fs::canonicalize(dir).unwrap())
@@ -230,14 +235,20 @@ fn parent_of_a_child_is_us() {
 #[test]
 fn missing_and_exited_processes_are_gone() {
     // pid_max is at most 2^22, so i32::MAX never names a process.
-    assert!(matches!(identify_with(i32::MAX, None, &no_desktop(), None), Err(IdentityError::Gone { .. })));
+    assert!(matches!(
+        identify_with(i32::MAX, None, &no_desktop(), None),
+        Err(IdentityError::Gone { .. })
+    ));
     assert!(matches!(identify_with(0, None, &no_desktop(), None), Err(IdentityError::Gone { .. })));
     assert!(matches!(parent_pid(-5), Err(IdentityError::Gone { .. })));
 
     let mut exited = spawn("true", &[], None);
     let pid = exited.pid();
     exited.wait();
-    assert!(matches!(identify_with(pid, None, &no_desktop(), None), Err(IdentityError::Gone { .. })));
+    assert!(matches!(
+        identify_with(pid, None, &no_desktop(), None),
+        Err(IdentityError::Gone { .. })
+    ));
 
     // A zombie (killed, not yet reaped) has no exe any more.
     let mut zombie = spawn("sleep", &["30"], None);
@@ -257,14 +268,19 @@ fn uid_mismatch() {
     let child = spawn("sleep", &["30"], None);
     let wrong = own_uid() + 12345;
     let err = identify_with(child.pid(), Some(wrong), &no_desktop(), None).unwrap_err();
-    assert!(matches!(err, IdentityError::UidMismatch { actual, .. } if actual == own_uid()), "{err:?}");
+    assert!(
+        matches!(err, IdentityError::UidMismatch { actual, .. } if actual == own_uid()),
+        "{err:?}"
+    );
     // pid 1: UidMismatch where /proc/1/status is readable; Gone under `hidepid=2`,
     // Unreadable under `hidepid=1`. Never a success.
     let err = identify(1, Some(wrong)).unwrap_err();
     assert!(
         matches!(
             err,
-            IdentityError::UidMismatch { .. } | IdentityError::Gone { .. } | IdentityError::Unreadable { .. }
+            IdentityError::UidMismatch { .. }
+                | IdentityError::Gone { .. }
+                | IdentityError::Unreadable { .. }
         ),
         "{err:?}"
     );
@@ -317,7 +333,10 @@ fn desktop_entries_name_programs_and_scripts() {
     let script = work.write("my job.sh", "sleep 30\ntrue\n");
     fs::write(
         apps.join("job.desktop"),
-        format!("[Desktop Entry]\nType=Application\nName=My Job\nExec=bash \"{}\"\n", script.display()),
+        format!(
+            "[Desktop Entry]\nType=Application\nName=My Job\nExec=bash \"{}\"\n",
+            script.display()
+        ),
     )
     .unwrap();
     let job = spawn("bash", &["my job.sh"], Some(&work.0));
@@ -333,7 +352,11 @@ fn desktop_entries_name_programs_and_scripts() {
 #[test]
 fn other_roots_chroot_and_flatpak() {
     let usable = own_uid() == 0
-        && Command::new("unshare").args(["-m", "true"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        && Command::new("unshare")
+            .args(["-m", "true"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
     if !usable {
         eprintln!("skipped: needs root and unshare -m");
         return;
@@ -351,14 +374,18 @@ fn other_roots_chroot_and_flatpak() {
         // An absolute symlink: inside the root it means <root>/tmp/s.py, not the host's /tmp/s.py.
         std::os::unix::fs::symlink("/tmp/s.py", root.0.join("home/u/link.py")).unwrap();
         if flatpak {
-            root.write(".flatpak-info", "[Application]\nname=org.example.Fake\n\n[Instance]\ninstance-id=1\n");
+            root.write(
+                ".flatpak-info",
+                "[Application]\nname=org.example.Fake\n\n[Instance]\ninstance-id=1\n",
+            );
         }
         let r = root.0.display();
         let script = format!(
             "mount --bind /usr {r}/usr && mount -o remount,bind,ro {r}/usr && \
              exec chroot {r} /bin/sh -c 'cd /home/u && exec /usr/bin/python3 link.py'"
         );
-        let child = spawn("unshare", &["-m", "--propagation", "private", "sh", "-c", &script], None);
+        let child =
+            spawn("unshare", &["-m", "--propagation", "private", "sh", "-c", &script], None);
         let exe = root.0.join(python.strip_prefix("/").unwrap());
         let info = identify_when(child.pid(), &exe, &no_desktop());
         drop(child);

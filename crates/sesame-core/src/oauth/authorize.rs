@@ -48,7 +48,9 @@ pub fn authorization_url(
         let consent = match provider.quirks.consent_prompt {
             // OIDC Core §11: offline_access is ignored unless prompt=consent is sent, and
             // the provider then silently omits the refresh token.
-            ConsentPrompt::WithOfflineAccess => provider.scopes.iter().any(|s| s == "offline_access"),
+            ConsentPrompt::WithOfflineAccess => {
+                provider.scopes.iter().any(|s| s == "offline_access")
+            }
             ConsentPrompt::UntilRefreshTokenStored => !options.has_refresh_token,
             ConsentPrompt::Never => false,
         };
@@ -66,12 +68,17 @@ mod tests {
 
     fn provider(scopes: &[&str]) -> ProviderConfig {
         let list = scopes.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
-        config(&format!("issuer = \"https://idp.example\"\nclient_id = \"cid\"\nscopes = [{list}]\n"))
+        config(&format!(
+            "issuer = \"https://idp.example\"\nclient_id = \"cid\"\nscopes = [{list}]\n"
+        ))
     }
 
     fn config(body: &str) -> ProviderConfig {
         let text = format!("[[provider]]\nid = \"p\"\n{body}");
-        crate::config::Config::parse(&text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
+        crate::config::Config::parse(&text, std::path::Path::new("t.toml"))
+            .unwrap()
+            .providers
+            .remove(0)
     }
 
     fn meta(auth: &str) -> ProviderMetadata {
@@ -115,7 +122,10 @@ mod tests {
         assert_eq!(p["code_challenge"], "ch");
         assert_eq!(p["code_challenge_method"], "S256");
         assert_eq!(p["prompt"], "consent");
-        assert!(url.as_str().contains("scope=openid+email+offline_access") || url.as_str().contains("scope=openid%20email"));
+        assert!(
+            url.as_str().contains("scope=openid+email+offline_access")
+                || url.as_str().contains("scope=openid%20email")
+        );
     }
 
     #[test]
@@ -128,12 +138,21 @@ mod tests {
 
     fn url_with(provider: &ProviderConfig, has_refresh_token: bool) -> HashMap<String, String> {
         let options = AuthorizationOptions { has_refresh_token };
-        params(&authorization_url(&meta("https://idp.example/auth"), provider, "http://127.0.0.1:1/callback", "s", "n", "c", &options))
+        params(&authorization_url(
+            &meta("https://idp.example/auth"),
+            provider,
+            "http://127.0.0.1:1/callback",
+            "s",
+            "n",
+            "c",
+            &options,
+        ))
     }
 
     #[test]
     fn google_asks_for_offline_access_and_consent_only_without_refresh_token() {
-        let google = config("preset = \"google\"\nclient_id = \"cid\"\nclient_secret = \"GOCSPX-x\"\n");
+        let google =
+            config("preset = \"google\"\nclient_id = \"cid\"\nclient_secret = \"GOCSPX-x\"\n");
         let first = url_with(&google, false);
         assert_eq!(first["access_type"], "offline");
         assert_eq!(first["prompt"], "consent");
@@ -141,7 +160,10 @@ mod tests {
         let again = url_with(&google, true);
         assert_eq!(again["access_type"], "offline");
         assert!(!again.contains_key("prompt"));
-        assert!(!first.values().chain(again.values()).any(|v| v.contains("GOCSPX")), "the client secret never goes in the URL");
+        assert!(
+            !first.values().chain(again.values()).any(|v| v.contains("GOCSPX")),
+            "the client secret never goes in the URL"
+        );
     }
 
     #[test]

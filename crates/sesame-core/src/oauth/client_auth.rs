@@ -32,7 +32,11 @@ impl OAuthClient {
         OAuthClient { id: id.into(), secret: None }
     }
 
-    pub fn with_secret(id: impl Into<String>, secret: Secret, placement: SecretPlacement) -> OAuthClient {
+    pub fn with_secret(
+        id: impl Into<String>,
+        secret: Secret,
+        placement: SecretPlacement,
+    ) -> OAuthClient {
         OAuthClient { id: id.into(), secret: Some((secret, placement)) }
     }
 
@@ -51,7 +55,9 @@ impl OAuthClient {
     pub(crate) fn form_fields(&self) -> Vec<(&'static str, &str)> {
         match &self.secret {
             None => vec![("client_id", self.id.as_str())],
-            Some((secret, SecretPlacement::Form)) => vec![("client_id", self.id.as_str()), ("client_secret", secret.expose())],
+            Some((secret, SecretPlacement::Form)) => {
+                vec![("client_id", self.id.as_str()), ("client_secret", secret.expose())]
+            }
             Some((_, SecretPlacement::Basic)) => vec![],
         }
     }
@@ -59,7 +65,9 @@ impl OAuthClient {
     /// Adds the `Authorization: Basic` header when the secret goes there.
     pub(crate) fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
         match &self.secret {
-            Some((secret, SecretPlacement::Basic)) => req.header(AUTHORIZATION, basic_credentials(&self.id, secret)),
+            Some((secret, SecretPlacement::Basic)) => {
+                req.header(AUTHORIZATION, basic_credentials(&self.id, secret))
+            }
             _ => req,
         }
     }
@@ -70,7 +78,8 @@ impl OAuthClient {
 fn basic_credentials(id: &str, secret: &Secret) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let mut pair = format!("{}:{}", enc(id), enc(secret.expose()));
-    let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()));
+    let value =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()));
     // SAFETY: zero bytes are valid UTF-8.
     unsafe { pair.as_bytes_mut().fill(0) };
     value
@@ -83,7 +92,9 @@ mod tests {
     #[test]
     fn basic_credentials_are_urlencoded_first() {
         let v = basic_credentials("machine-client", &Secret::new("a:b c"));
-        let raw = base64::engine::general_purpose::STANDARD.decode(v.strip_prefix("Basic ").unwrap()).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(v.strip_prefix("Basic ").unwrap())
+            .unwrap();
         assert_eq!(String::from_utf8(raw).unwrap(), "machine-client:a%3Ab+c");
     }
 
@@ -92,8 +103,12 @@ mod tests {
         assert_eq!(OAuthClient::public("cid").form_fields(), vec![("client_id", "cid")]);
         let post = OAuthClient::with_secret("cid", Secret::new("S"), SecretPlacement::Form);
         assert_eq!(post.form_fields(), vec![("client_id", "cid"), ("client_secret", "S")]);
-        let basic = OAuthClient::with_secret("cid", Secret::new("TOPSECRET"), SecretPlacement::Basic);
+        let basic =
+            OAuthClient::with_secret("cid", Secret::new("TOPSECRET"), SecretPlacement::Basic);
         assert!(basic.form_fields().is_empty() && basic.has_secret());
-        assert!(!format!("{basic:?}").contains("TOPSECRET") && format!("{basic:?}").contains("<redacted>"));
+        assert!(
+            !format!("{basic:?}").contains("TOPSECRET")
+                && format!("{basic:?}").contains("<redacted>")
+        );
     }
 }

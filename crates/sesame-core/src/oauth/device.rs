@@ -60,29 +60,46 @@ pub struct DeviceAuthorization {
 }
 
 /// RFC 8628 §3.1: asks for a device code and a user code for `scope`.
-pub async fn device_authorization(http: &reqwest::Client, meta: &ProviderMetadata, client: &OAuthClient, scope: &str) -> Result<DeviceAuthorization, OAuthError> {
+pub async fn device_authorization(
+    http: &reqwest::Client,
+    meta: &ProviderMetadata,
+    client: &OAuthClient,
+    scope: &str,
+) -> Result<DeviceAuthorization, OAuthError> {
     let Some(endpoint) = &meta.device_authorization_endpoint else {
-        return Err(OAuthError::BadMetadata("the provider names no device_authorization_endpoint (RFC 8628)".into()));
+        return Err(OAuthError::BadMetadata(
+            "the provider names no device_authorization_endpoint (RFC 8628)".into(),
+        ));
     };
     let mut form = client.form_fields();
     form.push(("scope", scope));
     // GitHub answers form-encoded unless asked for JSON; both are read.
-    let req = client.authorize(http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client
+        .authorize(http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form));
     parse_device_authorization(&send(WHAT, req).await?)
 }
 
 /// RFC 8628 §3.4: one poll. Errors come back as [`OAuthError::Provider`] with the RFC's
 /// codes (`authorization_pending`, `slow_down`, …), for [`Polling::step`] to sort out.
-pub async fn poll_device_token(http: &reqwest::Client, meta: &ProviderMetadata, client: &OAuthClient, device_code: &Secret) -> Result<TokenResponse, OAuthError> {
+pub async fn poll_device_token(
+    http: &reqwest::Client,
+    meta: &ProviderMetadata,
+    client: &OAuthClient,
+    device_code: &Secret,
+) -> Result<TokenResponse, OAuthError> {
     // Google's device clients must send their (not confidential) secret here: the client
     // carries it when the provider has one.
     let mut form = vec![("grant_type", DEVICE_CODE_GRANT), ("device_code", device_code.expose())];
     form.extend(client.form_fields());
-    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client.authorize(
+        http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form),
+    );
     token_response(&send("the token endpoint", req).await?)
 }
 
-pub(super) fn parse_device_authorization(answer: &HttpAnswer) -> Result<DeviceAuthorization, OAuthError> {
+pub(super) fn parse_device_authorization(
+    answer: &HttpAnswer,
+) -> Result<DeviceAuthorization, OAuthError> {
     if !answer.status.is_success() {
         return Err(error_from_answer(WHAT, answer));
     }
@@ -94,19 +111,26 @@ pub(super) fn parse_device_authorization(answer: &HttpAnswer) -> Result<DeviceAu
     let Some(device_code) = text("device_code") else {
         // Some providers (GitHub) report errors with HTTP 200.
         return Err(match text("error") {
-            Some(error) => OAuthError::from_oauth_error(&error, text("error_description").as_deref()),
+            Some(error) => {
+                OAuthError::from_oauth_error(&error, text("error_description").as_deref())
+            }
             None => OAuthError::BadResponse(format!("{WHAT} answered without a device_code")),
         });
     };
     let device_code = Secret::new(device_code);
-    let user_code = text("user_code").ok_or_else(|| OAuthError::BadResponse(format!("{WHAT} answered without a user_code")))?;
+    let user_code = text("user_code")
+        .ok_or_else(|| OAuthError::BadResponse(format!("{WHAT} answered without a user_code")))?;
     // It is shown in a terminal: no escape sequences, nothing a person could not type.
     if user_code.chars().count() > MAX_USER_CODE || user_code.chars().any(char::is_control) {
-        return Err(OAuthError::BadResponse(format!("{WHAT} answered with a user_code that is not a short printable code")));
+        return Err(OAuthError::BadResponse(format!(
+            "{WHAT} answered with a user_code that is not a short printable code"
+        )));
     }
     // Google spells it `verification_url`.
     let uri = text("verification_uri").or_else(|| text("verification_url"));
-    let uri = uri.ok_or_else(|| OAuthError::BadResponse(format!("{WHAT} answered without a verification_uri")))?;
+    let uri = uri.ok_or_else(|| {
+        OAuthError::BadResponse(format!("{WHAT} answered without a verification_uri"))
+    })?;
     let verification_uri = page_url(&uri).ok_or_else(|| {
         OAuthError::BadResponse(format!(
             "{WHAT} answered with a verification_uri that is not an https URL (plain http only on 127.0.0.1, ::1 or localhost): `{}`",
@@ -115,21 +139,38 @@ pub(super) fn parse_device_authorization(answer: &HttpAnswer) -> Result<DeviceAu
     })?;
     // Optional: a bad one is dropped, the plain URI and the code still work.
     let verification_uri_complete = text("verification_uri_complete").and_then(|u| page_url(&u));
-    let expires_in = seconds(fields.get("expires_in")).unwrap_or(DEFAULT_EXPIRES_IN).min(MAX_EXPIRES_IN);
+    let expires_in =
+        seconds(fields.get("expires_in")).unwrap_or(DEFAULT_EXPIRES_IN).min(MAX_EXPIRES_IN);
     let interval = seconds(fields.get("interval")).unwrap_or(DEFAULT_INTERVAL).max(MIN_INTERVAL);
-    Ok(DeviceAuthorization { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval })
+    Ok(DeviceAuthorization {
+        device_code,
+        user_code,
+        verification_uri,
+        verification_uri_complete,
+        expires_in,
+        interval,
+    })
 }
 
 /// The answer's fields as JSON values; a form-encoded answer gives strings.
 fn body_fields(answer: &HttpAnswer) -> Result<Map<String, Value>, OAuthError> {
-    let form = answer.content_type.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded");
+    let form = answer
+        .content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded");
     if form {
-        return Ok(url::form_urlencoded::parse(&answer.body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect());
+        return Ok(url::form_urlencoded::parse(&answer.body)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect());
     }
     // serde's message could quote the device code, so it is not passed on.
     match serde_json::from_slice::<Value>(&answer.body) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(OAuthError::BadResponse(format!("{WHAT} answered HTTP {} ({}) with something other than a JSON object", answer.status, answer.content_type))),
+        _ => Err(OAuthError::BadResponse(format!(
+            "{WHAT} answered HTTP {} ({}) with something other than a JSON object",
+            answer.status, answer.content_type
+        ))),
     }
 }
 
@@ -141,7 +182,9 @@ fn page_url(s: &str) -> Option<Url> {
 /// Whole seconds from a number or a numeric string (lenient providers send both).
 fn seconds(v: Option<&Value>) -> Option<Duration> {
     let secs = match v? {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        }
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }?;
@@ -181,16 +224,24 @@ impl Polling {
             Err(e) => e,
         };
         match error {
-            OAuthError::Provider { error, .. } if error == "authorization_pending" => Step::Wait(self.interval),
+            OAuthError::Provider { error, .. } if error == "authorization_pending" => {
+                Step::Wait(self.interval)
+            }
             OAuthError::Provider { error, .. } if error == "slow_down" => {
                 self.interval += SLOW_DOWN_STEP;
                 Step::Wait(self.interval)
             }
-            OAuthError::Provider { error, description } if error == "expired_token" => Step::Done(Err(OAuthError::DeviceCodeExpired { description })),
+            OAuthError::Provider { error, description } if error == "expired_token" => {
+                Step::Done(Err(OAuthError::DeviceCodeExpired { description }))
+            }
             // Microsoft's name for access_denied in the device flow.
-            OAuthError::Provider { error, description } if error == "authorization_declined" => Step::Done(Err(OAuthError::AccessDenied { description })),
+            OAuthError::Provider { error, description } if error == "authorization_declined" => {
+                Step::Done(Err(OAuthError::AccessDenied { description }))
+            }
             // invalid_grant here is about the device code, not a stored grant.
-            OAuthError::InvalidGrant { description } => Step::Done(Err(OAuthError::DeviceCodeRejected { description })),
+            OAuthError::InvalidGrant { description } => {
+                Step::Done(Err(OAuthError::DeviceCodeRejected { description }))
+            }
             OAuthError::Unreachable { .. } => {
                 self.interval = (self.interval * 2).min(MAX_BACKOFF).max(self.interval);
                 Step::Wait(self.interval)
@@ -221,7 +272,13 @@ impl Clock for TokioClock {
 /// code expires at `expires_at` ([`OAuthError::DeviceCodeExpired`]) or `cancel` fires
 /// ([`OAuthError::Cancelled`]). The first poll comes one interval after the start: nobody
 /// approves a sign-in faster than that.
-pub async fn poll_until_done<C, F, Fut>(clock: &C, mut polling: Polling, expires_at: Instant, cancel: &CancellationToken, mut poll: F) -> Result<TokenResponse, OAuthError>
+pub async fn poll_until_done<C, F, Fut>(
+    clock: &C,
+    mut polling: Polling,
+    expires_at: Instant,
+    cancel: &CancellationToken,
+    mut poll: F,
+) -> Result<TokenResponse, OAuthError>
 where
     C: Clock,
     F: FnMut() -> Fut,

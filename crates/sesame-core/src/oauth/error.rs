@@ -15,13 +15,19 @@ pub enum OAuthError {
     Unreachable { what: String, detail: String },
 
     /// HTTP 429. `retry_after` is the provider's `Retry-After`, when it sent a usable one.
-    #[error("{what} answered HTTP 429: Sesame is rate limited{}; wait a while before trying again", wait(retry_after))]
+    #[error(
+        "{what} answered HTTP 429: Sesame is rate limited{}; wait a while before trying again",
+        wait(retry_after)
+    )]
     RateLimited { what: String, retry_after: Option<std::time::Duration> },
 
     #[error("the provider refused: {error}{}; check the provider's client registration (client_id, redirect URIs, scopes)", describe(description))]
     Provider { error: String, description: Option<String> },
 
-    #[error("the provider no longer accepts the grant (invalid_grant{}); sign in again", describe(description))]
+    #[error(
+        "the provider no longer accepts the grant (invalid_grant{}); sign in again",
+        describe(description)
+    )]
     InvalidGrant { description: Option<String> },
 
     #[error("the sign-in was refused (access_denied{}); start it again and approve the request, or ask the provider's administrator for access", describe(description))]
@@ -67,7 +73,9 @@ pub enum OAuthError {
 impl OAuthError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. } => ErrorKind::ProviderUnreachable,
+            OAuthError::Unreachable { .. } | OAuthError::RateLimited { .. } => {
+                ErrorKind::ProviderUnreachable
+            }
             OAuthError::Provider { .. } | OAuthError::BadMetadata(_) => ErrorKind::ProviderError,
             OAuthError::InvalidGrant { .. } => ErrorKind::ReauthRequired,
             OAuthError::AccessDenied { .. } => ErrorKind::AccessDenied,
@@ -118,11 +126,8 @@ fn describe(description: &Option<String>) -> String {
 /// Provider-supplied text: control characters removed (no log-line injection), cut to
 /// [`MAX_PROVIDER_TEXT`] characters.
 pub(crate) fn clean_provider_text(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_PROVIDER_TEXT)
-        .collect();
+    let mut out: String =
+        s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_PROVIDER_TEXT).collect();
     if s.chars().count() > MAX_PROVIDER_TEXT {
         out.push('…');
     }
@@ -135,8 +140,14 @@ mod tests {
 
     #[test]
     fn maps_oauth_errors() {
-        assert!(matches!(OAuthError::from_oauth_error("invalid_grant", None), OAuthError::InvalidGrant { .. }));
-        assert_eq!(OAuthError::from_oauth_error("invalid_grant", None).kind(), ErrorKind::ReauthRequired);
+        assert!(matches!(
+            OAuthError::from_oauth_error("invalid_grant", None),
+            OAuthError::InvalidGrant { .. }
+        ));
+        assert_eq!(
+            OAuthError::from_oauth_error("invalid_grant", None).kind(),
+            ErrorKind::ReauthRequired
+        );
         let e = OAuthError::from_oauth_error("invalid_scope", Some("bad\nscope"));
         assert_eq!(e.kind(), ErrorKind::ProviderError);
         assert!(e.to_string().contains("invalid_scope: bad scope"), "{e}");

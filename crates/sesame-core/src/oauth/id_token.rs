@@ -10,8 +10,10 @@ use super::issuer::id_token_issuer_matches;
 use crate::Secret;
 
 /// Base64url that accepts the payload with or without padding (some providers pad).
-const B64URL: GeneralPurpose =
-    GeneralPurpose::new(&URL_SAFE, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
+const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -30,7 +32,13 @@ pub struct Identity {
 ///
 /// `nonce` is `None` only for the device flow (RFC 8628), whose request has no nonce
 /// parameter; the token is then bound to the sign-in by the device code it was redeemed with.
-pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce: Option<&str>, now: i64) -> Result<Identity, OAuthError> {
+pub fn identity_from_id_token(
+    raw: &Secret,
+    issuer: &str,
+    client_id: &str,
+    nonce: Option<&str>,
+    now: i64,
+) -> Result<Identity, OAuthError> {
     let claims = decode_claims(raw)?;
     let bad = |what: String| Err(OAuthError::BadIdToken(what));
 
@@ -53,15 +61,21 @@ pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce
     // OIDC Core §3.1.3.7 items 4-5: with several audiences the token must name us as the
     // party it was issued to, and a present `azp` must be us in any case.
     match claims.get("azp").and_then(Value::as_str) {
-        Some(azp) if azp != client_id => return bad(format!("it was issued to `{}` (azp), not to `{client_id}`", short(azp))),
-        None if audiences.len() > 1 => return bad("it has several audiences but no `azp` claim".into()),
+        Some(azp) if azp != client_id => {
+            return bad(format!("it was issued to `{}` (azp), not to `{client_id}`", short(azp)))
+        }
+        None if audiences.len() > 1 => {
+            return bad("it has several audiences but no `azp` claim".into())
+        }
         _ => {}
     }
 
     if let Some(nonce) = nonce {
         match claims.get("nonce").and_then(Value::as_str) {
             Some(n) if n == nonce => {}
-            Some(_) => return bad("its `nonce` does not belong to this sign-in (possible replay)".into()),
+            Some(_) => {
+                return bad("its `nonce` does not belong to this sign-in (possible replay)".into())
+            }
             None => return bad("its `nonce` claim is missing".into()),
         }
     }
@@ -83,21 +97,23 @@ pub fn identity_from_id_token(raw: &Secret, issuer: &str, client_id: &str, nonce
 /// The identity from a userinfo answer (OIDC) or a plain-OAuth "who am I" endpoint.
 /// GitHub-style answers without `sub` use the numeric `id` (stable, unlike `login`).
 pub fn identity_from_userinfo(v: &Value) -> Result<Identity, OAuthError> {
-    let subject = match (v.get("sub"), v.get("id")) {
-        (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
-        (None, Some(Value::Number(n))) => n.to_string(),
-        (None, Some(Value::String(s))) if !s.is_empty() => s.clone(),
-        _ => {
-            return Err(OAuthError::BadResponse(
-                "the userinfo answer has no `sub` (or `id`), so Sesame cannot tell who signed in".into(),
-            ))
-        }
-    };
+    let subject =
+        match (v.get("sub"), v.get("id")) {
+            (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
+            (None, Some(Value::Number(n))) => n.to_string(),
+            (None, Some(Value::String(s))) if !s.is_empty() => s.clone(),
+            _ => return Err(OAuthError::BadResponse(
+                "the userinfo answer has no `sub` (or `id`), so Sesame cannot tell who signed in"
+                    .into(),
+            )),
+        };
     Ok(identity(subject, v))
 }
 
 fn identity(subject: String, claims: &Value) -> Identity {
-    let text = |key: &str| claims.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let text = |key: &str| {
+        claims.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+    };
     Identity {
         subject,
         email: text("email"),
@@ -163,7 +179,14 @@ mod tests {
     #[test]
     fn accepts_good_token() {
         let id = check(good()).unwrap();
-        assert_eq!(id, Identity { subject: "u-1".into(), email: Some("a@b.example".into()), name: Some("Alice".into()) });
+        assert_eq!(
+            id,
+            Identity {
+                subject: "u-1".into(),
+                email: Some("a@b.example".into()),
+                name: Some("Alice".into())
+            }
+        );
         let mut c = good();
         c["aud"] = json!(["other", "cid"]);
         c["azp"] = json!("cid");
@@ -224,7 +247,14 @@ mod tests {
             "sub": "110169484474386276334", "email": "alice@gmail.com", "email_verified": true, "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
             "nonce": "N", "name": "Alice", "iat": NOW, "exp": NOW + 3600
         });
-        let id = identity_from_id_token(&jwt(&claims), "https://accounts.google.com", "1234-abc.apps.googleusercontent.com", Some("N"), NOW).unwrap();
+        let id = identity_from_id_token(
+            &jwt(&claims),
+            "https://accounts.google.com",
+            "1234-abc.apps.googleusercontent.com",
+            Some("N"),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(id.subject, "110169484474386276334");
     }
 
@@ -233,9 +263,13 @@ mod tests {
     fn device_flow_skips_only_the_nonce() {
         let mut c = good();
         c.as_object_mut().unwrap().remove("nonce");
-        let without_nonce = |claims: &Value| identity_from_id_token(&jwt(claims), ISS, "cid", None, NOW);
+        let without_nonce =
+            |claims: &Value| identity_from_id_token(&jwt(claims), ISS, "cid", None, NOW);
         assert_eq!(without_nonce(&c).unwrap().subject, "u-1");
-        assert!(check(c.clone()).unwrap_err().to_string().contains("nonce"), "the code flow still needs it");
+        assert!(
+            check(c.clone()).unwrap_err().to_string().contains("nonce"),
+            "the code flow still needs it"
+        );
         c["aud"] = json!("other");
         assert!(without_nonce(&c).unwrap_err().to_string().contains("audience"));
         c["aud"] = json!("cid");
@@ -249,16 +283,24 @@ mod tests {
     #[test]
     fn malformed_tokens() {
         assert!(identity_from_id_token(&Secret::new("abc"), ISS, "cid", Some("N"), NOW).is_err());
-        assert!(identity_from_id_token(&Secret::new("a.b.c.d.e"), ISS, "cid", Some("N"), NOW).unwrap_err().to_string().contains("JWE"));
-        let e = identity_from_id_token(&Secret::new("a.!!!.c"), ISS, "cid", Some("N"), NOW).unwrap_err();
+        assert!(identity_from_id_token(&Secret::new("a.b.c.d.e"), ISS, "cid", Some("N"), NOW)
+            .unwrap_err()
+            .to_string()
+            .contains("JWE"));
+        let e = identity_from_id_token(&Secret::new("a.!!!.c"), ISS, "cid", Some("N"), NOW)
+            .unwrap_err();
         assert!(!e.to_string().contains("!!!"));
     }
 
     #[test]
     fn userinfo() {
-        let id = identity_from_userinfo(&json!({"sub": "s", "email": "e@x", "preferred_username": "bob"})).unwrap();
+        let id = identity_from_userinfo(
+            &json!({"sub": "s", "email": "e@x", "preferred_username": "bob"}),
+        )
+        .unwrap();
         assert_eq!((id.subject.as_str(), id.name.as_deref()), ("s", Some("bob")));
-        let gh = identity_from_userinfo(&json!({"id": 42, "login": "octo", "email": null})).unwrap();
+        let gh =
+            identity_from_userinfo(&json!({"id": 42, "login": "octo", "email": null})).unwrap();
         assert_eq!((gh.subject.as_str(), gh.email, gh.name.as_deref()), ("42", None, Some("octo")));
         assert!(identity_from_userinfo(&json!({"email": "x"})).is_err());
     }

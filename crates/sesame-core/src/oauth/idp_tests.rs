@@ -28,7 +28,11 @@ async fn start_idp() -> Idp {
         .spawn()
         .expect("node must be installed for the idp tests");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let issuer = line.strip_prefix("READY ").expect("READY line").to_owned();
     Idp { child, issuer }
 }
@@ -59,7 +63,8 @@ async fn drive_browser(http: &reqwest::Client, start: Url, redirect_uri: &str) -
             continue;
         }
         let html = resp.text().await.unwrap();
-        let action = html.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("a form");
+        let action =
+            html.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("a form");
         let action = url.join(&action.replace("&amp;", "&")).unwrap();
         let form = if html.contains("name=\"password\"") {
             vec![("prompt", "login"), ("login", "alice"), ("password", "pw")]
@@ -81,7 +86,8 @@ async fn idp_full_flow() {
     )
     .unwrap();
     let provider = config.provider("local").unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let meta = discover(&http, provider).await.unwrap();
     assert_eq!(meta.issuer, idp.issuer);
@@ -92,9 +98,25 @@ async fn idp_full_flow() {
     let redirect_uri = listener.redirect_uri();
     let pkce = Pkce::new();
     let (state, nonce) = (random_token(), random_token());
-    let url = authorization_url(&meta, provider, &redirect_uri, &state, &nonce, &pkce.challenge, &AuthorizationOptions::default());
-    let expect = CallbackExpectations { state, issuer: meta.issuer.clone(), iss_required: meta.iss_parameter_supported };
-    let waiting = tokio::spawn(listener.wait_for_callback(expect, Duration::from_secs(30), CancellationToken::new()));
+    let url = authorization_url(
+        &meta,
+        provider,
+        &redirect_uri,
+        &state,
+        &nonce,
+        &pkce.challenge,
+        &AuthorizationOptions::default(),
+    );
+    let expect = CallbackExpectations {
+        state,
+        issuer: meta.issuer.clone(),
+        iss_required: meta.iss_parameter_supported,
+    };
+    let waiting = tokio::spawn(listener.wait_for_callback(
+        expect,
+        Duration::from_secs(30),
+        CancellationToken::new(),
+    ));
 
     let callback_url = drive_browser(&http, url, &redirect_uri).await;
     let browser = tokio::spawn({
@@ -103,9 +125,19 @@ async fn idp_full_flow() {
     });
     let (callback, responder) = waiting.await.unwrap().unwrap();
 
-    let tokens = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap();
+    let tokens =
+        exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri)
+            .await
+            .unwrap();
     assert_eq!(tokens.token_type, "Bearer");
-    let who = identity_from_id_token(tokens.id_token.as_ref().unwrap(), &meta.issuer, &provider.client_id, Some(&nonce), crate::now_unix()).unwrap();
+    let who = identity_from_id_token(
+        tokens.id_token.as_ref().unwrap(),
+        &meta.issuer,
+        &provider.client_id,
+        Some(&nonce),
+        crate::now_unix(),
+    )
+    .unwrap();
     assert_eq!(who.subject, "alice");
     // oidc-provider (conformIdTokenClaims) puts email/name only in userinfo, not the ID token.
     assert_eq!(who.email, None);
@@ -114,13 +146,20 @@ async fn idp_full_flow() {
 
     let info = userinfo(&http, &meta, &tokens.access_token).await.unwrap();
     let who = identity_from_userinfo(&info).unwrap();
-    assert_eq!((who.subject.as_str(), who.email.as_deref(), who.name.as_deref()), ("alice", Some("alice@example.test"), Some("Alice")));
+    assert_eq!(
+        (who.subject.as_str(), who.email.as_deref(), who.name.as_deref()),
+        ("alice", Some("alice@example.test"), Some("Alice"))
+    );
 
     let refresh_token = tokens.refresh_token.expect("a refresh token");
-    let narrowed = refresh(&http, &meta, &client, &refresh_token, Some("openid email")).await.unwrap();
+    let narrowed =
+        refresh(&http, &meta, &client, &refresh_token, Some("openid email")).await.unwrap();
     let rotated = narrowed.refresh_token.unwrap_or(refresh_token);
 
-    assert_eq!(revoke(&http, &meta, &client, &rotated, "refresh_token").await.unwrap(), RevokeOutcome::Confirmed);
+    assert_eq!(
+        revoke(&http, &meta, &client, &rotated, "refresh_token").await.unwrap(),
+        RevokeOutcome::Confirmed
+    );
     let dead = refresh(&http, &meta, &client, &rotated, None).await.unwrap_err();
     assert!(matches!(dead, OAuthError::InvalidGrant { .. }), "{dead}");
     assert_eq!(dead.kind(), sesame_ipc::ErrorKind::ReauthRequired);
@@ -129,7 +168,9 @@ async fn idp_full_flow() {
     assert!(matches!(bogus, OAuthError::InvalidGrant { .. }), "{bogus}");
 
     // The code is single-use (and its reuse revokes what it produced, so this comes last).
-    let again = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri).await.unwrap_err();
+    let again = exchange_code(&http, &meta, &client, &callback.code, &pkce.verifier, &redirect_uri)
+        .await
+        .unwrap_err();
     assert!(matches!(again, OAuthError::InvalidGrant { .. }), "{again}");
     drop(idp.child);
 }
@@ -144,14 +185,23 @@ async fn idp_client_credentials() {
     )
     .unwrap();
     let provider = config.provider("machine").unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let meta = discover(&http, provider).await.unwrap();
-    let client = OAuthClient::with_secret("machine-client", Secret::new("machine-secret"), SecretPlacement::Basic);
+    let client = OAuthClient::with_secret(
+        "machine-client",
+        Secret::new("machine-secret"),
+        SecretPlacement::Basic,
+    );
     let t = client_credentials(&http, &meta, &client, "api:read").await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("api:read"));
     assert!(t.refresh_token.is_none() && t.id_token.is_none());
-    assert_eq!(revoke(&http, &meta, &client, &t.access_token, "access_token").await.unwrap(), RevokeOutcome::Confirmed);
-    let wrong = OAuthClient::with_secret("machine-client", Secret::new("wrong"), SecretPlacement::Basic);
+    assert_eq!(
+        revoke(&http, &meta, &client, &t.access_token, "access_token").await.unwrap(),
+        RevokeOutcome::Confirmed
+    );
+    let wrong =
+        OAuthClient::with_secret("machine-client", Secret::new("wrong"), SecretPlacement::Basic);
     let e = client_credentials(&http, &meta, &wrong, "api:read").await.unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
     drop(idp.child);

@@ -13,7 +13,8 @@ use url::Url;
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 /// Entra's sign-in hosts (public cloud, US government, China). The tenant rules apply
 /// only there: elsewhere a `{tenantid}` issuer is just a mismatch.
-const ENTRA_HOSTS: [&str; 3] = ["login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"];
+const ENTRA_HOSTS: [&str; 3] =
+    ["login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"];
 const ENTRA_ALIASES: [&str; 3] = ["common", "organizations", "consumers"];
 const GOOGLE: &str = "https://accounts.google.com";
 
@@ -24,7 +25,10 @@ pub(crate) fn discovery_issuer_matches(configured: &Url, doc: &str) -> bool {
         return true;
     }
     let Some((prefix, tenant, suffix)) = entra_parts(configured.as_str()) else { return false };
-    let Some(doc_tenant) = doc.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(suffix)) else { return false };
+    let Some(doc_tenant) = doc.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(suffix))
+    else {
+        return false;
+    };
     let alias = ENTRA_ALIASES.iter().any(|a| a.eq_ignore_ascii_case(tenant));
     // The template only stands for an alias; a GUID may replace an alias or a domain name,
     // never another GUID (that would be a different directory).
@@ -38,7 +42,9 @@ pub(crate) fn id_token_issuer_matches(expected: &str, iss: &str, tid: Option<&st
         return true;
     }
     match tid {
-        Some(tid) if is_guid(tid) && expected.contains(TENANT_PLACEHOLDER) => iss == expected.replacen(TENANT_PLACEHOLDER, tid, 1),
+        Some(tid) if is_guid(tid) && expected.contains(TENANT_PLACEHOLDER) => {
+            iss == expected.replacen(TENANT_PLACEHOLDER, tid, 1)
+        }
         _ => false,
     }
 }
@@ -50,7 +56,9 @@ pub(crate) fn response_issuer_matches(expected: &str, iss: &str) -> bool {
         return true;
     }
     match expected.split_once(TENANT_PLACEHOLDER) {
-        Some((prefix, suffix)) => iss.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).is_some_and(is_guid),
+        Some((prefix, suffix)) => {
+            iss.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)).is_some_and(is_guid)
+        }
         None => false,
     }
 }
@@ -76,7 +84,10 @@ fn entra_parts(issuer: &str) -> Option<(&str, &str, &str)> {
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -98,13 +109,25 @@ mod tests {
         }
         // `consumers` documents name the personal-accounts tenant itself.
         let consumers = url("https://login.microsoftonline.com/consumers/v2.0");
-        assert!(discovery_issuer_matches(&consumers, "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"));
+        assert!(discovery_issuer_matches(
+            &consumers,
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+        ));
         let domain = url("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0");
-        assert!(discovery_issuer_matches(&domain, &format!("https://login.microsoftonline.com/{TID}/v2.0")));
+        assert!(discovery_issuer_matches(
+            &domain,
+            &format!("https://login.microsoftonline.com/{TID}/v2.0")
+        ));
         assert!(!discovery_issuer_matches(&domain, TEMPLATE), "a template for a single directory");
         let guid = url(&format!("https://login.microsoftonline.com/{TID}/v2.0"));
-        assert!(discovery_issuer_matches(&guid, &format!("https://login.microsoftonline.com/{TID}/v2.0")));
-        assert!(!discovery_issuer_matches(&guid, "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0"));
+        assert!(discovery_issuer_matches(
+            &guid,
+            &format!("https://login.microsoftonline.com/{TID}/v2.0")
+        ));
+        assert!(!discovery_issuer_matches(
+            &guid,
+            "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0"
+        ));
         assert!(!discovery_issuer_matches(&guid, TEMPLATE));
     }
 
@@ -112,7 +135,10 @@ mod tests {
     fn entra_rules_stay_on_entra() {
         let common = url("https://login.microsoftonline.com/common/v2.0");
         assert!(!discovery_issuer_matches(&common, "https://evil.example/{tenantid}/v2.0"));
-        assert!(!discovery_issuer_matches(&common, "https://login.microsoftonline.com/{tenantid}/v1.0"));
+        assert!(!discovery_issuer_matches(
+            &common,
+            "https://login.microsoftonline.com/{tenantid}/v1.0"
+        ));
         let elsewhere = url("https://idp.example/common/v2.0");
         assert!(!discovery_issuer_matches(&elsewhere, "https://idp.example/{tenantid}/v2.0"));
         assert!(discovery_issuer_matches(&url("https://idp.example"), "https://idp.example/"));
@@ -123,12 +149,24 @@ mod tests {
         let iss = format!("https://login.microsoftonline.com/{TID}/v2.0");
         assert!(id_token_issuer_matches(TEMPLATE, &iss, Some(TID)));
         // The tenant in `iss` must be the one in `tid`, and `tid` must be a tenant id.
-        assert!(!id_token_issuer_matches(TEMPLATE, &iss, Some("9188040d-6c67-4c5b-b112-36a304b66dad")));
+        assert!(!id_token_issuer_matches(
+            TEMPLATE,
+            &iss,
+            Some("9188040d-6c67-4c5b-b112-36a304b66dad")
+        ));
         assert!(!id_token_issuer_matches(TEMPLATE, &iss, None));
         assert!(!id_token_issuer_matches(TEMPLATE, "https://evil.example/x/v2.0", Some("x")));
-        assert!(!id_token_issuer_matches(TEMPLATE, TEMPLATE.replace("{tenantid}", "a/b").as_str(), Some("a/b")));
+        assert!(!id_token_issuer_matches(
+            TEMPLATE,
+            TEMPLATE.replace("{tenantid}", "a/b").as_str(),
+            Some("a/b")
+        ));
         // Without a template, `tid` changes nothing.
-        assert!(!id_token_issuer_matches(&iss, "https://login.microsoftonline.com/other/v2.0", Some(TID)));
+        assert!(!id_token_issuer_matches(
+            &iss,
+            "https://login.microsoftonline.com/other/v2.0",
+            Some(TID)
+        ));
     }
 
     #[test]
@@ -140,7 +178,10 @@ mod tests {
 
     #[test]
     fn redirect_iss_against_template() {
-        assert!(response_issuer_matches(TEMPLATE, &format!("https://login.microsoftonline.com/{TID}/v2.0")));
+        assert!(response_issuer_matches(
+            TEMPLATE,
+            &format!("https://login.microsoftonline.com/{TID}/v2.0")
+        ));
         assert!(!response_issuer_matches(TEMPLATE, "https://login.microsoftonline.com/evil/v2.0"));
         assert!(!response_issuer_matches("https://idp.example", "https://other.example"));
     }

@@ -171,7 +171,9 @@ async fn read_head_inner(stream: &mut TcpStream) -> Result<RequestHead, &'static
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| "request head is not UTF-8")?;
     let mut parts = head.lines().next().unwrap_or_default().split(' ');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(method), Some(target), Some(version), None) if version.starts_with("HTTP/1.") && target.starts_with('/') => {
+        (Some(method), Some(target), Some(version), None)
+            if version.starts_with("HTTP/1.") && target.starts_with('/') =>
+        {
             Ok(RequestHead { method: method.to_owned(), target: target.to_owned() })
         }
         _ => Err("malformed request line"),
@@ -189,21 +191,45 @@ async fn handle(
         Err(why) => {
             tracing::debug!(why, "ignoring a bad request to the redirect listener");
             if why != "timed out" {
-                respond(stream, "400 Bad Request", "Bad request", "This address only accepts the sign-in redirect.").await;
+                respond(
+                    stream,
+                    "400 Bad Request",
+                    "Bad request",
+                    "This address only accepts the sign-in redirect.",
+                )
+                .await;
             }
             return None;
         }
     };
     let Ok(url) = Url::parse(&format!("http://127.0.0.1{}", head.target)) else {
-        respond(stream, "400 Bad Request", "Bad request", "This address only accepts the sign-in redirect.").await;
+        respond(
+            stream,
+            "400 Bad Request",
+            "Bad request",
+            "This address only accepts the sign-in redirect.",
+        )
+        .await;
         return None;
     };
     if url.path() != CALLBACK_PATH {
-        respond(stream, "404 Not Found", "Not found", "This address only accepts the sign-in redirect.").await;
+        respond(
+            stream,
+            "404 Not Found",
+            "Not found",
+            "This address only accepts the sign-in redirect.",
+        )
+        .await;
         return None;
     }
     if head.method != "GET" {
-        respond(stream, "405 Method Not Allowed", "Method not allowed", "The sign-in redirect must be a GET request.").await;
+        respond(
+            stream,
+            "405 Method Not Allowed",
+            "Method not allowed",
+            "The sign-in redirect must be a GET request.",
+        )
+        .await;
         return None;
     }
     match check_callback(&url, expect) {
@@ -237,17 +263,25 @@ fn check_callback(url: &Url, expect: &CallbackExpectations) -> Result<Callback, 
     match params.get("iss") {
         // Entra's multi-tenant issuer is a `{tenantid}` template (issuer.rs).
         Some(iss) if !response_issuer_matches(&expect.issuer, iss) => {
-            return Err(OAuthError::IssuerMismatch { expected: expect.issuer.clone(), got: clean_provider_text(iss) })
+            return Err(OAuthError::IssuerMismatch {
+                expected: expect.issuer.clone(),
+                got: clean_provider_text(iss),
+            })
         }
         None if expect.iss_required => return Err(OAuthError::MissingIssuer),
         _ => {}
     }
     if let Some(error) = error {
-        return Err(OAuthError::from_oauth_error(error, params.get("error_description").map(String::as_str)));
+        return Err(OAuthError::from_oauth_error(
+            error,
+            params.get("error_description").map(String::as_str),
+        ));
     }
     match params.remove("code") {
         Some(code) if !code.is_empty() => Ok(Callback { code: Secret::new(code) }),
-        _ => Err(OAuthError::BadResponse("the sign-in redirect has no `code` parameter; start the sign-in again".into())),
+        _ => Err(OAuthError::BadResponse(
+            "the sign-in redirect has no `code` parameter; start the sign-in again".into(),
+        )),
     }
 }
 
@@ -266,7 +300,10 @@ async fn respond(mut stream: TcpStream, status: &str, title: &str, text: &str) {
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await
     };
-    if let Err(e) = tokio::time::timeout(WRITE_TIMEOUT, write).await.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())) {
+    if let Err(e) = tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+    {
         tracing::debug!(error = %e, "could not answer the browser");
     }
 }

@@ -10,7 +10,10 @@ fn expect(iss_required: bool) -> CallbackExpectations {
 
 type Outcome = Result<(Callback, Responder), OAuthError>;
 
-fn start(expectations: CallbackExpectations, deadline: Duration) -> (u16, CancellationToken, tokio::task::JoinHandle<Outcome>) {
+fn start(
+    expectations: CallbackExpectations,
+    deadline: Duration,
+) -> (u16, CancellationToken, tokio::task::JoinHandle<Outcome>) {
     let listener = LoopbackListener::bind().unwrap();
     let port = listener.port();
     assert_eq!(listener.redirect_uri(), format!("http://127.0.0.1:{port}/callback"));
@@ -22,7 +25,9 @@ fn start(expectations: CallbackExpectations, deadline: Duration) -> (u16, Cancel
 /// Sends one GET and returns the whole answer.
 async fn get(port: u16, target: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -40,9 +45,13 @@ async fn favicon_then_good_callback() {
     let (port, _cancel, task) = start(expect(true), Duration::from_secs(5));
     let not_found = get(port, "/favicon.ico").await;
     assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
-    let target = format!("/callback?code=CODE-XYZ&state=STATE-1&iss={}", "https%3A%2F%2Fidp.example");
+    let target =
+        format!("/callback?code=CODE-XYZ&state=STATE-1&iss={}", "https%3A%2F%2Fidp.example");
     let mut browser = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    browser.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    browser
+        .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let (callback, responder) = task.await.unwrap().unwrap();
     assert_eq!(callback.code.expose(), "CODE-XYZ");
     assert!(!format!("{callback:?}").contains("CODE-XYZ"));
@@ -67,7 +76,10 @@ async fn finish_with_error_is_400() {
     responder.finish(Err("the token endpoint said no")).await;
     let mut page = String::new();
     browser.read_to_string(&mut page).await.unwrap();
-    assert!(page.starts_with("HTTP/1.1 400") && page.contains("the token endpoint said no"), "{page}");
+    assert!(
+        page.starts_with("HTTP/1.1 400") && page.contains("the token endpoint said no"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -81,11 +93,21 @@ async fn wrong_state() {
 
 #[tokio::test]
 async fn access_denied_and_other_errors() {
-    let (err, page) = expect_err("/callback?error=access_denied&error_description=User%20said%20no&state=STATE-1", false).await;
-    assert!(matches!(&err, OAuthError::AccessDenied { description: Some(d) } if d == "User said no"), "{err}");
+    let (err, page) = expect_err(
+        "/callback?error=access_denied&error_description=User%20said%20no&state=STATE-1",
+        false,
+    )
+    .await;
+    assert!(
+        matches!(&err, OAuthError::AccessDenied { description: Some(d) } if d == "User said no"),
+        "{err}"
+    );
     assert!(page.contains("User said no"), "{page}");
     let (err, _) = expect_err("/callback?error=invalid_scope", false).await;
-    assert!(matches!(&err, OAuthError::Provider { error, .. } if error == "invalid_scope"), "{err}");
+    assert!(
+        matches!(&err, OAuthError::Provider { error, .. } if error == "invalid_scope"),
+        "{err}"
+    );
     // A forged error with the wrong state is a state problem, not the provider's word.
     let (err, _) = expect_err("/callback?error=access_denied&state=NOPE", false).await;
     assert!(matches!(err, OAuthError::StateMismatch), "{err}");
@@ -93,8 +115,12 @@ async fn access_denied_and_other_errors() {
 
 #[tokio::test]
 async fn iss_mismatch() {
-    let (err, page) = expect_err("/callback?code=C&state=STATE-1&iss=https%3A%2F%2Fevil.example", false).await;
-    assert!(matches!(&err, OAuthError::IssuerMismatch { got, .. } if got == "https://evil.example"), "{err}");
+    let (err, page) =
+        expect_err("/callback?code=C&state=STATE-1&iss=https%3A%2F%2Fevil.example", false).await;
+    assert!(
+        matches!(&err, OAuthError::IssuerMismatch { got, .. } if got == "https://evil.example"),
+        "{err}"
+    );
     assert!(page.contains("evil.example"), "{page}");
 }
 

@@ -58,7 +58,10 @@ impl ProviderMetadata {
             revocation_endpoint: ep.revocation_endpoint.clone(),
             userinfo_endpoint: ep.userinfo_endpoint.clone(),
             introspection_endpoint: None,
-            device_authorization_endpoint: ep.device_authorization_endpoint.clone().or_else(|| provider.quirks.device_authorization_endpoint.clone()),
+            device_authorization_endpoint: ep
+                .device_authorization_endpoint
+                .clone()
+                .or_else(|| provider.quirks.device_authorization_endpoint.clone()),
             iss_parameter_supported: false,
             code_challenge_methods: Vec::new(),
             grant_types: Vec::new(),
@@ -66,7 +69,10 @@ impl ProviderMetadata {
     }
 }
 
-pub async fn discover(http: &reqwest::Client, provider: &ProviderConfig) -> Result<ProviderMetadata, OAuthError> {
+pub async fn discover(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+) -> Result<ProviderMetadata, OAuthError> {
     if let Some(meta) = ProviderMetadata::from_config(provider) {
         return Ok(meta);
     }
@@ -92,7 +98,8 @@ pub async fn discover(http: &reqwest::Client, provider: &ProviderConfig) -> Resu
 /// `{issuer}/.well-known/openid-configuration`, issuer without its trailing slash.
 fn oidc_discovery_url(issuer: &Url) -> Url {
     let base = issuer.as_str().trim_end_matches('/');
-    Url::parse(&format!("{base}/.well-known/openid-configuration")).unwrap_or_else(|_| issuer.clone())
+    Url::parse(&format!("{base}/.well-known/openid-configuration"))
+        .unwrap_or_else(|_| issuer.clone())
 }
 
 /// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
@@ -114,9 +121,11 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Option<RawMetadata>,
         return Err(error_from_answer(&what, &answer));
     }
     // Discovery documents are public, so serde's message may be quoted here.
-    serde_json::from_slice(&answer.body)
-        .map(Some)
-        .map_err(|e| OAuthError::BadMetadata(format!("{what} is not valid metadata JSON ({e}); check the issuer in the config")))
+    serde_json::from_slice(&answer.body).map(Some).map_err(|e| {
+        OAuthError::BadMetadata(format!(
+            "{what} is not valid metadata JSON ({e}); check the issuer in the config"
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -134,7 +143,11 @@ struct RawMetadata {
     grant_types_supported: Option<Vec<String>>,
 }
 
-fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result<ProviderMetadata, OAuthError> {
+fn validate(
+    raw: RawMetadata,
+    provider: &ProviderConfig,
+    source: &Url,
+) -> Result<ProviderMetadata, OAuthError> {
     let bad = |msg: String| OAuthError::BadMetadata(format!("{source}: {msg}"));
 
     let issuer = raw.issuer.ok_or_else(|| bad("the `issuer` field is missing".into()))?;
@@ -151,7 +164,8 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
 
     let endpoint = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
         let Some(value) = value else { return Ok(None) };
-        let url = Url::parse(&value).map_err(|e| bad(format!("`{field}` is not a valid URL ({e})")))?;
+        let url =
+            Url::parse(&value).map_err(|e| bad(format!("`{field}` is not a valid URL ({e})")))?;
         if !url_is_acceptable(&url) {
             return Err(bad(format!("`{field}` is `{url}`, but endpoints must use https (plain http only on 127.0.0.1, ::1 or localhost)")));
         }
@@ -164,7 +178,9 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
     let code_challenge_methods = raw.code_challenge_methods_supported.unwrap_or_default();
     // An absent list says nothing (many providers support PKCE without advertising it);
     // a list without S256 says no.
-    if !code_challenge_methods.is_empty() && !code_challenge_methods.iter().any(|m| m == Pkce::METHOD) {
+    if !code_challenge_methods.is_empty()
+        && !code_challenge_methods.iter().any(|m| m == Pkce::METHOD)
+    {
         return Err(bad(format!(
             "this provider does not support PKCE S256, which Sesame requires (it offers: {})",
             code_challenge_methods.join(", ")
@@ -178,8 +194,11 @@ fn validate(raw: RawMetadata, provider: &ProviderConfig, source: &Url) -> Result
         userinfo_endpoint: endpoint("userinfo_endpoint", raw.userinfo_endpoint)?,
         introspection_endpoint: endpoint("introspection_endpoint", raw.introspection_endpoint)?,
         // Some providers (GitLab) have one without listing it; the preset knows where.
-        device_authorization_endpoint: endpoint("device_authorization_endpoint", raw.device_authorization_endpoint)?
-            .or_else(|| provider.quirks.device_authorization_endpoint.clone()),
+        device_authorization_endpoint: endpoint(
+            "device_authorization_endpoint",
+            raw.device_authorization_endpoint,
+        )?
+        .or_else(|| provider.quirks.device_authorization_endpoint.clone()),
         iss_parameter_supported: raw.authorization_response_iss_parameter_supported,
         code_challenge_methods,
         grant_types: raw.grant_types_supported.unwrap_or_default(),
@@ -196,11 +215,17 @@ mod tests {
 
     fn provider(issuer: &str) -> ProviderConfig {
         let text = format!("[[provider]]\nid = \"p\"\nissuer = \"{issuer}\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
-        crate::config::Config::parse(&text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
+        crate::config::Config::parse(&text, std::path::Path::new("t.toml"))
+            .unwrap()
+            .providers
+            .remove(0)
     }
 
     fn preset(text: &str) -> ProviderConfig {
-        crate::config::Config::parse(text, std::path::Path::new("t.toml")).unwrap().providers.remove(0)
+        crate::config::Config::parse(text, std::path::Path::new("t.toml"))
+            .unwrap()
+            .providers
+            .remove(0)
     }
 
     /// The shape of https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration
@@ -223,15 +248,25 @@ mod tests {
     #[test]
     fn entra_multi_tenant_document_is_accepted() {
         let p = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"organizations\"\nclient_id = \"c\"\n");
-        let source = Url::parse("https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration").unwrap();
+        let source = Url::parse(
+            "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+        )
+        .unwrap();
         let meta = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &p, &source).unwrap();
         assert_eq!(meta.issuer, "https://login.microsoftonline.com/{tenantid}/v2.0");
         assert!(meta.revocation_endpoint.is_none() && !meta.iss_parameter_supported);
-        assert_eq!(meta.device_authorization_endpoint.as_ref().unwrap().as_str(), "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
+        assert_eq!(
+            meta.device_authorization_endpoint.as_ref().unwrap().as_str(),
+            "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode"
+        );
         // The same document under a single-tenant configuration is a mix-up.
         let single = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n");
         let e = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &single, &source).unwrap_err();
-        assert!(e.to_string().contains("is for issuer `https://login.microsoftonline.com/{tenantid}/v2.0`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("is for issuer `https://login.microsoftonline.com/{tenantid}/v2.0`"),
+            "{e}"
+        );
     }
 
     /// GitLab's discovery document (doorkeeper-openid_connect) does not list its device
@@ -242,10 +277,19 @@ mod tests {
         let source = Url::parse("https://gitlab.com/.well-known/openid-configuration").unwrap();
         let doc = r#"{"issuer":"https://gitlab.com","authorization_endpoint":"https://gitlab.com/oauth/authorize","token_endpoint":"https://gitlab.com/oauth/token"}"#;
         let meta = validate(serde_json::from_str(doc).unwrap(), &p, &source).unwrap();
-        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://gitlab.com/oauth/authorize_device");
-        let doc = doc.replace("}", r#","device_authorization_endpoint":"https://gitlab.com/oauth/device_new"}"#);
+        assert_eq!(
+            meta.device_authorization_endpoint.unwrap().as_str(),
+            "https://gitlab.com/oauth/authorize_device"
+        );
+        let doc = doc.replace(
+            "}",
+            r#","device_authorization_endpoint":"https://gitlab.com/oauth/device_new"}"#,
+        );
         let meta = validate(serde_json::from_str(&doc).unwrap(), &p, &source).unwrap();
-        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://gitlab.com/oauth/device_new");
+        assert_eq!(
+            meta.device_authorization_endpoint.unwrap().as_str(),
+            "https://gitlab.com/oauth/device_new"
+        );
     }
 
     #[tokio::test]
@@ -255,12 +299,17 @@ mod tests {
         assert_eq!(meta.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
         assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://api.github.com/user");
         assert!(meta.revocation_endpoint.is_none());
-        assert_eq!(meta.device_authorization_endpoint.unwrap().as_str(), "https://github.com/login/device/code");
+        assert_eq!(
+            meta.device_authorization_endpoint.unwrap().as_str(),
+            "https://github.com/login/device/code"
+        );
     }
 
     /// A tiny HTTP server answering each path from the documents `make` builds from the
     /// server's own base URL (others get 404). Returns the base URL and the paths asked.
-    async fn server(make: impl Fn(&str) -> Vec<(String, String)>) -> (String, Arc<Mutex<Vec<String>>>) {
+    async fn server(
+        make: impl Fn(&str) -> Vec<(String, String)>,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let docs = make(&base);
@@ -285,7 +334,9 @@ mod tests {
     }
 
     fn doc(issuer: &str, extra: &str) -> String {
-        format!(r#"{{"issuer":"{issuer}","authorization_endpoint":"{issuer}/auth","token_endpoint":"{issuer}/token"{extra}}}"#)
+        format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"{issuer}/auth","token_endpoint":"{issuer}/token"{extra}}}"#
+        )
     }
 
     const OIDC: &str = "/.well-known/openid-configuration";
@@ -304,17 +355,33 @@ mod tests {
 
     #[tokio::test]
     async fn falls_back_to_rfc8414() {
-        let (base, seen) = server(|b| vec![("/.well-known/oauth-authorization-server/tenant".into(), doc(&format!("{b}/tenant"), ""))]).await;
-        let meta = discover(&reqwest::Client::new(), &provider(&format!("{base}/tenant"))).await.unwrap();
+        let (base, seen) = server(|b| {
+            vec![(
+                "/.well-known/oauth-authorization-server/tenant".into(),
+                doc(&format!("{b}/tenant"), ""),
+            )]
+        })
+        .await;
+        let meta =
+            discover(&reqwest::Client::new(), &provider(&format!("{base}/tenant"))).await.unwrap();
         assert_eq!(meta.issuer, format!("{base}/tenant"));
-        assert_eq!(seen.lock().unwrap().as_slice(), ["/tenant/.well-known/openid-configuration", "/.well-known/oauth-authorization-server/tenant"]);
+        assert_eq!(
+            seen.lock().unwrap().as_slice(),
+            [
+                "/tenant/.well-known/openid-configuration",
+                "/.well-known/oauth-authorization-server/tenant"
+            ]
+        );
     }
 
     #[tokio::test]
     async fn no_document_says_what_to_do() {
         let (base, _) = server(|_| vec![]).await;
         let e = discover(&reqwest::Client::new(), &provider(&base)).await.unwrap_err().to_string();
-        assert!(e.contains("404") && e.contains("authorization_endpoint and token_endpoint"), "{e}");
+        assert!(
+            e.contains("404") && e.contains("authorization_endpoint and token_endpoint"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -322,9 +389,18 @@ mod tests {
         type MakeDoc = Box<dyn Fn(&str) -> String>;
         let cases: Vec<(MakeDoc, &str)> = vec![
             (Box::new(|_| doc("https://evil.example", "")), "is for issuer `https://evil.example`"),
-            (Box::new(|b| doc(b, r#","code_challenge_methods_supported":["plain"]"#)), "does not support PKCE S256"),
-            (Box::new(|b| format!(r#"{{"issuer":"{b}","authorization_endpoint":"{b}/auth"}}"#)), "`token_endpoint` field is missing"),
-            (Box::new(|b| doc(b, r#","userinfo_endpoint":"http://idp.example/userinfo""#)), "`userinfo_endpoint` is `http://idp.example/userinfo`"),
+            (
+                Box::new(|b| doc(b, r#","code_challenge_methods_supported":["plain"]"#)),
+                "does not support PKCE S256",
+            ),
+            (
+                Box::new(|b| format!(r#"{{"issuer":"{b}","authorization_endpoint":"{b}/auth"}}"#)),
+                "`token_endpoint` field is missing",
+            ),
+            (
+                Box::new(|b| doc(b, r#","userinfo_endpoint":"http://idp.example/userinfo""#)),
+                "`userinfo_endpoint` is `http://idp.example/userinfo`",
+            ),
             (Box::new(|_| "not json".into()), "not valid metadata JSON"),
         ];
         for (make, expected) in cases {
@@ -360,9 +436,21 @@ mod tests {
     #[test]
     fn well_known_urls() {
         let u = |s| Url::parse(s).unwrap();
-        assert_eq!(oidc_discovery_url(&u("https://a.example")).as_str(), "https://a.example/.well-known/openid-configuration");
-        assert_eq!(oidc_discovery_url(&u("https://a.example/realms/x/")).as_str(), "https://a.example/realms/x/.well-known/openid-configuration");
-        assert_eq!(rfc8414_url(&u("https://a.example")).as_str(), "https://a.example/.well-known/oauth-authorization-server");
-        assert_eq!(rfc8414_url(&u("https://a.example/t1")).as_str(), "https://a.example/.well-known/oauth-authorization-server/t1");
+        assert_eq!(
+            oidc_discovery_url(&u("https://a.example")).as_str(),
+            "https://a.example/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            oidc_discovery_url(&u("https://a.example/realms/x/")).as_str(),
+            "https://a.example/realms/x/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            rfc8414_url(&u("https://a.example")).as_str(),
+            "https://a.example/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            rfc8414_url(&u("https://a.example/t1")).as_str(),
+            "https://a.example/.well-known/oauth-authorization-server/t1"
+        );
     }
 }

@@ -16,13 +16,18 @@ mod token_endpoint;
 
 pub use authorize::{authorization_url, AuthorizationOptions};
 pub use client_auth::{OAuthClient, SecretPlacement};
-pub use device::{device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling, Step, TokioClock, DEVICE_CODE_GRANT};
+pub use device::{
+    device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling, Step,
+    TokioClock, DEVICE_CODE_GRANT,
+};
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
 pub use loopback::{Callback, CallbackExpectations, LoopbackListener, Responder, CALLBACK_PATH};
 pub use metadata::{discover, ProviderMetadata};
 pub use pkce::{random_token, Pkce};
-pub use token_endpoint::{client_credentials, exchange_code, refresh, revoke, userinfo, RevokeOutcome, TokenResponse};
+pub use token_endpoint::{
+    client_credentials, exchange_code, refresh, revoke, userinfo, RevokeOutcome, TokenResponse,
+};
 
 #[cfg(test)]
 mod idp_tests;

@@ -65,7 +65,11 @@ mod tests {
         let b = Pkce::new();
         assert_eq!(a.verifier.expose().len(), 43);
         assert_ne!(a.verifier.expose(), b.verifier.expose());
-        assert!(a.verifier.expose().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(a
+            .verifier
+            .expose()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert!(!format!("{a:?}").contains(a.verifier.expose()));
         assert_eq!(random_token().len(), 43);
     }

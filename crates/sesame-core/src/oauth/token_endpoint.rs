@@ -61,7 +61,9 @@ pub async fn exchange_code(
     ];
     form.extend(client.form_fields());
     // GitHub answers form-encoded unless asked for JSON; the form parser below is the fallback.
-    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client.authorize(
+        http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form),
+    );
     token_response(&send("the token endpoint", req).await?)
 }
 
@@ -78,7 +80,9 @@ pub async fn refresh(
         form.push(("scope", scope));
     }
     form.extend(client.form_fields());
-    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client.authorize(
+        http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form),
+    );
     token_response(&send("the token endpoint", req).await?)
 }
 
@@ -95,7 +99,9 @@ pub async fn client_credentials(
         form.push(("scope", scope));
     }
     form.extend(client.form_fields());
-    let req = client.authorize(http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client.authorize(
+        http.post(meta.token_endpoint.clone()).header(ACCEPT, "application/json").form(&form),
+    );
     token_response(&send("the token endpoint", req).await?)
 }
 
@@ -113,7 +119,8 @@ pub async fn revoke(
     };
     let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
     form.extend(client.form_fields());
-    let req = client.authorize(http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form));
+    let req = client
+        .authorize(http.post(endpoint.clone()).header(ACCEPT, "application/json").form(&form));
     let answer = send("the revocation endpoint", req).await?;
     // RFC 7009 §2.2: 200 also for tokens that were already invalid; some answer 204.
     if answer.status.is_success() {
@@ -123,11 +130,18 @@ pub async fn revoke(
     }
 }
 
-pub async fn userinfo(http: &reqwest::Client, meta: &ProviderMetadata, access_token: &Secret) -> Result<Value, OAuthError> {
+pub async fn userinfo(
+    http: &reqwest::Client,
+    meta: &ProviderMetadata,
+    access_token: &Secret,
+) -> Result<Value, OAuthError> {
     let Some(endpoint) = &meta.userinfo_endpoint else {
         return Err(OAuthError::BadMetadata("the provider has no userinfo endpoint; add `openid` to the scopes or set userinfo_endpoint in the config".into()));
     };
-    let req = http.get(endpoint.clone()).header(ACCEPT, "application/json").bearer_auth(access_token.expose());
+    let req = http
+        .get(endpoint.clone())
+        .header(ACCEPT, "application/json")
+        .bearer_auth(access_token.expose());
     let answer = send("the userinfo endpoint", req).await?;
     if answer.status == StatusCode::UNAUTHORIZED {
         return Err(OAuthError::Provider {
@@ -171,7 +185,12 @@ impl Drop for HttpAnswer {
 /// endpoint in errors ("the token endpoint").
 pub(super) async fn send(what: &str, req: RequestBuilder) -> Result<HttpAnswer, OAuthError> {
     let mut resp = req.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| unreachable(what, &e))?;
-    let header = |name| resp.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_owned);
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into());
     let retry_after = header(RETRY_AFTER);
     let location = header(LOCATION);
@@ -180,7 +199,9 @@ pub(super) async fn send(what: &str, req: RequestBuilder) -> Result<HttpAnswer, 
     while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(what, &e))? {
         if body.len() + chunk.len() > MAX_BODY {
             body.fill(0);
-            return Err(OAuthError::BadResponse(format!("{what} sent more than {MAX_BODY} bytes (HTTP {status}, {content_type})")));
+            return Err(OAuthError::BadResponse(format!(
+                "{what} sent more than {MAX_BODY} bytes (HTTP {status}, {content_type})"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -214,7 +235,10 @@ fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
 
 /// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. `None` for anything
 /// else, so a garbled header means "back off as usual", not "retry at once".
-pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<std::time::Duration> {
+pub(crate) fn parse_retry_after(
+    value: &str,
+    now: std::time::SystemTime,
+) -> Option<std::time::Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(std::time::Duration::from_secs(secs));
@@ -237,19 +261,29 @@ fn is_form(content_type: &str) -> bool {
 pub(super) fn error_from_answer(what: &str, answer: &HttpAnswer) -> OAuthError {
     let status = answer.status;
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let retry_after = answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let retry_after = answer
+            .retry_after
+            .as_deref()
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         return OAuthError::RateLimited { what: what.into(), retry_after };
     }
     if status.is_redirection() {
         // The broker's client follows no redirects: a 307 would re-send codes and tokens
         // to wherever it points.
-        let to = answer.location.as_deref().map(|l| format!(" to {}", l.split('?').next().unwrap_or_default())).unwrap_or_default();
+        let to = answer
+            .location
+            .as_deref()
+            .map(|l| format!(" to {}", l.split('?').next().unwrap_or_default()))
+            .unwrap_or_default();
         return OAuthError::BadResponse(format!(
             "{what} redirects (HTTP {status}){to}; Sesame does not follow redirects, so put the final URL in the config or fix the issuer"
         ));
     }
     if status.is_server_error() {
-        return OAuthError::Unreachable { what: what.into(), detail: format!("the provider failed with HTTP {status}") };
+        return OAuthError::Unreachable {
+            what: what.into(),
+            detail: format!("the provider failed with HTTP {status}"),
+        };
     }
     let parsed = if is_form(&answer.content_type) {
         let raw = raw_from_form(&answer.body);
@@ -259,7 +293,10 @@ pub(super) fn error_from_answer(what: &str, answer: &HttpAnswer) -> OAuthError {
     };
     match parsed {
         Some(e) => OAuthError::from_oauth_error(&e.error, e.error_description.as_deref()),
-        None => OAuthError::BadResponse(format!("{what} answered HTTP {status} ({}) without an OAuth error code", answer.content_type)),
+        None => OAuthError::BadResponse(format!(
+            "{what} answered HTTP {status} ({}) without an OAuth error code",
+            answer.content_type
+        )),
     }
 }
 
@@ -286,7 +323,10 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
     } else {
         // serde's message could quote a value from the body, so it is not passed on.
         serde_json::from_slice(&answer.body).map_err(|_| {
-            OAuthError::BadResponse(format!("{WHAT} answered HTTP {} ({}) with something other than a JSON token response", answer.status, answer.content_type))
+            OAuthError::BadResponse(format!(
+                "{WHAT} answered HTTP {} ({}) with something other than a JSON token response",
+                answer.status, answer.content_type
+            ))
         })?
     };
     let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty()).map(Secret::new);
@@ -295,7 +335,9 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
         // Some providers (GitHub) report errors with HTTP 200.
         None => {
             return Err(match raw.error {
-                Some(error) => OAuthError::from_oauth_error(&error, raw.error_description.as_deref()),
+                Some(error) => {
+                    OAuthError::from_oauth_error(&error, raw.error_description.as_deref())
+                }
                 None => OAuthError::BadResponse(format!("{WHAT} answered without an access_token")),
             })
         }
@@ -306,13 +348,17 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
         Some(t) => t,
     };
     let expires_in = match raw.expires_in {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Some(Value::Number(n)) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        }
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
     let scope = match raw.scope {
         Some(Value::String(s)) => Some(normalise_scope(&s)),
-        Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")),
+        Some(Value::Array(items)) => {
+            Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+        }
         _ => None,
     }
     .filter(|s| !s.is_empty());
@@ -351,11 +397,12 @@ fn raw_from_form(body: &[u8]) -> RawTokenResponse {
 /// legal scope character, so a list is split at commas only when no comma-separated piece
 /// contains a space (which would make it a space-separated list of comma-bearing scopes).
 fn normalise_scope(s: &str) -> String {
-    let pieces: Vec<&str> = if s.contains(',') && s.split(',').all(|p| !p.trim().contains(char::is_whitespace)) {
-        s.split(',').map(str::trim).collect()
-    } else {
-        s.split_whitespace().collect()
-    };
+    let pieces: Vec<&str> =
+        if s.contains(',') && s.split(',').all(|p| !p.trim().contains(char::is_whitespace)) {
+            s.split(',').map(str::trim).collect()
+        } else {
+            s.split_whitespace().collect()
+        };
     pieces.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 

@@ -46,12 +46,23 @@ pub fn identify(
     desktop: &DesktopIndex,
 ) -> Result<Caller, IdentityError> {
     let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
-    let is_own = peer.identity.script.is_none() && own_binaries.iter().any(|b| *b == peer.identity.exe);
+    let is_own =
+        peer.identity.script.is_none() && own_binaries.iter().any(|b| *b == peer.identity.exe);
     if !is_own {
-        return Ok(Caller { app: app_info(&peer.identity), process: process_ref(&peer), via_cli: false, management: false });
+        return Ok(Caller {
+            app: app_info(&peer.identity),
+            process: process_ref(&peer),
+            via_cli: false,
+            management: false,
+        });
     }
     let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
-    Ok(Caller { app: app_info(&parent.identity), process: process_ref(&parent), via_cli: true, management: true })
+    Ok(Caller {
+        app: app_info(&parent.identity),
+        process: process_ref(&parent),
+        via_cli: true,
+        management: true,
+    })
 }
 
 fn process_ref(p: &ProcessInfo) -> ProcessRef {
@@ -75,7 +86,9 @@ pub fn app_info(id: &AppIdentity) -> AppInfo {
 pub fn own_binaries() -> Vec<PathBuf> {
     let mut list = vec![];
     if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
-        if let Some(sibling) = me.parent().map(|d| d.join("sesame")).and_then(|p| std::fs::canonicalize(p).ok()) {
+        if let Some(sibling) =
+            me.parent().map(|d| d.join("sesame")).and_then(|p| std::fs::canonicalize(p).ok())
+        {
             list.push(sibling);
         }
         list.push(me);

@@ -31,7 +31,10 @@ impl GrantTable {
     /// (the newest one), so an app granted less is not asked about more.
     pub fn default_scopes(&self, app: &str, account: &str) -> Option<Vec<String>> {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
-        list.iter().filter(|g| g.app.key == app && g.account == account).max_by_key(|g| (g.created_at, g.id)).map(|g| g.scopes.clone())
+        list.iter()
+            .filter(|g| g.app.key == app && g.account == account)
+            .max_by_key(|g| (g.created_at, g.id))
+            .map(|g| g.scopes.clone())
     }
 
     pub fn insert(&self, grant: GrantInfo) {
@@ -65,7 +68,15 @@ mod tests {
     fn grant(id: i64, app: &str, scopes: &[&str]) -> GrantInfo {
         GrantInfo {
             id,
-            app: AppInfo { key: app.into(), name: app.into(), exe: app.into(), script: None, icon: None, flatpak_app: None, sandboxed: false },
+            app: AppInfo {
+                key: app.into(),
+                name: app.into(),
+                exe: app.into(),
+                script: None,
+                icon: None,
+                flatpak_app: None,
+                sandboxed: false,
+            },
             account: "acc".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             created_at: id,
@@ -80,8 +91,15 @@ mod tests {
 
     #[test]
     fn coverage_is_by_app_account_and_subset() {
-        let t = GrantTable::new(vec![grant(1, "/a", &["email", "openid"]), grant(2, "/a", &["openid"])]);
-        assert_eq!(t.covering("/a", "acc", &v(&["openid"])), Some(2), "the narrowest covering grant");
+        let t = GrantTable::new(vec![
+            grant(1, "/a", &["email", "openid"]),
+            grant(2, "/a", &["openid"]),
+        ]);
+        assert_eq!(
+            t.covering("/a", "acc", &v(&["openid"])),
+            Some(2),
+            "the narrowest covering grant"
+        );
         assert_eq!(t.covering("/a", "acc", &v(&["email"])), Some(1));
         assert_eq!(t.covering("/a", "acc", &v(&["profile"])), None);
         assert_eq!(t.covering("/b", "acc", &v(&["openid"])), None, "another app");

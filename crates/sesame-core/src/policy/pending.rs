@@ -38,15 +38,29 @@ pub struct Ticket {
 }
 
 impl PendingQueue {
-    pub fn ask(&self, caller: &Caller, account: &str, scopes: &[String], timeout: Duration, now: i64) -> Ticket {
+    pub fn ask(
+        &self,
+        caller: &Caller,
+        account: &str,
+        scopes: &[String],
+        timeout: Duration,
+        now: i64,
+    ) -> Ticket {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let same = |e: &&mut Entry| e.info.app.key == caller.app.key && e.info.account == account && e.info.scopes == scopes;
+        let same = |e: &&mut Entry| {
+            e.info.app.key == caller.app.key && e.info.account == account && e.info.scopes == scopes
+        };
         if let Some(entry) = state.entries.iter_mut().find(same) {
             entry.info.waiting += 1;
             if !entry.requesters.contains(&caller.process) {
                 entry.requesters.push(caller.process);
             }
-            return Ticket { id: entry.info.id, decision: entry.decision.subscribe(), expires_at: entry.info.expires_at, is_new: false };
+            return Ticket {
+                id: entry.info.id,
+                decision: entry.decision.subscribe(),
+                expires_at: entry.info.expires_at,
+                is_new: false,
+            };
         }
         state.next_id += 1;
         let info = PendingInfo {
@@ -61,7 +75,8 @@ impl PendingQueue {
             expires_at: now + timeout.as_secs() as i64,
         };
         let (tx, rx) = watch::channel(None);
-        let ticket = Ticket { id: info.id, decision: rx, expires_at: info.expires_at, is_new: true };
+        let ticket =
+            Ticket { id: info.id, decision: rx, expires_at: info.expires_at, is_new: true };
         state.entries.push(Entry { info, requesters: vec![caller.process], decision: tx });
         ticket
     }
@@ -85,7 +100,9 @@ impl PendingQueue {
     pub fn asked_by(&self, id: u64, who: &Caller) -> bool {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.entries.iter().any(|e| {
-            e.info.id == id && (e.requesters.contains(&who.process) || (e.info.app.key == who.app.key && !is_interactive_shell(&who.app)))
+            e.info.id == id
+                && (e.requesters.contains(&who.process)
+                    || (e.info.app.key == who.app.key && !is_interactive_shell(&who.app)))
         })
     }
 
@@ -119,8 +136,21 @@ mod tests {
     use sesame_ipc::consent::AppInfo;
 
     fn caller(key: &str, pid: i32) -> Caller {
-        let app = AppInfo { key: key.into(), name: key.into(), exe: key.into(), script: None, icon: None, flatpak_app: None, sandboxed: false };
-        Caller { app, process: ProcessRef { pid, start_time: 1 }, via_cli: false, management: false }
+        let app = AppInfo {
+            key: key.into(),
+            name: key.into(),
+            exe: key.into(),
+            script: None,
+            icon: None,
+            flatpak_app: None,
+            sandboxed: false,
+        };
+        Caller {
+            app,
+            process: ProcessRef { pid, start_time: 1 },
+            via_cli: false,
+            management: false,
+        }
     }
 
     #[tokio::test]
@@ -150,7 +180,10 @@ mod tests {
         assert_eq!(a.expires_at, 105);
         q.answer(a.id, Decision::ApproveOnce).unwrap();
         for mut t in [a, b] {
-            assert_eq!(*t.decision.wait_for(|d| d.is_some()).await.unwrap(), Some(Decision::ApproveOnce));
+            assert_eq!(
+                *t.decision.wait_for(|d| d.is_some()).await.unwrap(),
+                Some(Decision::ApproveOnce)
+            );
         }
         assert!(q.answer(1, Decision::Deny).is_none(), "answered already");
         assert!(q.expire(c.id).is_some());

@@ -70,7 +70,8 @@ fn push_merged(rows: &mut Vec<NewActivity>, row: NewActivity) {
     if let Some(last) = rows.last_mut() {
         let same = last.event == ActivityEvent::HandedOut
             && row.event == ActivityEvent::HandedOut
-            && (&last.app, &last.account, &last.scopes, &last.detail) == (&row.app, &row.account, &row.scopes, &row.detail);
+            && (&last.app, &last.account, &last.scopes, &last.detail)
+                == (&row.app, &row.account, &row.scopes, &row.detail);
         if same {
             last.count += row.count;
             last.at = last.at.max(row.at);
@@ -155,7 +156,16 @@ mod tests {
     use super::*;
 
     fn row(event: ActivityEvent, app: &str, at: i64) -> NewActivity {
-        NewActivity { at, event, app: app.into(), app_name: app.into(), account: Some("a".into()), scopes: "openid".into(), detail: String::new(), count: 1 }
+        NewActivity {
+            at,
+            event,
+            app: app.into(),
+            app_name: app.into(),
+            account: Some("a".into()),
+            scopes: "openid".into(),
+            detail: String::new(),
+            count: 1,
+        }
     }
 
     #[test]
@@ -171,10 +181,16 @@ mod tests {
         ] {
             push_merged(&mut rows, r);
         }
-        let summary: Vec<(ActivityEvent, &str, u64, i64)> = rows.iter().map(|r| (r.event, r.app.as_str(), r.count, r.at)).collect();
+        let summary: Vec<(ActivityEvent, &str, u64, i64)> =
+            rows.iter().map(|r| (r.event, r.app.as_str(), r.count, r.at)).collect();
         assert_eq!(
             summary,
-            [(ActivityEvent::HandedOut, "/a", 2, 2), (ActivityEvent::HandedOut, "/b", 2, 3), (ActivityEvent::Denied, "/b", 1, 3), (ActivityEvent::Denied, "/b", 1, 3)]
+            [
+                (ActivityEvent::HandedOut, "/a", 2, 2),
+                (ActivityEvent::HandedOut, "/b", 2, 3),
+                (ActivityEvent::Denied, "/b", 1, 3),
+                (ActivityEvent::Denied, "/b", 1, 3)
+            ]
         );
     }
 }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
+use serde_json::Value;
 use sesame_ipc::codec::frame_codec;
 use sesame_ipc::events::EVENT_NOTIFICATION;
 use sesame_ipc::protocol::{method, parse_request, Notification, Response};
 use sesame_ipc::{ErrorKind, RpcError};
-use serde_json::Value;
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,11 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
         Err(message) => {
             tracing::warn!(uid, ?pid, "refused a connection: {message}");
             broker.refused(None, format!("uid {}, pid {}: {message}", uid, pid.unwrap_or(0))).await;
-            let _ = send(&mut framed, Response::err(Value::Null, RpcError::new(ErrorKind::Forbidden, message))).await;
+            let _ = send(
+                &mut framed,
+                Response::err(Value::Null, RpcError::new(ErrorKind::Forbidden, message)),
+            )
+            .await;
             return;
         }
     };
@@ -62,7 +66,10 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
             },
             Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
                 // The rest of the line is still in flight; resynchronising is not worth it.
-                let error = RpcError::new(ErrorKind::FrameTooLarge, "the request is longer than 64 KiB; the connection is closed");
+                let error = RpcError::new(
+                    ErrorKind::FrameTooLarge,
+                    "the request is longer than 64 KiB; the connection is closed",
+                );
                 let _ = send(&mut framed, Response::err(Value::Null, error)).await;
                 return;
             }
@@ -86,19 +93,31 @@ async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
     let b = broker.clone();
     let identified = tokio::task::spawn_blocking(move || {
         use std::os::fd::AsFd;
-        caller::identify(pid, peer.uid, peer.pidfd.as_ref().map(|fd| fd.as_fd()), &b.own_binaries, &b.desktop)
+        caller::identify(
+            pid,
+            peer.uid,
+            peer.pidfd.as_ref().map(|fd| fd.as_fd()),
+            &b.own_binaries,
+            &b.desktop,
+        )
     })
     .await;
     match identified {
         Ok(Ok(caller)) => Ok(caller),
-        Ok(Err(e)) => Err(format!("Sesame could not tell which program connected ({e}), so it will not serve it")),
+        Ok(Err(e)) => Err(format!(
+            "Sesame could not tell which program connected ({e}), so it will not serve it"
+        )),
         Err(e) => Err(format!("identifying the caller failed ({e})")),
     }
 }
 
 /// A subscribed connection: events out until either side stops. Anything the client sends
 /// now is ignored; closing the connection ends the subscription.
-async fn stream_events(mut framed: Framed<UnixStream, LinesCodec>, mut subscription: Subscription, stop: CancellationToken) {
+async fn stream_events(
+    mut framed: Framed<UnixStream, LinesCodec>,
+    mut subscription: Subscription,
+    stop: CancellationToken,
+) {
     loop {
         let event = tokio::select! {
             event = subscription.next() => event,
@@ -110,7 +129,8 @@ async fn stream_events(mut framed: Framed<UnixStream, LinesCodec>, mut subscript
         };
         let Some(event) = event else { return };
         let params = serde_json::to_value(&event).expect("an event always serializes");
-        let note = Notification { jsonrpc: "2.0".into(), method: EVENT_NOTIFICATION.into(), params };
+        let note =
+            Notification { jsonrpc: "2.0".into(), method: EVENT_NOTIFICATION.into(), params };
         let line = serde_json::to_string(&note).expect("a notification always serializes");
         if framed.send(line).await.is_err() {
             return;
@@ -118,7 +138,10 @@ async fn stream_events(mut framed: Framed<UnixStream, LinesCodec>, mut subscript
     }
 }
 
-async fn send(framed: &mut Framed<UnixStream, LinesCodec>, reply: Response) -> Result<(), LinesCodecError> {
+async fn send(
+    framed: &mut Framed<UnixStream, LinesCodec>,
+    reply: Response,
+) -> Result<(), LinesCodecError> {
     let line = serde_json::to_string(&reply).expect("a Response always serializes");
     framed.send(line).await
 }

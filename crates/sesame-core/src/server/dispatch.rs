@@ -36,7 +36,10 @@ pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -
     if MANAGEMENT.contains(&request.method.as_str()) && !caller.management {
         tracing::warn!(app = %caller.app.key, method = %request.method, "refused a management call");
         broker.refused(Some(&caller.app), format!("management call {}", request.method)).await;
-        let message = format!("only Sesame's own tools may call `{}`; {} is not one of them", request.method, caller.app.name);
+        let message = format!(
+            "only Sesame's own tools may call `{}`; {} is not one of them",
+            request.method, caller.app.name
+        );
         return Response::err(id, RpcError::new(ErrorKind::Forbidden, message));
     }
     match call(broker, caller, &request).await {
@@ -128,16 +131,21 @@ async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Resul
             let _: Empty = params(p)?;
             reply(Empty {})
         }
-        other => Err(RpcError::new(ErrorKind::MethodNotFound, format!("there is no method `{other}`; see docs/protocol.md for the list"))),
+        other => Err(RpcError::new(
+            ErrorKind::MethodNotFound,
+            format!("there is no method `{other}`; see docs/protocol.md for the list"),
+        )),
     }
 }
 
 /// Absent params count as `{}`.
 fn params<T: DeserializeOwned>(value: &Value) -> Result<T, RpcError> {
     let value = if value.is_null() { Value::Object(Default::default()) } else { value.clone() };
-    serde_json::from_value(value).map_err(|e| RpcError::new(ErrorKind::BadRequest, format!("invalid params: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| RpcError::new(ErrorKind::BadRequest, format!("invalid params: {e}")))
 }
 
 fn reply<T: Serialize>(result: T) -> Result<Value, RpcError> {
-    serde_json::to_value(result).map_err(|e| RpcError::new(ErrorKind::Internal, format!("cannot encode the reply: {e}")))
+    serde_json::to_value(result)
+        .map_err(|e| RpcError::new(ErrorKind::Internal, format!("cannot encode the reply: {e}")))
 }

@@ -42,7 +42,13 @@ pub async fn run(listener: UnixListener, broker: Arc<Broker>, shutdown: impl Fut
     }
 }
 
-async fn accept_loop(listener: &UnixListener, broker: &Arc<Broker>, limit: &Arc<Semaphore>, stop: &CancellationToken, tasks: &TaskTracker) {
+async fn accept_loop(
+    listener: &UnixListener,
+    broker: &Arc<Broker>,
+    limit: &Arc<Semaphore>,
+    stop: &CancellationToken,
+    tasks: &TaskTracker,
+) {
     loop {
         let permit = limit.clone().acquire_owned().await.expect("the semaphore is never closed");
         let stream = match listener.accept().await {

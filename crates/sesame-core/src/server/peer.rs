@@ -27,7 +27,13 @@ fn peer_pidfd(stream: &UnixStream) -> Option<OwnedFd> {
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into `fd`, a c_int we own.
     let rc = unsafe {
-        libc::getsockopt(stream.as_raw_fd(), libc::SOL_SOCKET, SO_PEERPIDFD, (&mut fd as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut fd as *mut libc::c_int).cast(),
+            &mut len,
+        )
     };
     // SAFETY: on success the kernel gave us a new descriptor that nobody else owns.
     (rc == 0 && fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
@@ -49,7 +55,8 @@ mod tests {
         assert_eq!(peer.uid, own_uid());
         assert_eq!(peer.pid, Some(std::process::id() as i32));
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-        let mut v = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
+        let mut v =
+            release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
         if (v.next().unwrap_or(0), v.next().unwrap_or(0)) >= (6, 5) {
             assert!(peer.pidfd.is_some(), "SO_PEERPIDFD on Linux {release}");
         }

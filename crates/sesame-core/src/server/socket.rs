@@ -13,7 +13,9 @@ use super::peer::own_uid;
 pub enum SocketError {
     #[error("another Sesame broker is already running on {0}; use it, or stop it first")]
     AlreadyRunning(PathBuf),
-    #[error("{path} exists and is not a socket; move it away or set SESAME_SOCKET to another path")]
+    #[error(
+        "{path} exists and is not a socket; move it away or set SESAME_SOCKET to another path"
+    )]
     NotASocket { path: PathBuf },
     #[error("the socket directory {path} belongs to uid {owner}, not to you; remove it or set SESAME_SOCKET")]
     ForeignDirectory { path: PathBuf, owner: u32 },
