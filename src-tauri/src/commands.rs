@@ -3,7 +3,6 @@
 //! command can hand a token to a page (see `dto.rs` for how that is kept and tested).
 //! Which window may call which command is tauri's ACL: `capabilities/*.json`.
 
-use sesame_core::browser;
 use sesame_ipc::consent::{
     ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingInfo,
 };
@@ -63,7 +62,8 @@ pub fn providers_list(state: State<'_, AppState>) -> Answer<ProvidersView> {
 #[tauri::command]
 pub async fn login_start(state: State<'_, AppState>, provider: String) -> Answer<LoginStarted> {
     let started = state.broker()?.login_start(&provider).await?;
-    let browser_error = browser::open(&started.authorization_url).err().map(|e| e.to_string());
+    let browser_error =
+        sesame_core::open_browser(&started.authorization_url).err().map(|e| e.to_string());
     ok(LoginStarted {
         login_id: started.login_id,
         authorization_url: started.authorization_url,

@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use sesame_core::error::BrokerError;
+use sesame_core::BrokerError;
 use sesame_ipc::consent::{ActivityInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult, ProviderInfo};
 use sesame_ipc::RpcError;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sesame_core::broker::Broker;
+use sesame_core::Broker;
 use sesame_ipc::events::BrokerEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 

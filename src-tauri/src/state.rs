@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use sesame_core::broker::Broker;
-use sesame_core::config::Config;
 use sesame_core::host::{self, HelperCommand, Host, HostError};
-use sesame_core::paths::Paths;
-use sesame_core::policy::Caller;
+use sesame_core::Broker;
+use sesame_core::Caller;
+use sesame_core::Config;
+use sesame_core::Paths;
 use sesame_ipc::consent::{AppInfo, PendingInfo};
 use sesame_ipc::protocol::AccountStatus;
 
@@ -218,14 +218,11 @@ fn why_not_running(core: &Core) -> String {
 }
 
 fn consent_view(request: PendingInfo) -> ConsentView {
-    let icon_data_url = request.app.icon.as_deref().and_then(sesame_core::identity::icon::data_url);
+    let icon_data_url = request.app.icon.as_deref().and_then(sesame_core::icon_data_url);
     let scopes = request
         .scopes
         .iter()
-        .map(|s| ScopeWords {
-            scope: s.clone(),
-            description: sesame_core::scope_words::describe(s),
-        })
+        .map(|s| ScopeWords { scope: s.to_owned(), description: sesame_core::describe_scope(s) })
         .collect();
     ConsentView { request, icon_data_url, scopes, security_delay_ms: SECURITY_DELAY_MS }
 }

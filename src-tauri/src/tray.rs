@@ -7,8 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sesame_core::broker::Broker;
-use sesame_core::browser;
+use sesame_core::Broker;
 use sesame_ipc::protocol::{AccountInfo, AccountStatus, GRANT_AUTHORIZATION_CODE};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -101,7 +100,7 @@ fn text(label: impl Into<String>) -> Entry {
 }
 
 fn who(a: &AccountInfo) -> String {
-    let name = a.email.clone().or_else(|| a.name.clone()).unwrap_or_else(|| a.id.clone());
+    let name = a.display_name().to_owned();
     format!("{name} ({})", a.provider)
 }
 
@@ -284,7 +283,7 @@ fn sign_in<R: Runtime>(app: &AppHandle<R>, provider: String) {
 
 async fn sign_in_flow(broker: &Arc<Broker>, provider: &str) -> Result<AccountInfo, String> {
     let started = broker.login_start(provider).await.map_err(|e| e.to_string())?;
-    if let Err(e) = browser::open(&started.authorization_url) {
+    if let Err(e) = sesame_core::open_browser(&started.authorization_url) {
         let _ = broker.login_cancel(&started.login_id);
         return Err(e.to_string());
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sesame_app::state::{AppState, Core};
 use sesame_app::{commands, COMMANDS};
-use sesame_core::paths::Paths;
+use sesame_core::Paths;
 use sesame_ipc::protocol::TokenGetParams;
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 
 use sesame_core::host::{self, HelperCommand};
-use sesame_core::paths::Paths;
+use sesame_core::Paths;
 
 #[test]
 fn the_socket_lives_exactly_as_long_as_the_server() {

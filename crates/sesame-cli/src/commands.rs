@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sesame_core::paths::Paths;
+use sesame_core::Paths;
 use sesame_ipc::protocol::{Revocation, TokenGetParams, GRANT_CLIENT_CREDENTIALS};
 use sesame_ipc::Client;
 
@@ -64,7 +64,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                 for p in providers {
                     let machine =
                         if p.grant == GRANT_CLIENT_CREDENTIALS { "\tmachine account" } else { "" };
-                    println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes.join(" "));
+                    println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes.to_string());
                 }
             }
             Ok(())
@@ -72,7 +72,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
         Command::Token { account, scopes, min_ttl, json } => {
             let params = TokenGetParams {
                 account,
-                scopes: (!scopes.is_empty()).then_some(scopes),
+                scopes: (!scopes.is_empty()).then(|| scopes.into()),
                 min_ttl: Some(min_ttl),
             };
             let token = client.token(&params).await?;
@@ -130,7 +130,7 @@ async fn login(
         start.authorization_url
     );
     if !no_browser {
-        if let Err(e) = sesame_core::browser::open(&start.authorization_url) {
+        if let Err(e) = sesame_core::open_browser(&start.authorization_url) {
             eprintln!("(could not start a browser: {e:#})");
         }
     }
@@ -178,7 +178,7 @@ async fn finish(
             anyhow::bail!("sign-in cancelled");
         }
     };
-    let who = account.email.as_deref().or(account.name.as_deref()).unwrap_or(&account.subject);
+    let who = account.display_name();
     eprintln!("Signed in as {who}.");
     println!("{}", account.id);
     Ok(())

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sesame_core::host::{self, HelperCommand};
-use sesame_core::paths::Paths;
 use sesame_core::server;
+use sesame_core::Paths;
 use tokio::signal::unix::{signal, SignalKind};
 
 pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {

@@ -15,8 +15,8 @@ pub fn accounts_table(accounts: &[AccountInfo]) -> String {
             vec![
                 a.id.clone(),
                 a.provider.clone(),
-                a.email.clone().or(a.name.clone()).unwrap_or(a.subject.clone()),
-                a.scopes.join(" "),
+                a.display_name().to_owned(),
+                a.scopes.to_string(),
                 match a.status {
                     AccountStatus::Active => "active".into(),
                     AccountStatus::ReauthRequired => "re-auth needed".into(),
@@ -43,7 +43,7 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
                 p.id.to_string(),
                 who,
                 p.account.clone(),
-                p.scopes.join(" "),
+                p.scopes.to_string(),
                 p.waiting.to_string(),
                 utc(p.expires_at),
             ]
@@ -66,7 +66,7 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
                 g.id.to_string(),
                 app(&g.app),
                 g.account.clone(),
-                g.scopes.join(" "),
+                g.scopes.to_string(),
                 g.use_count.to_string(),
                 last,
                 utc(g.created_at),
@@ -101,7 +101,7 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
                 event,
                 who,
                 r.account.clone().unwrap_or_default(),
-                r.scopes.join(" "),
+                r.scopes.to_string(),
                 r.detail.clone(),
             ]
         })

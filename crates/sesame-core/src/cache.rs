@@ -3,10 +3,10 @@
 //! Each entry also remembers when it was last handed out, so the proactive refresher knows
 //! which tokens programs still use.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::Secret;
+use crate::{ScopeSet, Secret};
 
 #[derive(Clone, Debug)]
 pub struct CachedToken {
@@ -16,13 +16,33 @@ pub struct CachedToken {
     pub issued_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
-    pub scope: String,
+    /// What the token carries (see [`CachedToken::from_answer`]).
+    pub scope: ScopeSet,
 }
 
-/// A scope set in canonical form: sorted, without duplicates, space-joined.
-pub fn scope_key<S: AsRef<str>>(scopes: &[S]) -> String {
-    let set: BTreeSet<&str> = scopes.iter().map(|s| s.as_ref()).filter(|s| !s.is_empty()).collect();
-    set.into_iter().collect::<Vec<_>>().join(" ")
+/// Used when a token response has no `expires_in` (RFC 6749 only recommends it).
+const DEFAULT_EXPIRES_IN: u64 = 3600;
+
+impl CachedToken {
+    /// The one way a provider's answer becomes a cached token (sign-in, refresh, client
+    /// credentials). An answer without `scope` carries what was `asked` (RFC 6749 §5.1: the
+    /// scope is omitted when it is identical to the request).
+    pub fn from_answer(
+        access_token: Secret,
+        token_type: String,
+        expires_in: Option<u64>,
+        granted: Option<ScopeSet>,
+        asked: &ScopeSet,
+        now: i64,
+    ) -> CachedToken {
+        CachedToken {
+            access_token,
+            token_type,
+            issued_at: now,
+            expires_at: now + expires_in.unwrap_or(DEFAULT_EXPIRES_IN) as i64,
+            scope: granted.unwrap_or_else(|| asked.clone()),
+        }
+    }
 }
 
 struct Entry {
@@ -35,7 +55,7 @@ struct Entry {
 
 #[derive(Default)]
 pub struct TokenCache {
-    map: Mutex<HashMap<(String, String), Entry>>,
+    map: Mutex<HashMap<(String, ScopeSet), Entry>>,
     puts: std::sync::atomic::AtomicU64,
 }
 
@@ -45,12 +65,12 @@ impl TokenCache {
     pub fn get(
         &self,
         account: &str,
-        scope_key: &str,
+        scopes: &ScopeSet,
         min_ttl: u64,
         now: i64,
     ) -> Option<CachedToken> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
+        let entry = map.get_mut(&(account.to_owned(), scopes.clone()))?;
         if entry.token.expires_at - now > min_ttl as i64 {
             entry.last_used = now;
             return Some(entry.token.clone());
@@ -67,12 +87,12 @@ impl TokenCache {
     pub fn stored_since(
         &self,
         account: &str,
-        scope_key: &str,
+        scopes: &ScopeSet,
         mark: u64,
         now: i64,
     ) -> Option<CachedToken> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.get_mut(&(account.to_owned(), scope_key.to_owned()))?;
+        let entry = map.get_mut(&(account.to_owned(), scopes.clone()))?;
         if entry.generation > mark && entry.token.expires_at > now {
             entry.last_used = now;
             return Some(entry.token.clone());
@@ -81,9 +101,9 @@ impl TokenCache {
     }
 
     /// Stores a fresh token; the entry keeps its last use (a proactive refresh is not a use).
-    pub fn put(&self, account: &str, scope_key: &str, token: CachedToken) {
+    pub fn put(&self, account: &str, scopes: &ScopeSet, token: CachedToken) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (account.to_owned(), scope_key.to_owned());
+        let key = (account.to_owned(), scopes.clone());
         let last_used = map.get(&key).map(|e| e.last_used).unwrap_or(token.issued_at);
         let generation = self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         map.insert(key, Entry { token, generation, last_used });
@@ -98,7 +118,7 @@ impl TokenCache {
     /// at `now` (for revocation at sign-out).
     pub fn take_account(&self, account: &str, now: i64) -> Vec<Secret> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let keys: Vec<(String, String)> =
+        let keys: Vec<(String, ScopeSet)> =
             map.keys().filter(|(a, _)| a == account).cloned().collect();
         keys.into_iter()
             .filter_map(|k| map.remove(&k))
@@ -109,7 +129,7 @@ impl TokenCache {
 
     /// (account, scopes) whose token has used up `fraction` of its lifetime and that a
     /// program took within the last `idle` seconds: refresh these before anyone waits.
-    pub fn due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, String)> {
+    pub fn due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, ScopeSet)> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.iter()
             .filter(|(_, e)| {
@@ -123,9 +143,9 @@ impl TokenCache {
 
     /// Whether the entry still needs the refresh [`TokenCache::due`] asked for (another
     /// task may have done it meanwhile).
-    pub fn still_due(&self, account: &str, scope_key: &str, now: i64, fraction: f64) -> bool {
+    pub fn still_due(&self, account: &str, scopes: &ScopeSet, now: i64, fraction: f64) -> bool {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&(account.to_owned(), scope_key.to_owned())).is_some_and(|e| {
+        map.get(&(account.to_owned(), scopes.clone())).is_some_and(|e| {
             let lifetime = (e.token.expires_at - e.token.issued_at).max(0) as f64;
             now as f64 >= e.token.issued_at as f64 + lifetime * fraction
         })
@@ -142,64 +162,70 @@ mod tests {
             token_type: "Bearer".into(),
             issued_at,
             expires_at,
-            scope: "a".into(),
+            scope: s("a"),
         }
     }
 
+    fn s(words: &str) -> ScopeSet {
+        ScopeSet::parse(words)
+    }
+
     #[test]
-    fn scope_sets_are_canonical() {
-        assert_eq!(scope_key(&["profile", "openid", "profile", ""]), "openid profile");
+    fn an_answer_without_scope_carries_what_was_asked() {
+        let asked = s("openid email");
+        let x = || Secret::new("x");
+        let t = CachedToken::from_answer(x(), "Bearer".into(), None, None, &asked, 10);
+        assert_eq!((t.scope, t.expires_at), (asked.clone(), 10 + DEFAULT_EXPIRES_IN as i64));
+        let t =
+            CachedToken::from_answer(x(), "Bearer".into(), Some(5), Some(s("email")), &asked, 10);
+        assert_eq!((t.scope, t.expires_at), (s("email"), 15));
     }
 
     #[test]
     fn min_ttl_decides_freshness() {
         let c = TokenCache::default();
-        c.put("acc", "a", token(0, 1000));
-        assert!(c.get("acc", "a", 60, 900).is_some());
-        assert!(c.get("acc", "a", 100, 900).is_none());
-        assert!(c.get("acc", "b", 0, 900).is_none());
+        c.put("acc", &s("a"), token(0, 1000));
+        assert!(c.get("acc", &s("a"), 60, 900).is_some());
+        assert!(c.get("acc", &s("a"), 100, 900).is_none());
+        assert!(c.get("acc", &s("b"), 0, 900).is_none());
         c.forget_account("acc");
-        assert!(c.get("acc", "a", 0, 0).is_none());
+        assert!(c.get("acc", &s("a"), 0, 0).is_none());
     }
 
     #[test]
     fn take_account_returns_the_live_tokens_and_forgets_them() {
         let c = TokenCache::default();
-        c.put("acc", "a", token(0, 1000));
-        c.put("acc", "b", token(0, 10));
-        c.put("other", "a", token(0, 1000));
+        c.put("acc", &s("a"), token(0, 1000));
+        c.put("acc", &s("b"), token(0, 10));
+        c.put("other", &s("a"), token(0, 1000));
         assert_eq!(c.take_account("acc", 500).len(), 1, "the expired one is not worth revoking");
-        assert!(c.get("acc", "a", 0, 0).is_none() && c.get("acc", "b", 0, 0).is_none());
-        assert!(c.get("other", "a", 0, 0).is_some());
+        assert!(c.get("acc", &s("a"), 0, 0).is_none() && c.get("acc", &s("b"), 0, 0).is_none());
+        assert!(c.get("other", &s("a"), 0, 0).is_some());
     }
 
     #[test]
     fn stored_since_sees_only_later_puts() {
         let c = TokenCache::default();
-        c.put("acc", "a", token(0, 1000));
+        c.put("acc", &s("a"), token(0, 1000));
         let mark = c.mark();
-        assert!(c.stored_since("acc", "a", mark, 10).is_none(), "stored before the mark");
-        c.put("acc", "a", token(0, 1000));
-        assert!(c.stored_since("acc", "a", mark, 10).is_some());
-        assert!(c.stored_since("acc", "a", mark, 1000).is_none(), "expired");
+        assert!(c.stored_since("acc", &s("a"), mark, 10).is_none(), "stored before the mark");
+        c.put("acc", &s("a"), token(0, 1000));
+        assert!(c.stored_since("acc", &s("a"), mark, 10).is_some());
+        assert!(c.stored_since("acc", &s("a"), mark, 1000).is_none(), "expired");
     }
 
     #[test]
     fn used_tokens_come_due_at_the_fraction_and_idle_ones_do_not() {
         let c = TokenCache::default();
-        c.put("used", "a", token(0, 100));
-        c.put("idle", "a", token(0, 100));
+        c.put("used", &s("a"), token(0, 100));
+        c.put("idle", &s("a"), token(0, 100));
         assert!(c.due(74, 0.75, 30).is_empty(), "not yet at 75%");
-        c.get("used", "a", 0, 70);
+        c.get("used", &s("a"), 0, 70);
         let due = c.due(76, 0.75, 30);
-        assert_eq!(
-            due,
-            vec![("used".to_string(), "a".to_string())],
-            "idle since 0, more than 30 s ago"
-        );
-        assert!(c.still_due("used", "a", 76, 0.75));
-        c.put("used", "a", token(76, 176));
-        assert!(!c.still_due("used", "a", 77, 0.75), "refreshed meanwhile");
+        assert_eq!(due, vec![("used".to_string(), s("a"))], "idle since 0, more than 30 s ago");
+        assert!(c.still_due("used", &s("a"), 76, 0.75));
+        c.put("used", &s("a"), token(76, 176));
+        assert!(!c.still_due("used", &s("a"), 77, 0.75), "refreshed meanwhile");
         assert!(
             c.due(160, 0.75, 100).iter().any(|(a, _)| a == "used"),
             "the last use survives a refresh"

@@ -1,7 +1,9 @@
-//! The broker's error type. Every variant maps to one documented `ErrorKind` and a message
-//! that tells the user what to do next. No variant ever holds a token.
+//! The broker's error type. Every variant maps to one documented `ErrorKind`. Its message
+//! says what went wrong in words that fit every front end; what to do next is data,
+//! [`BrokerError::remedy`], which the socket renders in the CLI's words and the app in its
+//! own. No variant ever holds a token.
 
-use sesame_ipc::{ErrorKind, RpcError};
+use sesame_ipc::{ErrorKind, Remedy, RpcError, ScopeSet};
 
 use crate::db::DbError;
 use crate::keyring::KeyringError;
@@ -13,36 +15,34 @@ pub enum BrokerError {
     BadRequest(String),
     #[error("there is no provider `{id}` in the config; configured: {known}")]
     NoSuchProvider { id: String, known: String },
-    #[error("there is no account `{0}`; `sesame accounts` lists them, `sesame login <provider>` adds one")]
+    #[error("there is no account `{0}`")]
     NoSuchAccount(String),
-    #[error(
-        "provider `{provider}` has several accounts ({ids}); name one of them by its account id"
-    )]
-    AmbiguousAccount { provider: String, ids: String },
+    #[error("provider `{provider}` has several accounts ({})", ids.join(", "))]
+    AmbiguousAccount { provider: String, ids: Vec<String> },
     #[error("account `{account}` was not granted {missing}; ask for fewer scopes, or add them to the provider's `scopes` and sign in again")]
-    InsufficientScope { account: String, missing: String },
-    #[error("account `{account}` must sign in again ({why}); run `sesame login {provider}`")]
+    InsufficientScope { account: String, missing: ScopeSet },
+    #[error("account `{account}` must sign in again ({why})")]
     ReauthRequired { account: String, provider: String, why: String },
-    #[error("there is no sign-in `{0}` in progress; start one with `sesame login <provider>`")]
+    #[error("there is no sign-in `{0}` in progress")]
     NoSuchLogin(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("you denied {app} a token for account `{account}`; it can ask again, and `sesame grants` shows what is allowed")]
+    #[error("you denied {app} a token for account `{account}`; it can ask again")]
     ConsentDenied { app: String, account: String },
-    #[error("nobody answered whether {app} may have a token for account `{account}`; answer with `sesame pending` and `sesame approve <id>` while the request waits")]
+    #[error("nobody answered whether {app} may have a token for account `{account}`")]
     ConsentTimeout { app: String, account: String },
-    #[error("there is no pending request {0} (answered already, or it timed out); `sesame pending` lists them")]
+    #[error("there is no pending request {0} (answered already, or it timed out)")]
     NoSuchPending(u64),
-    #[error("there is no grant {0}; `sesame grants` lists them")]
+    #[error("there is no grant {0}")]
     NoSuchGrant(i64),
     /// `hint` says where the user finds the secret.
-    #[error("provider `{provider}` needs a client secret and none is stored: {hint}; then run `sesame secret set {provider}` and paste it when asked")]
+    #[error("provider `{provider}` needs a client secret and none is stored: {hint}")]
     ClientSecretMissing { provider: String, hint: String },
     /// The provider refused the client's own credentials (`invalid_client`): usually a wrong
     /// or replaced client secret.
-    #[error("provider `{provider}` refused Sesame's client credentials ({detail}); if the client secret is wrong or was replaced, store the right one with `sesame secret set {provider}`, and check client_id in the config")]
+    #[error("provider `{provider}` refused Sesame's client credentials ({detail}); check client_id in the config, and if the client secret is wrong or was replaced, store the right one")]
     ClientRejected { provider: String, detail: String },
-    #[error("provider `{provider}` offers no device sign-in: {why}; sign in in the browser instead with `sesame login {provider}`")]
+    #[error("provider `{provider}` offers no device sign-in: {why}")]
     DeviceFlowUnsupported { provider: String, why: String },
     /// A provider error with what this provider needs to allow it (a preset's hint).
     #[error("{source}; {hint}")]
@@ -80,16 +80,62 @@ impl BrokerError {
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
         }
     }
+
+    /// What the user can do about it, if there is one thing to do.
+    pub fn remedy(&self) -> Option<Remedy> {
+        let provider = |p: &String| p.clone();
+        Some(match self {
+            BrokerError::NoSuchAccount(_) => Remedy::ListAccounts,
+            BrokerError::AmbiguousAccount { ids, .. } => Remedy::NameAccount { ids: ids.clone() },
+            BrokerError::ReauthRequired { provider: p, .. } => {
+                Remedy::SignInAgain { provider: provider(p) }
+            }
+            BrokerError::NoSuchLogin(_) => Remedy::SignIn { provider: None },
+            BrokerError::ConsentDenied { .. } | BrokerError::NoSuchGrant(_) => Remedy::ListGrants,
+            BrokerError::ConsentTimeout { .. } => Remedy::AnswerPending,
+            BrokerError::NoSuchPending(_) => Remedy::ListPending,
+            BrokerError::ClientSecretMissing { provider: p, .. }
+            | BrokerError::ClientRejected { provider: p, .. } => {
+                Remedy::StoreSecret { provider: provider(p) }
+            }
+            BrokerError::DeviceFlowUnsupported { provider: p, .. } => {
+                Remedy::SignInInBrowser { provider: provider(p) }
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl From<BrokerError> for RpcError {
     fn from(e: BrokerError) -> RpcError {
-        RpcError::new(e.kind(), e.to_string())
+        RpcError::from(&e)
     }
 }
 
 impl From<&BrokerError> for RpcError {
     fn from(e: &BrokerError) -> RpcError {
-        RpcError::new(e.kind(), e.to_string())
+        RpcError::with_remedy(e.kind(), e.to_string(), e.remedy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_says_what_to_do_in_the_clis_words_and_as_data() {
+        let e = BrokerError::ReauthRequired {
+            account: "work-1".into(),
+            provider: "work".into(),
+            why: "refused".into(),
+        };
+        assert_eq!(e.to_string(), "account `work-1` must sign in again (refused)");
+        let wire = RpcError::from(&e);
+        assert_eq!(
+            wire.message,
+            "account `work-1` must sign in again (refused); run `sesame login work`"
+        );
+        assert_eq!(wire.remedy(), Some(&Remedy::SignInAgain { provider: "work".into() }));
+        assert!(RpcError::from(BrokerError::Internal("x".into())).remedy().is_none());
     }
 }

@@ -174,6 +174,7 @@ fn map_error(e: keyring_core::Error) -> KeyringError {
 }
 
 /// In-memory store for unit tests (never used by the daemon or the e2e tests).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Default)]
 pub struct MemoryStore {
     entries: Mutex<HashMap<String, Secret>>,
@@ -181,6 +182,7 @@ pub struct MemoryStore {
     pub unavailable: std::sync::atomic::AtomicBool,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl MemoryStore {
     fn check(&self) -> Result<(), KeyringError> {
         if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
@@ -190,6 +192,7 @@ impl MemoryStore {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl SecretStore for MemoryStore {
     fn get(&self, account: &str) -> Result<Option<Secret>, KeyringError> {
         self.check()?;
@@ -246,8 +249,8 @@ mod tests {
         assert_eq!(client_secret_key("machine"), "client-secret:machine");
         assert_ne!(
             client_secret_key("machine"),
-            crate::login::account_id("machine", "https://i", "machine-client")
+            crate::broker::login_account_id("machine", "https://i", "machine-client")
         );
-        assert!(!crate::login::account_id("client-secret", "https://i", "x").contains(':'));
+        assert!(!crate::broker::login_account_id("client-secret", "https://i", "x").contains(':'));
     }
 }

@@ -1,32 +1,56 @@
 //! Sesame's headless core. Everything the broker does lives here; the CLI daemon and the
-//! desktop app both host one [`broker::Broker`] and serve it with [`server::run`].
+//! desktop app both host one [`Broker`] and serve it with [`server::run`] (or let
+//! [`Host`] do both).
+//!
+//! # Public API
+//!
+//! What `sesame-cli`, `src-tauri` and the tests use, and nothing else:
+//!
+//! - [`Broker`]: accounts, tokens, sign-in, consent, grants and activity, one per process;
+//!   its methods are the socket's methods ([`server`] is a thin adapter over them).
+//! - [`BrokerError`] (with [`Remedy`], what to do about it), [`Config`], [`Paths`].
+//! - [`Caller`] and [`ProcessRef`]: who asks (the app passes its own, in-process caller).
+//! - [`Host`], [`HostError`], [`HelperCommand`], [`host::rotate_helper`]: start the broker
+//!   where the platform wants it (socket, database, keyring, the rotation helper).
+//! - [`server`]: `run` the socket server over a listener, and its socket helpers.
+//! - [`Db`], [`Keyring`]: the stores a [`Broker`] is built from.
+//! - [`open_browser`], [`describe_scope`], [`icon_data_url`], [`now_unix`]: small helpers the
+//!   front ends share.
+//! - With the `test-support` feature: [`testing`] (an in-memory keyring, the keyring key of
+//!   a client secret) and [`test_http`] (a one-shot HTTP provider).
+//!
+//! Everything else is private to the crate.
 
-pub mod broker;
-pub mod browser;
-pub mod cache;
-pub mod client_secret;
-pub mod config;
-pub mod consent;
-pub mod db;
-pub mod error;
-pub mod events;
+mod broker;
+mod browser;
+mod cache;
+mod config;
+mod db;
+mod error;
+mod events;
 pub mod host;
-pub mod identity;
-pub mod keyring;
-pub mod login;
-mod login_device;
-pub mod machine;
-pub mod oauth;
-pub mod paths;
-pub mod policy;
-pub mod presets;
-pub mod refresher;
+mod identity;
+mod keyring;
+mod oauth;
+mod paths;
+mod policy;
 mod retry;
-pub mod rotation;
-pub mod scope_words;
+mod rotation;
+mod scope_words;
 pub mod server;
 
-pub use sesame_ipc::Secret;
+pub use broker::Broker;
+pub use browser::open as open_browser;
+pub use config::{Config, ConfigError};
+pub use db::{Db, DbError};
+pub use error::BrokerError;
+pub use host::{HelperCommand, Host, HostError};
+pub use identity::icon::data_url as icon_data_url;
+pub use keyring::{Keyring, KeyringError, SecretServiceStore};
+pub use paths::Paths;
+pub use policy::{Caller, ProcessRef};
+pub use scope_words::describe as describe_scope;
+pub use sesame_ipc::{Remedy, ScopeSet, Secret};
 
 /// Seconds since the Unix epoch.
 pub fn now_unix() -> i64 {
@@ -36,5 +60,12 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// Fakes behind the real traits, for the app's and the tests' own test code.
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
+    pub use crate::keyring::{client_secret_key, MemoryStore, SecretStore};
+}
+
+/// The provider's side of one HTTP exchange, for tests.
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_http;

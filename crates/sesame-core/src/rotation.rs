@@ -25,7 +25,7 @@ use url::Url;
 
 use crate::keyring::{Keyring, KeyringError};
 use crate::oauth::{self, OAuthClient, OAuthError, ProviderMetadata, SecretPlacement};
-use crate::Secret;
+use crate::{ScopeSet, Secret};
 
 /// How long a broker waits for a helper still rotating an account (left by a broker that
 /// died): the helper's own HTTP (30 s) and keyring (10 s) bounds, plus slack.
@@ -133,7 +133,7 @@ pub(crate) struct RefreshJob {
         deserialize_with = "Secret::deserialize_exposed"
     )]
     refresh_token: Secret,
-    scope: Option<String>,
+    scope: Option<ScopeSet>,
 }
 
 impl RefreshJob {
@@ -142,7 +142,7 @@ impl RefreshJob {
         token_endpoint: Url,
         client: &OAuthClient,
         refresh_token: Secret,
-        scope: Option<String>,
+        scope: Option<ScopeSet>,
     ) -> RefreshJob {
         let (client_secret, secret_placement) = match client.secret() {
             Some((secret, placement)) => (Some(secret.clone()), Some(placement)),
@@ -179,7 +179,7 @@ pub(crate) struct Refreshed {
     pub access_token: Secret,
     pub token_type: String,
     pub expires_in: Option<u64>,
-    pub scope: Option<String>,
+    pub scope: Option<ScopeSet>,
     /// The provider sent a new refresh token (now in the keyring, or in `unsaved`).
     pub rotated: bool,
     /// A rotated refresh token the keyring refused, with why: the broker keeps it in memory
@@ -197,8 +197,7 @@ async fn run_job(
 ) -> Result<Refreshed, OAuthError> {
     let meta = ProviderMetadata::for_token_endpoint(job.token_endpoint.clone());
     let response =
-        oauth::refresh(http, &meta, &job.client(), &job.refresh_token, job.scope.as_deref())
-            .await?;
+        oauth::refresh(http, &meta, &job.client(), &job.refresh_token, job.scope.as_ref()).await?;
     let (mut unsaved, mut keyring_error) = (None, None);
     if let Some(rotated) = &response.refresh_token {
         // Before anything else: the old refresh token is dead at the provider now.
@@ -282,7 +281,7 @@ pub async fn helper_main(keyring: Keyring) -> Result<(), String> {
     let job = job.map_err(|e| {
         format!("the job is not valid ({e}); this command is run by the Sesame broker, not by hand")
     })?;
-    let http = crate::broker::http_client().map_err(|e| e.to_string())?;
+    let http = oauth::http_client()?;
     let outcome = run_job(&http, &keyring, &job).await;
     let mut output =
         serde_json::to_vec(&outcome).map_err(|e| format!("cannot encode the outcome: {e}"))?;

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ScopeSet;
+
 /// A program as the kernel identified it (never a name the client sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppInfo {
@@ -31,7 +33,7 @@ pub struct PendingInfo {
     pub via_cli: bool,
     pub pid: i32,
     pub account: String,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// How many identical requests of this app wait on this one question.
     pub waiting: u32,
     /// Unix seconds.
@@ -68,7 +70,7 @@ pub struct GrantInfo {
     pub id: i64,
     pub app: AppInfo,
     pub account: String,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub use_count: u64,
@@ -122,7 +124,7 @@ pub struct ActivityInfo {
     pub app: String,
     pub app_name: String,
     pub account: Option<String>,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// Free text: e.g. "via sesame CLI", the grant id, the refused method.
     pub detail: String,
     /// How many identical events the row stands for: hand-outs that came in one burst

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::Notification;
+
 /// The JSON-RPC notification method every event is sent as (`params` is the event).
 pub const EVENT_NOTIFICATION: &str = "event";
 
@@ -22,6 +24,20 @@ pub enum BrokerEvent {
     GrantsChanged,
     /// This subscriber fell behind and missed `missed` events: re-read everything it shows.
     Lagged { missed: u64 },
+}
+
+impl Notification {
+    /// The notification that carries `event` to a subscriber.
+    pub fn event(event: &BrokerEvent) -> Notification {
+        let params = serde_json::to_value(event).unwrap_or_default();
+        Notification { jsonrpc: "2.0".into(), method: EVENT_NOTIFICATION.into(), params }
+    }
+
+    /// One line of the wire (without the newline).
+    pub fn to_line(&self) -> String {
+        // A notification is strings and JSON values: it always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

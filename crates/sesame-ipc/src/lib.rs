@@ -7,16 +7,21 @@
 //! - [`codec`]: the bounded line codec both sides use.
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
+//! - [`ScopeSet`]: a set of OAuth scopes; [`Remedy`]: what to do about an error, as data.
 
 pub mod client;
 pub mod codec;
 pub mod consent;
 pub mod events;
 pub mod protocol;
+mod remedy;
+mod scope;
 pub mod secret;
 
 pub use client::{Client, ClientError};
 pub use protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};
+pub use remedy::Remedy;
+pub use scope::{space_joined, ScopeSet};
 pub use secret::Secret;
 
 /// Largest frame (one JSON line, without the newline) either side accepts: 64 KiB.

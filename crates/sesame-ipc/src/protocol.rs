@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::Secret;
+use crate::{Remedy, ScopeSet, Secret};
 
 /// Bumped when a method changes incompatibly. `hello` reports it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -156,6 +156,9 @@ impl ErrorKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorData {
     pub kind: ErrorKind,
+    /// What the user can do about it, as data (the message says it in the CLI's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
 }
 
 /// A JSON-RPC error object. `message` is one sentence for people, saying what to do next.
@@ -169,7 +172,29 @@ pub struct RpcError {
 
 impl RpcError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        RpcError { code: kind.code(), message: message.into(), data: ErrorData { kind } }
+        RpcError {
+            code: kind.code(),
+            message: message.into(),
+            data: ErrorData { kind, remedy: None },
+        }
+    }
+
+    /// An error with what to do about it: the message gets the remedy in the CLI's words
+    /// (programs on the socket run in a terminal), `data.remedy` keeps it as data.
+    pub fn with_remedy(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        remedy: Option<Remedy>,
+    ) -> Self {
+        let mut message = message.into();
+        if let Some(r) = &remedy {
+            message = format!("{message}; {}", r.cli_words());
+        }
+        RpcError { code: kind.code(), message, data: ErrorData { kind, remedy } }
+    }
+
+    pub fn remedy(&self) -> Option<&Remedy> {
+        self.data.remedy.as_ref()
     }
     pub fn kind(&self) -> ErrorKind {
         self.data.kind
@@ -221,7 +246,7 @@ pub struct HelloResult {
 pub struct ProviderInfo {
     pub id: String,
     pub issuer: String,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// How accounts of this provider sign in: `authorization_code` (a person, in the
     /// browser) or `client_credentials` (a machine account: `login.client_credentials`).
     #[serde(default = "default_grant")]
@@ -256,12 +281,20 @@ pub struct AccountInfo {
     pub subject: String,
     pub email: Option<String>,
     pub name: Option<String>,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     pub status: AccountStatus,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds of the last refresh at the provider, if any.
     pub last_refreshed_at: Option<i64>,
+}
+
+impl AccountInfo {
+    /// How people see the account, everywhere (CLI, tray, app): its e-mail, else its name,
+    /// else the provider's subject identifier.
+    pub fn display_name(&self) -> &str {
+        self.email.as_deref().or(self.name.as_deref()).unwrap_or(&self.subject)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -276,7 +309,7 @@ pub struct TokenGetParams {
     pub account: String,
     /// Defaults to all of the account's scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
+    pub scopes: Option<ScopeSet>,
     /// Refresh first when the cached token expires within this many seconds (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_ttl: Option<u64>,
@@ -296,8 +329,9 @@ pub struct TokenResult {
     pub token_type: String,
     /// Unix seconds.
     pub expires_at: i64,
-    /// Space-separated, as in OAuth.
-    pub scope: String,
+    /// Space-separated on the wire, as in OAuth.
+    #[serde(with = "crate::space_joined")]
+    pub scope: ScopeSet,
     pub account: String,
 }
 
@@ -455,7 +489,7 @@ mod tests {
             access_token: Secret::new("abc"),
             token_type: "Bearer".into(),
             expires_at: 1,
-            scope: "openid".into(),
+            scope: ScopeSet::parse("openid"),
             account: "a".into(),
         };
         assert!(serde_json::to_string(&t).unwrap().contains("\"access_token\":\"abc\""));

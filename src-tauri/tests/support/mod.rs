@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sesame_core::broker::Broker;
-use sesame_core::config::Config;
-use sesame_core::db::Db;
-use sesame_core::keyring::{client_secret_key, Keyring, MemoryStore};
-use sesame_core::policy::caller::ProcessRef;
-use sesame_core::policy::Caller;
 use sesame_core::test_http;
+use sesame_core::testing::{client_secret_key, MemoryStore};
+use sesame_core::Broker;
+use sesame_core::Caller;
+use sesame_core::Config;
+use sesame_core::Db;
+use sesame_core::Keyring;
+use sesame_core::ProcessRef;
 use sesame_core::Secret;
 use sesame_ipc::consent::AppInfo;
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
@@ -145,7 +146,7 @@ pub async fn planted_broker(provider: &FakeProvider) -> Arc<Broker> {
         subject: "ann".into(),
         email: Some("ann@example.com".into()),
         name: Some("Ann".into()),
-        scopes: vec!["email".into(), "offline_access".into()],
+        scopes: sesame_ipc::ScopeSet::from(["email", "offline_access"]),
         status: AccountStatus::Active,
         created_at: 1_700_000_000,
         last_refreshed_at: None,

@@ -49,7 +49,7 @@ fn parse(args: &[String]) -> Option<Action> {
             _ => return None,
         }
     }
-    let scopes = if scopes.is_empty() { None } else { Some(scopes) };
+    let scopes = if scopes.is_empty() { None } else { Some(scopes.into()) };
     Some(Action::Token(TokenGetParams { account, scopes, min_ttl }))
 }
 

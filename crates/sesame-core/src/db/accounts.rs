@@ -3,7 +3,9 @@
 use rusqlite::{params, OptionalExtension};
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 
-use super::{split_scopes, Db, DbError};
+use sesame_ipc::ScopeSet;
+
+use super::{Db, DbError};
 
 impl Db {
     /// Inserts the account, or updates it in place when the id exists (same identity).
@@ -13,7 +15,7 @@ impl Db {
                 "INSERT INTO accounts (id, provider, issuer, subject, email, name, scopes, status, created_at, last_refreshed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT(id) DO UPDATE SET email = ?5, name = ?6, scopes = ?7, status = ?8, last_refreshed_at = ?10",
-                params![a.id, a.provider, a.issuer, a.subject, a.email, a.name, a.scopes.join(" "), status_str(a.status), a.created_at, a.last_refreshed_at],
+                params![a.id, a.provider, a.issuer, a.subject, a.email, a.name, a.scopes.to_string(), status_str(a.status), a.created_at, a.last_refreshed_at],
             )?;
             Ok(())
         })
@@ -79,7 +81,7 @@ fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountInfo> {
         subject: r.get(3)?,
         email: r.get(4)?,
         name: r.get(5)?,
-        scopes: split_scopes(&scopes),
+        scopes: ScopeSet::parse(&scopes),
         status: if status == "reauth_required" {
             AccountStatus::ReauthRequired
         } else {
@@ -109,7 +111,7 @@ pub(super) mod tests {
             subject: id.into(),
             email: Some(format!("{id}@example.test")),
             name: None,
-            scopes: vec!["openid".into(), "email".into()],
+            scopes: ScopeSet::from(["openid", "email"]),
             status: AccountStatus::Active,
             created_at: 10,
             last_refreshed_at: None,

@@ -1,9 +1,10 @@
 //! The activity log: every hand-out and decision, bounded by age and row count.
 
 use rusqlite::params;
-use sesame_ipc::consent::{ActivityEvent, ActivityInfo};
+use sesame_ipc::consent::{ActivityEvent, ActivityInfo, AppInfo};
+use sesame_ipc::ScopeSet;
 
-use super::{split_scopes, Db, DbError};
+use super::{Db, DbError};
 
 /// A row to append (the id and nothing else is assigned by SQLite).
 #[derive(Debug, Clone)]
@@ -13,10 +14,33 @@ pub struct NewActivity {
     pub app: String,
     pub app_name: String,
     pub account: Option<String>,
-    pub scopes: String,
+    pub scopes: ScopeSet,
     pub detail: String,
     /// How many identical events this row stands for (hand-outs under load share a row).
     pub count: u64,
+}
+
+impl NewActivity {
+    /// One event that happens now. `app` is `None` for a peer nobody could identify.
+    pub fn now(
+        event: ActivityEvent,
+        app: Option<&AppInfo>,
+        account: Option<&str>,
+        scopes: &ScopeSet,
+        detail: String,
+    ) -> NewActivity {
+        let (app, app_name) = app.map(|a| (a.key.clone(), a.name.clone())).unwrap_or_default();
+        NewActivity {
+            at: crate::now_unix(),
+            event,
+            app,
+            app_name,
+            account: account.map(str::to_owned),
+            scopes: scopes.clone(),
+            detail,
+            count: 1,
+        }
+    }
 }
 
 impl Db {
@@ -29,7 +53,7 @@ impl Db {
                     "INSERT INTO activity (at, event, app, app_name, account, scopes, detail, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 for r in rows {
-                    stmt.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes, r.detail, r.count as i64])?;
+                    stmt.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes.to_string(), r.detail, r.count as i64])?;
                 }
             }
             tx.commit()
@@ -54,7 +78,7 @@ impl Db {
                     app: r.get(3)?,
                     app_name: r.get(4)?,
                     account: r.get(5)?,
-                    scopes: split_scopes(&scopes),
+                    scopes: ScopeSet::parse(&scopes),
                     detail: r.get(7)?,
                     count: r.get::<_, i64>(8)? as u64,
                 })
@@ -95,7 +119,7 @@ mod tests {
             app: app.into(),
             app_name: "n".into(),
             account: Some("a".into()),
-            scopes: "openid".into(),
+            scopes: ScopeSet::parse("openid"),
             detail: String::new(),
             count: 1,
         }

@@ -3,7 +3,9 @@
 use rusqlite::{params, OptionalExtension};
 use sesame_ipc::consent::{AppInfo, GrantInfo};
 
-use super::{split_scopes, Db, DbError};
+use sesame_ipc::ScopeSet;
+
+use super::{Db, DbError};
 
 impl Db {
     /// Stores a grant, or returns the existing one for the same (app, account, scopes).
@@ -11,10 +13,11 @@ impl Db {
         &self,
         app: &AppInfo,
         account: &str,
-        scopes: &str,
+        scopes: &ScopeSet,
         now: i64,
     ) -> Result<GrantInfo, DbError> {
         let app_json = serde_json::to_string(app).expect("AppInfo serializes");
+        let scopes = scopes.to_string();
         self.with(|c| {
             c.execute(
                 "INSERT INTO grants (app_key, app, account, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -72,7 +75,7 @@ fn row_to_grant(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantInfo> {
             rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
         })?,
         account: r.get(2)?,
-        scopes: split_scopes(&scopes),
+        scopes: ScopeSet::parse(&scopes),
         created_at: r.get(4)?,
         last_used_at: r.get(5)?,
         use_count: use_count as u64,
@@ -100,14 +103,21 @@ mod tests {
     fn grants_are_unique_counted_and_go_with_their_account() {
         let db = Db::open_in_memory().unwrap();
         db.upsert_account(&account("a", "p")).unwrap();
-        let g = db.insert_grant(&app("/usr/bin/x"), "a", "email openid", 5).unwrap();
-        assert_eq!(db.insert_grant(&app("/usr/bin/x"), "a", "email openid", 6).unwrap().id, g.id);
-        let other = db.insert_grant(&app("/usr/bin/x"), "a", "openid", 6).unwrap();
+        let g =
+            db.insert_grant(&app("/usr/bin/x"), "a", &ScopeSet::parse("email openid"), 5).unwrap();
+        assert_eq!(
+            db.insert_grant(&app("/usr/bin/x"), "a", &ScopeSet::parse("email openid"), 6)
+                .unwrap()
+                .id,
+            g.id
+        );
+        let other =
+            db.insert_grant(&app("/usr/bin/x"), "a", &ScopeSet::parse("openid"), 6).unwrap();
         db.record_grant_use(g.id, 3, 100).unwrap();
         db.record_grant_use(g.id, 1, 90).unwrap();
         let g = db.grant(g.id).unwrap().unwrap();
         assert_eq!((g.use_count, g.last_used_at), (4, Some(100)));
-        assert_eq!(g.scopes, ["email", "openid"]);
+        assert_eq!(g.scopes, ScopeSet::from(["email", "openid"]));
         assert!(db.delete_grant(other.id).unwrap());
         db.delete_account("a").unwrap();
         assert!(db.grants().unwrap().is_empty(), "signing out removes the account's grants");

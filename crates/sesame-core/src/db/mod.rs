@@ -1,6 +1,7 @@
 //! SQLite: metadata only — accounts, grants, activity. Never a token.
 //!
 //! Schema changes are appended to [`MIGRATIONS`]; `PRAGMA user_version` records how many ran.
+//! Scope sets are stored space-joined ([`sesame_ipc::ScopeSet`]'s `Display`, sorted).
 //! One file per table: [`accounts`], [`grants`], [`activity`].
 
 mod accounts;
@@ -122,11 +123,6 @@ impl Db {
     pub fn schema_version(&self) -> Result<usize, DbError> {
         self.with(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
     }
-}
-
-/// Scope sets are stored space-joined, in canonical (sorted) order.
-fn split_scopes(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
 }
 
 /// The database holds no secret, but which accounts exist is still the user's business.

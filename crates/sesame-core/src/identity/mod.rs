@@ -37,9 +37,8 @@ mod tests;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-pub use desktop::{DesktopIndex, DesktopMatch};
+pub use desktop::DesktopIndex;
 pub use proc::pidfd_open;
 
 use interpreter::{Interpreter, Invocation};
@@ -104,8 +103,9 @@ pub enum IdentityError {
 
 /// Identifies `pid` with a process-wide [`DesktopIndex`] built from the environment.
 /// If `expected_uid` is given, the process's real uid must match it.
+#[cfg(test)]
 pub fn identify(pid: i32, expected_uid: Option<u32>) -> Result<ProcessInfo, IdentityError> {
-    static DEFAULT: OnceLock<DesktopIndex> = OnceLock::new();
+    static DEFAULT: std::sync::OnceLock<DesktopIndex> = std::sync::OnceLock::new();
     identify_with(pid, expected_uid, DEFAULT.get_or_init(DesktopIndex::from_env), None)
 }
 
@@ -196,6 +196,7 @@ pub fn identify_with(
 /// ppid is the parent of the process that had `pid` at that instant; to identify that
 /// parent safely use [`identify_parent`], which also rules out the parent's pid having
 /// been reused since.
+#[cfg(test)]
 pub fn parent_pid(pid: i32) -> Result<i32, IdentityError> {
     if pid <= 0 {
         return Err(IdentityError::Gone { pid });

@@ -5,8 +5,8 @@ use url::Url;
 
 use super::metadata::ProviderMetadata;
 use super::pkce::Pkce;
+use crate::config::ConsentPrompt;
 use crate::config::ProviderConfig;
-use crate::presets::ConsentPrompt;
 
 /// What the URL depends on besides the provider and this sign-in's secrets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub fn authorization_url(
         q.append_pair("response_type", "code");
         q.append_pair("client_id", &provider.client_id);
         q.append_pair("redirect_uri", redirect_uri);
-        q.append_pair("scope", &provider.scopes.join(" "));
+        q.append_pair("scope", &provider.scopes.to_string());
         q.append_pair("state", state);
         if provider.wants_openid() {
             // The nonce binds the ID token to this request; without openid there is none.
@@ -48,9 +48,7 @@ pub fn authorization_url(
         let consent = match provider.quirks.consent_prompt {
             // OIDC Core §11: offline_access is ignored unless prompt=consent is sent, and
             // the provider then silently omits the refresh token.
-            ConsentPrompt::WithOfflineAccess => {
-                provider.scopes.iter().any(|s| s == "offline_access")
-            }
+            ConsentPrompt::WithOfflineAccess => provider.scopes.contains("offline_access"),
             ConsentPrompt::UntilRefreshTokenStored => !options.has_refresh_token,
             ConsentPrompt::Never => false,
         };
@@ -116,15 +114,15 @@ mod tests {
         assert_eq!(p["response_type"], "code");
         assert_eq!(p["client_id"], "cid");
         assert_eq!(p["redirect_uri"], "http://127.0.0.1:5000/callback");
-        assert_eq!(p["scope"], "openid email offline_access");
+        assert_eq!(p["scope"], "email offline_access openid", "scope is the sorted set");
         assert_eq!(p["state"], "st");
         assert_eq!(p["nonce"], "no");
         assert_eq!(p["code_challenge"], "ch");
         assert_eq!(p["code_challenge_method"], "S256");
         assert_eq!(p["prompt"], "consent");
         assert!(
-            url.as_str().contains("scope=openid+email+offline_access")
-                || url.as_str().contains("scope=openid%20email")
+            url.as_str().contains("scope=email+offline_access+openid")
+                || url.as_str().contains("scope=email%20offline_access%20openid")
         );
     }
 
@@ -156,7 +154,7 @@ mod tests {
         let first = url_with(&google, false);
         assert_eq!(first["access_type"], "offline");
         assert_eq!(first["prompt"], "consent");
-        assert_eq!(first["scope"], "openid email profile");
+        assert_eq!(first["scope"], "email openid profile", "scope is the sorted set");
         let again = url_with(&google, true);
         assert_eq!(again["access_type"], "offline");
         assert!(!again.contains_key("prompt"));
@@ -170,11 +168,11 @@ mod tests {
     fn microsoft_github_gitlab_never_force_consent() {
         let ms = config("preset = \"microsoft\"\ntenant = \"common\"\nclient_id = \"cid\"\n");
         let p = url_with(&ms, false);
-        assert_eq!(p["scope"], "openid email profile offline_access");
+        assert_eq!(p["scope"], "email offline_access openid profile", "scope is the sorted set");
         assert!(!p.contains_key("prompt") && !p.contains_key("access_type"));
         let gh = config("preset = \"github\"\nclient_id = \"cid\"\n");
         let p = url_with(&gh, false);
-        assert_eq!(p["scope"], "read:user user:email");
+        assert_eq!(p["scope"], "read:user user:email", "scope is the sorted set");
         assert!(!p.contains_key("prompt") && !p.contains_key("nonce"));
         assert_eq!(p["code_challenge_method"], "S256");
         let gl = config("preset = \"gitlab\"\nclient_id = \"cid\"\n");

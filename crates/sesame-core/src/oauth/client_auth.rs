@@ -10,15 +10,8 @@ use base64::Engine;
 use reqwest::header::AUTHORIZATION;
 use reqwest::RequestBuilder;
 
+use crate::config::SecretPlacement;
 use crate::Secret;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SecretPlacement {
-    /// `client_secret=` in the form body (`client_secret_post`).
-    Form,
-    /// `Authorization: Basic` (`client_secret_basic`).
-    Basic,
-}
 
 /// Who Sesame is at the provider for one request. `Debug` never shows the secret.
 #[derive(Debug, Clone)]

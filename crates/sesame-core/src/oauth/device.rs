@@ -284,9 +284,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<TokenResponse, OAuthError>>,
 {
+    let mut wait = polling.interval();
     loop {
         let remaining = expires_at.saturating_duration_since(clock.now());
-        let wait = polling.interval();
         if wait > remaining {
             // The code expires before the next poll may be sent.
             tokio::select! {
@@ -309,7 +309,7 @@ where
             tracing::info!(error = %e, "device sign-in: the token endpoint did not answer; polling less often");
         }
         match polling.step(answer) {
-            Step::Wait(_) => {}
+            Step::Wait(next) => wait = next,
             Step::Done(result) => return result,
         }
     }

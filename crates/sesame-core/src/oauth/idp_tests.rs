@@ -152,8 +152,15 @@ async fn idp_full_flow() {
     );
 
     let refresh_token = tokens.refresh_token.expect("a refresh token");
-    let narrowed =
-        refresh(&http, &meta, &client, &refresh_token, Some("openid email")).await.unwrap();
+    let narrowed = refresh(
+        &http,
+        &meta,
+        &client,
+        &refresh_token,
+        Some(&crate::ScopeSet::parse("openid email")),
+    )
+    .await
+    .unwrap();
     let rotated = narrowed.refresh_token.unwrap_or(refresh_token);
 
     assert_eq!(
@@ -193,8 +200,10 @@ async fn idp_client_credentials() {
         Secret::new("machine-secret"),
         SecretPlacement::Basic,
     );
-    let t = client_credentials(&http, &meta, &client, "api:read").await.unwrap();
-    assert_eq!(t.scope.as_deref(), Some("api:read"));
+    let t = client_credentials(&http, &meta, &client, &crate::ScopeSet::parse("api:read"))
+        .await
+        .unwrap();
+    assert_eq!(t.scope, Some(crate::ScopeSet::parse("api:read")));
     assert!(t.refresh_token.is_none() && t.id_token.is_none());
     assert_eq!(
         revoke(&http, &meta, &client, &t.access_token, "access_token").await.unwrap(),
@@ -202,7 +211,9 @@ async fn idp_client_credentials() {
     );
     let wrong =
         OAuthClient::with_secret("machine-client", Secret::new("wrong"), SecretPlacement::Basic);
-    let e = client_credentials(&http, &meta, &wrong, "api:read").await.unwrap_err();
+    let e = client_credentials(&http, &meta, &wrong, &crate::ScopeSet::parse("api:read"))
+        .await
+        .unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
     drop(idp.child);
 }

@@ -81,6 +81,7 @@ impl LoopbackListener {
         Ok(LoopbackListener { listener, addr })
     }
 
+    #[cfg(test)]
     pub fn port(&self) -> u16 {
         self.addr.port()
     }

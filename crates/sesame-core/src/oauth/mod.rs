@@ -14,20 +14,33 @@ mod metadata;
 mod pkce;
 mod token_endpoint;
 
+pub use crate::config::SecretPlacement;
 pub use authorize::{authorization_url, AuthorizationOptions};
-pub use client_auth::{OAuthClient, SecretPlacement};
+pub use client_auth::OAuthClient;
 pub use device::{
-    device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling, Step,
-    TokioClock, DEVICE_CODE_GRANT,
+    device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling,
+    TokioClock,
 };
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
-pub use loopback::{Callback, CallbackExpectations, LoopbackListener, Responder, CALLBACK_PATH};
+pub use loopback::{CallbackExpectations, LoopbackListener};
 pub use metadata::{discover, ProviderMetadata};
 pub use pkce::{random_token, Pkce};
 pub use token_endpoint::{
     client_credentials, exchange_code, refresh, revoke, userinfo, RevokeOutcome, TokenResponse,
 };
+
+/// The HTTP client for every call at a provider: bounded in time, and no redirects (a 307
+/// would re-send codes and tokens wherever it points).
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sesame/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
 
 #[cfg(test)]
 mod idp_tests;

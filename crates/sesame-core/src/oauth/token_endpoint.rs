@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::client_auth::OAuthClient;
 use super::error::OAuthError;
 use super::metadata::ProviderMetadata;
-use crate::Secret;
+use crate::{ScopeSet, Secret};
 
 /// Every request gets this bound even if the caller's client has none.
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,7 +32,7 @@ pub struct TokenResponse {
     pub refresh_token: Option<Secret>,
     /// Space-separated granted scopes, when the provider says (RFC 6749 §5.1); GitHub's
     /// comma-separated list is normalised to spaces.
-    pub scope: Option<String>,
+    pub scope: Option<ScopeSet>,
     pub id_token: Option<Secret>,
 }
 
@@ -73,10 +73,11 @@ pub async fn refresh(
     meta: &ProviderMetadata,
     client: &OAuthClient,
     refresh_token: &Secret,
-    scope: Option<&str>,
+    scope: Option<&ScopeSet>,
 ) -> Result<TokenResponse, OAuthError> {
+    let scope = scope.map(ScopeSet::to_string);
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())];
-    if let Some(scope) = scope {
+    if let Some(scope) = &scope {
         form.push(("scope", scope));
     }
     form.extend(client.form_fields());
@@ -92,11 +93,12 @@ pub async fn client_credentials(
     http: &reqwest::Client,
     meta: &ProviderMetadata,
     client: &OAuthClient,
-    scope: &str,
+    scope: &ScopeSet,
 ) -> Result<TokenResponse, OAuthError> {
+    let scope = scope.to_string();
     let mut form = vec![("grant_type", "client_credentials")];
     if !scope.is_empty() {
-        form.push(("scope", scope));
+        form.push(("scope", &scope));
     }
     form.extend(client.form_fields());
     let req = client.authorize(
@@ -356,9 +358,7 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
     };
     let scope = match raw.scope {
         Some(Value::String(s)) => Some(normalise_scope(&s)),
-        Some(Value::Array(items)) => {
-            Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-        }
+        Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect()),
         _ => None,
     }
     .filter(|s| !s.is_empty());
@@ -396,14 +396,14 @@ fn raw_from_form(body: &[u8]) -> RawTokenResponse {
 /// RFC 6749 separates scopes with spaces; GitHub with commas (`repo,gist`). A comma is a
 /// legal scope character, so a list is split at commas only when no comma-separated piece
 /// contains a space (which would make it a space-separated list of comma-bearing scopes).
-fn normalise_scope(s: &str) -> String {
+fn normalise_scope(s: &str) -> ScopeSet {
     let pieces: Vec<&str> =
         if s.contains(',') && s.split(',').all(|p| !p.trim().contains(char::is_whitespace)) {
             s.split(',').map(str::trim).collect()
         } else {
             s.split_whitespace().collect()
         };
-    pieces.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    pieces.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ async fn exchanges_code() {
     assert_eq!(t.token_type, "Bearer");
     assert_eq!(t.expires_in, Some(3600));
     assert_eq!(t.refresh_token.as_ref().unwrap().expose(), "RT-1");
-    assert_eq!(t.scope.as_deref(), Some("openid email"));
+    assert_eq!(t.scope.clone(), Some(sp("openid email")));
     assert!(!format!("{t:?}").contains("AT-1"));
     let req = req.await.unwrap();
     assert!(req.starts_with("POST /ep "));
@@ -72,7 +72,7 @@ async fn refresh_sends_scope_and_maps_invalid_grant() {
         &meta(&url),
         &public("cid"),
         &Secret::new("RT-SECRET"),
-        Some("email"),
+        Some(&sp("email")),
     )
     .await
     .unwrap_err();
@@ -211,8 +211,8 @@ fn lenient_token_fields() {
     ))
     .unwrap();
     assert_eq!(
-        (t.token_type.as_str(), t.expires_in, t.scope.as_deref()),
-        ("DPoP", None, Some("a b"))
+        (t.token_type.as_str(), t.expires_in, t.scope.clone()),
+        ("DPoP", None, Some(sp("a b")))
     );
     assert!(matches!(
         token_response(&answer(r#"{"token_type":"bearer"}"#)),
@@ -255,7 +255,7 @@ async fn github_form_encoded_answer_and_client_secret() {
     .await
     .unwrap();
     assert_eq!(t.access_token.expose(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
-    assert_eq!((t.token_type.as_str(), t.scope.as_deref()), ("Bearer", Some("repo gist")));
+    assert_eq!((t.token_type.as_str(), t.scope.clone()), ("Bearer", Some(sp("repo gist"))));
     assert!(t.refresh_token.is_none() && t.expires_in.is_none() && t.id_token.is_none());
     let req = req.await.unwrap();
     assert!(
@@ -281,7 +281,7 @@ fn github_app_expiring_token_json() {
         r#"{"access_token":"gho_x","token_type":"bearer","scope":"repo,gist,read:org"}"#,
     ))
     .unwrap();
-    assert_eq!(t.scope.as_deref(), Some("repo gist read:org"));
+    assert_eq!(t.scope.clone(), Some(sp("repo gist read:org")));
 }
 
 /// GitHub reports errors with HTTP 200, as JSON or as a form.
@@ -340,13 +340,13 @@ async fn google_refresh_without_scope_sends_client_secret() {
     )
     .await
     .unwrap();
-    assert_eq!((t.expires_in, t.scope.as_deref()), (Some(3599), None));
+    assert_eq!((t.expires_in, t.scope.clone()), (Some(3599), None));
     assert!(t.refresh_token.is_none());
     let req = req.await.unwrap();
     assert!(req.contains("client_secret=GOCSPX-abc") && !req.contains("scope="));
     // Google widens `email`/`profile` to URLs in `scope`; they are passed on as granted.
     let t = token_response(&answer("application/json", r#"{"access_token":"ya29.x","expires_in":3599,"refresh_token":"1//0g","scope":"https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/userinfo.profile","token_type":"Bearer"}"#)).unwrap();
-    assert_eq!(t.scope.as_deref(), Some("https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/userinfo.profile"));
+    assert_eq!(t.scope.clone(), Some(sp("https://www.googleapis.com/auth/userinfo.email openid https://www.googleapis.com/auth/userinfo.profile")));
 }
 
 /// Microsoft rotates the refresh token on every refresh and scopes name their resource.
@@ -359,7 +359,7 @@ async fn microsoft_refresh_rotates_and_sends_no_secret() {
         &meta(&url),
         &public("cid"),
         &Secret::new("1.AVYA-OLD"),
-        Some("https://graph.microsoft.com/Mail.Read"),
+        Some(&sp("https://graph.microsoft.com/Mail.Read")),
     )
     .await
     .unwrap();
@@ -376,8 +376,8 @@ fn gitlab_token_response() {
     let body = r#"{"access_token":"de6780bc506a0446309bd9362820ba8aed28aa506c71eedbe1c5c4f9dd350e54","token_type":"Bearer","expires_in":7200,"refresh_token":"8257e65c97202ed1726cf9571600918f3bffb2544b26e00a61df9897668c33a1","scope":"openid profile email read_user","created_at":1607635748,"id_token":"a.b.c"}"#;
     let t = token_response(&answer("application/json; charset=utf-8", body)).unwrap();
     assert_eq!(
-        (t.expires_in, t.scope.as_deref()),
-        (Some(7200), Some("openid profile email read_user"))
+        (t.expires_in, t.scope.clone()),
+        (Some(7200), Some(sp("openid profile email read_user")))
     );
     assert!(t.refresh_token.is_some() && t.id_token.is_some());
 }
@@ -396,12 +396,12 @@ fn form_error_with_failure_status() {
 
 #[test]
 fn scope_separators() {
-    assert_eq!(normalise_scope("repo,gist"), "repo gist");
-    assert_eq!(normalise_scope("repo, gist"), "repo gist");
-    assert_eq!(normalise_scope(" openid  email "), "openid email");
+    assert_eq!(normalise_scope("repo,gist"), sp("repo gist"));
+    assert_eq!(normalise_scope("repo, gist"), sp("repo gist"));
+    assert_eq!(normalise_scope(" openid  email "), sp("openid email"));
     // A space-separated list whose scopes contain commas stays as it is.
-    assert_eq!(normalise_scope("a,b c"), "a,b c");
-    assert_eq!(normalise_scope(","), "");
+    assert_eq!(normalise_scope("a,b c"), sp("a,b c"));
+    assert_eq!(normalise_scope(","), sp(""));
 }
 
 /// Client credentials (RFC 6749 §4.4) with `client_secret_basic`: the secret goes in the
@@ -412,12 +412,12 @@ async fn client_credentials_with_basic_auth() {
     let (url, req) = serve_once("200 OK", "application/json", body).await;
     let client =
         OAuthClient::with_secret("machine-client", Secret::new("M-SECRET"), SecretPlacement::Basic);
-    let t = client_credentials(&reqwest::Client::new(), &meta(&url), &client, "api:read")
+    let t = client_credentials(&reqwest::Client::new(), &meta(&url), &client, &sp("api:read"))
         .await
         .unwrap();
     assert_eq!(
-        (t.access_token.expose(), t.scope.as_deref(), t.expires_in),
-        ("MACHINE-AT", Some("api:read"), Some(3600))
+        (t.access_token.expose(), t.scope.clone(), t.expires_in),
+        ("MACHINE-AT", Some(sp("api:read")), Some(3600))
     );
     assert!(t.refresh_token.is_none());
     let req = req.await.unwrap();
@@ -436,8 +436,9 @@ async fn client_credentials_with_basic_auth() {
         r#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
     )
     .await;
-    let e =
-        client_credentials(&reqwest::Client::new(), &meta(&url), &client, "").await.unwrap_err();
+    let e = client_credentials(&reqwest::Client::new(), &meta(&url), &client, &sp(""))
+        .await
+        .unwrap_err();
     assert!(matches!(&e, OAuthError::Provider { error, .. } if error == "invalid_client"), "{e}");
     assert!(!e.to_string().contains("M-SECRET"));
 }
@@ -512,4 +513,9 @@ fn retry_after_is_seconds_or_an_http_date() {
     );
     assert_eq!(parse_retry_after("soon", now), None);
     assert_eq!(parse_retry_after("-5", now), None);
+}
+
+/// A scope set from its space-separated form.
+fn sp(words: &str) -> crate::ScopeSet {
+    crate::ScopeSet::parse(words)
 }

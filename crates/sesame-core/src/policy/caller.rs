@@ -35,41 +35,53 @@ impl Caller {
     }
 }
 
-/// Identifies the peer `pid` of user `uid` (`pidfd`: the kernel's handle on it, if any). `own_binaries` are the canonical paths of
-/// Sesame's CLI (and app): such a peer may manage, and its token requests count as its
-/// parent's.
-pub fn identify(
-    pid: i32,
-    uid: u32,
-    pidfd: Option<BorrowedFd<'_>>,
-    own_binaries: &[PathBuf],
-    desktop: &DesktopIndex,
-) -> Result<Caller, IdentityError> {
-    let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
-    let is_own =
-        peer.identity.script.is_none() && own_binaries.iter().any(|b| *b == peer.identity.exe);
-    if !is_own {
-        return Ok(Caller {
-            app: app_info(&peer.identity),
-            process: process_ref(&peer),
-            via_cli: false,
-            management: false,
-        });
+/// What it takes to tell who a connecting process is: Sesame's own binaries (they may
+/// manage, and the CLI's token requests count as its parent's) and the `.desktop` index
+/// (a program's name and icon). Built once per broker.
+pub struct Identifier {
+    /// Canonical paths of Sesame's own binaries, as `/proc/<pid>/exe` shows them.
+    own_binaries: Vec<PathBuf>,
+    desktop: DesktopIndex,
+}
+
+impl Identifier {
+    /// This executable and a `sesame` beside it; the desktop entries of the session.
+    pub fn from_env() -> Identifier {
+        Identifier { own_binaries: own_binaries(), desktop: DesktopIndex::from_env() }
     }
-    let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
-    Ok(Caller {
-        app: app_info(&parent.identity),
-        process: process_ref(&parent),
-        via_cli: true,
-        management: true,
-    })
+
+    /// Identifies the peer `pid` of user `uid` (`pidfd`: the kernel's handle on it, if
+    /// any). Blocking: it reads `/proc`.
+    pub fn identify(
+        &self,
+        pid: i32,
+        uid: u32,
+        pidfd: Option<BorrowedFd<'_>>,
+    ) -> Result<Caller, IdentityError> {
+        let desktop = &self.desktop;
+        let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
+        let is_own = peer.identity.script.is_none()
+            && self.own_binaries.iter().any(|b| *b == peer.identity.exe);
+        if !is_own {
+            let app = app_info(&peer.identity);
+            return Ok(Caller {
+                app,
+                process: process_ref(&peer),
+                via_cli: false,
+                management: false,
+            });
+        }
+        let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
+        let app = app_info(&parent.identity);
+        Ok(Caller { app, process: process_ref(&parent), via_cli: true, management: true })
+    }
 }
 
 fn process_ref(p: &ProcessInfo) -> ProcessRef {
     ProcessRef { pid: p.pid, start_time: p.start_time }
 }
 
-pub fn app_info(id: &AppIdentity) -> AppInfo {
+fn app_info(id: &AppIdentity) -> AppInfo {
     AppInfo {
         key: id.key.clone(),
         name: id.display_name.clone(),
@@ -83,7 +95,7 @@ pub fn app_info(id: &AppIdentity) -> AppInfo {
 
 /// Sesame's own binaries as seen by `/proc/<pid>/exe`: this executable, and a `sesame`
 /// beside it (the app ships the CLI next to itself).
-pub fn own_binaries() -> Vec<PathBuf> {
+fn own_binaries() -> Vec<PathBuf> {
     let mut list = vec![];
     if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
         if let Some(sibling) =

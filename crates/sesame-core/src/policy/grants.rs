@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::RwLock;
 
 use sesame_ipc::consent::GrantInfo;
+use sesame_ipc::ScopeSet;
 
 #[derive(Default)]
 pub struct GrantTable {
@@ -18,18 +19,18 @@ impl GrantTable {
 
     /// The grant of `app` for `account` whose scope set contains all of `scopes`
     /// (the narrowest such grant, so use counts land where they belong).
-    pub fn covering(&self, app: &str, account: &str, scopes: &[String]) -> Option<i64> {
+    pub fn covering(&self, app: &str, account: &str, scopes: &ScopeSet) -> Option<i64> {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
         list.iter()
             .filter(|g| g.app.key == app && g.account == account)
-            .filter(|g| scopes.iter().all(|s| g.scopes.contains(s)))
+            .filter(|g| scopes.is_subset(&g.scopes))
             .min_by_key(|g| g.scopes.len())
             .map(|g| g.id)
     }
 
     /// The scopes an app gets when it asks for none: those of its grant for the account
     /// (the newest one), so an app granted less is not asked about more.
-    pub fn default_scopes(&self, app: &str, account: &str) -> Option<Vec<String>> {
+    pub fn default_scopes(&self, app: &str, account: &str) -> Option<ScopeSet> {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
         list.iter()
             .filter(|g| g.app.key == app && g.account == account)
@@ -78,15 +79,15 @@ mod tests {
                 sandboxed: false,
             },
             account: "acc".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            scopes: ScopeSet::from(scopes),
             created_at: id,
             last_used_at: None,
             use_count: 0,
         }
     }
 
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|s| s.to_string()).collect()
+    fn v(s: &[&str]) -> ScopeSet {
+        ScopeSet::from(s)
     }
 
     #[test]

@@ -9,4 +9,4 @@ pub mod grants;
 pub mod pending;
 pub mod recorder;
 
-pub use caller::Caller;
+pub use caller::{Caller, ProcessRef};

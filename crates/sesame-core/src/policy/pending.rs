@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use sesame_ipc::consent::{Decision, PendingInfo};
+use sesame_ipc::ScopeSet;
 use tokio::sync::watch;
 
 use super::caller::{Caller, ProcessRef};
@@ -42,13 +43,15 @@ impl PendingQueue {
         &self,
         caller: &Caller,
         account: &str,
-        scopes: &[String],
+        scopes: &ScopeSet,
         timeout: Duration,
         now: i64,
     ) -> Ticket {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let same = |e: &&mut Entry| {
-            e.info.app.key == caller.app.key && e.info.account == account && e.info.scopes == scopes
+            e.info.app.key == caller.app.key
+                && e.info.account == account
+                && e.info.scopes == *scopes
         };
         if let Some(entry) = state.entries.iter_mut().find(same) {
             entry.info.waiting += 1;
@@ -69,7 +72,7 @@ impl PendingQueue {
             via_cli: caller.via_cli,
             pid: caller.process.pid,
             account: account.to_owned(),
-            scopes: scopes.to_vec(),
+            scopes: scopes.clone(),
             waiting: 1,
             created_at: now,
             expires_at: now + timeout.as_secs() as i64,
@@ -156,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn identical_requests_collapse_and_share_the_answer() {
         let q = PendingQueue::default();
-        let s = vec!["openid".to_string()];
+        let s = ScopeSet::from(["openid"]);
         let a = q.ask(&caller("/a", 1), "acc", &s, Duration::from_secs(5), 100);
         let b = q.ask(&caller("/a", 2), "acc", &s, Duration::from_secs(5), 101);
         let c = q.ask(&caller("/b", 3), "acc", &s, Duration::from_secs(5), 102);

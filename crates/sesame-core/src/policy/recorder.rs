@@ -162,7 +162,7 @@ mod tests {
             app: app.into(),
             app_name: app.into(),
             account: Some("a".into()),
-            scopes: "openid".into(),
+            scopes: crate::ScopeSet::parse("openid"),
             detail: String::new(),
             count: 1,
         }

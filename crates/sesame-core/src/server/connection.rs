@@ -6,7 +6,6 @@ use std::sync::Arc;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use sesame_ipc::codec::frame_codec;
-use sesame_ipc::events::EVENT_NOTIFICATION;
 use sesame_ipc::protocol::{method, parse_request, Notification, Response};
 use sesame_ipc::{ErrorKind, RpcError};
 use tokio::net::UnixStream;
@@ -17,7 +16,7 @@ use super::dispatch::dispatch;
 use super::peer::{own_uid, peer_of, Peer};
 use crate::broker::Broker;
 use crate::events::Subscription;
-use crate::policy::{caller, Caller};
+use crate::policy::Caller;
 
 pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationToken) {
     let peer = match peer_of(&stream) {
@@ -93,13 +92,7 @@ async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
     let b = broker.clone();
     let identified = tokio::task::spawn_blocking(move || {
         use std::os::fd::AsFd;
-        caller::identify(
-            pid,
-            peer.uid,
-            peer.pidfd.as_ref().map(|fd| fd.as_fd()),
-            &b.own_binaries,
-            &b.desktop,
-        )
+        b.identify_peer(pid, peer.uid, peer.pidfd.as_ref().map(|fd| fd.as_fd()))
     })
     .await;
     match identified {
@@ -128,10 +121,7 @@ async fn stream_events(
             _ = stop.cancelled() => return,
         };
         let Some(event) = event else { return };
-        let params = serde_json::to_value(&event).expect("an event always serializes");
-        let note =
-            Notification { jsonrpc: "2.0".into(), method: EVENT_NOTIFICATION.into(), params };
-        let line = serde_json::to_string(&note).expect("a notification always serializes");
+        let line = Notification::event(&event).to_line();
         if framed.send(line).await.is_err() {
             return;
         }

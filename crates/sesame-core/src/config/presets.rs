@@ -8,7 +8,8 @@
 
 use url::Url;
 
-use crate::config::ManualEndpoints;
+use super::ManualEndpoints;
+use crate::ScopeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -61,7 +62,7 @@ pub struct Quirks {
 pub(crate) struct Fixed {
     pub issuer: Url,
     pub endpoints: Option<ManualEndpoints>,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     pub allow_scope_narrowing: bool,
     pub quirks: Quirks,
 }
@@ -123,7 +124,7 @@ impl Preset {
         instance: Option<&Url>,
     ) -> Result<Option<Fixed>, String> {
         let url = |s: &str| Url::parse(s).expect("preset URLs are valid");
-        let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        let scopes = |list: &[&str]| list.iter().collect();
         let fixed = match self {
             Preset::Oidc => return Ok(None),
             Preset::Google => Fixed {
@@ -210,8 +211,8 @@ impl Preset {
 
     /// Scope rules a provider enforces, checked at load time (the configured `scopes`) and
     /// by [`crate::config::ProviderConfig::check_scope_set`] before minting.
-    pub(crate) fn check_scopes(self, scopes: &[String]) -> Result<(), String> {
-        let has = |s: &str| scopes.iter().any(|x| x == s);
+    pub(crate) fn check_scopes(self, scopes: &ScopeSet) -> Result<(), String> {
+        let has = |s: &str| scopes.contains(s);
         match self {
             Preset::Google if has("offline_access") => Err(
                 "Google has no offline_access scope (it refuses the sign-in); remove it: the google preset asks for a refresh token with access_type=offline".into(),
@@ -242,7 +243,7 @@ pub fn resource_of(scope: &str) -> Option<&str> {
 
 /// Microsoft refuses a request whose scopes name two resources (AADSTS28000/70011): a
 /// token is for one API. Refresh tokens are not, so each resource needs its own request.
-fn one_resource(scopes: &[String]) -> Result<(), String> {
+fn one_resource(scopes: &ScopeSet) -> Result<(), String> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for scope in scopes {
         let Some(resource) = resource_of(scope) else { continue };
@@ -294,8 +295,8 @@ mod tests {
         parse(body).expect_err("config should be rejected")
     }
 
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn strings(list: &[&str]) -> crate::ScopeSet {
+        list.iter().collect()
     }
 
     #[test]
@@ -319,7 +320,7 @@ mod tests {
         let g = parse("preset = \"google\"\nclient_id = \"c\"\n").unwrap();
         assert!(
             g.client_secret.is_none()
-                && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form)
+                && g.secret_placement() == Some(crate::config::SecretPlacement::Form)
         );
         assert!(g.client_secret_source().contains("Desktop app"));
         let e = err("preset = \"google\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscopes = [\"openid\", \"offline_access\"]\n");
@@ -357,7 +358,7 @@ mod tests {
         let g = parse("preset = \"github\"\nclient_id = \"Ov23liABC\"\n").unwrap();
         assert!(
             g.client_secret.is_none()
-                && g.secret_placement() == Some(crate::oauth::SecretPlacement::Form)
+                && g.secret_placement() == Some(crate::config::SecretPlacement::Form)
         );
         assert!(g.client_secret_source().contains("settings page"));
         // GitHub's secret is confidential: the keyring, never the file.

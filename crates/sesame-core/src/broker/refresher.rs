@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::broker::Broker;
+use super::Broker;
+use crate::config::RefreshPolicy;
 use crate::now_unix;
 
 /// How often the cache is scanned for due tokens.
@@ -17,22 +18,7 @@ const TICK: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone, Copy)]
-pub struct RefreshPolicy {
-    pub enabled: bool,
-    /// Refresh at this fraction of the token's lifetime (0.5–0.95).
-    pub fraction: f64,
-    /// Stop refreshing a token nobody took for this long.
-    pub idle: Duration,
-}
-
-impl Default for RefreshPolicy {
-    fn default() -> Self {
-        RefreshPolicy { enabled: true, fraction: 0.75, idle: Duration::from_secs(3600) }
-    }
-}
-
-type Key = (String, String);
+type Key = (String, crate::ScopeSet);
 
 /// Starts the refresher; it ends when the broker is dropped.
 pub fn spawn(broker: Weak<Broker>, policy: RefreshPolicy) {
@@ -99,7 +85,7 @@ mod tests {
     #[test]
     fn one_refresh_at_a_time_and_backoff_after_failure() {
         let state = Mutex::new(HashMap::new());
-        let key: Key = ("a".into(), "s".into());
+        let key: Key = ("a".into(), crate::ScopeSet::parse("s"));
         assert!(claim(&state, &key));
         assert!(!claim(&state, &key), "already running");
         release(&state, key.clone(), false);

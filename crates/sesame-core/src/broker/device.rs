@@ -14,10 +14,10 @@ use std::time::Instant;
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::Broker;
+use super::login::new_login_id;
+use super::Broker;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
-use crate::login::new_login_id;
 use crate::now_unix;
 use crate::oauth::{
     self, DeviceAuthorization, OAuthClient, OAuthError, Polling, ProviderMetadata, TokioClock,
@@ -42,7 +42,7 @@ impl Broker {
                 why: why.into(),
             });
         }
-        let scope = provider.scopes.join(" ");
+        let scope = provider.scopes.to_string();
         let client = self.oauth_client(&provider).await?;
         let auth = match oauth::device_authorization(&self.http, &meta, &client, &scope).await {
             Ok(auth) => auth,
@@ -118,7 +118,7 @@ mod tests {
 
     use sesame_ipc::ErrorKind;
 
-    use crate::broker::Broker;
+    use super::Broker;
     use crate::config::Config;
     use crate::db::Db;
     use crate::keyring::{Keyring, MemoryStore};
@@ -133,7 +133,7 @@ mod tests {
         let broker = Broker::new(config, Db::open_in_memory().unwrap(), keyring).unwrap();
         let e = broker.login_device_start("manual").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadRequest);
-        let msg = e.to_string();
+        let msg = wire(&e);
         assert!(
             msg.contains("provider `manual` offers no device sign-in")
                 && msg.contains("device_authorization_endpoint"),
@@ -144,5 +144,10 @@ mod tests {
             broker.login_device_start("nope").await.unwrap_err().kind(),
             ErrorKind::NoSuchProvider
         );
+    }
+
+    /// What the socket (and so the CLI) says: the message with its remedy.
+    fn wire(e: &crate::BrokerError) -> String {
+        sesame_ipc::RpcError::from(e).message
     }
 }

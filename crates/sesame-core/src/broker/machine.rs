@@ -9,14 +9,14 @@
 
 use sesame_ipc::protocol::{AccountInfo, AccountStatus, Revocation};
 
-use crate::broker::{canonical, Broker, DEFAULT_EXPIRES_IN};
-use crate::cache::{scope_key, CachedToken};
-use crate::client_secret::client_error;
+use super::login::account_id;
+use super::secrets::client_error;
+use super::Broker;
+use crate::cache::CachedToken;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
-use crate::login::account_id;
-use crate::now_unix;
 use crate::oauth::{self, RevokeOutcome, TokenResponse};
+use crate::{now_unix, ScopeSet};
 
 impl Broker {
     /// `login.client_credentials`: checks that a secret is stored, fetches one token with it
@@ -34,22 +34,17 @@ impl Broker {
         }
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
-        let requested = scope_key(&provider.scopes);
+        let requested = &provider.scopes;
         let response = self
             .rate_limits
             .run(&provider.id, "the token endpoint", || {
-                oauth::client_credentials(&self.http, &meta, &client, &requested)
+                oauth::client_credentials(&self.http, &meta, &client, requested)
             })
             .await
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();
         // The account's scopes are what the provider granted, when it says.
-        let scopes = match &response.scope {
-            Some(granted) => {
-                canonical(&granted.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-            }
-            None => canonical(&provider.scopes),
-        };
+        let scopes = response.scope.clone().unwrap_or_else(|| provider.scopes.clone());
         let id = machine_account_id(provider, &meta.issuer);
         let created_at = self.resolve_account(&id).map(|a| a.created_at).unwrap_or(now);
         let account = AccountInfo {
@@ -65,8 +60,7 @@ impl Broker {
             last_refreshed_at: Some(now),
         };
         self.remember_account(account.clone())?;
-        let key = scope_key(&account.scopes);
-        self.cache_token(&account.id, &key, cached(response, now, &key));
+        self.cache_token(&account.id, &account.scopes, cached(response, now, &account.scopes));
         tracing::info!(account = %account.id, "machine account signed in");
         Ok(account)
     }
@@ -77,7 +71,7 @@ impl Broker {
         &self,
         account: &AccountInfo,
         provider: &ProviderConfig,
-        scopes: &str,
+        scopes: &ScopeSet,
     ) -> Result<CachedToken, BrokerError> {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
@@ -90,7 +84,7 @@ impl Broker {
             .map_err(|e| client_error(provider, &client, e))?;
         let now = now_unix();
         self.note_refreshed(&account.id, now);
-        tracing::info!(account = %account.id, scopes, "client credentials token fetched");
+        tracing::info!(account = %account.id, %scopes, "client credentials token fetched");
         Ok(cached(response, now, scopes))
     }
 
@@ -140,14 +134,9 @@ pub fn machine_account_id(provider: &ProviderConfig, issuer: &str) -> String {
     account_id(&provider.id, issuer, &format!("client:{}", provider.client_id))
 }
 
-fn cached(response: TokenResponse, now: i64, requested: &str) -> CachedToken {
-    CachedToken {
-        access_token: response.access_token,
-        token_type: response.token_type,
-        issued_at: now,
-        expires_at: now + response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN) as i64,
-        scope: response.scope.unwrap_or_else(|| requested.to_owned()),
-    }
+fn cached(response: TokenResponse, now: i64, asked: &ScopeSet) -> CachedToken {
+    let TokenResponse { access_token, token_type, expires_in, scope, .. } = response;
+    CachedToken::from_answer(access_token, token_type, expires_in, scope, asked, now)
 }
 
 #[cfg(test)]

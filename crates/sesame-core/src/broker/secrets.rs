@@ -9,7 +9,7 @@
 
 use sesame_ipc::protocol::SecretResult;
 
-use crate::broker::Broker;
+use super::Broker;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::keyring::client_secret_key;
@@ -202,8 +202,9 @@ mod tests {
         let (b, store) = broker();
         let e = b.set_client_secret("local", &Secret::new("s3cr3t")).await.unwrap_err();
         assert!(
-            e.kind() == ErrorKind::BadRequest && e.to_string().contains("public client"),
-            "{e}"
+            e.kind() == ErrorKind::BadRequest && wire(&e).contains("public client"),
+            "{}",
+            wire(&e)
         );
         assert_eq!(
             b.set_client_secret("nope", &Secret::new("s3cr3t")).await.unwrap_err().kind(),
@@ -211,7 +212,11 @@ mod tests {
         );
         for bad in ["   ", "two\nlines-s3cr3t", &"x".repeat(5000)] {
             let e = b.set_client_secret("machine", &Secret::new(bad)).await.unwrap_err();
-            assert!(e.kind() == ErrorKind::BadRequest && !e.to_string().contains("s3cr3t"), "{e}");
+            assert!(
+                e.kind() == ErrorKind::BadRequest && !wire(&e).contains("s3cr3t"),
+                "{}",
+                wire(&e)
+            );
         }
         assert!(
             store.get("client-secret:machine").unwrap().is_none()
@@ -228,7 +233,7 @@ mod tests {
     async fn a_missing_secret_says_what_to_do() {
         let (b, _) = broker();
         let e = b.oauth_client(b.provider("g").unwrap()).await.unwrap_err();
-        let msg = e.to_string();
+        let msg = wire(&e);
         assert_eq!(e.kind(), ErrorKind::ClientSecretMissing);
         assert!(
             msg.contains("provider `g` needs a client secret")
@@ -238,12 +243,12 @@ mod tests {
         );
         let e = b.oauth_client(b.provider("gh").unwrap()).await.unwrap_err();
         assert!(
-            e.to_string().contains("settings page")
-                && e.to_string().contains("`sesame secret set gh`"),
-            "{e}"
+            wire(&e).contains("settings page") && wire(&e).contains("`sesame secret set gh`"),
+            "{}",
+            wire(&e)
         );
         let e = b.oauth_client(b.provider("machine").unwrap()).await.unwrap_err();
-        assert!(e.to_string().contains("`sesame secret set machine`"), "{e}");
+        assert!(wire(&e).contains("`sesame secret set machine`"), "{}", wire(&e));
         // Public clients need nothing.
         assert!(!b.oauth_client(b.provider("local").unwrap()).await.unwrap().has_secret());
     }
@@ -280,12 +285,18 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::ProviderError);
         assert!(
-            e.to_string().contains("invalid_client: client authentication failed")
-                && e.to_string().contains("`sesame secret set machine`"),
-            "{e}"
+            wire(&e).contains("invalid_client: client authentication failed")
+                && wire(&e).contains("`sesame secret set machine`"),
+            "{}",
+            wire(&e)
         );
         let public = OAuthClient::public("c");
         let e = client_error(p, &public, OAuthError::from_oauth_error("invalid_client", None));
-        assert!(matches!(e, BrokerError::OAuth(_)), "{e}");
+        assert!(matches!(e, BrokerError::OAuth(_)), "{}", wire(&e));
+    }
+
+    /// What the socket (and so the CLI) says: the message with its remedy.
+    fn wire(e: &BrokerError) -> String {
+        sesame_ipc::RpcError::from(e).message
     }
 }

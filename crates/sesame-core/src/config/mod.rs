@@ -4,7 +4,6 @@
 //! byte spans (so every later complaint can name a line), then [`Config::parse`] validates
 //! and converts them into the public types.
 
-use crate::refresher::RefreshPolicy;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -14,11 +13,15 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::{Host, Url};
 
-use crate::oauth::SecretPlacement;
-use crate::presets::{Preset, Quirks};
-use crate::Secret;
+use crate::{ScopeSet, Secret};
+
+pub mod presets;
+
+pub use presets::{ConsentPrompt, Preset, Quirks};
 
 const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
+const DEFAULT_REFRESH_PERCENT: u64 = 75;
+const DEFAULT_REFRESH_IDLE_SECS: u64 = 3600;
 const MAX_LOGIN_TIMEOUT_SECS: u64 = 86_400;
 
 /// Shown when the file is missing, so the user can copy it.
@@ -30,6 +33,35 @@ scopes = ["openid", "email", "profile", "offline_access"]
 # or: preset = "google" | "microsoft" | "github" | "gitlab" instead of issuer (docs/providers.md)
 "#;
 
+/// Proactive refresh (see `broker/refresher.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshPolicy {
+    pub enabled: bool,
+    /// Refresh at this fraction of the token's lifetime (0.5–0.95).
+    pub fraction: f64,
+    /// Stop refreshing a token nobody took for this long.
+    pub idle: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        RefreshPolicy {
+            enabled: true,
+            fraction: DEFAULT_REFRESH_PERCENT as f64 / 100.0,
+            idle: Duration::from_secs(DEFAULT_REFRESH_IDLE_SECS),
+        }
+    }
+}
+
+/// How a client secret is sent to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SecretPlacement {
+    /// `client_secret=` in the form body (`client_secret_post`).
+    Form,
+    /// `Authorization: Basic` (`client_secret_basic`).
+    Basic,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// How long a sign-in waits for the browser (`login_timeout_secs`, default 300).
@@ -40,7 +72,7 @@ pub struct Config {
     pub activity_retention: Duration,
     /// At most this many activity rows are kept (`activity_max_rows`, default 100 000).
     pub activity_max_rows: u64,
-    /// `demo = true`: the config `scripts/run-app.sh` writes for its local demo provider; the
+    /// `demo = true`: the config `scripts/run.sh` writes for its local demo provider; the
     /// app shows a "demo" banner so nobody mistakes it for a real sign-in.
     pub demo: bool,
     /// Proactive refresh: `proactive_refresh` (default true), `refresh_at_percent` of a
@@ -62,7 +94,7 @@ pub struct ProviderConfig {
     /// confidential; a secret stored with `sesame secret set` (the keyring) wins. Every
     /// other secret lives in the keyring only (see [`ProviderConfig::secret_placement`]).
     pub client_secret: Option<Secret>,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
     pub endpoints: Option<ManualEndpoints>,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
@@ -168,11 +200,17 @@ impl Config {
             number(raw.activity_max_rows, "activity_max_rows", 100_000, 100_000_000)?;
         let refresh = RefreshPolicy {
             enabled: raw.proactive_refresh.unwrap_or(true),
-            fraction: number(raw.refresh_at_percent, "refresh_at_percent", 75, 95)? as f64 / 100.0,
+            fraction: number(
+                raw.refresh_at_percent,
+                "refresh_at_percent",
+                DEFAULT_REFRESH_PERCENT,
+                95,
+            )? as f64
+                / 100.0,
             idle: Duration::from_secs(number(
                 raw.refresh_idle_secs,
                 "refresh_idle_secs",
-                3600,
+                DEFAULT_REFRESH_IDLE_SECS,
                 30 * 86_400,
             )?),
         };
@@ -216,13 +254,13 @@ impl ProviderConfig {
     }
 
     pub fn wants_openid(&self) -> bool {
-        self.scopes.iter().any(|s| s == "openid")
+        self.scopes.contains("openid")
     }
 
     /// Whether the provider can issue one access token for all of `scopes`. Call it before
     /// a refresh or sign-in with these scopes: Microsoft refuses a set that spans two
     /// resources (APIs), and the error says which. `Ok` for providers without such rules.
-    pub fn check_scope_set(&self, scopes: &[String]) -> Result<(), String> {
+    pub fn check_scope_set(&self, scopes: &ScopeSet) -> Result<(), String> {
         self.preset.check_scopes(scopes).map_err(|e| format!("provider `{}`: {e}", self.id))
     }
 
@@ -448,9 +486,9 @@ fn validate_provider(
         .map(|v| Secret::new(v.get_ref().trim()))
         .filter(|s| !s.expose().is_empty());
 
-    let (scopes, scopes_span) = match (&p.scopes, &fixed) {
+    let (scopes, scopes_span): (Vec<String>, _) = match (&p.scopes, &fixed) {
         (Some(v), _) => (v.get_ref().clone(), v.span()),
-        (None, Some(f)) => (f.scopes.clone(), p.id.span()),
+        (None, Some(f)) => (f.scopes.iter().map(str::to_owned).collect(), p.id.span()),
         (None, None) => return Err(invalid(p.id.span(), format!(
             "provider `{id}`: scopes is missing; list them, e.g. scopes = [\"openid\", \"email\", \"profile\", \"offline_access\"]"))),
     };
@@ -464,6 +502,7 @@ fn validate_provider(
         return Err(invalid(scopes_span, format!(
             "provider `{id}`: scope `{bad}` is not a valid scope token; write one scope per list entry, without spaces")));
     }
+    let scopes = ScopeSet::from(scopes);
     preset
         .check_scopes(&scopes)
         .map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
@@ -514,5 +553,4 @@ fn validate_provider(
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -17,16 +17,16 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::Broker;
-use crate::cache::{scope_key, CachedToken};
-use crate::client_secret::client_error;
+use super::secrets::client_error;
+use super::Broker;
+use crate::cache::CachedToken;
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::oauth::{
     self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient,
     OAuthError, Pkce, ProviderMetadata, TokenResponse,
 };
-use crate::{now_unix, Secret};
+use crate::{now_unix, ScopeSet, Secret};
 
 /// Finished sign-ins are kept this long for a late `login.wait`.
 const KEEP_FINISHED: Duration = Duration::from_secs(600);
@@ -193,11 +193,7 @@ impl Broker {
         let (callback, responder) = listener.wait_for_callback(expect, timeout, cancel).await?;
         match self.redeem(&flow, &callback.code).await {
             Ok(account) => {
-                let who = account
-                    .email
-                    .clone()
-                    .or(account.name.clone())
-                    .unwrap_or(account.subject.clone());
+                let who = account.display_name();
                 responder.finish(Ok(&format!("Signed in to {} as {who}.", flow.provider.id))).await;
                 Ok(account)
             }
@@ -254,10 +250,7 @@ impl Broker {
             }
             None => return Err(OAuthError::BadResponse("the provider sent neither an ID token nor has a userinfo endpoint, so Sesame cannot tell who signed in".into()).into()),
         };
-        let scopes: Vec<String> = match &tokens.scope {
-            Some(granted) => granted.split_whitespace().map(str::to_owned).collect(),
-            None => provider.scopes.clone(),
-        };
+        let scopes = tokens.scope.clone().unwrap_or_else(|| provider.scopes.clone());
         let account = self.new_account(provider, meta, identity, scopes);
 
         match &tokens.refresh_token {
@@ -284,17 +277,16 @@ impl Broker {
                 ))));
             }
         }
-        self.cache_token(
-            &account.id,
-            &scope_key(&account.scopes),
-            CachedToken {
-                access_token: tokens.access_token,
-                token_type: tokens.token_type,
-                issued_at: now_unix(),
-                expires_at: now_unix() + tokens.expires_in.unwrap_or(3600) as i64,
-                scope: account.scopes.join(" "),
-            },
+        let TokenResponse { access_token, token_type, expires_in, .. } = tokens;
+        let token = CachedToken::from_answer(
+            access_token,
+            token_type,
+            expires_in,
+            None,
+            &account.scopes,
+            now_unix(),
         );
+        self.cache_token(&account.id, &account.scopes, token);
         Ok(account)
     }
 
@@ -303,7 +295,7 @@ impl Broker {
         provider: &ProviderConfig,
         meta: &ProviderMetadata,
         who: Identity,
-        scopes: Vec<String>,
+        scopes: ScopeSet,
     ) -> AccountInfo {
         let id = account_id(&provider.id, &meta.issuer, &who.subject);
         let created_at =
@@ -341,7 +333,7 @@ mod tests {
 
     use sesame_ipc::ErrorKind;
 
-    use crate::broker::Broker;
+    use super::Broker;
     use crate::config::Config;
     use crate::db::Db;
     use crate::keyring::{Keyring, MemoryStore};

@@ -8,11 +8,12 @@ use sesame_ipc::consent::*;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::AccountInfo;
 
-use crate::broker::Broker;
+use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
 use crate::policy::Caller;
+use crate::ScopeSet;
 
 /// `activity.list` returns at most this many rows when no limit is given.
 const DEFAULT_ACTIVITY_LIMIT: u32 = 100;
@@ -24,7 +25,7 @@ impl Broker {
         &self,
         caller: &Caller,
         account: &AccountInfo,
-        scopes: &[String],
+        scopes: &ScopeSet,
     ) -> Result<Option<i64>, BrokerError> {
         if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
             return Ok(Some(grant));
@@ -83,24 +84,20 @@ impl Broker {
         &self,
         caller: &Caller,
         account: &str,
-        scopes: &[String],
+        scopes: &ScopeSet,
         grant: Option<i64>,
     ) {
-        let now = now_unix();
         let mut detail = cli_detail(caller.via_cli);
         if let Some(id) = grant {
             detail = format!("{detail}{}grant {id}", if detail.is_empty() { "" } else { ", " });
         }
-        let row = NewActivity {
-            at: now,
-            event: ActivityEvent::HandedOut,
-            app: caller.app.key.clone(),
-            app_name: caller.app.name.clone(),
-            account: Some(account.to_owned()),
-            scopes: scopes.join(" "),
+        let row = NewActivity::now(
+            ActivityEvent::HandedOut,
+            Some(&caller.app),
+            Some(account),
+            scopes,
             detail,
-            count: 1,
-        };
+        );
         // One message: the row and the grant's use count are written together, off this path.
         self.recorder.handed_out(row, grant).await;
     }
@@ -126,12 +123,7 @@ impl Broker {
         let info = self.pending.get(id).ok_or(BrokerError::NoSuchPending(id))?;
         let detail = if decision == Decision::ApproveAlways {
             // The grant exists before the waiters wake up, so their hand-outs count on it.
-            let grant = self.db.insert_grant(
-                &info.app,
-                &info.account,
-                &info.scopes.join(" "),
-                now_unix(),
-            )?;
+            let grant = self.db.insert_grant(&info.app, &info.account, &info.scopes, now_unix())?;
             self.grants.insert(grant.clone());
             format!("grant {}", grant.id)
         } else {
@@ -210,18 +202,9 @@ impl Broker {
 
     /// A caller the broker turned away (another user, an unidentifiable peer, a management
     /// call from an app).
-    pub async fn refused(&self, app: Option<&AppInfo>, detail: String) {
-        let (key, name) = app.map(|a| (a.key.clone(), a.name.clone())).unwrap_or_default();
-        let row = NewActivity {
-            at: now_unix(),
-            event: ActivityEvent::Refused,
-            app: key,
-            app_name: name,
-            account: None,
-            scopes: String::new(),
-            detail,
-            count: 1,
-        };
+    pub(crate) async fn refused(&self, app: Option<&AppInfo>, detail: String) {
+        let none = ScopeSet::default();
+        let row = NewActivity::now(ActivityEvent::Refused, app, None, &none, detail);
         self.recorder.activity(row).await;
     }
 
@@ -230,20 +213,10 @@ impl Broker {
         event: ActivityEvent,
         app: &AppInfo,
         account: Option<&str>,
-        scopes: &[String],
+        scopes: &ScopeSet,
         detail: String,
     ) {
-        let row = NewActivity {
-            at: now_unix(),
-            event,
-            app: app.key.clone(),
-            app_name: app.name.clone(),
-            account: account.map(str::to_owned),
-            scopes: scopes.join(" "),
-            detail,
-            count: 1,
-        };
-        self.recorder.activity(row).await;
+        self.recorder.activity(NewActivity::now(event, Some(app), account, scopes, detail)).await;
     }
 }
 

@@ -101,17 +101,18 @@ async fn sign_in_needs_a_secret_that_the_provider_accepts() {
     let (base, counts) = fake_provider().await;
     let (b, store) = broker(&base);
     let e = b.login_client_credentials("machine").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ClientSecretMissing, "{e}");
-    assert!(e.to_string().contains("`sesame secret set machine`"), "{e}");
+    assert_eq!(e.kind(), ErrorKind::ClientSecretMissing, "{}", wire(&e));
+    assert!(wire(&e).contains("`sesame secret set machine`"), "{}", wire(&e));
 
     b.set_client_secret("machine", &Secret::new("bad-s3cr3t")).await.unwrap();
     let e = b.login_client_credentials("machine").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ProviderError);
     assert!(
-        e.to_string().contains("invalid_client")
-            && e.to_string().contains("`sesame secret set machine`")
-            && !e.to_string().contains("s3cr3t"),
-        "{e}"
+        wire(&e).contains("invalid_client")
+            && wire(&e).contains("`sesame secret set machine`")
+            && !wire(&e).contains("s3cr3t"),
+        "{}",
+        wire(&e)
     );
     assert!(b.accounts().is_empty(), "a refused sign-in creates no account");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 0);
@@ -122,7 +123,7 @@ async fn sign_in_needs_a_secret_that_the_provider_accepts() {
         (account.provider.as_str(), account.subject.as_str()),
         ("machine", "machine-client")
     );
-    assert_eq!(account.scopes, vec!["api:read".to_string(), "api:write".to_string()]);
+    assert_eq!(account.scopes, crate::ScopeSet::from(["api:read", "api:write"]));
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1, "one token proves the secret");
     // Nothing of it in the keyring but the provider's secret; the same id on a second sign-in.
     assert!(store.get(&account.id).unwrap().is_none());
@@ -139,7 +140,7 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
     b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
     let account = b.login_client_credentials("machine").await.unwrap();
     let caller = Caller::in_process(app());
-    let ask = |scopes: Option<Vec<String>>| TokenGetParams {
+    let ask = |scopes: Option<crate::ScopeSet>| TokenGetParams {
         account: "machine".into(),
         scopes,
         min_ttl: None,
@@ -170,14 +171,16 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
     assert_eq!(asking.await.unwrap().unwrap_err().kind(), ErrorKind::ConsentDenied);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
 
-    let grant = b.db.insert_grant(&app(), &account.id, "api:read api:write", 0).unwrap();
+    let grant =
+        b.db.insert_grant(&app(), &account.id, &crate::ScopeSet::parse("api:read api:write"), 0)
+            .unwrap();
     b.grants.insert(grant);
     let t = b.token(&caller, &ask(None)).await.unwrap();
     assert_eq!(t.access_token.expose(), "MACHINE-AT-1", "the sign-in's token, from the cache");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
 
     // A narrower set is a cache miss: concurrent requests share one client-credentials call.
-    let narrow = || ask(Some(vec!["api:read".into()]));
+    let narrow = || ask(Some(crate::ScopeSet::from(["api:read"])));
     let (p1, p2, p3) = (narrow(), narrow(), narrow());
     let (a, c, d) =
         tokio::join!(b.token(&caller, &p1), b.token(&caller, &p2), b.token(&caller, &p3));
@@ -208,7 +211,9 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
     let (b, _) = broker(&base);
     b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
     let account = b.login_client_credentials("machine").await.unwrap();
-    let grant = b.db.insert_grant(&app(), &account.id, "api:read api:write", 0).unwrap();
+    let grant =
+        b.db.insert_grant(&app(), &account.id, &crate::ScopeSet::parse("api:read api:write"), 0)
+            .unwrap();
     b.grants.insert(grant);
     assert!(b.delete_client_secret("machine").await.unwrap().existed);
     let caller = Caller::in_process(app());
@@ -221,4 +226,9 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
         ErrorKind::ClientSecretMissing,
         "the cached token went with the secret: {e}"
     );
+}
+
+/// What the socket (and so the CLI) says: the message with its remedy.
+fn wire(e: &crate::BrokerError) -> String {
+    sesame_ipc::RpcError::from(e).message
 }

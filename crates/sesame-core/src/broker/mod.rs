@@ -1,0 +1,241 @@
+//! The broker: one `Broker` serves every connection; the CLI daemon and the desktop app each
+//! host exactly one. Its methods are split by concern, one file each:
+//!
+//! - `token.rs`: `token.get` — account and scopes, consent, then the cache or a refresh;
+//! - `consent.rs`: the consent gate and the management calls (pending, grants, activity);
+//! - `login.rs`, `device.rs`: browser and device sign-in; `machine.rs`: machine accounts;
+//! - `signout.rs`: sign-out and revocation; `secrets.rs`: client secrets;
+//! - `refresher.rs`: the proactive refresher task.
+//!
+//! Invariants kept here:
+//! - the refresh token is read from and written to the keyring only; a rotated one is stored
+//!   before the access token that came with it is cached or handed out;
+//! - refreshes of one account run one at a time (rotation makes a second, concurrent refresh
+//!   with the old token revoke the whole grant at many providers);
+//! - a warm `token.get` touches memory only (grants and accounts are mirrored in memory;
+//!   activity is written by the recorder's task);
+//! - no token reaches a program without a grant or the user's answer (see `consent.rs`);
+//! - a machine account (`machine.rs`) goes through the same consent and cache; its cache
+//!   misses are client-credentials requests instead of refreshes.
+
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Mutex, RwLock};
+
+use sesame_ipc::events::BrokerEvent;
+use sesame_ipc::protocol::*;
+
+use crate::cache::{CachedToken, TokenCache};
+use crate::config::{Config, ProviderConfig};
+use crate::db::Db;
+use crate::error::BrokerError;
+use crate::events::{Events, Subscription};
+use crate::identity::IdentityError;
+use crate::keyring::Keyring;
+use crate::oauth::{self, ProviderMetadata};
+use crate::policy::caller::Identifier;
+use crate::policy::grants::GrantTable;
+use crate::policy::pending::PendingQueue;
+use crate::policy::recorder::{Recorder, Retention};
+use crate::policy::Caller;
+use crate::retry::RateLimits;
+use crate::rotation::Rotation;
+use crate::{now_unix, ScopeSet, Secret};
+use login::Logins;
+
+mod consent;
+mod device;
+mod login;
+mod machine;
+mod refresher;
+mod secrets;
+mod signout;
+mod token;
+
+#[cfg(test)]
+pub(crate) use login::account_id as login_account_id;
+
+pub struct Broker {
+    config: Config,
+    db: Arc<Db>,
+    keyring: Keyring,
+    http: reqwest::Client,
+    cache: TokenCache,
+    /// Mirror of the accounts table, so resolving an account needs no SQLite call.
+    accounts: RwLock<HashMap<String, AccountInfo>>,
+    metadata: tokio::sync::Mutex<HashMap<String, Arc<ProviderMetadata>>>,
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
+    /// so a keyring hiccup does not lose the account.
+    unsaved_refresh: Mutex<HashMap<String, Secret>>,
+    rotation: Rotation,
+    /// Providers that answered 429 with `Retry-After`, and until when.
+    rate_limits: RateLimits,
+    logins: Logins,
+    grants: GrantTable,
+    pending: PendingQueue,
+    recorder: Recorder,
+    /// Tells who a connecting process is (and whether it is one of Sesame's own binaries).
+    identifier: Identifier,
+    events: Events,
+}
+
+impl Broker {
+    /// Must run inside a tokio runtime (it starts the activity writer).
+    pub fn new(config: Config, db: Db, keyring: Keyring) -> Result<Arc<Broker>, BrokerError> {
+        Broker::with_rotation(config, db, keyring, Rotation::in_process())
+    }
+
+    /// A broker whose refreshes run as `rotation` says (the daemon and the app use a helper
+    /// process, so a killed broker cannot lose a rotated refresh token; see `rotation.rs`).
+    pub fn with_rotation(
+        config: Config,
+        db: Db,
+        keyring: Keyring,
+        rotation: Rotation,
+    ) -> Result<Arc<Broker>, BrokerError> {
+        let http = oauth::http_client().map_err(BrokerError::Internal)?;
+        let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let grants = GrantTable::new(db.grants()?);
+        let db = Arc::new(db);
+        let retention =
+            Retention { max_age: config.activity_retention, max_rows: config.activity_max_rows };
+        let recorder = Recorder::start(db.clone(), retention);
+        let refresh_policy = config.refresh;
+        let broker = Arc::new(Broker {
+            config,
+            db,
+            keyring,
+            http,
+            cache: TokenCache::default(),
+            accounts: RwLock::new(accounts),
+            metadata: Default::default(),
+            refresh_locks: Default::default(),
+            unsaved_refresh: Default::default(),
+            rotation,
+            rate_limits: RateLimits::default(),
+            logins: Logins::default(),
+            grants,
+            pending: PendingQueue::default(),
+            recorder,
+            identifier: Identifier::from_env(),
+            events: Events::default(),
+        });
+        refresher::spawn(Arc::downgrade(&broker), refresh_policy);
+        Ok(broker)
+    }
+
+    /// Changes worth showing (pending requests, re-auth needed, accounts, grants).
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe()
+    }
+
+    pub fn hello(&self) -> HelloResult {
+        HelloResult { protocol: PROTOCOL_VERSION, broker: env!("CARGO_PKG_VERSION").into() }
+    }
+
+    pub fn providers(&self) -> Vec<ProviderInfo> {
+        let list = self.config.providers.iter();
+        list.map(|p| ProviderInfo {
+            id: p.id.clone(),
+            issuer: p.issuer.to_string(),
+            scopes: p.scopes.clone(),
+            grant: p.grant.name().into(),
+        })
+        .collect()
+    }
+
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        let mut list: Vec<AccountInfo> =
+            self.accounts.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        list.sort_by(|a, b| {
+            (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id))
+        });
+        list
+    }
+
+    pub(crate) fn provider(&self, id: &str) -> Result<&ProviderConfig, BrokerError> {
+        self.config.provider(id).ok_or_else(|| BrokerError::NoSuchProvider {
+            id: id.into(),
+            known: self
+                .config
+                .providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Discovery runs once per provider and broker lifetime.
+    async fn metadata(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<Arc<ProviderMetadata>, BrokerError> {
+        let mut cache = self.metadata.lock().await;
+        if let Some(meta) = cache.get(&provider.id) {
+            return Ok(meta.clone());
+        }
+        let meta = Arc::new(oauth::discover(&self.http, provider).await?);
+        cache.insert(provider.id.clone(), meta.clone());
+        Ok(meta)
+    }
+
+    /// An account id, or a provider id with exactly one account.
+    pub fn resolve_account(&self, name: &str) -> Result<AccountInfo, BrokerError> {
+        let accounts = self.accounts.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = accounts.get(name) {
+            return Ok(a.clone());
+        }
+        let mut of_provider: Vec<&AccountInfo> =
+            accounts.values().filter(|a| a.provider == name).collect();
+        match of_provider.len() {
+            1 => Ok(of_provider[0].clone()),
+            0 => Err(BrokerError::NoSuchAccount(name.into())),
+            _ => {
+                of_provider.sort_by_key(|a| &a.id);
+                let ids = of_provider.iter().map(|a| a.id.clone()).collect();
+                Err(BrokerError::AmbiguousAccount { provider: name.into(), ids })
+            }
+        }
+    }
+
+    fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
+        self.db.upsert_account(&account)?;
+        self.accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.id.clone(), account);
+        self.events.emit(BrokerEvent::AccountsChanged);
+        Ok(())
+    }
+
+    fn cache_token(&self, account: &str, scopes: &ScopeSet, token: CachedToken) {
+        self.cache.put(account, scopes, token);
+    }
+
+    fn forget_cached(&self, account: &str) {
+        self.cache.forget_account(account);
+    }
+
+    /// Removes the account's cached tokens, returning those still valid.
+    fn take_cached(&self, account: &str) -> Vec<Secret> {
+        self.cache.take_account(account, now_unix())
+    }
+
+    fn refresh_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(account.to_owned()).or_default().clone()
+    }
+
+    /// Who the peer `pid` of user `uid` is (`pidfd`: the kernel's handle on it, if any).
+    /// Blocking: it reads `/proc`.
+    pub(crate) fn identify_peer(
+        &self,
+        pid: i32,
+        uid: u32,
+        pidfd: Option<BorrowedFd<'_>>,
+    ) -> Result<Caller, IdentityError> {
+        self.identifier.identify(pid, uid, pidfd)
+    }
+}

@@ -1,0 +1,249 @@
+//! `token.get`: the account and scopes checked, then consent (a grant, or the user's answer),
+//! then the cache or one refresh at the provider, single-flight per account.
+
+use sesame_ipc::events::BrokerEvent;
+use sesame_ipc::protocol::*;
+
+use super::secrets::client_error;
+use super::Broker;
+use crate::cache::CachedToken;
+use crate::error::BrokerError;
+use crate::oauth::OAuthError;
+use crate::policy::Caller;
+use crate::rotation::RefreshJob;
+use crate::{now_unix, ScopeSet, Secret};
+
+impl Broker {
+    /// A token for `caller`: account and scopes checked, then consent (a grant, or the
+    /// user's answer), then the cache or a refresh. Every hand-out is recorded.
+    pub async fn token(
+        &self,
+        caller: &Caller,
+        params: &TokenGetParams,
+    ) -> Result<TokenResult, BrokerError> {
+        let account = self.resolve_account(&params.account)?;
+        let scopes: ScopeSet = match &params.scopes {
+            Some(asked) if !asked.is_empty() => {
+                let missing = asked.missing_from(&account.scopes);
+                if !missing.is_empty() {
+                    return Err(BrokerError::InsufficientScope { account: account.id, missing });
+                }
+                asked.clone()
+            }
+            _ => self
+                .grants
+                .default_scopes(&caller.app.key, &account.id)
+                .unwrap_or_else(|| account.scopes.clone()),
+        };
+        // Some providers cannot put these scopes in one token (Microsoft: one resource each).
+        self.provider(&account.provider)?
+            .check_scope_set(&scopes)
+            .map_err(BrokerError::BadRequest)?;
+        let grant = self.consent(caller, &account, &scopes).await?;
+        let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
+        let token = self.token_for(&account, &scopes, min_ttl).await?;
+        self.handed_out(caller, &account.id, &scopes, grant).await;
+        Ok(result(&account.id, token))
+    }
+
+    /// The cached token for (account, scopes), or a fresh one.
+    async fn token_for(
+        &self,
+        account: &AccountInfo,
+        scopes: &ScopeSet,
+        min_ttl: u64,
+    ) -> Result<CachedToken, BrokerError> {
+        let mark = self.cache.mark();
+        if let Some(t) = self.cache.get(&account.id, scopes, min_ttl, now_unix()) {
+            return Ok(t);
+        }
+        if account.status == AccountStatus::ReauthRequired {
+            return Err(self.reauth(account, "the provider refused its refresh token earlier"));
+        }
+        let lock = self.refresh_lock(&account.id);
+        let _guard = lock.lock().await;
+        // Signed out while we waited: there is nothing to refresh, nor to hand out.
+        if !self.accounts.read().unwrap_or_else(|p| p.into_inner()).contains_key(&account.id) {
+            return Err(BrokerError::NoSuchAccount(account.id.clone()));
+        }
+        // Single flight: whoever held the lock before us may have just refreshed this scope
+        // set. A token stored since we asked is as fresh as a refresh would give, even if
+        // the provider's lifetime is shorter than `min_ttl`.
+        if let Some(t) = self
+            .cache
+            .get(&account.id, scopes, min_ttl, now_unix())
+            .or_else(|| self.cache.stored_since(&account.id, scopes, mark, now_unix()))
+        {
+            return Ok(t);
+        }
+        match self.refresh(account, scopes).await {
+            Ok(token) => {
+                self.cache.put(&account.id, scopes, token.clone());
+                Ok(token)
+            }
+            // The provider is away: a token that is still valid beats an error.
+            Err(BrokerError::OAuth(e)) if e.is_transient() => {
+                match self.cache.get(&account.id, scopes, 0, now_unix()) {
+                    Some(t) => {
+                        tracing::warn!(account = %account.id, error = %e, "refresh failed; serving the cached token while it lasts");
+                        Ok(t)
+                    }
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// (account, scopes) pairs the proactive refresher should renew now.
+    pub(crate) fn tokens_due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, ScopeSet)> {
+        self.cache.due(now, fraction, idle)
+    }
+
+    /// Refreshes (account, scopes) if it is still due; used by the proactive refresher.
+    pub(crate) async fn refresh_if_due(
+        &self,
+        account_id: &str,
+        scopes: &ScopeSet,
+        fraction: f64,
+    ) -> Result<(), BrokerError> {
+        let account = self.resolve_account(account_id)?;
+        if account.status == AccountStatus::ReauthRequired {
+            return Ok(());
+        }
+        let lock = self.refresh_lock(&account.id);
+        let _guard = lock.lock().await;
+        if !self.cache.still_due(&account.id, scopes, now_unix(), fraction) {
+            return Ok(());
+        }
+        let token = self.refresh(&account, scopes).await?;
+        self.cache.put(&account.id, scopes, token);
+        Ok(())
+    }
+
+    /// One refresh at the provider (for a machine account: a client-credentials request).
+    /// The caller holds the account's refresh lock; the lock file is taken here, before the
+    /// refresh token is read, and kept by a helper that outlives us until the rotated token
+    /// is stored.
+    async fn refresh(
+        &self,
+        account: &AccountInfo,
+        scopes: &ScopeSet,
+    ) -> Result<CachedToken, BrokerError> {
+        let provider = self.provider(&account.provider)?;
+        if provider.is_machine() {
+            return self.machine_token(account, provider, scopes).await;
+        }
+        let meta = self.metadata(provider).await?;
+        let client = self.oauth_client(provider).await?;
+        let lock = self.rotation.lock(&account.id).await?;
+        let refresh_token = self.current_refresh_token(account).await?;
+        let narrowed = *scopes != account.scopes;
+        let job = RefreshJob::new(
+            &account.id,
+            meta.token_endpoint.clone(),
+            &client,
+            refresh_token,
+            (narrowed && provider.allow_scope_narrowing).then(|| scopes.clone()),
+        );
+        let call = || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref());
+        let response = match self.rate_limits.run(&provider.id, "the token endpoint", call).await {
+            Ok(r) => r,
+            Err(OAuthError::InvalidGrant { description }) => {
+                let why =
+                    description.unwrap_or_else(|| "the provider answered invalid_grant".into());
+                return Err(self.mark_reauth(account, &why));
+            }
+            Err(e) => return Err(client_error(provider, &client, e)),
+        };
+        if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
+            tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
+            self.unsaved_refresh
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(account.id.clone(), rotated);
+            return Err(e.into());
+        }
+        drop(lock);
+        let now = now_unix();
+        self.note_refreshed(&account.id, now);
+        tracing::info!(account = %account.id, %scopes, rotated = response.rotated, "refreshed");
+        Ok(CachedToken::from_answer(
+            response.access_token,
+            response.token_type,
+            response.expires_in,
+            response.scope,
+            scopes,
+            now,
+        ))
+    }
+
+    /// Records a token fetched at the provider (the account list shows it).
+    pub(crate) fn note_refreshed(&self, account: &str, now: i64) {
+        if let Err(e) = self.db.set_refreshed(account, now) {
+            tracing::warn!(account, error = %e, "could not record the refresh time");
+        }
+        if let Some(a) = self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(account) {
+            a.last_refreshed_at = Some(now);
+        }
+    }
+
+    /// The refresh token to use: one the keyring refused earlier (stored now), else the keyring's.
+    async fn current_refresh_token(&self, account: &AccountInfo) -> Result<Secret, BrokerError> {
+        let unsaved = self
+            .unsaved_refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account.id)
+            .cloned();
+        if let Some(token) = unsaved {
+            self.keyring.set(&account.id, &token).await?;
+            self.unsaved_refresh.lock().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
+            return Ok(token);
+        }
+        match self.keyring.get(&account.id).await? {
+            Some(token) => Ok(token),
+            None => Err(self.mark_reauth(account, "its refresh token is missing from the keyring")),
+        }
+    }
+
+    /// The provider refused for good: the account is kept (with its grants) as "re-auth
+    /// needed" until the user signs in again, and subscribers hear of it once. Returns the
+    /// error for the request that found out.
+    fn mark_reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
+        if let Err(e) = self.db.set_status(&account.id, AccountStatus::ReauthRequired) {
+            return e.into();
+        }
+        if let Some(a) =
+            self.accounts.write().unwrap_or_else(|p| p.into_inner()).get_mut(&account.id)
+        {
+            a.status = AccountStatus::ReauthRequired;
+        }
+        self.cache.forget_account(&account.id);
+        tracing::warn!(account = %account.id, why, "re-authentication needed");
+        self.events.emit(BrokerEvent::ReauthRequired {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            why: why.into(),
+        });
+        self.reauth(account, why)
+    }
+
+    fn reauth(&self, account: &AccountInfo, why: &str) -> BrokerError {
+        BrokerError::ReauthRequired {
+            account: account.id.clone(),
+            provider: account.provider.clone(),
+            why: why.into(),
+        }
+    }
+}
+
+fn result(account: &str, t: CachedToken) -> TokenResult {
+    TokenResult {
+        access_token: t.access_token,
+        token_type: t.token_type,
+        expires_at: t.expires_at,
+        scope: t.scope,
+        account: account.into(),
+    }
+}
