@@ -287,7 +287,7 @@ async fn sign_in_flow(broker: &Arc<Broker>, provider: &str) -> Result<AccountInf
         let _ = broker.login_cancel(&started.login_id);
         return Err(e.to_string());
     }
-    broker.login_wait(&started.login_id).await.map_err(|e| e.message)
+    broker.login_wait(&started.login_id).await.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                 for p in providers {
                     let machine =
                         if p.grant == GRANT_CLIENT_CREDENTIALS { "\tmachine account" } else { "" };
-                    println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes.to_string());
+                    println!("{}\t{}\t{}{machine}", p.id, p.issuer, p.scopes);
                 }
             }
             Ok(())

@@ -147,16 +147,6 @@ pub fn utc(ts: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::utc(1_795_824_000), "2026-11-28 00:00 UTC");
-        assert_eq!(super::utc(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
-    }
-}
-
 /// One line per event, for `sesame events`.
 pub fn event_line(event: &BrokerEvent) -> String {
     match event {
@@ -174,5 +164,15 @@ pub fn event_line(event: &BrokerEvent) -> String {
         BrokerEvent::Lagged { missed } => {
             format!("missed {missed} events (this reader fell behind)")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(1_795_824_000), "2026-11-28 00:00 UTC");
+        assert_eq!(super::utc(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
     }
 }

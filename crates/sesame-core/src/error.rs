@@ -55,6 +55,24 @@ pub enum BrokerError {
     Db(#[from] DbError),
     #[error("{0}")]
     Internal(String),
+    /// An error that already happened elsewhere (a sign-in task), handed to every waiter.
+    #[error("{}", .0.message)]
+    Reported(ErrorReport),
+}
+
+/// An error as data: what `login.wait` hands each of its waiters (an error itself cannot be
+/// cloned; its kind, words and remedy can).
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    kind: ErrorKind,
+    message: String,
+    remedy: Option<Remedy>,
+}
+
+impl ErrorReport {
+    pub fn of(e: &BrokerError) -> ErrorReport {
+        ErrorReport { kind: e.kind(), message: e.to_string(), remedy: e.remedy() }
+    }
 }
 
 impl BrokerError {
@@ -78,6 +96,7 @@ impl BrokerError {
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
+            BrokerError::Reported(r) => r.kind,
         }
     }
 
@@ -101,6 +120,7 @@ impl BrokerError {
             BrokerError::DeviceFlowUnsupported { provider: p, .. } => {
                 Remedy::SignInInBrowser { provider: provider(p) }
             }
+            BrokerError::Reported(r) => return r.remedy.clone(),
             _ => return None,
         })
     }

@@ -196,16 +196,19 @@ impl MemoryStore {
 impl SecretStore for MemoryStore {
     fn get(&self, account: &str) -> Result<Option<Secret>, KeyringError> {
         self.check()?;
-        Ok(self.entries.lock().unwrap().get(account).cloned())
+        Ok(self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(account).cloned())
     }
     fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
         self.check()?;
-        self.entries.lock().unwrap().insert(account.to_owned(), secret.clone());
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_owned(), secret.clone());
         Ok(())
     }
     fn delete(&self, account: &str) -> Result<bool, KeyringError> {
         self.check()?;
-        Ok(self.entries.lock().unwrap().remove(account).is_some())
+        Ok(self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(account).is_some())
     }
 }
 

@@ -2,6 +2,9 @@
 //! read a request, answer it. Built for this crate's tests and, with the `test-support`
 //! feature, for the app's (`src-tauri/tests`).
 
+// Test support only: a failed step here is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;

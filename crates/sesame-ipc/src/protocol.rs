@@ -203,25 +203,25 @@ impl RpcError {
 
 /// Reads one request line. A line that is not a JSON-RPC 2.0 request becomes the error
 /// reply to send back (with the request's id when one could be read).
-pub fn parse_request(line: &str) -> Result<Request, Response> {
+pub fn parse_request(line: &str) -> Result<Request, Box<Response>> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
-        Response::err(
+        Box::new(Response::err(
             Value::Null,
             RpcError::new(
                 ErrorKind::BadRequest,
                 format!("the line is not valid JSON ({e}); send one JSON-RPC 2.0 object per line"),
             ),
-        )
+        ))
     })?;
     let id = value.get("id").cloned().unwrap_or(Value::Null);
     let request: Request = serde_json::from_value(value).map_err(|e| {
-        Response::err(id.clone(), RpcError::new(ErrorKind::BadRequest, format!("not a JSON-RPC 2.0 request ({e}); it needs \"jsonrpc\": \"2.0\", \"id\" and \"method\"")))
+        Box::new(Response::err(id.clone(), RpcError::new(ErrorKind::BadRequest, format!("not a JSON-RPC 2.0 request ({e}); it needs \"jsonrpc\": \"2.0\", \"id\" and \"method\""))))
     })?;
     if request.jsonrpc != "2.0" {
-        return Err(Response::err(
+        return Err(Box::new(Response::err(
             id,
             RpcError::new(ErrorKind::BadRequest, "\"jsonrpc\" must be \"2.0\""),
-        ));
+        )));
     }
     Ok(request)
 }

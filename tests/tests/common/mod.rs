@@ -87,6 +87,6 @@ pub fn assert_active(env: &Env, token: &str) -> Value {
     info
 }
 
-pub fn find<'a>(rows: &'a [Value], pred: impl Fn(&Value) -> bool) -> Option<(usize, &'a Value)> {
+pub fn find(rows: &[Value], pred: impl Fn(&Value) -> bool) -> Option<(usize, &Value)> {
     rows.iter().enumerate().find(|(_, r)| pred(r))
 }

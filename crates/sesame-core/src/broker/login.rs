@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sesame_ipc::protocol::{AccountInfo, AccountStatus, LoginStartResult};
-use sesame_ipc::RpcError;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +20,7 @@ use super::secrets::client_error;
 use super::Broker;
 use crate::cache::CachedToken;
 use crate::config::ProviderConfig;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ErrorReport};
 use crate::oauth::{
     self, AuthorizationOptions, CallbackExpectations, Identity, LoopbackListener, OAuthClient,
     OAuthError, Pkce, ProviderMetadata, TokenResponse,
@@ -31,7 +30,7 @@ use crate::{now_unix, ScopeSet, Secret};
 /// Finished sign-ins are kept this long for a late `login.wait`.
 const KEEP_FINISHED: Duration = Duration::from_secs(600);
 
-type Outcome = Option<Result<AccountInfo, RpcError>>;
+type Outcome = Option<Result<AccountInfo, ErrorReport>>;
 
 #[derive(Default)]
 pub struct Logins {
@@ -152,22 +151,22 @@ impl Broker {
                 Ok(a) => tracing::info!(login = %login_id, account = %a.id, "signed in"),
                 Err(e) => tracing::warn!(login = %login_id, error = %e, "sign-in failed"),
             }
-            let _ = tx.send(Some(outcome.map_err(RpcError::from)));
+            let _ = tx.send(Some(outcome.map_err(|e| ErrorReport::of(&e))));
         });
     }
 
     /// Waits for the sign-in's end; several waiters get the same answer.
-    pub async fn login_wait(&self, login_id: &str) -> Result<AccountInfo, RpcError> {
-        let (mut done, _) = self
-            .logins
-            .get(login_id)
-            .ok_or_else(|| RpcError::from(BrokerError::NoSuchLogin(login_id.into())))?;
+    pub async fn login_wait(&self, login_id: &str) -> Result<AccountInfo, BrokerError> {
+        let (mut done, _) =
+            self.logins.get(login_id).ok_or_else(|| BrokerError::NoSuchLogin(login_id.into()))?;
         let outcome = done.wait_for(|o| o.is_some()).await.map_err(|_| {
-            RpcError::from(BrokerError::Internal(
-                "the sign-in task stopped without an answer".into(),
-            ))
+            BrokerError::Internal("the sign-in task stopped without an answer".into())
         })?;
-        outcome.clone().expect("waited for Some")
+        match outcome.clone() {
+            Some(Ok(account)) => Ok(account),
+            Some(Err(report)) => Err(BrokerError::Reported(report)),
+            None => Err(BrokerError::Internal("the sign-in ended without an answer".into())),
+        }
     }
 
     pub fn login_cancel(&self, login_id: &str) -> Result<(), BrokerError> {

@@ -10,7 +10,7 @@
 use sesame_ipc::protocol::SecretResult;
 
 use super::Broker;
-use crate::config::ProviderConfig;
+use crate::config::{is_provider_id, ProviderConfig};
 use crate::error::BrokerError;
 use crate::keyring::client_secret_key;
 use crate::oauth::{OAuthClient, OAuthError};
@@ -52,11 +52,7 @@ impl Broker {
         &self,
         provider_id: &str,
     ) -> Result<SecretResult, BrokerError> {
-        let id_ok = !provider_id.is_empty()
-            && provider_id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !id_ok {
+        if !is_provider_id(provider_id) {
             return Err(BrokerError::BadRequest(format!("`{provider_id}` is not a provider id (a-z, 0-9, `_` and `-`); `sesame providers` lists them")));
         }
         let existed = self.keyring.delete(&client_secret_key(provider_id)).await?;

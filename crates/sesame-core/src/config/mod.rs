@@ -62,6 +62,15 @@ pub enum SecretPlacement {
     Basic,
 }
 
+/// What a provider id may be: a-z, 0-9, `_` and `-`, not empty (it names keyring entries
+/// and account ids, so nothing else may appear in one).
+pub fn is_provider_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// How long a sign-in waits for the browser (`login_timeout_secs`, default 300).
@@ -379,11 +388,7 @@ fn validate_provider(
     invalid: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
 ) -> Result<ProviderConfig, ConfigError> {
     let id = p.id.get_ref().clone();
-    let id_ok = !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !id_ok {
+    if !is_provider_id(&id) {
         return Err(invalid(
             p.id.span(),
             format!(

@@ -1,5 +1,6 @@
 //! End-to-end check against the throwaway oidc-provider in `tests/idp` (needs node and
-//! `npm ci` there). Ignored by default: `cargo test -p sesame-core -- --ignored idp_`.
+//! `npm ci` there). Ignored by a plain `cargo test` (which needs no Node); `scripts/test.sh`
+//! runs them: `cargo test -p sesame-core -- --ignored idp_`.
 
 use std::collections::HashMap;
 use std::process::Stdio;

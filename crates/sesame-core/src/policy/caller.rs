@@ -60,8 +60,8 @@ impl Identifier {
     ) -> Result<Caller, IdentityError> {
         let desktop = &self.desktop;
         let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
-        let is_own = peer.identity.script.is_none()
-            && self.own_binaries.iter().any(|b| *b == peer.identity.exe);
+        let is_own =
+            peer.identity.script.is_none() && self.own_binaries.contains(&peer.identity.exe);
         if !is_own {
             let app = app_info(&peer.identity);
             return Ok(Caller {

@@ -61,7 +61,7 @@ pub async fn serve(stream: UnixStream, broker: Arc<Broker>, stop: CancellationTo
                     return stream_events(framed, subscription, stop).await;
                 }
                 Ok(request) => dispatch(&broker, &caller, request).await,
-                Err(reply) => reply,
+                Err(reply) => *reply,
             },
             Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
                 // The rest of the line is still in flight; resynchronising is not worth it.
