@@ -1,6 +1,6 @@
 //! Interactive sign-in: authorization code + PKCE through the system browser and a one-use
 //! loopback listener (RFC 8252). `login.start` returns the URL at once; the rest runs in a
-//! task whose result `login.wait` collects. The device flow (`login_device.rs`) shares the
+//! task whose result `login.wait` collects. The device flow (`device.rs`) shares the
 //! task machinery and [`Broker::sign_in_with`].
 //!
 //! Nothing is half-written: the keyring entry is written first, then the account row; if the

@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(g.client_secret.as_ref().map(|s| s.expose()), Some("GOCSPX-abc"));
         assert!(!format!("{g:?}").contains("GOCSPX-abc"), "Debug must not show the client secret");
         // Without one in the file, the secret comes from the keyring (`sesame secret set`);
-        // a sign-in without either is refused then (client_secret.rs), with this advice.
+        // a sign-in without either is refused then (broker/secrets.rs), with this advice.
         let g = parse("preset = \"google\"\nclient_id = \"c\"\n").unwrap();
         assert!(
             g.client_secret.is_none()
