@@ -21,7 +21,7 @@ use crate::server::socket::{self, SocketError, SocketGuard};
 
 /// A keyring call that takes longer is treated as "keyring unavailable" (a locked keyring
 /// may be waiting on a password prompt nobody sees).
-pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {

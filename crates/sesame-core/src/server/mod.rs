@@ -3,10 +3,10 @@
 //! [`socket`] owns the socket file and its 0700 directory; [`peer`] asks the kernel who
 //! is on the other end.
 
-pub mod connection;
-pub mod dispatch;
-pub mod peer;
-pub mod socket;
+mod connection;
+mod dispatch;
+mod peer;
+pub(crate) mod socket;
 
 use std::future::Future;
 use std::sync::Arc;
