@@ -88,7 +88,7 @@ impl Broker {
 
     /// A broker whose refreshes run as `rotation` says (the daemon and the app use a helper
     /// process, so a killed broker cannot lose a rotated refresh token; see `rotation.rs`).
-    pub fn with_rotation(
+    pub(crate) fn with_rotation(
         config: Config,
         db: Db,
         keyring: Keyring,
