@@ -2,7 +2,9 @@
 # Installs what is missing, builds Sesame, and runs a DEMO: a local throw-away identity
 # provider on 127.0.0.1:9400 (any user name, any password), a demo config, and the broker.
 # Then it opens a shell where `sesame` talks to that broker. Leave the shell to stop it all.
-# Your real Sesame config and data are not touched (the demo uses its own dirs).
+# Your real Sesame config and data are not touched: the demo has its own config, database and
+# socket under $XDG_RUNTIME_DIR/sesame-demo-cli (scripts/run.sh uses sesame-demo-app; both
+# name the provider `demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,7 +22,7 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ -z "${SESAME_DEMO_INNER:-}" ]; th
 fi
 
 
-demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo"
+demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo-cli"
 mkdir -p -m 0700 "$demo"
 export SESAME_CONFIG="$demo/config.toml" SESAME_DATA_DIR="$demo/data" SESAME_SOCKET="$demo/run/sesame.sock"
 export PATH="$root/target/release:$PATH"
@@ -28,7 +30,7 @@ port=${SESAME_DEMO_PORT:-9400}
 cat > "$SESAME_CONFIG" <<TOML
 # DEMO configuration written by scripts/demo.sh: a local test provider, not a real account.
 [[provider]]
-id = "local"
+id = "demo"
 issuer = "http://127.0.0.1:$port"
 client_id = "desktop-app"
 scopes = ["openid", "email", "profile", "offline_access"]
@@ -47,11 +49,11 @@ cat <<MSG
   Sesame DEMO is running (provider: http://127.0.0.1:$port — any user name and password work).
   Logs: $demo/daemon.log
 
-  Try:   sesame login local        # signs in through your browser, prints the account id
+  Try:   sesame login demo         # signs in through your browser, prints the account id
          sesame accounts
-         sesame token local        # an access token, alone on stdout
-         python3 docs/examples/token.py local
-         sesame logout local       # revokes at the provider and forgets the account
+         sesame token demo         # an access token, alone on stdout
+         python3 docs/examples/token.py demo
+         sesame logout demo        # revokes at the provider and forgets the account
 
   Leave this shell (exit) to stop the demo.
 

@@ -2,14 +2,16 @@
 # Installs what is missing, builds the Sesame desktop app and runs it against a local DEMO
 # identity provider on 127.0.0.1 (any user name, any password), so you can try every screen
 # without registering an OAuth client anywhere. Your real Sesame config and data are not
-# touched: the demo has its own config, database and socket under $XDG_RUNTIME_DIR/sesame-demo.
+# touched: the demo has its own config, database and socket under
+# $XDG_RUNTIME_DIR/sesame-demo-app (scripts/demo.sh uses sesame-demo-cli; both name the
+# provider `demo`).
 #
 #   scripts/run.sh           build and start the app with the demo provider
 #   scripts/run.sh client    (in a second terminal) a program that asks the app for a token
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo"
+demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo-app"
 export SESAME_CONFIG="$demo/config.toml" SESAME_DATA_DIR="$demo/data" SESAME_SOCKET="$demo/run/sesame.sock"
 
 if [ "${1:-}" = client ]; then

@@ -7,11 +7,13 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod other_user;
 mod webdriver;
 
 pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use other_user::*;
 pub use webdriver::*;
 mod process;
 

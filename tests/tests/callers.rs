@@ -263,32 +263,43 @@ fn open_socket_to_everyone(env: &Env) {
     set_mode(&env.socket, 0o666);
 }
 
-fn as_nobody(env: &Env, program: &std::path::Path, args: &[&str]) -> ClientProc {
-    let mut cmd = env.command("setpriv");
-    cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]).arg(program).args(args);
-    env.spawn_command(cmd)
+/// The `refused` rows naming the connection from `nobody`'s process `pid`.
+fn refusals_of(rows: &[Value], nobody: &Nobody, pid: i32) -> usize {
+    let peer = format!("uid {}, pid {pid}:", nobody.uid);
+    rows.iter()
+        .filter(|r| r["event"] == "refused" && r["detail"].as_str().unwrap_or("").contains(&peer))
+        .count()
 }
 
 #[test]
 fn another_user_is_refused() {
     let (env, account) = setup(Options::default());
-    let mail = client_script("mail_sync.py");
-    let python = std::path::Path::new("/usr/bin/python3");
-    assert!(python.exists(), "a Python that user nobody can run");
+    let nobody = Nobody::new();
+    let mail = nobody.take(&client_script("mail_sync.py"));
+    let mail = mail.to_str().unwrap();
 
     // As the daemon set it up, the socket's directory keeps others out.
-    let out = env.client_result(as_nobody(&env, python, &[mail.to_str().unwrap(), &account]));
+    let out = env.client_result(nobody.spawn(&env, &nobody.python(), &[mail, &account]));
     assert_eq!(out.status.code(), Some(1), "cannot even connect: {} {}", out.stdout, out.stderr);
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    // The script ran (Python did not just fail to open it) and its connect was refused.
+    assert!(
+        out.stderr.contains("s.connect(") && out.stderr.contains("PermissionError"),
+        "the script's connect fails: {}",
+        out.stderr
+    );
 
     open_socket_to_everyone(&env);
     let before = env.activity(&[]).iter().filter(|r| r["event"] == "refused").count();
-    let out = env.client_result(as_nobody(&env, python, &[mail.to_str().unwrap(), &account]));
+    let client = nobody.spawn(&env, &nobody.python(), &[mail, &account]);
+    let pid = client.pid;
+    let out = env.client_result(client);
     out.expect_error("forbidden");
     assert!(env.pending().is_empty(), "no question for another user's request");
     let rows = env.activity(&[]);
     let after = rows.iter().filter(|r| r["event"] == "refused").count();
     assert!(after > before, "the refusal is logged: {rows:?}");
+    assert_eq!(refusals_of(&rows, &nobody, pid), 1, "refused as nobody, pid {pid}: {rows:?}");
     env.assert_no_leaks();
 }
 
@@ -299,19 +310,26 @@ fn another_user_is_refused() {
 fn another_user_hears_why_from_the_rust_client_and_the_cli() {
     let (env, account) = setup(Options::default());
     open_socket_to_everyone(&env);
+    let nobody = Nobody::new();
+    let mail = nobody.take(&client_script("mail_sync.py"));
+    let token_client = nobody.take(&token_client_bin());
+    let sesame = nobody.take(&sesame_bin());
+    let mut pids = vec![];
     // What the broker says, read raw by the Python client.
-    let raw = env.client_result(as_nobody(
-        &env,
-        std::path::Path::new("/usr/bin/python3"),
-        &[client_script("mail_sync.py").to_str().unwrap(), &account],
-    ));
+    let client = nobody.spawn(&env, &nobody.python(), &[mail.to_str().unwrap(), &account]);
+    pids.push(client.pid);
+    let raw = env.client_result(client);
     let message = raw.expect_error("forbidden");
     assert!(!message.is_empty());
 
-    let out = env.client_result(as_nobody(&env, &token_client_bin(), &[&account]));
+    let client = nobody.spawn(&env, &token_client, &[&account]);
+    pids.push(client.pid);
+    let out = env.client_result(client);
     assert_eq!(out.expect_error("forbidden"), message);
 
-    let out = env.client_result(as_nobody(&env, &sesame_bin(), &["token", &account]));
+    let client = nobody.spawn(&env, &sesame, &["token", &account]);
+    pids.push(client.pid);
+    let out = env.client_result(client);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         out.stderr.contains(&message),
@@ -324,6 +342,9 @@ fn another_user_hears_why_from_the_rust_client_and_the_cli() {
         rows.iter().filter(|r| r["event"] == "refused").count() >= 3,
         "each refusal is logged: {rows:?}"
     );
+    for pid in pids {
+        assert_eq!(refusals_of(&rows, &nobody, pid), 1, "refused as nobody, pid {pid}: {rows:?}");
+    }
     env.assert_no_leaks();
 }
 
