@@ -7,6 +7,7 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod idp;
 mod other_user;
 mod webdriver;
 
@@ -14,8 +15,10 @@ pub use app::*;
 pub use consent::*;
 pub use device::*;
 pub use other_user::*;
+pub use raw_conn::RawConn;
 pub use webdriver::*;
 mod process;
+mod raw_conn;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -106,7 +109,7 @@ impl Env {
             set_mode(&dir.join(sub), 0o700);
         }
         let bus = bus::Bus::start(&dir, opts.keyring);
-        let (idp, issuer) = start_idp(&dir, &opts);
+        let (idp, issuer) = idp::start_idp(&dir, &opts);
         let config = dir.join("config/sesame/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(
@@ -491,48 +494,6 @@ fn remember_tokens_in(secrets: &Mutex<Vec<String>>, v: &Value) {
     }
 }
 
-/// A JSON-RPC connection without the client library, to test the wire itself.
-pub struct RawConn {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    next_id: u64,
-}
-
-impl RawConn {
-    fn new(stream: UnixStream) -> RawConn {
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        RawConn { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, next_id: 1 }
-    }
-
-    pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
-    }
-
-    /// The next reply line, or `None` when the broker closed the connection.
-    pub fn read_reply(&mut self) -> Option<Value> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(serde_json::from_str(&line).expect("the broker replies with JSON")),
-        }
-    }
-
-    pub fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let line =
-            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-                .to_string();
-        self.send_raw(format!("{line}\n").as_bytes());
-        self.read_reply().expect("a reply")
-    }
-
-    pub fn is_closed(&mut self) -> bool {
-        let mut buf = [0u8; 1];
-        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
-    }
-}
-
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -548,53 +509,6 @@ pub fn error_kind(reply: &Value) -> &str {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Starts the test provider and waits for its `READY` line. Seen once in CI: Node hung
-/// before listening (its main thread stuck on a lock), which would hang the whole run; so a
-/// provider that is not ready in time is killed and started again.
-fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
-    const ATTEMPTS: usize = 3;
-    const READY_WITHIN: Duration = Duration::from_secs(30);
-    let script = root().join("tests/idp/server.mjs");
-    assert!(root().join("tests/idp/node_modules").exists(), "run `npm ci` in tests/idp first");
-    for attempt in 1..=ATTEMPTS {
-        let mut cmd = Command::new("node");
-        cmd.arg(&script)
-            .env("IDP_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
-            .env("IDP_ROTATE", if opts.rotate { "1" } else { "0" })
-            .env("IDP_DEVICE_CODE_TTL", opts.device_code_ttl.to_string())
-            .env("IDP_DEVICE_INTERVAL", opts.device_interval.to_string())
-            .env("IDP_DEVICE_SLOW_DOWN", opts.device_slow_down.to_string())
-            .env("NODE_NO_WARNINGS", "1");
-        let log = dir.join("logs/idp.log");
-        let child = spawn_logged(cmd, &log, true);
-        let mut guard = Guard::new("oidc-provider", child, log);
-        let stdout = guard.child().stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(READY_WITHIN) {
-            Ok(line) => {
-                let issuer = line
-                    .trim()
-                    .strip_prefix("READY ")
-                    .unwrap_or_else(|| panic!("the provider did not start:\n{}", guard.log()));
-                return (guard, issuer.to_owned());
-            }
-            Err(_) if attempt < ATTEMPTS => {
-                eprintln!("e2e: the provider was not ready within {READY_WITHIN:?} (attempt {attempt}); starting it again");
-                guard.kill();
-            }
-            Err(_) => {
-                panic!("the provider was not ready after {ATTEMPTS} attempts:\n{}", guard.log())
-            }
-        }
-    }
-    unreachable!("the loop returns or panics")
 }
 
 fn temp_dir() -> PathBuf {
