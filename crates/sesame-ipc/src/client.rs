@@ -86,7 +86,7 @@ impl Client {
         // `id: null` is how the broker answers what it could not tie to a request (a refused
         // connection, an unreadable line): it is the answer to this call.
         let unattributed_error = response.id.is_null() && response.error.is_some();
-        if response.id != Value::from(id) && !unattributed_error {
+        if response.id != id && !unattributed_error {
             return Err(ClientError::Protocol(format!(
                 "reply for id {} while waiting for {id}",
                 response.id

@@ -203,6 +203,8 @@ impl RpcError {
 
 /// Reads one request line. A line that is not a JSON-RPC 2.0 request becomes the error
 /// reply to send back (with the request's id when one could be read).
+// The reply is what the caller sends back at once, once per bad line: its size is no cost.
+#[allow(clippy::result_large_err)]
 pub fn parse_request(line: &str) -> Result<Request, Response> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
         Response::err(
