@@ -21,6 +21,7 @@ use sesame_core::BrokerError;
 use sesame_ipc::consent::{ActivityInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult, ProviderInfo};
 use sesame_ipc::{ErrorKind, Remedy, RpcError};
+use ts_rs::TS;
 
 /// Marker: values of this type may be serialized to the webview (they hold no secret).
 pub trait WebviewSafe: Serialize {}
@@ -58,10 +59,11 @@ impl WebviewSafe for LoginStarted {}
 impl WebviewSafe for ConsentView {}
 
 /// `app_overview`: what the main window's header and banners need.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Overview {
     pub state: CoreState,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub message: Option<String>,
     pub demo: bool,
     pub config_path: String,
@@ -73,7 +75,7 @@ pub struct Overview {
 }
 
 /// Whether the app hosts the broker (`state::Core`): `running`, or why not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CoreState {
     Running,
@@ -85,7 +87,7 @@ pub enum CoreState {
 
 /// An account as the app lists it: the wire's `AccountInfo` and the name to show for it
 /// (`AccountInfo::display_name`, the one rule every front end uses).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AccountView {
     #[serde(flatten)]
     pub account: AccountInfo,
@@ -99,17 +101,18 @@ impl From<AccountInfo> for AccountView {
 }
 
 /// `providers_list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ProvidersView {
     pub providers: Vec<ProviderInfo>,
     pub config_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub config_error: Option<String>,
 }
 
 /// `login_start`: the broker's `LoginStartResult` minus the redirect URI (nothing for the
 /// page), plus whether the browser could be opened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct LoginStarted {
     pub login_id: String,
     /// The page shows it as a link too, in case the browser did not open.
@@ -117,14 +120,16 @@ pub struct LoginStarted {
     pub expires_at: i64,
     /// Why the browser could not be opened, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub browser_error: Option<String>,
 }
 
 /// `consent_current`: the request on screen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ConsentView {
     pub request: PendingInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub icon_data_url: Option<String>,
     pub scopes: Vec<ScopeWords>,
     /// The buttons stay disabled this long after the window shows a request, so a click or
@@ -133,7 +138,7 @@ pub struct ConsentView {
 }
 
 /// A scope and what it lets a program do, in plain words.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ScopeWords {
     pub scope: String,
     pub description: String,
@@ -142,16 +147,17 @@ pub struct ScopeWords {
 /// `{kind, message, remedy?}`, what every failed command rejects with. `message` says what
 /// went wrong in words for any front end; `remedy`, when there is one thing to do about it,
 /// says what as data, and the UI renders it in the app's words (its pages and buttons).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct CommandError {
     pub kind: CommandErrorKind,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub remedy: Option<Remedy>,
 }
 
 /// A protocol error kind (docs/protocol.md) or one of the app's own; one string either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(untagged)]
 pub enum CommandErrorKind {
     Protocol(ErrorKind),
@@ -159,7 +165,7 @@ pub enum CommandErrorKind {
 }
 
 /// Error kinds only the app has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AppErrorKind {
     /// The app hosts no broker: another one serves the socket, or the config is broken.

@@ -2,19 +2,18 @@
 // in-memory fake for tests and for looking at the UI in a plain browser.
 
 import type {
-  AccountInfo,
+  AccountView,
   ActivityInfo,
   BrokerEvent,
-  CommandError,
-  ConsentRequest,
+  ConsentView,
   Decision,
-  DeviceLoginStart,
   GrantInfo,
-  LoginStart,
+  LoginDeviceStartResult,
+  LoginStarted,
   LogoutResult,
   Overview,
   PendingInfo,
-  ProvidersList,
+  ProvidersView,
 } from './types';
 
 export interface ActivityQuery {
@@ -24,13 +23,13 @@ export interface ActivityQuery {
 
 export interface Backend {
   overview(): Promise<Overview>;
-  accounts(): Promise<AccountInfo[]>;
-  providers(): Promise<ProvidersList>;
+  accounts(): Promise<AccountView[]>;
+  providers(): Promise<ProvidersView>;
   /** The shell opens the system browser itself. */
-  loginStart(provider: string): Promise<LoginStart>;
-  loginDeviceStart(provider: string): Promise<DeviceLoginStart>;
+  loginStart(provider: string): Promise<LoginStarted>;
+  loginDeviceStart(provider: string): Promise<LoginDeviceStartResult>;
   /** Resolves when the sign-in ends; rejects with `login_cancelled` after `loginCancel`. */
-  loginWait(loginId: string): Promise<AccountInfo>;
+  loginWait(loginId: string): Promise<AccountView>;
   loginCancel(loginId: string): Promise<void>;
   logout(account: string): Promise<LogoutResult>;
   grants(): Promise<GrantInfo[]>;
@@ -42,14 +41,18 @@ export interface Backend {
   openConsent(id?: number): Promise<void>;
   /** Resolves to the state now in force. */
   setAutostart(enabled: boolean): Promise<boolean>;
-  consentCurrent(): Promise<ConsentRequest | null>;
+  consentCurrent(): Promise<ConsentView | null>;
   consentAnswer(id: number, decision: Decision): Promise<void>;
   /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */
   onChanged(cb: (event: BrokerEvent) => void): Promise<() => void>;
 }
 
-/** A failed command, with the broker's error kind and its sentence for people. */
-export class BackendError extends Error implements CommandError {
+/**
+ * A failed command (a `CommandError`), with the error kind and the broker's sentence for
+ * people. `kind` is a `CommandErrorKind` from the app, but may be any string a rejection
+ * carried.
+ */
+export class BackendError extends Error {
   readonly kind: string;
   constructor(kind: string, message: string) {
     super(message);

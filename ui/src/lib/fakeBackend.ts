@@ -3,26 +3,29 @@
 // a test finishes them with completeLogin/failLogin, or a timer does in the preview.
 
 import { BackendError, type ActivityQuery, type Backend } from './backend';
+import { accountWho } from './format';
 import type {
   AccountInfo,
+  AccountView,
   ActivityInfo,
   BrokerEvent,
-  ConsentRequest,
+  ConsentView,
   Decision,
-  DeviceLoginStart,
   GrantInfo,
-  LoginStart,
+  LoginDeviceStartResult,
+  LoginStarted,
   LogoutResult,
   Overview,
   PendingInfo,
-  ProvidersList,
+  ProvidersView,
   Revocation,
 } from './types';
 
 export interface FakeState {
   overview: Overview;
+  /** As the broker keeps them; the commands add `display_name` (see `accountView`). */
   accounts: AccountInfo[];
-  providers: ProvidersList;
+  providers: ProvidersView;
   grants: GrantInfo[];
   /** Newest first, as the broker lists it. */
   activity: ActivityInfo[];
@@ -45,11 +48,16 @@ export interface FakeOptions {
   autoCompleteLoginMs?: number;
 }
 
+/** What `accounts_list` and `login_wait` return for an account: it and its display name. */
+export function accountView(a: AccountInfo): AccountView {
+  return { ...a, display_name: accountWho(a) };
+}
+
 interface OpenLogin {
   provider: string;
-  resolve: (a: AccountInfo) => void;
+  resolve: (a: AccountView) => void;
   reject: (e: BackendError) => void;
-  done: Promise<AccountInfo>;
+  done: Promise<AccountView>;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -140,7 +148,7 @@ export class FakeBackend implements Backend {
       };
       this.state.accounts.push(account);
     }
-    login.resolve({ ...account });
+    login.resolve(accountView(account));
     this.emit({ event: 'accounts_changed' });
     return account;
   }
@@ -165,24 +173,24 @@ export class FakeBackend implements Backend {
     };
   }
 
-  async accounts(): Promise<AccountInfo[]> {
+  async accounts(): Promise<AccountView[]> {
     this.broker('accounts');
-    return this.state.accounts.map((a) => ({ ...a }));
+    return this.state.accounts.map(accountView);
   }
 
-  async providers(): Promise<ProvidersList> {
+  async providers(): Promise<ProvidersView> {
     this.broker('providers');
     return structuredClone(this.state.providers);
   }
 
-  async loginStart(provider: string): Promise<LoginStart> {
+  async loginStart(provider: string): Promise<LoginStarted> {
     this.broker('loginStart', provider);
     this.needProvider(provider);
     const id = this.openLogin(provider);
     return { login_id: id, authorization_url: `https://idp.example/authorize?login=${id}`, expires_at: this.now() + 300 };
   }
 
-  async loginDeviceStart(provider: string): Promise<DeviceLoginStart> {
+  async loginDeviceStart(provider: string): Promise<LoginDeviceStartResult> {
     this.broker('loginDeviceStart', provider);
     this.needProvider(provider);
     if (!this.state.deviceProviders.includes(provider)) {
@@ -199,7 +207,7 @@ export class FakeBackend implements Backend {
     };
   }
 
-  loginWait(loginId: string): Promise<AccountInfo> {
+  loginWait(loginId: string): Promise<AccountView> {
     this.broker('loginWait', loginId);
     const login = this.logins.get(loginId);
     if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over; start a new one'));
@@ -259,7 +267,7 @@ export class FakeBackend implements Backend {
     return enabled;
   }
 
-  async consentCurrent(): Promise<ConsentRequest | null> {
+  async consentCurrent(): Promise<ConsentView | null> {
     this.record('consentCurrent');
     const request = this.state.pending[0];
     if (!request) return null;
@@ -318,7 +326,7 @@ export class FakeBackend implements Backend {
     const id = `login-${this.nextLogin++}`;
     let resolve!: OpenLogin['resolve'];
     let reject!: OpenLogin['reject'];
-    const done = new Promise<AccountInfo>((res, rej) => ((resolve = res), (reject = rej)));
+    const done = new Promise<AccountView>((res, rej) => ((resolve = res), (reject = rej)));
     done.catch(() => {}); // a sign-in nobody waits for must not be an unhandled rejection
     const login: OpenLogin = { provider, resolve, reject, done };
     if (this.autoCompleteLoginMs !== undefined) {
