@@ -1,6 +1,7 @@
 // The one seam between the pages and Sesame: the Tauri commands of docs/app.md, or an
 // in-memory fake for tests and for looking at the UI in a plain browser.
 
+import { withRemedy } from './remedy';
 import type {
   AccountView,
   ActivityInfo,
@@ -14,6 +15,7 @@ import type {
   Overview,
   PendingInfo,
   ProvidersView,
+  Remedy,
 } from './types';
 
 export interface ActivityQuery {
@@ -48,39 +50,46 @@ export interface Backend {
 }
 
 /**
- * A failed command (a `CommandError`), with the error kind and the broker's sentence for
- * people. `kind` is a `CommandErrorKind` from the app, but may be any string a rejection
- * carried.
+ * A failed command (a `CommandError`): the error kind, the broker's sentence for people and,
+ * when there is one thing to do about it, the remedy. `kind` is a `CommandErrorKind` from the
+ * app, but may be any string a rejection carried.
  */
 export class BackendError extends Error {
   readonly kind: string;
-  constructor(kind: string, message: string) {
+  readonly remedy: Remedy | null;
+  constructor(kind: string, message: string, remedy: Remedy | null = null) {
     super(message);
     this.name = 'BackendError';
     this.kind = kind;
+    this.remedy = remedy;
   }
 }
 
+function isRemedy(raw: unknown): raw is Remedy {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { do?: unknown }).do === 'string';
+}
+
 /**
- * Commands reject with `{kind, message}`; Tauri itself rejects with a bare string (e.g. a
- * command the window's capability does not allow). Both become a BackendError, so a page
- * can always show `.message`.
+ * Commands reject with `{kind, message, remedy?}`; Tauri itself rejects with a bare string
+ * (e.g. a command the window's capability does not allow). Both become a BackendError, so a
+ * page can always show `.message`.
  */
 export function toBackendError(raw: unknown): BackendError {
   if (raw instanceof BackendError) return raw;
   if (typeof raw === 'string') return new BackendError('internal', raw);
   if (raw && typeof raw === 'object') {
-    const r = raw as { kind?: unknown; message?: unknown };
+    const r = raw as { kind?: unknown; message?: unknown; remedy?: unknown };
     if (typeof r.message === 'string') {
-      return new BackendError(typeof r.kind === 'string' ? r.kind : 'internal', r.message);
+      return new BackendError(typeof r.kind === 'string' ? r.kind : 'internal', r.message, isRemedy(r.remedy) ? r.remedy : null);
     }
   }
   return new BackendError('internal', 'Something went wrong talking to Sesame.');
 }
 
-/** The sentence to show for any rejection. */
+/** The sentence to show for any rejection: the message, and what to do in the app's words. */
 export function errorMessage(raw: unknown): string {
-  return toBackendError(raw).message;
+  const e = toBackendError(raw);
+  return withRemedy(e.message, e.remedy);
 }
 
 export function errorKind(raw: unknown): string {

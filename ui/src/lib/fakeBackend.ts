@@ -18,6 +18,7 @@ import type {
   Overview,
   PendingInfo,
   ProvidersView,
+  Remedy,
   Revocation,
 } from './types';
 
@@ -106,8 +107,8 @@ export class FakeBackend implements Backend {
   // ---- test controls ------------------------------------------------------------------
 
   /** The next calls of `method` reject with this error, until `succeed(method)`. */
-  fail(method: keyof Backend, kind: string, message: string): void {
-    this.failures.set(method, new BackendError(kind, message));
+  fail(method: keyof Backend, kind: string, message: string, remedy: Remedy | null = null): void {
+    this.failures.set(method, new BackendError(kind, message, remedy));
   }
 
   succeed(method: keyof Backend): void {
@@ -153,8 +154,8 @@ export class FakeBackend implements Backend {
     return account;
   }
 
-  failLogin(loginId: string, kind: string, message: string): void {
-    this.takeLogin(loginId).reject(new BackendError(kind, message));
+  failLogin(loginId: string, kind: string, message: string, remedy: Remedy | null = null): void {
+    this.takeLogin(loginId).reject(new BackendError(kind, message, remedy));
   }
 
   addPending(p: PendingInfo): void {
@@ -194,7 +195,7 @@ export class FakeBackend implements Backend {
     this.broker('loginDeviceStart', provider);
     this.needProvider(provider);
     if (!this.state.deviceProviders.includes(provider)) {
-      throw new BackendError('bad_request', `provider \`${provider}\` has no device sign-in; use the browser sign-in`);
+      throw new BackendError('bad_request', `provider \`${provider}\` has no device sign-in`, { do: 'sign_in_in_browser', provider });
     }
     const id = this.openLogin(provider);
     return {
@@ -210,7 +211,7 @@ export class FakeBackend implements Backend {
   loginWait(loginId: string): Promise<AccountView> {
     this.broker('loginWait', loginId);
     const login = this.logins.get(loginId);
-    if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over; start a new one'));
+    if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over', { do: 'sign_in' }));
     return login.done;
   }
 
@@ -222,7 +223,7 @@ export class FakeBackend implements Backend {
   async logout(account: string): Promise<LogoutResult> {
     this.broker('logout', account);
     const found = this.state.accounts.find((a) => a.id === account || a.provider === account);
-    if (!found) throw new BackendError('no_such_account', `there is no account \`${account}\``);
+    if (!found) throw new BackendError('no_such_account', `there is no account \`${account}\``, { do: 'list_accounts' });
     this.state.accounts = this.state.accounts.filter((a) => a !== found);
     this.state.grants = this.state.grants.filter((g) => g.account !== found.id);
     this.emit({ event: 'accounts_changed' });
@@ -236,7 +237,7 @@ export class FakeBackend implements Backend {
 
   async revokeGrant(id: number): Promise<number[]> {
     this.broker('revokeGrant', id);
-    if (!this.state.grants.some((g) => g.id === id)) throw new BackendError('no_such_grant', `there is no grant ${id}`);
+    if (!this.state.grants.some((g) => g.id === id)) throw new BackendError('no_such_grant', `there is no grant ${id}`, { do: 'list_grants' });
     return this.revokeWhere((g) => g.id === id);
   }
 
@@ -282,7 +283,7 @@ export class FakeBackend implements Backend {
   async consentAnswer(id: number, decision: Decision): Promise<void> {
     this.record('consentAnswer', id, decision);
     const request = this.state.pending.find((p) => p.id === id);
-    if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out');
+    if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out', { do: 'list_pending' });
     this.state.pending = this.state.pending.filter((p) => p !== request);
     const event = decision === 'deny' ? 'denied' : decision === 'approve_always' ? 'remembered' : 'approved';
     this.log(request, event);
