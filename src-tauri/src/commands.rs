@@ -6,11 +6,14 @@
 use sesame_ipc::consent::{
     ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingInfo,
 };
-use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult};
+use sesame_ipc::protocol::{LoginDeviceStartResult, LogoutResult};
+use sesame_ipc::ErrorKind;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
-use crate::dto::{ok, Answer, CommandError, ConsentView, LoginStarted, Overview, ProvidersView};
+use crate::dto::{
+    ok, AccountView, Answer, CommandError, ConsentView, LoginStarted, Overview, ProvidersView,
+};
 use crate::state::AppState;
 use crate::{tray, windows};
 
@@ -49,8 +52,8 @@ pub async fn app_overview<R: Runtime>(
 }
 
 #[tauri::command]
-pub fn accounts_list(state: State<'_, AppState>) -> Answer<Vec<AccountInfo>> {
-    ok(state.broker()?.accounts())
+pub fn accounts_list(state: State<'_, AppState>) -> Answer<Vec<AccountView>> {
+    ok(state.broker()?.accounts().into_iter().map(AccountView::from).collect())
 }
 
 #[tauri::command]
@@ -81,8 +84,8 @@ pub async fn login_device_start(
 }
 
 #[tauri::command]
-pub async fn login_wait(state: State<'_, AppState>, login_id: String) -> Answer<AccountInfo> {
-    ok(state.broker()?.login_wait(&login_id).await?)
+pub async fn login_wait(state: State<'_, AppState>, login_id: String) -> Answer<AccountView> {
+    ok(state.broker()?.login_wait(&login_id).await?.into())
 }
 
 #[tauri::command]
@@ -171,10 +174,10 @@ pub fn autostart_enabled<R: Runtime>(app: &AppHandle<R>) -> bool {
 pub fn set_autostart<R: Runtime>(app: &AppHandle<R>, enabled: bool) -> Result<bool, CommandError> {
     let manager = app.autolaunch();
     let changed = if enabled { manager.enable() } else { manager.disable() };
-    changed.map_err(|e| CommandError::new("internal", format!("cannot change the start-at-login setting ({e}); check that ~/.config/autostart is writable")))?;
+    changed.map_err(|e| CommandError::new(ErrorKind::Internal, format!("cannot change the start-at-login setting ({e}); check that ~/.config/autostart is writable")))?;
     Ok(manager.is_enabled().unwrap_or(enabled))
 }
 
 fn window_error(e: tauri::Error) -> CommandError {
-    CommandError::new("internal", format!("cannot open the consent window ({e}); answer with `sesame pending` and `sesame approve <id>` instead"))
+    CommandError::new(ErrorKind::Internal, format!("cannot open the consent window ({e}); answer with `sesame pending` and `sesame approve <id>` instead"))
 }

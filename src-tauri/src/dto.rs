@@ -20,7 +20,8 @@ use serde::Serialize;
 use sesame_core::BrokerError;
 use sesame_ipc::consent::{ActivityInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult, ProviderInfo};
-use sesame_ipc::RpcError;
+use sesame_ipc::{ErrorKind, Remedy, RpcError};
+use ts_rs::TS;
 
 /// Marker: values of this type may be serialized to the webview (they hold no secret).
 pub trait WebviewSafe: Serialize {}
@@ -44,6 +45,7 @@ impl WebviewSafe for i64 {}
 impl<T: WebviewSafe> WebviewSafe for Vec<T> {}
 impl<T: WebviewSafe> WebviewSafe for Option<T> {}
 impl WebviewSafe for AccountInfo {}
+impl WebviewSafe for AccountView {}
 impl WebviewSafe for ProviderInfo {}
 impl WebviewSafe for GrantInfo {}
 impl WebviewSafe for ActivityInfo {}
@@ -57,11 +59,11 @@ impl WebviewSafe for LoginStarted {}
 impl WebviewSafe for ConsentView {}
 
 /// `app_overview`: what the main window's header and banners need.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Overview {
-    /// `running` | `conflict` | `config_error`.
-    pub state: &'static str,
+    pub state: CoreState,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub message: Option<String>,
     pub demo: bool,
     pub config_path: String,
@@ -72,32 +74,62 @@ pub struct Overview {
     pub version: &'static str,
 }
 
+/// Whether the app hosts the broker (`state::Core`): `running`, or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreState {
+    Running,
+    /// Another broker (usually `sesame daemon`) serves the socket.
+    Conflict,
+    /// The broker could not start: `message` says why.
+    ConfigError,
+}
+
+/// An account as the app lists it: the wire's `AccountInfo` and the name to show for it
+/// (`AccountInfo::display_name`, the one rule every front end uses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AccountView {
+    #[serde(flatten)]
+    pub account: AccountInfo,
+    pub display_name: String,
+}
+
+impl From<AccountInfo> for AccountView {
+    fn from(account: AccountInfo) -> Self {
+        AccountView { display_name: account.display_name().to_owned(), account }
+    }
+}
+
 /// `providers_list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ProvidersView {
     pub providers: Vec<ProviderInfo>,
     pub config_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub config_error: Option<String>,
 }
 
 /// `login_start`: the broker's `LoginStartResult` minus the redirect URI (nothing for the
 /// page), plus whether the browser could be opened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct LoginStarted {
     pub login_id: String,
     /// The page shows it as a link too, in case the browser did not open.
     pub authorization_url: String,
     pub expires_at: i64,
+    /// Why the browser could not be opened, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub browser_error: Option<String>,
 }
 
 /// `consent_current`: the request on screen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ConsentView {
     pub request: PendingInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
     pub icon_data_url: Option<String>,
     pub scopes: Vec<ScopeWords>,
     /// The buttons stay disabled this long after the window shows a request, so a click or
@@ -105,40 +137,98 @@ pub struct ConsentView {
     pub security_delay_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A scope and what it lets a program do, in plain words.
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ScopeWords {
     pub scope: String,
     pub description: String,
 }
 
-/// `{kind, message}`: `kind` is a protocol error kind (docs/protocol.md) or `not_running`;
-/// `message` says what to do next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `{kind, message, remedy?}`, what every failed command rejects with. `message` says what
+/// went wrong in words for any front end; `remedy`, when there is one thing to do about it,
+/// says what as data, and the UI renders it in the app's words (its pages and buttons).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct CommandError {
-    pub kind: String,
+    pub kind: CommandErrorKind,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub remedy: Option<Remedy>,
+}
+
+/// A protocol error kind (docs/protocol.md) or one of the app's own; one string either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(untagged)]
+pub enum CommandErrorKind {
+    Protocol(ErrorKind),
+    App(AppErrorKind),
+}
+
+/// Error kinds only the app has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AppErrorKind {
+    /// The app hosts no broker: another one serves the socket, or the config is broken.
+    NotRunning,
+}
+
+impl CommandErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandErrorKind::Protocol(kind) => kind.as_str(),
+            CommandErrorKind::App(AppErrorKind::NotRunning) => "not_running",
+        }
+    }
+}
+
+impl From<ErrorKind> for CommandErrorKind {
+    fn from(kind: ErrorKind) -> Self {
+        CommandErrorKind::Protocol(kind)
+    }
+}
+
+impl From<AppErrorKind> for CommandErrorKind {
+    fn from(kind: AppErrorKind) -> Self {
+        CommandErrorKind::App(kind)
+    }
+}
+
+impl PartialEq<&str> for CommandErrorKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 impl CommandError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        CommandError { kind: kind.into(), message: message.into() }
+    pub fn new(kind: impl Into<CommandErrorKind>, message: impl Into<String>) -> Self {
+        CommandError { kind: kind.into(), message: message.into(), remedy: None }
     }
 
     /// The app hosts no broker (another one serves the socket, or the config is broken).
     pub fn not_running(why: &str) -> Self {
-        CommandError::new("not_running", why)
+        CommandError::new(AppErrorKind::NotRunning, why)
     }
 }
 
 impl From<BrokerError> for CommandError {
     fn from(e: BrokerError) -> Self {
-        CommandError::new(e.kind().as_str(), e.to_string())
+        CommandError { kind: e.kind().into(), message: e.to_string(), remedy: e.remedy() }
     }
 }
 
+/// An error from a broker on the socket: its message ends with the remedy in the CLI's
+/// words (`RpcError::with_remedy`), which the app leaves out, since it renders the remedy
+/// itself.
 impl From<RpcError> for CommandError {
     fn from(e: RpcError) -> Self {
-        CommandError::new(e.kind().as_str(), e.message)
+        let remedy = e.remedy().cloned();
+        let mut message = e.message;
+        if let Some(r) = &remedy {
+            if let Some(bare) = message.strip_suffix(&format!("; {}", r.cli_words())) {
+                message = bare.to_owned();
+            }
+        }
+        CommandError { kind: e.data.kind.into(), message, remedy }
     }
 }
 
@@ -184,10 +274,104 @@ mod tests {
     fn errors_carry_the_protocol_kind() {
         let e: CommandError = BrokerError::NoSuchPending(7).into();
         assert_eq!(e.kind, "no_such_pending");
-        assert!(e.message.contains("sesame pending"));
+        // What to do next is the remedy (the UI says it in the app's words), not CLI words.
+        assert_eq!(e.remedy, Some(Remedy::ListPending));
+        assert!(e.message.contains("pending request 7") && !e.message.contains("sesame"));
         assert_eq!(
             serde_json::to_value(CommandError::not_running("x")).unwrap(),
             serde_json::json!({"kind": "not_running", "message": "x"})
         );
+    }
+
+    #[test]
+    fn kinds_are_the_same_strings_as_before() {
+        use ErrorKind::*;
+        for kind in [
+            BadRequest,
+            FrameTooLarge,
+            MethodNotFound,
+            Forbidden,
+            ConsentDenied,
+            ConsentTimeout,
+            NoSuchPending,
+            NoSuchGrant,
+            NoSuchProvider,
+            NoSuchAccount,
+            AmbiguousAccount,
+            InsufficientScope,
+            ReauthRequired,
+            ProviderError,
+            ProviderUnreachable,
+            KeyringUnavailable,
+            NoSuchLogin,
+            LoginFailed,
+            AccessDenied,
+            LoginTimeout,
+            LoginCancelled,
+            ClientSecretMissing,
+            Internal,
+            Unknown,
+        ] {
+            let ours = CommandErrorKind::from(kind);
+            assert_eq!(serde_json::to_value(ours).unwrap(), serde_json::to_value(kind).unwrap());
+            assert_eq!(serde_json::to_value(ours).unwrap(), kind.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(CommandErrorKind::from(AppErrorKind::NotRunning)).unwrap(),
+            "not_running"
+        );
+        for (state, name) in [
+            (CoreState::Running, "running"),
+            (CoreState::Conflict, "conflict"),
+            (CoreState::ConfigError, "config_error"),
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn a_remedy_goes_along_as_data() {
+        let e: CommandError = BrokerError::ReauthRequired {
+            account: "work-1".into(),
+            provider: "work".into(),
+            why: "refused".into(),
+        }
+        .into();
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({
+                "kind": "reauth_required",
+                "message": "account `work-1` must sign in again (refused)",
+                "remedy": {"do": "sign_in_again", "provider": "work"},
+            })
+        );
+        // From a broker on the socket: the CLI's words come off the message.
+        let wire = RpcError::from(&BrokerError::NoSuchPending(7));
+        assert!(wire.message.contains("sesame pending"));
+        let e = CommandError::from(wire);
+        assert_eq!(e, CommandError::from(BrokerError::NoSuchPending(7)));
+        let plain = CommandError::from(RpcError::new(ErrorKind::Internal, "x; y"));
+        assert_eq!((plain.message.as_str(), plain.remedy), ("x; y", None));
+    }
+
+    #[test]
+    fn an_account_view_is_the_account_and_its_display_name() {
+        let mut account = AccountInfo {
+            id: "work-1".into(),
+            provider: "work".into(),
+            issuer: "https://idp.example".into(),
+            subject: "s-1".into(),
+            email: None,
+            name: Some("Ann".into()),
+            scopes: sesame_ipc::ScopeSet::from(["openid"]),
+            status: sesame_ipc::protocol::AccountStatus::Active,
+            created_at: 1,
+            last_refreshed_at: None,
+        };
+        let mut expected = serde_json::to_value(&account).unwrap();
+        expected["display_name"] = "Ann".into();
+        assert_eq!(serde_json::to_value(AccountView::from(account.clone())).unwrap(), expected);
+        account.email = Some("ann@example.com".into());
+        assert_eq!(AccountView::from(account).display_name, "ann@example.com");
     }
 }

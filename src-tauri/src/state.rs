@@ -14,8 +14,11 @@ use sesame_core::Config;
 use sesame_core::Paths;
 use sesame_ipc::consent::{AppInfo, PendingInfo};
 use sesame_ipc::protocol::AccountStatus;
+use sesame_ipc::ErrorKind;
 
-use crate::dto::{display, CommandError, ConsentView, Overview, ProvidersView, ScopeWords};
+use crate::dto::{
+    display, CommandError, ConsentView, CoreState, Overview, ProvidersView, ScopeWords,
+};
 
 /// How long the consent buttons stay disabled after a request appears.
 pub const SECURITY_DELAY_MS: u64 = 1000;
@@ -113,10 +116,12 @@ impl AppState {
                     .iter()
                     .filter(|a| a.status == AccountStatus::ReauthRequired)
                     .count();
-                ("running", None, broker.pending_list().len(), reauth)
+                (CoreState::Running, None, broker.pending_list().len(), reauth)
             }
-            Core::Conflict { .. } => ("conflict", Some(why_not_running(&core)), 0, 0),
-            Core::ConfigError { message, .. } => ("config_error", Some(message.clone()), 0, 0),
+            Core::Conflict { .. } => (CoreState::Conflict, Some(why_not_running(&core)), 0, 0),
+            Core::ConfigError { message, .. } => {
+                (CoreState::ConfigError, Some(message.clone()), 0, 0)
+            }
         };
         Overview {
             state,
@@ -166,7 +171,7 @@ impl AppState {
     pub fn check_shown(&self, id: u64) -> Result<(), CommandError> {
         match lock(&self.consent).shown {
             Some(shown) if shown == id => Ok(()),
-            _ => Err(CommandError::new("bad_request", format!("request {id} is not the one the consent window shows; reload the window and answer what it shows"))),
+            _ => Err(CommandError::new(ErrorKind::BadRequest, format!("request {id} is not the one the consent window shows; reload the window and answer what it shows"))),
         }
     }
 

@@ -9,6 +9,10 @@
 //! HOME and the XDG dirs point at a temp dir, set once before any test thread starts work
 //! (autostart writes `~/.config/autostart`; nothing may touch the real user's files).
 
+// Helpers may unwrap as tests do: clippy.toml's allow-unwrap-in-tests covers only the
+// #[test] functions themselves.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeSet;

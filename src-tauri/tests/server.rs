@@ -2,6 +2,10 @@
 //! and is removed when the app stops (not before: a closure that captured only the
 //! listener once dropped the socket guard at startup).
 
+// Helpers may unwrap as tests do: clippy.toml's allow-unwrap-in-tests covers only the
+// #[test] functions themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ScopeSet;
 
 /// A program as the kernel identified it (never a name the client sent).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppInfo {
     /// The identity grants are keyed on: an executable path, an interpreter plus script
@@ -25,6 +26,7 @@ pub struct AppInfo {
 }
 
 /// A token request no grant covers, waiting for the user.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingInfo {
     pub id: u64,
@@ -42,6 +44,7 @@ pub struct PendingInfo {
     pub expires_at: i64,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -65,6 +68,7 @@ pub struct PendingListResult {
 }
 
 /// (app, account, scope set) → allowed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantInfo {
     pub id: i64,
@@ -97,6 +101,7 @@ pub struct GrantsRevokeResult {
     pub revoked: Vec<i64>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityEvent {
@@ -114,6 +119,7 @@ pub enum ActivityEvent {
     Refused,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityInfo {
     pub id: i64,

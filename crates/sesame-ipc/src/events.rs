@@ -9,6 +9,7 @@ use crate::protocol::Notification;
 /// The JSON-RPC notification method every event is sent as (`params` is the event).
 pub const EVENT_NOTIFICATION: &str = "event";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum BrokerEvent {

@@ -65,6 +65,7 @@ impl Response {
 }
 
 /// What went wrong, for programs: every error reply carries one in `error.data.kind`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -242,6 +243,7 @@ pub struct HelloResult {
     pub broker: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProviderInfo {
     pub id: String,
@@ -265,6 +267,7 @@ pub struct ProvidersListResult {
     pub providers: Vec<ProviderInfo>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
@@ -273,6 +276,7 @@ pub enum AccountStatus {
 }
 
 /// An account as shown to people and programs: never a secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountInfo {
     pub id: String,
@@ -353,6 +357,7 @@ pub struct LoginStartResult {
 
 /// `login.device_start` (RFC 8628): show `user_code` and `verification_uri` to the user, who
 /// enters the code there on any device; then `login.wait` as for `login.start`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginDeviceStartResult {
     pub login_id: String,
@@ -387,6 +392,7 @@ pub struct AccountParams {
 }
 
 /// What the provider said when asked to revoke the refresh token (RFC 7009).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Revocation {
@@ -432,6 +438,7 @@ pub struct SecretResult {
     pub existed: bool,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogoutResult {
     pub account: String,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Sorted, without duplicates or empty words. Serializes as a JSON list; `Display` (and
 /// [`ScopeSet::parse`]) is the space-joined form a provider sends and expects.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string[]"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScopeSet(Vec<String>);
 

@@ -152,8 +152,8 @@ pub async fn planted_broker(provider: &FakeProvider) -> Arc<Broker> {
         last_refreshed_at: None,
     };
     db.upsert_account(&ann).unwrap();
-    db.insert_grant(&trusted_caller().app, "acme-ann", "email offline_access", 1_700_000_000)
-        .unwrap();
+    let scopes = sesame_ipc::ScopeSet::parse("email offline_access");
+    db.insert_grant(&trusted_caller().app, "acme-ann", &scopes, 1_700_000_000).unwrap();
     Broker::new(config, db, keyring).unwrap()
 }
 

@@ -1,20 +1,21 @@
 // The one seam between the pages and Sesame: the Tauri commands of docs/app.md, or an
 // in-memory fake for tests and for looking at the UI in a plain browser.
 
+import { withRemedy } from './remedy';
 import type {
-  AccountInfo,
+  AccountView,
   ActivityInfo,
   BrokerEvent,
-  CommandError,
-  ConsentRequest,
+  ConsentView,
   Decision,
-  DeviceLoginStart,
   GrantInfo,
-  LoginStart,
+  LoginDeviceStartResult,
+  LoginStarted,
   LogoutResult,
   Overview,
   PendingInfo,
-  ProvidersList,
+  ProvidersView,
+  Remedy,
 } from './types';
 
 export interface ActivityQuery {
@@ -24,13 +25,13 @@ export interface ActivityQuery {
 
 export interface Backend {
   overview(): Promise<Overview>;
-  accounts(): Promise<AccountInfo[]>;
-  providers(): Promise<ProvidersList>;
+  accounts(): Promise<AccountView[]>;
+  providers(): Promise<ProvidersView>;
   /** The shell opens the system browser itself. */
-  loginStart(provider: string): Promise<LoginStart>;
-  loginDeviceStart(provider: string): Promise<DeviceLoginStart>;
+  loginStart(provider: string): Promise<LoginStarted>;
+  loginDeviceStart(provider: string): Promise<LoginDeviceStartResult>;
   /** Resolves when the sign-in ends; rejects with `login_cancelled` after `loginCancel`. */
-  loginWait(loginId: string): Promise<AccountInfo>;
+  loginWait(loginId: string): Promise<AccountView>;
   loginCancel(loginId: string): Promise<void>;
   logout(account: string): Promise<LogoutResult>;
   grants(): Promise<GrantInfo[]>;
@@ -42,42 +43,53 @@ export interface Backend {
   openConsent(id?: number): Promise<void>;
   /** Resolves to the state now in force. */
   setAutostart(enabled: boolean): Promise<boolean>;
-  consentCurrent(): Promise<ConsentRequest | null>;
+  consentCurrent(): Promise<ConsentView | null>;
   consentAnswer(id: number, decision: Decision): Promise<void>;
   /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */
   onChanged(cb: (event: BrokerEvent) => void): Promise<() => void>;
 }
 
-/** A failed command, with the broker's error kind and its sentence for people. */
-export class BackendError extends Error implements CommandError {
+/**
+ * A failed command (a `CommandError`): the error kind, the broker's sentence for people and,
+ * when there is one thing to do about it, the remedy. `kind` is a `CommandErrorKind` from the
+ * app, but may be any string a rejection carried.
+ */
+export class BackendError extends Error {
   readonly kind: string;
-  constructor(kind: string, message: string) {
+  readonly remedy: Remedy | null;
+  constructor(kind: string, message: string, remedy: Remedy | null = null) {
     super(message);
     this.name = 'BackendError';
     this.kind = kind;
+    this.remedy = remedy;
   }
 }
 
+function isRemedy(raw: unknown): raw is Remedy {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { do?: unknown }).do === 'string';
+}
+
 /**
- * Commands reject with `{kind, message}`; Tauri itself rejects with a bare string (e.g. a
- * command the window's capability does not allow). Both become a BackendError, so a page
- * can always show `.message`.
+ * Commands reject with `{kind, message, remedy?}`; Tauri itself rejects with a bare string
+ * (e.g. a command the window's capability does not allow). Both become a BackendError, so a
+ * page can always show `.message`.
  */
 export function toBackendError(raw: unknown): BackendError {
   if (raw instanceof BackendError) return raw;
   if (typeof raw === 'string') return new BackendError('internal', raw);
   if (raw && typeof raw === 'object') {
-    const r = raw as { kind?: unknown; message?: unknown };
+    const r = raw as { kind?: unknown; message?: unknown; remedy?: unknown };
     if (typeof r.message === 'string') {
-      return new BackendError(typeof r.kind === 'string' ? r.kind : 'internal', r.message);
+      return new BackendError(typeof r.kind === 'string' ? r.kind : 'internal', r.message, isRemedy(r.remedy) ? r.remedy : null);
     }
   }
   return new BackendError('internal', 'Something went wrong talking to Sesame.');
 }
 
-/** The sentence to show for any rejection. */
+/** The sentence to show for any rejection: the message, and what to do in the app's words. */
 export function errorMessage(raw: unknown): string {
-  return toBackendError(raw).message;
+  const e = toBackendError(raw);
+  return withRemedy(e.message, e.remedy);
 }
 
 export function errorKind(raw: unknown): string {

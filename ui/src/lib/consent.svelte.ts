@@ -3,7 +3,7 @@
 // when the shown request changes), no click and no key can answer it.
 
 import { errorMessage, type Backend } from './backend';
-import type { ConsentRequest, Decision } from './types';
+import type { ConsentView, Decision } from './types';
 
 /** Keeps answers locked for a while after each new request. */
 export class SecurityDelay {
@@ -41,7 +41,7 @@ export function keyDecision(e: KeyboardEvent, armed: boolean): Decision | null {
 }
 
 export class ConsentModel {
-  current = $state<ConsentRequest | null>(null);
+  current = $state<ConsentView | null>(null);
   /** True once the first read came back (before that, show nothing rather than "nothing"). */
   loaded = $state(false);
   answering = $state(false);

@@ -3,26 +3,30 @@
 // a test finishes them with completeLogin/failLogin, or a timer does in the preview.
 
 import { BackendError, type ActivityQuery, type Backend } from './backend';
+import { accountWho } from './format';
 import type {
   AccountInfo,
+  AccountView,
   ActivityInfo,
   BrokerEvent,
-  ConsentRequest,
+  ConsentView,
   Decision,
-  DeviceLoginStart,
   GrantInfo,
-  LoginStart,
+  LoginDeviceStartResult,
+  LoginStarted,
   LogoutResult,
   Overview,
   PendingInfo,
-  ProvidersList,
+  ProvidersView,
+  Remedy,
   Revocation,
 } from './types';
 
 export interface FakeState {
   overview: Overview;
+  /** As the broker keeps them; the commands add `display_name` (see `accountView`). */
   accounts: AccountInfo[];
-  providers: ProvidersList;
+  providers: ProvidersView;
   grants: GrantInfo[];
   /** Newest first, as the broker lists it. */
   activity: ActivityInfo[];
@@ -45,11 +49,16 @@ export interface FakeOptions {
   autoCompleteLoginMs?: number;
 }
 
+/** What `accounts_list` and `login_wait` return for an account: it and its display name. */
+export function accountView(a: AccountInfo): AccountView {
+  return { ...a, display_name: accountWho(a) };
+}
+
 interface OpenLogin {
   provider: string;
-  resolve: (a: AccountInfo) => void;
+  resolve: (a: AccountView) => void;
   reject: (e: BackendError) => void;
-  done: Promise<AccountInfo>;
+  done: Promise<AccountView>;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -98,8 +107,8 @@ export class FakeBackend implements Backend {
   // ---- test controls ------------------------------------------------------------------
 
   /** The next calls of `method` reject with this error, until `succeed(method)`. */
-  fail(method: keyof Backend, kind: string, message: string): void {
-    this.failures.set(method, new BackendError(kind, message));
+  fail(method: keyof Backend, kind: string, message: string, remedy: Remedy | null = null): void {
+    this.failures.set(method, new BackendError(kind, message, remedy));
   }
 
   succeed(method: keyof Backend): void {
@@ -140,13 +149,13 @@ export class FakeBackend implements Backend {
       };
       this.state.accounts.push(account);
     }
-    login.resolve({ ...account });
+    login.resolve(accountView(account));
     this.emit({ event: 'accounts_changed' });
     return account;
   }
 
-  failLogin(loginId: string, kind: string, message: string): void {
-    this.takeLogin(loginId).reject(new BackendError(kind, message));
+  failLogin(loginId: string, kind: string, message: string, remedy: Remedy | null = null): void {
+    this.takeLogin(loginId).reject(new BackendError(kind, message, remedy));
   }
 
   addPending(p: PendingInfo): void {
@@ -165,28 +174,28 @@ export class FakeBackend implements Backend {
     };
   }
 
-  async accounts(): Promise<AccountInfo[]> {
+  async accounts(): Promise<AccountView[]> {
     this.broker('accounts');
-    return this.state.accounts.map((a) => ({ ...a }));
+    return this.state.accounts.map(accountView);
   }
 
-  async providers(): Promise<ProvidersList> {
+  async providers(): Promise<ProvidersView> {
     this.broker('providers');
     return structuredClone(this.state.providers);
   }
 
-  async loginStart(provider: string): Promise<LoginStart> {
+  async loginStart(provider: string): Promise<LoginStarted> {
     this.broker('loginStart', provider);
     this.needProvider(provider);
     const id = this.openLogin(provider);
     return { login_id: id, authorization_url: `https://idp.example/authorize?login=${id}`, expires_at: this.now() + 300 };
   }
 
-  async loginDeviceStart(provider: string): Promise<DeviceLoginStart> {
+  async loginDeviceStart(provider: string): Promise<LoginDeviceStartResult> {
     this.broker('loginDeviceStart', provider);
     this.needProvider(provider);
     if (!this.state.deviceProviders.includes(provider)) {
-      throw new BackendError('bad_request', `provider \`${provider}\` has no device sign-in; use the browser sign-in`);
+      throw new BackendError('bad_request', `provider \`${provider}\` has no device sign-in`, { do: 'sign_in_in_browser', provider });
     }
     const id = this.openLogin(provider);
     return {
@@ -199,10 +208,10 @@ export class FakeBackend implements Backend {
     };
   }
 
-  loginWait(loginId: string): Promise<AccountInfo> {
+  loginWait(loginId: string): Promise<AccountView> {
     this.broker('loginWait', loginId);
     const login = this.logins.get(loginId);
-    if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over; start a new one'));
+    if (!login) return Promise.reject(new BackendError('no_such_login', 'that sign-in is over', { do: 'sign_in' }));
     return login.done;
   }
 
@@ -214,7 +223,7 @@ export class FakeBackend implements Backend {
   async logout(account: string): Promise<LogoutResult> {
     this.broker('logout', account);
     const found = this.state.accounts.find((a) => a.id === account || a.provider === account);
-    if (!found) throw new BackendError('no_such_account', `there is no account \`${account}\``);
+    if (!found) throw new BackendError('no_such_account', `there is no account \`${account}\``, { do: 'list_accounts' });
     this.state.accounts = this.state.accounts.filter((a) => a !== found);
     this.state.grants = this.state.grants.filter((g) => g.account !== found.id);
     this.emit({ event: 'accounts_changed' });
@@ -228,7 +237,7 @@ export class FakeBackend implements Backend {
 
   async revokeGrant(id: number): Promise<number[]> {
     this.broker('revokeGrant', id);
-    if (!this.state.grants.some((g) => g.id === id)) throw new BackendError('no_such_grant', `there is no grant ${id}`);
+    if (!this.state.grants.some((g) => g.id === id)) throw new BackendError('no_such_grant', `there is no grant ${id}`, { do: 'list_grants' });
     return this.revokeWhere((g) => g.id === id);
   }
 
@@ -259,7 +268,7 @@ export class FakeBackend implements Backend {
     return enabled;
   }
 
-  async consentCurrent(): Promise<ConsentRequest | null> {
+  async consentCurrent(): Promise<ConsentView | null> {
     this.record('consentCurrent');
     const request = this.state.pending[0];
     if (!request) return null;
@@ -274,7 +283,7 @@ export class FakeBackend implements Backend {
   async consentAnswer(id: number, decision: Decision): Promise<void> {
     this.record('consentAnswer', id, decision);
     const request = this.state.pending.find((p) => p.id === id);
-    if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out');
+    if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out', { do: 'list_pending' });
     this.state.pending = this.state.pending.filter((p) => p !== request);
     const event = decision === 'deny' ? 'denied' : decision === 'approve_always' ? 'remembered' : 'approved';
     this.log(request, event);
@@ -318,7 +327,7 @@ export class FakeBackend implements Backend {
     const id = `login-${this.nextLogin++}`;
     let resolve!: OpenLogin['resolve'];
     let reject!: OpenLogin['reject'];
-    const done = new Promise<AccountInfo>((res, rej) => ((resolve = res), (reject = rej)));
+    const done = new Promise<AccountView>((res, rej) => ((resolve = res), (reject = rej)));
     done.catch(() => {}); // a sign-in nobody waits for must not be an unhandled rejection
     const login: OpenLogin = { provider, resolve, reject, done };
     if (this.autoCompleteLoginMs !== undefined) {

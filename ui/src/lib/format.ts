@@ -42,12 +42,16 @@ export function formatTime(at: number): string {
   return new Date(at * 1000).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
-/** Who an account is, best name first: email, then name, then the provider's subject. */
+/**
+ * Who an account is, best name first: email, then name, then the provider's subject. This is
+ * `AccountInfo::display_name` in Rust, which the app sends as `AccountView.display_name` (the
+ * pages show that); only the fake backend applies the rule here, to send the same field.
+ */
 export function accountWho(a: Pick<AccountInfo, 'email' | 'name' | 'subject'>): string {
-  return a.email || a.name || a.subject;
+  return a.email ?? a.name ?? a.subject;
 }
 
-/** The second line under `accountWho`, when it adds something. */
+/** The second line under the display name, when it adds something. */
 export function accountDetail(a: Pick<AccountInfo, 'email' | 'name' | 'subject'>): string {
   if (a.email && a.name) return a.name;
   return '';

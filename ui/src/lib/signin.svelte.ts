@@ -3,7 +3,7 @@
 // cancelled.
 
 import { errorKind, errorMessage, type Backend } from './backend';
-import type { AccountInfo, DeviceLoginStart } from './types';
+import type { AccountView, LoginDeviceStartResult } from './types';
 
 export type SignInPhase =
   | 'idle' // nothing shown
@@ -23,11 +23,11 @@ export class SignInFlow {
   method = $state<SignInMethod>('browser');
   /** Unix seconds when the provider or the listener gives up. */
   expiresAt = $state<number | null>(null);
-  device = $state<DeviceLoginStart | null>(null);
+  device = $state<LoginDeviceStartResult | null>(null);
   /** The browser sign-in's page, for when no browser window opened. */
   authorizationUrl = $state<string | null>(null);
   browserError = $state<string | null>(null);
-  account = $state<AccountInfo | null>(null);
+  account = $state<AccountView | null>(null);
   error = $state<string | null>(null);
 
   private loginId: string | null = null;
@@ -36,7 +36,7 @@ export class SignInFlow {
 
   constructor(
     private backend: Backend,
-    private onSignedIn?: (account: AccountInfo) => void,
+    private onSignedIn?: (account: AccountView) => void,
   ) {}
 
   get busy(): boolean {
