@@ -44,7 +44,8 @@ pub enum NotifyTarget {
 
 pub struct AppState {
     core: RwLock<Core>,
-    paths: Paths,
+    /// `None` when the environment says nowhere (no HOME, no SESAME_*): nothing can start.
+    paths: Option<Paths>,
     /// `demo = true` in the config (the local demo provider): the UI shows a banner.
     demo: AtomicBool,
     /// Who answers consent questions from the windows: this app, in-process.
@@ -66,10 +67,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    pub fn new(core: Core, paths: &Paths, demo: bool) -> AppState {
+    pub fn new(core: Core, paths: Option<&Paths>, demo: bool) -> AppState {
         AppState {
             core: RwLock::new(core),
-            paths: paths.clone(),
+            paths: paths.cloned(),
             demo: AtomicBool::new(demo),
             me: Caller::in_process(own_app_info()),
             consent: Mutex::default(),
@@ -92,7 +93,10 @@ impl AppState {
         if matches!(*core, Core::Running { .. }) {
             return None;
         }
-        let (started, host, demo) = start_core(&self.paths);
+        let (started, host, demo) = match &self.paths {
+            Some(paths) => start_core(paths),
+            None => (no_paths(Paths::from_env().err().map(|e| e.to_string())), None, false),
+        };
         *core = started;
         self.demo.store(demo, Ordering::Relaxed);
         host
@@ -127,8 +131,8 @@ impl AppState {
             state,
             message,
             demo: self.demo.load(Ordering::Relaxed),
-            config_path: display(&self.paths.config_file),
-            socket_path: display(&self.paths.socket),
+            config_path: self.paths.as_ref().map(|p| display(&p.config_file)).unwrap_or_default(),
+            socket_path: self.paths.as_ref().map(|p| display(&p.socket)).unwrap_or_default(),
             pending,
             accounts_needing_reauth: reauth,
             autostart,
@@ -139,7 +143,7 @@ impl AppState {
     /// With a broken config there is nothing to list, but the page shows the error where
     /// the providers would be.
     pub fn providers(&self) -> Result<ProvidersView, CommandError> {
-        let config_path = display(&self.paths.config_file);
+        let config_path = self.paths.as_ref().map(|p| display(&p.config_file)).unwrap_or_default();
         if let Core::ConfigError { message, .. } = &*self.core() {
             return Ok(ProvidersView {
                 providers: vec![],
@@ -255,28 +259,25 @@ pub fn start() -> (AppState, Option<Host>) {
     let paths = match Paths::from_env() {
         Ok(p) => p,
         Err(e) => {
-            let message = e.to_string();
-            tracing::error!(%message, "cannot find Sesame's paths");
-            let empty = Paths {
-                config_file: PathBuf::new(),
-                data_dir: PathBuf::new(),
-                socket: PathBuf::new(),
-            };
-            return (
-                AppState::new(Core::ConfigError { message, path: PathBuf::new() }, &empty, false),
-                None,
-            );
+            tracing::error!(error = %e, "cannot find Sesame's paths");
+            return (AppState::new(no_paths(Some(e.to_string())), None, false), None);
         }
     };
     let (core, host, demo) = start_core(&paths);
-    (AppState::new(core, &paths, demo), host)
+    (AppState::new(core, Some(&paths), demo), host)
+}
+
+/// The state when the environment names no place for the config, data or socket.
+fn no_paths(why: Option<String>) -> Core {
+    let message = why.unwrap_or_else(|| "cannot tell where Sesame's files go".into());
+    Core::ConfigError {
+        message: format!("{message}, then start Sesame again"),
+        path: PathBuf::new(),
+    }
 }
 
 /// `host::start`, with its failure turned into the state the window shows.
 fn start_core(paths: &Paths) -> (Core, Option<Host>, bool) {
-    if paths.config_file.as_os_str().is_empty() {
-        return (Core::ConfigError { message: "cannot tell where the config is: set SESAME_CONFIG or HOME, then start Sesame again".into(), path: PathBuf::new() }, None, false);
-    }
     let demo = Config::load(&paths.config_file).is_ok_and(|c| c.demo);
     let helper = match HelperCommand::current_exe() {
         Ok(h) => h,

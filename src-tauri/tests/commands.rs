@@ -119,7 +119,7 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
     };
     wait_until(|| broker.pending_list().len() == 1);
 
-    let ui = Ui::new(AppState::new(Core::Running { broker: broker.clone() }, &paths, false));
+    let ui = Ui::new(AppState::new(Core::Running { broker: broker.clone() }, Some(&paths), false));
     let mut covered = BTreeSet::new();
     let mut call = |window: &WebviewWindow<MockRuntime>, cmd: &'static str, args: Value| {
         covered.insert(cmd);
@@ -267,7 +267,11 @@ fn a_conflict_is_reported_and_rechecked() {
     };
     std::fs::write(&paths.config_file, "[[provider]]\nid = \"x\"\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n").unwrap();
     let other = std::os::unix::net::UnixListener::bind(&paths.socket).unwrap();
-    let ui = Ui::new(AppState::new(Core::Conflict { socket: paths.socket.clone() }, &paths, false));
+    let ui = Ui::new(AppState::new(
+        Core::Conflict { socket: paths.socket.clone() },
+        Some(&paths),
+        false,
+    ));
     let overview = ui.call(&ui.main, "app_overview", json!({})).unwrap();
     assert_eq!(overview["state"], "conflict");
     assert!(overview["message"].as_str().unwrap().contains("taken.sock"));
