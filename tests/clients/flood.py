@@ -2,10 +2,11 @@
 """A hostile program for the end-to-end tests: it opens many connections to the broker and
 tries to keep them, to lock other programs out.
 
-    flood.py <idle> <half>
+    flood.py <idle> <half> [<asking> <account>]
 
 Opens <idle> connections that send nothing, then <half> that send the start of a request
-and never finish the line, and prints ONE line of JSON: {"opened": n, "failed": m}. Then it
+and never finish the line, then <asking> that each send `token.get` for <account> (and wait
+for the answer), and prints ONE line of JSON: {"opened": n, "failed": m}. Then it
 answers each line on stdin:
 
     status  -> {"open": n, "closed": m, "replies": {"<kind>": count}, "messages": {"<message>": count}}
@@ -38,23 +39,31 @@ class Conn:
 
 def main():
     idle, half = int(sys.argv[1]), int(sys.argv[2])
+    asking = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    ask = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "token.get",
+                      "params": {"account": sys.argv[4] if asking else ""}}).encode() + b"\n"
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = idle + half + 64
+    want = idle + half + asking + 64
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
     path = socket_path()
     conns, failed = [], 0
-    for i in range(idle + half):
+    for i in range(idle + half + asking):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(30)
         try:
             s.connect(path)
-            if i >= idle:
-                s.sendall(HALF_LINE)
         except OSError:
             failed += 1
             s.close()
             continue
+        try:
+            if i >= idle + half:
+                s.sendall(ask)
+            elif i >= idle:
+                s.sendall(HALF_LINE)
+        except OSError:
+            pass  # the broker answered and closed first: its reply is still there to read
         s.setblocking(False)
         conns.append(Conn(s))
     print(json.dumps({"opened": len(conns), "failed": failed}), flush=True)

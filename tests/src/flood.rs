@@ -53,9 +53,19 @@ impl Env {
     /// Runs `script` (a copy of flood.py) with `idle` silent and `half` half-written
     /// connections; returns once it has opened them all (up to 120 s).
     pub fn flood(&self, script: &Path, idle: usize, half: usize) -> Flooder {
+        self.flood_with(script, &[idle.to_string(), half.to_string()])
+    }
+
+    /// Runs `script` with `asking` connections that each ask for a token of `account` and
+    /// wait for the answer (a question for the user, unless a grant covers it).
+    pub fn flood_asking(&self, script: &Path, asking: usize, account: &str) -> Flooder {
+        self.flood_with(script, &["0".into(), "0".into(), asking.to_string(), account.into()])
+    }
+
+    fn flood_with(&self, script: &Path, args: &[String]) -> Flooder {
         let mut cmd = self.command(python_exe());
         cmd.arg(script)
-            .args([idle.to_string(), half.to_string()])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

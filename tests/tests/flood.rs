@@ -15,6 +15,7 @@ use sesame_e2e::*;
 /// The broker's caps (`server/mod.rs`, `server/admission.rs`, `policy/pending.rs`).
 const MAX_CONNECTIONS: u64 = 256;
 const MAX_IDLE_PER_APP: u64 = 32;
+const MAX_PER_APP: u64 = 64;
 const MAX_QUESTIONS_PER_APP: usize = 4;
 
 /// The bound for a request of another program while the flood stands.
@@ -121,6 +122,63 @@ fn at_the_global_cap_programs_get_busy_and_sesame_still_gets_in() {
         let _ = l.kill();
         let _ = l.wait();
     }
+}
+
+#[test]
+fn waiting_for_consent_is_not_idle_but_one_program_has_at_most_64_connections() {
+    let (env, account) = setup(Options::default());
+    let script = env.flood_script("asker.py");
+    let key = script_key(&script);
+    // 64 connections of one program wait for the same answer: more than its idle cap, and
+    // none is closed for it (a request waiting for consent is not idle).
+    let mut askers = env.flood_asking(&script, MAX_PER_APP as usize, &account);
+    let question = env.wait_pending(|p| p["app"]["key"] == key && p["waiting"] == 64);
+    let status = askers.status();
+    assert_eq!((status.open, status.closed), (MAX_PER_APP, 0), "{status:?}");
+    // More from the same program are turned away at once…
+    let mut more = env.flood_asking(&script, 8, &account);
+    assert_eq!((more.opened, more.failed), (8, 0));
+    let refused = more.wait_until(LONG, |s| s.closed == 8);
+    assert_eq!(refused.messages_with("all of them waiting for a reply"), 8, "{refused:?}");
+    // …while another program is served (after its own consent).
+    let reply = env.rpc_token(json!({"account": account}));
+    assert!(reply["result"]["access_token"].is_string(), "{reply}");
+    // The user says no: all 64 hear it, and then they are idle, so the program keeps 32.
+    env.deny(&question);
+    let denied = askers.wait_until(LONG, |s| {
+        s.replies_of("consent_denied") == MAX_PER_APP && s.open == MAX_IDLE_PER_APP
+    });
+    assert_eq!(denied.messages_with("idle the longest"), MAX_PER_APP - MAX_IDLE_PER_APP);
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_is_closed() {
+    use std::io::Write;
+    let env = Env::start(Options::default());
+    let mut other = env.connect();
+    let mut greedy = std::os::unix::net::UnixStream::connect(&env.socket).unwrap();
+    // Requests without end and never a read: the replies fill the socket's buffers, and
+    // then the broker's write waits on this client.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let line = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\"}\n";
+        let mut sent = 0u64;
+        let error = loop {
+            if let Err(e) = greedy.write_all(line) {
+                break e;
+            }
+            sent += 1;
+        };
+        let _ = tx.send((sent, error));
+    });
+    let started = Instant::now();
+    let (sent, error) = rx.recv_timeout(Duration::from_secs(60)).expect("the broker closed it");
+    eprintln!(
+        "the broker closed a client that did not read after {sent} requests ({:?}): {error}",
+        started.elapsed()
+    );
+    assert!(sent > 100, "it really filled the buffers: {sent} requests");
+    assert_eq!(other.call("hello", json!({}))["result"]["protocol"], json!(1));
 }
 
 #[test]
