@@ -10,6 +10,7 @@ for the answer), and prints ONE line of JSON: {"opened": n, "failed": m}. Then i
 answers each line on stdin:
 
     status  -> {"open": n, "closed": m, "replies": {"<kind>": count}, "messages": {"<message>": count}}
+    refill  -> reopens every connection the broker closed, as what it was: {"reopened": n}
     quit    -> exits (closing whatever is still open)
 
 A connection counts as closed once the broker ended it; what the broker said before
@@ -31,10 +32,51 @@ def socket_path():
 
 
 class Conn:
-    def __init__(self, sock):
+    def __init__(self, sock, first):
         self.sock = sock
+        self.first = first
         self.pending = b""
         self.closed = False
+
+
+def open_conn(path, first):
+    """A connection that has sent `first` (maybe nothing); None if connecting failed."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        return None
+    try:
+        if first:
+            s.sendall(first)
+    except OSError:
+        pass  # the broker answered and closed first: its reply is still there to read
+    s.setblocking(False)
+    return Conn(s, first)
+
+
+def read_all(c, replies, messages):
+    while not c.closed:
+        try:
+            data = c.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            c.closed = True
+            c.sock.close()
+            return
+        c.pending += data
+        while b"\n" in c.pending:
+            reply, c.pending = c.pending.split(b"\n", 1)
+            error = json.loads(reply).get("error") or {}
+            kind = (error.get("data") or {}).get("kind", "none")
+            replies[kind] = replies.get(kind, 0) + 1
+            message = error.get("message", "")
+            messages[message] = messages.get(message, 0) + 1
 
 
 def main():
@@ -49,49 +91,31 @@ def main():
     path = socket_path()
     conns, failed = [], 0
     for i in range(idle + half + asking):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        try:
-            s.connect(path)
-        except OSError:
+        first = ask if i >= idle + half else HALF_LINE if i >= idle else b""
+        c = open_conn(path, first)
+        if c is None:
             failed += 1
-            s.close()
-            continue
-        try:
-            if i >= idle + half:
-                s.sendall(ask)
-            elif i >= idle:
-                s.sendall(HALF_LINE)
-        except OSError:
-            pass  # the broker answered and closed first: its reply is still there to read
-        s.setblocking(False)
-        conns.append(Conn(s))
+        else:
+            conns.append(c)
     print(json.dumps({"opened": len(conns), "failed": failed}), flush=True)
 
     replies, messages = {}, {}
     for line in sys.stdin:
-        if line.strip() != "status":
-            break
+        command = line.strip()
         for c in conns:
-            while not c.closed:
-                try:
-                    data = c.sock.recv(65536)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    data = b""
-                if not data:
-                    c.closed = True
-                    c.sock.close()
-                    break
-                c.pending += data
-                while b"\n" in c.pending:
-                    reply, c.pending = c.pending.split(b"\n", 1)
-                    error = json.loads(reply).get("error") or {}
-                    kind = (error.get("data") or {}).get("kind", "none")
-                    replies[kind] = replies.get(kind, 0) + 1
-                    message = error.get("message", "")
-                    messages[message] = messages.get(message, 0) + 1
+            read_all(c, replies, messages)
+        if command == "refill":
+            reopened = 0
+            for k, c in enumerate(conns):
+                if c.closed:
+                    again = open_conn(path, c.first)
+                    if again is not None:
+                        conns[k] = again
+                        reopened += 1
+            print(json.dumps({"reopened": reopened}), flush=True)
+            continue
+        if command != "status":
+            break
         closed = sum(1 for c in conns if c.closed)
         status = {"open": len(conns) - closed, "closed": closed, "replies": replies, "messages": messages}
         print(json.dumps(status), flush=True)

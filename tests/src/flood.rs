@@ -138,6 +138,15 @@ impl Flooder {
         }
     }
 
+    /// Reopens every connection the broker closed (as what it was); returns how many. A
+    /// loop of these is a flood that never lets up.
+    pub fn refill(&mut self) -> u64 {
+        writeln!(self.stdin, "refill").unwrap();
+        let line = self.lines.recv_timeout(Duration::from_secs(60)).expect("flood.py refill");
+        let v: Value = serde_json::from_str(&line).expect("flood.py prints JSON");
+        v["reopened"].as_u64().unwrap()
+    }
+
     /// Polls [`Flooder::status`] until `pred` holds; panics after `limit` with the last one.
     pub fn wait_until(
         &mut self,

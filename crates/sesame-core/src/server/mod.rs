@@ -29,8 +29,10 @@ pub const MAX_CONNECTIONS: usize = 256;
 
 /// Connections accepted but not yet admitted (being identified, or being told `busy`).
 /// The accept loop waits for one of these, so the broker's descriptors stay bounded
-/// (`MAX_CONNECTIONS` + the reserve + this) however fast programs connect.
-const HANDSHAKES: usize = 32;
+/// (`MAX_CONNECTIONS` + the reserve + this) however fast programs connect. Each one reads
+/// `/proc` on a blocking thread: 8 keep up with a reconnecting flood as well as 32 did, with
+/// half the memory growth (docs/reliability.md).
+const HANDSHAKES: usize = 8;
 
 /// How long connections get to finish their current request after shutdown is asked.
 const DRAIN: Duration = Duration::from_secs(2);
