@@ -15,7 +15,7 @@ use sesame_e2e::*;
 /// The broker's caps (`server/mod.rs`, `server/admission.rs`, `policy/pending.rs`).
 const MAX_CONNECTIONS: u64 = 256;
 const MAX_IDLE_PER_APP: u64 = 32;
-const MAX_PER_APP: u64 = 64;
+const MAX_PER_APP: u64 = MAX_CONNECTIONS - 32;
 const MAX_QUESTIONS_PER_APP: usize = 4;
 
 /// The bound for a request of another program while the flood stands.
@@ -125,14 +125,15 @@ fn at_the_global_cap_programs_get_busy_and_sesame_still_gets_in() {
 }
 
 #[test]
-fn waiting_for_consent_is_not_idle_but_one_program_has_at_most_64_connections() {
+fn waiting_for_consent_is_not_idle_but_one_program_leaves_room_for_others() {
     let (env, account) = setup(Options::default());
     let script = env.flood_script("asker.py");
     let key = script_key(&script);
-    // 64 connections of one program wait for the same answer: more than its idle cap, and
-    // none is closed for it (a request waiting for consent is not idle).
+    // 224 connections of one program wait for the same answer: far more than its idle cap,
+    // and none is closed for it (a request waiting for consent is not idle).
     let mut askers = env.flood_asking(&script, MAX_PER_APP as usize, &account);
-    let question = env.wait_pending(|p| p["app"]["key"] == key && p["waiting"] == 64);
+    let question =
+        env.wait_pending(|p| p["app"]["key"] == key && p["waiting"] == json!(MAX_PER_APP));
     let status = askers.status();
     assert_eq!((status.open, status.closed), (MAX_PER_APP, 0), "{status:?}");
     // More from the same program are turned away at once…
@@ -143,7 +144,7 @@ fn waiting_for_consent_is_not_idle_but_one_program_has_at_most_64_connections() 
     // …while another program is served (after its own consent).
     let reply = env.rpc_token(json!({"account": account}));
     assert!(reply["result"]["access_token"].is_string(), "{reply}");
-    // The user says no: all 64 hear it, and then they are idle, so the program keeps 32.
+    // The user says no: all of them hear it, and then they are idle, so the program keeps 32.
     env.deny(&question);
     let denied = askers.wait_until(LONG, |s| {
         s.replies_of("consent_denied") == MAX_PER_APP && s.open == MAX_IDLE_PER_APP

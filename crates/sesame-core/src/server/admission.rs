@@ -17,8 +17,10 @@ use crate::policy::Caller;
 /// Connections above [`MAX_CONNECTIONS`] that only Sesame's own binaries (the CLI, the app)
 /// may take, so the user can still manage a broker that programs have filled up.
 pub const MANAGEMENT_RESERVE: usize = 16;
-/// Connections one program (one app key) may have open.
-pub const MAX_PER_APP: usize = 64;
+/// Connections one program (one app key) may have open: all but 32 of the cap, so whatever
+/// one program does, others still get in. (Not lower: 200 requests of one program waiting
+/// on one refresh at once is a real use, and those connections are not idle.)
+pub const MAX_PER_APP: usize = MAX_CONNECTIONS - 32;
 /// Idle connections one program may keep; past it, its longest idle one is closed.
 pub const MAX_IDLE_PER_APP: usize = 32;
 
@@ -87,7 +89,8 @@ pub struct Seat {
 }
 
 impl Admission {
-    /// A seat for a new connection of `caller`, idle until its first request.
+    /// A seat for a new connection of `caller`. It is not idle until the connection waits
+    /// for a line (so a first request already sent is never closed before it is read).
     pub fn admit(self: &Arc<Self>, caller: &Caller) -> Result<Seat, Refusal> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let app = &caller.app.key;
@@ -123,7 +126,6 @@ impl Admission {
             eviction: eviction.clone(),
         };
         st.seats.insert(id, slot);
-        st.went_idle(id);
         Ok(Seat { admission: self.clone(), id, eviction })
     }
 
@@ -217,13 +219,18 @@ mod tests {
         Caller { app, process: ProcessRef { pid: 1, start_time: 1 }, via_cli: false, management }
     }
 
+    fn idle(seat: Result<Seat, Refusal>) -> Seat {
+        let seat = seat.unwrap();
+        seat.idle();
+        seat
+    }
+
     #[test]
     fn a_program_keeps_its_newest_idle_connections_and_its_busy_ones() {
         let a = Arc::new(Admission::default());
         let hog = caller("/hog", false);
         let first = a.admit(&hog).unwrap();
-        first.busy();
-        let seats: Vec<Seat> = (0..MAX_IDLE_PER_APP + 10).map(|_| a.admit(&hog).unwrap()).collect();
+        let seats: Vec<Seat> = (0..MAX_IDLE_PER_APP + 10).map(|_| idle(a.admit(&hog))).collect();
         let evicted = seats.iter().filter(|s| s.eviction().token.is_cancelled()).count();
         assert_eq!(evicted, 10, "the ten longest idle are closed");
         assert!(seats[..10].iter().all(|s| s.eviction().why() == Some(Why::TooManyIdle)));
@@ -239,13 +246,7 @@ mod tests {
     fn a_program_with_only_busy_connections_is_refused_past_its_cap() {
         let a = Arc::new(Admission::default());
         let hog = caller("/hog", false);
-        let seats: Vec<Seat> = (0..MAX_PER_APP)
-            .map(|_| {
-                let s = a.admit(&hog).unwrap();
-                s.busy();
-                s
-            })
-            .collect();
+        let seats: Vec<Seat> = (0..MAX_PER_APP).map(|_| a.admit(&hog).unwrap()).collect();
         assert_eq!(a.admit(&hog).err(), Some(Refusal::AppFull));
         assert!(a.admit(&caller("/other", false)).is_ok(), "other programs are not affected");
         seats[0].idle();
@@ -258,18 +259,12 @@ mod tests {
         let a = Arc::new(Admission::default());
         let per = MAX_IDLE_PER_APP;
         let mut seats: Vec<Seat> = (0..MAX_CONNECTIONS)
-            .map(|i| a.admit(&caller(&format!("/app{}", i / per), false)).unwrap())
+            .map(|i| idle(a.admit(&caller(&format!("/app{}", i / per), false))))
             .collect();
         assert!(seats.iter().all(|s| !s.eviction().token.is_cancelled()));
         assert_eq!(a.admit(&caller("/late", false)).err(), Some(Refusal::Full));
         let cli = caller("/usr/bin/bash", true);
-        let reserve: Vec<Seat> = (0..MANAGEMENT_RESERVE)
-            .map(|_| {
-                let s = a.admit(&cli).unwrap();
-                s.busy();
-                s
-            })
-            .collect();
+        let reserve: Vec<Seat> = (0..MANAGEMENT_RESERVE).map(|_| a.admit(&cli).unwrap()).collect();
         // Reserve used up: Sesame's tools take the longest idle seat of a program.
         let more = a.admit(&cli).unwrap();
         assert_eq!(seats[0].eviction().why(), Some(Why::MadeRoom));

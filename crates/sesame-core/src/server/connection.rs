@@ -20,7 +20,7 @@ use tokio_util::bytes::BytesMut;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
-use super::admission::{Admission, Eviction, Refusal, Why, MAX_IDLE_PER_APP, MAX_PER_APP};
+use super::admission::{Admission, Refusal, Seat, Why, MAX_IDLE_PER_APP, MAX_PER_APP};
 use super::dispatch::dispatch;
 use super::peer::{own_uid, peer_of, Peer};
 use super::MAX_CONNECTIONS;
@@ -76,7 +76,7 @@ pub async fn serve(
     };
     drop(handshake);
     loop {
-        let line = match conn.read_line(seat.eviction(), &stop).await {
+        let line = match conn.read_line(&seat, &stop).await {
             Read::Line(line) => line,
             Read::Closed | Read::Stop => return,
             Read::Evicted(why) => {
@@ -102,10 +102,7 @@ pub async fn serve(
                 ErrorKind::BadRequest,
                 "the line is not valid UTF-8; send one JSON-RPC 2.0 object per line, in UTF-8",
             ),
-            RequestLine::Text(line) if line.trim().is_empty() => {
-                seat.idle();
-                continue;
-            }
+            RequestLine::Text(line) if line.trim().is_empty() => continue,
             RequestLine::Text(line) => match parse_request(&line) {
                 Ok(request) if request.method == method::EVENTS_SUBSCRIBE => {
                     // Subscribed before the reply, so no event between the two is lost.
@@ -125,7 +122,6 @@ pub async fn serve(
         if conn.send(reply).await.is_err() {
             return;
         }
-        seat.idle();
     }
 }
 
@@ -197,8 +193,12 @@ struct Conn {
 }
 
 impl Conn {
-    async fn read_line(&mut self, eviction: &Eviction, stop: &CancellationToken) -> Read {
+    /// The next line. The connection counts as idle from the moment it has to wait for one
+    /// (not before: a request that is already here is read, never closed to make room).
+    async fn read_line(&mut self, seat: &Seat, stop: &CancellationToken) -> Read {
         let mut started: Option<Instant> = None;
+        let mut waiting = false;
+        let eviction = seat.eviction();
         loop {
             match self.codec.decode(&mut self.buf) {
                 Ok(Some(line)) => {
@@ -214,6 +214,10 @@ impl Conn {
             // previous line, when that one was taken).
             let deadline = (!self.buf.is_empty())
                 .then(|| *started.get_or_insert_with(Instant::now) + LINE_DEADLINE);
+            if !waiting {
+                seat.idle();
+                waiting = true;
+            }
             tokio::select! {
                 ready = self.stream.readable() => {
                     if ready.is_err() {
