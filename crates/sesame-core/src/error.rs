@@ -53,6 +53,9 @@ pub enum BrokerError {
     Keyring(#[from] KeyringError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Too much at once from one program (or for the broker): the message says what to wait for.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Internal(String),
     /// An error that already happened elsewhere (a sign-in task), handed to every waiter.
@@ -95,6 +98,7 @@ impl BrokerError {
             BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
+            BrokerError::Busy(_) => ErrorKind::Busy,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
             BrokerError::Reported(r) => r.kind,
         }

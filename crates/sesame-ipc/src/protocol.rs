@@ -106,6 +106,9 @@ pub enum ErrorKind {
     LoginCancelled,
     /// The provider needs a client secret and none is stored: `sesame secret set <provider>`.
     ClientSecretMissing,
+    /// The broker will not take this on now: it serves its most connections at once, or
+    /// this program already has its most questions waiting for the user. Try again later.
+    Busy,
     /// A bug or an unexpected local failure (e.g. the database); the message says which.
     Internal,
     /// A kind this client does not know yet (a newer broker).
@@ -148,6 +151,7 @@ impl ErrorKind {
             ErrorKind::LoginTimeout => "login_timeout",
             ErrorKind::LoginCancelled => "login_cancelled",
             ErrorKind::ClientSecretMissing => "client_secret_missing",
+            ErrorKind::Busy => "busy",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }
@@ -474,6 +478,7 @@ mod tests {
             ErrorKind::NoSuchPending,
             ErrorKind::NoSuchGrant,
             ErrorKind::ClientSecretMissing,
+            ErrorKind::Busy,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }

@@ -12,6 +12,7 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::pending::TooManyQuestions;
 use crate::policy::Caller;
 use crate::ScopeSet;
 
@@ -30,8 +31,15 @@ impl Broker {
         if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
             return Ok(Some(grant));
         }
-        let mut ticket =
-            self.pending.ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix());
+        let mut ticket = self
+            .pending
+            .ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix())
+            .map_err(|TooManyQuestions(open)| {
+                BrokerError::Busy(format!(
+                    "{} already has {open} different requests waiting for the user's answer; ask again after the user has answered one (the same request again joins the one waiting)",
+                    caller.app.name
+                ))
+            })?;
         if ticket.is_new {
             tracing::info!(id = ticket.id, app = %caller.app.key, account = %account.id, "waiting for the user's consent");
             self.events.emit(BrokerEvent::PendingAdded {

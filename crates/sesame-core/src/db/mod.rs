@@ -96,12 +96,26 @@ impl Db {
         DbError { path: self.path.clone(), cause }
     }
 
+    /// Every SQLite call goes through here. On a runtime worker thread it runs under
+    /// `block_in_place`: the worker's other tasks move to another thread first, so a slow
+    /// disk (or a lock held by another writer) stalls this one call, never `token.get` of
+    /// other programs. (The recorder already calls from a blocking thread; unit tests on a
+    /// current-thread runtime just block.)
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, DbError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn).map_err(|e| self.err(e))
+        let run = || {
+            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn).map_err(|e| self.err(e))
+        };
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        }
     }
 
     fn migrate(&self) -> Result<(), DbError> {
@@ -118,6 +132,12 @@ impl Db {
             }
             Ok(())
         })
+    }
+
+    /// Holds the connection as a stalled write would (for tests of what must not wait).
+    #[cfg(test)]
+    pub(crate) fn stall(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn schema_version(&self) -> Result<usize, DbError> {
@@ -145,5 +165,33 @@ mod tests {
         assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
         assert_eq!(db.accounts().unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A database call that cannot finish (its lock held, as by a stalled disk write) blocks
+    /// only its own task: on a one-worker runtime, another task still runs to completion.
+    #[test]
+    fn a_stalled_call_does_not_stall_other_tasks() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let db = std::sync::Arc::new(Db::open_in_memory().unwrap());
+        let held = db.stall();
+        let d = db.clone();
+        let stuck = rt.spawn(async move { d.schema_version() });
+        // The stuck task takes the only worker first. (Plain sleeps: with the worker blocked,
+        // the runtime's own timers would not fire either.)
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let other = rt.spawn(async { 42 });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !other.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(other.is_finished(), "the other task ran while the call waited");
+        assert!(!stuck.is_finished(), "the stalled call was really waiting");
+        drop(held);
+        assert_eq!(rt.block_on(other).unwrap(), 42);
+        assert_eq!(rt.block_on(stuck).unwrap().unwrap(), MIGRATIONS.len());
     }
 }

@@ -1,5 +1,7 @@
 //! Token requests waiting for the user. Identical requests of one app (same app key,
-//! account and scope set) share one question; every waiter gets the one answer.
+//! account and scope set) share one question; every waiter gets the one answer. One app
+//! has at most [`MAX_QUESTIONS_PER_APP`] different questions waiting, so it can neither
+//! bury the user in consent windows nor crowd out other programs' questions.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,6 +11,13 @@ use sesame_ipc::ScopeSet;
 use tokio::sync::watch;
 
 use super::caller::{Caller, ProcessRef};
+
+/// Different questions one app may have waiting at once; identical requests join theirs.
+pub const MAX_QUESTIONS_PER_APP: usize = 4;
+
+/// [`PendingQueue::ask`] refused a new question: the app already has this many waiting.
+#[derive(Debug)]
+pub struct TooManyQuestions(pub usize);
 
 #[derive(Default)]
 pub struct PendingQueue {
@@ -46,7 +55,7 @@ impl PendingQueue {
         scopes: &ScopeSet,
         timeout: Duration,
         now: i64,
-    ) -> Ticket {
+    ) -> Result<Ticket, TooManyQuestions> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let same = |e: &&mut Entry| {
             e.info.app.key == caller.app.key
@@ -58,12 +67,16 @@ impl PendingQueue {
             if !entry.requesters.contains(&caller.process) {
                 entry.requesters.push(caller.process);
             }
-            return Ticket {
+            return Ok(Ticket {
                 id: entry.info.id,
                 decision: entry.decision.subscribe(),
                 expires_at: entry.info.expires_at,
                 is_new: false,
-            };
+            });
+        }
+        let open = state.entries.iter().filter(|e| e.info.app.key == caller.app.key).count();
+        if open >= MAX_QUESTIONS_PER_APP {
+            return Err(TooManyQuestions(open));
         }
         state.next_id += 1;
         let info = PendingInfo {
@@ -81,7 +94,7 @@ impl PendingQueue {
         let ticket =
             Ticket { id: info.id, decision: rx, expires_at: info.expires_at, is_new: true };
         state.entries.push(Entry { info, requesters: vec![caller.process], decision: tx });
-        ticket
+        Ok(ticket)
     }
 
     /// Answers and removes the question; `None` if it is gone (answered or expired).
@@ -160,9 +173,9 @@ mod tests {
     async fn identical_requests_collapse_and_share_the_answer() {
         let q = PendingQueue::default();
         let s = ScopeSet::from(["openid"]);
-        let a = q.ask(&caller("/a", 1), "acc", &s, Duration::from_secs(5), 100);
-        let b = q.ask(&caller("/a", 2), "acc", &s, Duration::from_secs(5), 101);
-        let c = q.ask(&caller("/b", 3), "acc", &s, Duration::from_secs(5), 102);
+        let a = q.ask(&caller("/a", 1), "acc", &s, Duration::from_secs(5), 100).unwrap();
+        let b = q.ask(&caller("/a", 2), "acc", &s, Duration::from_secs(5), 101).unwrap();
+        let c = q.ask(&caller("/b", 3), "acc", &s, Duration::from_secs(5), 102).unwrap();
         assert!(a.is_new && !b.is_new && c.is_new);
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
@@ -176,7 +189,7 @@ mod tests {
             c.app.exe = "/usr/bin/bash".into();
             c
         };
-        let t = q.ask(&term(20), "acc", &s, Duration::from_secs(5), 100);
+        let t = q.ask(&term(20), "acc", &s, Duration::from_secs(5), 100).unwrap();
         assert!(!q.asked_by(t.id, &term(21)), "another terminal may answer");
         assert!(q.asked_by(t.id, &term(20)), "the asking terminal may not");
         q.expire(t.id).unwrap();
@@ -191,5 +204,24 @@ mod tests {
         assert!(q.answer(1, Decision::Deny).is_none(), "answered already");
         assert!(q.expire(c.id).is_some());
         assert!(q.list().is_empty());
+    }
+
+    #[test]
+    fn one_app_has_at_most_its_share_of_questions() {
+        let q = PendingQueue::default();
+        let t = Duration::from_secs(5);
+        let scopes = ["a", "b", "c", "d", "e"].map(|s| ScopeSet::from([s]));
+        for s in &scopes[..MAX_QUESTIONS_PER_APP] {
+            assert!(q.ask(&caller("/greedy", 1), "acc", s, t, 0).unwrap().is_new);
+        }
+        let refused = q.ask(&caller("/greedy", 2), "acc", &scopes[4], t, 0);
+        assert!(matches!(refused, Err(TooManyQuestions(MAX_QUESTIONS_PER_APP))));
+        // Asking again what is already asked joins it; other apps are not affected.
+        assert!(!q.ask(&caller("/greedy", 3), "acc", &scopes[0], t, 0).unwrap().is_new);
+        assert!(q.ask(&caller("/other", 4), "acc", &scopes[4], t, 0).unwrap().is_new);
+        assert_eq!(q.list().len(), MAX_QUESTIONS_PER_APP + 1);
+        // An answered question makes room again.
+        q.answer(1, Decision::Deny).unwrap();
+        assert!(q.ask(&caller("/greedy", 5), "acc", &scopes[4], t, 0).is_ok());
     }
 }

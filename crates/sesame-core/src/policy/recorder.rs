@@ -1,8 +1,12 @@
 //! Writes activity rows and grant use counts to SQLite from one background task, so a
 //! hand-out never waits on the database. Also enforces the log's retention.
+//!
+//! The task writes on a blocking thread, and a hand-out never waits for room in its queue
+//! either: when the queue is full (a stalled disk), hand-outs are merged in memory (one
+//! row per program, account, scopes and grant, with a count) until the writer catches up.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -37,22 +41,42 @@ enum Record {
 #[derive(Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Record>,
+    /// Hand-outs the queue had no room for, merged. Filled only while the queue is full, so
+    /// the writer always has a batch still to take, after which it drains this.
+    overflow: Overflow,
 }
+
+/// Hand-outs (row, grant) waiting beside the queue.
+type Overflow = Arc<Mutex<Vec<(NewActivity, Option<i64>)>>>;
 
 impl Recorder {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(db: Arc<Db>, retention: Retention) -> Recorder {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(db, retention, rx));
-        Recorder { tx }
+        let overflow = Arc::new(Mutex::new(vec![]));
+        tokio::spawn(write_loop(db, retention, rx, overflow.clone()));
+        Recorder { tx, overflow }
     }
 
     pub async fn activity(&self, row: NewActivity) {
         let _ = self.tx.send(Record::Activity(row)).await;
     }
 
+    /// Never waits: this is on the warm path of `token.get`.
     pub async fn handed_out(&self, row: NewActivity, grant: Option<i64>) {
-        let _ = self.tx.send(Record::HandOut(row, grant)).await;
+        let full = self.tx.try_send(Record::HandOut(row, grant));
+        if let Err(mpsc::error::TrySendError::Full(Record::HandOut(row, grant))) = full {
+            let mut overflow = self.overflow.lock().unwrap_or_else(|p| p.into_inner());
+            let same =
+                |(r, g): &&mut (NewActivity, Option<i64>)| *g == grant && same_hand_out(r, &row);
+            match overflow.iter_mut().find(same) {
+                Some((r, _)) => {
+                    r.count += row.count;
+                    r.at = r.at.max(row.at);
+                }
+                None => overflow.push((row, grant)),
+            }
+        }
     }
 
     /// Waits until everything recorded so far is in the database (before reading it back).
@@ -68,11 +92,7 @@ impl Recorder {
 /// busy program asking many times in one batch): one row per burst, not per request.
 fn push_merged(rows: &mut Vec<NewActivity>, row: NewActivity) {
     if let Some(last) = rows.last_mut() {
-        let same = last.event == ActivityEvent::HandedOut
-            && row.event == ActivityEvent::HandedOut
-            && (&last.app, &last.account, &last.scopes, &last.detail)
-                == (&row.app, &row.account, &row.scopes, &row.detail);
-        if same {
+        if same_hand_out(last, &row) {
             last.count += row.count;
             last.at = last.at.max(row.at);
             return;
@@ -81,7 +101,18 @@ fn push_merged(rows: &mut Vec<NewActivity>, row: NewActivity) {
     rows.push(row);
 }
 
-async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Record>) {
+fn same_hand_out(a: &NewActivity, b: &NewActivity) -> bool {
+    a.event == ActivityEvent::HandedOut
+        && b.event == ActivityEvent::HandedOut
+        && (&a.app, &a.account, &a.scopes, &a.detail) == (&b.app, &b.account, &b.scopes, &b.detail)
+}
+
+async fn write_loop(
+    db: Arc<Db>,
+    retention: Retention,
+    mut rx: mpsc::Receiver<Record>,
+    overflow: Overflow,
+) {
     let mut since_prune = 0usize;
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     while let Some(first) = rx.recv().await {
@@ -98,6 +129,8 @@ async fn write_loop(db: Arc<Db>, retention: Retention, mut rx: mpsc::Receiver<Re
                 Err(_) => break,
             }
         }
+        let spilled = std::mem::take(&mut *overflow.lock().unwrap_or_else(|p| p.into_inner()));
+        batch.extend(spilled.into_iter().map(|(row, grant)| Record::HandOut(row, grant)));
         let mut rows = vec![];
         let mut uses: HashMap<i64, (u64, i64)> = HashMap::new();
         let mut flushes = vec![];
@@ -192,5 +225,43 @@ mod tests {
                 (ActivityEvent::Denied, "/b", 1, 3)
             ]
         );
+    }
+
+    /// A stalled database (its connection held) fills the queue; hand-outs still return at
+    /// once, and once the disk is back every one of them is in the log.
+    #[tokio::test]
+    async fn hand_outs_never_wait_for_a_stalled_disk() {
+        let db = Arc::new(Db::open_in_memory().unwrap());
+        let retention = Retention { max_age: Duration::from_secs(86_400), max_rows: 1_000_000 };
+        let recorder = Recorder::start(db.clone(), retention);
+        // The connection is held on another thread until `release` says so.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (held_tx, held) = std::sync::mpsc::channel();
+        let d = db.clone();
+        let staller = std::thread::spawn(move || {
+            let _stalled = d.stall();
+            held_tx.send(()).unwrap();
+            let _ = released.recv();
+        });
+        held.recv().unwrap();
+        let n = 3 * QUEUE;
+        let all = async {
+            for i in 0..n {
+                let app = if i % 2 == 0 { "/a" } else { "/b" };
+                recorder.handed_out(row(ActivityEvent::HandedOut, app, now_unix()), None).await;
+            }
+        };
+        // Generous: without the overflow this never finishes (the queue stays full).
+        tokio::time::timeout(Duration::from_secs(30), all).await.expect("a hand-out waited");
+        assert!(!recorder.overflow.lock().unwrap().is_empty(), "the queue really filled up");
+        release.send(()).unwrap();
+        staller.join().unwrap();
+        recorder.flush().await;
+        let rows = db.activity(100_000, None).unwrap();
+        assert_eq!(rows.iter().map(|r| r.count).sum::<u64>(), n as u64);
+        for app in ["/a", "/b"] {
+            let of_app: u64 = rows.iter().filter(|r| r.app == app).map(|r| r.count).sum();
+            assert_eq!(of_app, n as u64 / 2, "{app}");
+        }
     }
 }

@@ -1,8 +1,10 @@
-//! The socket server, shaped like tokio's mini-redis: [`run`] accepts connections up to a
-//! cap and hands each to [`connection`]; [`dispatch`] maps a request to a broker call;
-//! [`socket`] owns the socket file and its 0700 directory; [`peer`] asks the kernel who
-//! is on the other end.
+//! The socket server, shaped like tokio's mini-redis: [`run`] accepts connections and hands
+//! each to [`connection`]; [`admission`] decides who may keep one (the caps that stop a
+//! program from hoarding them); [`dispatch`] maps a request to a broker call; [`socket`]
+//! owns the socket file and its 0700 directory; [`peer`] asks the kernel who is on the
+//! other end.
 
+mod admission;
 mod connection;
 mod dispatch;
 mod peer;
@@ -18,9 +20,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::broker::Broker;
+use admission::Admission;
 
-/// More simultaneous connections wait in the kernel's backlog until one closes.
+/// Connections served at once. Past it, a new connection is accepted, answered `busy` and
+/// closed (it does not hang in the kernel's backlog); Sesame's own tools still get in (a
+/// reserve above this, then the longest idle connection of a program makes room).
 pub const MAX_CONNECTIONS: usize = 256;
+
+/// Connections accepted but not yet admitted (being identified, or being told `busy`).
+/// The accept loop waits for one of these, so the broker's descriptors stay bounded
+/// (`MAX_CONNECTIONS` + the reserve + this) however fast programs connect. Each one reads
+/// `/proc` on a blocking thread: 8 keep up with a reconnecting flood as well as 32 did, with
+/// half the memory growth (docs/reliability.md).
+const HANDSHAKES: usize = 8;
 
 /// How long connections get to finish their current request after shutdown is asked.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -28,11 +40,12 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// Serves `listener` until `shutdown` completes, then stops accepting, tells connections to
 /// finish and waits for them (briefly).
 pub async fn run(listener: UnixListener, broker: Arc<Broker>, shutdown: impl Future) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let handshakes = Arc::new(Semaphore::new(HANDSHAKES));
+    let admission = Arc::new(Admission::default());
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     tokio::select! {
-        _ = accept_loop(&listener, &broker, &limit, &stop, &tasks) => {}
+        _ = accept_loop(&listener, &broker, &handshakes, &admission, &stop, &tasks) => {}
         _ = shutdown => tracing::info!("shutting down"),
     }
     stop.cancel();
@@ -45,12 +58,14 @@ pub async fn run(listener: UnixListener, broker: Arc<Broker>, shutdown: impl Fut
 async fn accept_loop(
     listener: &UnixListener,
     broker: &Arc<Broker>,
-    limit: &Arc<Semaphore>,
+    handshakes: &Arc<Semaphore>,
+    admission: &Arc<Admission>,
     stop: &CancellationToken,
     tasks: &TaskTracker,
 ) {
     loop {
-        let permit = limit.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let permit =
+            handshakes.clone().acquire_owned().await.expect("the semaphore is never closed");
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
@@ -60,10 +75,7 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (broker, stop) = (broker.clone(), stop.clone());
-        tasks.spawn(async move {
-            connection::serve(stream, broker, stop).await;
-            drop(permit);
-        });
+        let (broker, admission, stop) = (broker.clone(), admission.clone(), stop.clone());
+        tasks.spawn(connection::serve(stream, broker, admission, permit, stop));
     }
 }
