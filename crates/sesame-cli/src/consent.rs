@@ -29,7 +29,11 @@ pub async fn run(client: &mut Client, command: Command) -> anyhow::Result<()> {
             println!("Denied request {id}.");
         }
         Command::Grants { json } => {
-            let grants = client.grants().await?;
+            // Pages come in id order; people read them grouped by program and account.
+            let mut grants = client.grants().await?;
+            grants.sort_by(|a, b| {
+                (&a.app.key, &a.account, a.id).cmp(&(&b.app.key, &b.account, b.id))
+            });
             if json {
                 println!("{}", serde_json::to_string_pretty(&grants)?);
             } else {
@@ -48,6 +52,8 @@ pub async fn run(client: &mut Client, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Activity { json, limit, app } => {
+            // The client fetches pages (the broker sends at most 1 000 rows a reply) until
+            // it has `limit` rows or the log ends.
             let rows = client.activity(&ActivityListParams { limit: Some(limit), app }).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -96,8 +96,13 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
             } else {
                 format!("{} ({})", r.app_name, r.app)
             };
+            // A row for many events spread over time (refusals) says from when to when.
+            let when = match r.first_at {
+                Some(first) if utc(first) != utc(r.at) => format!("{} … {}", utc(first), utc(r.at)),
+                _ => utc(r.at),
+            };
             vec![
-                utc(r.at),
+                when,
                 event,
                 who,
                 r.account.clone().unwrap_or_default(),
@@ -174,5 +179,25 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::utc(1_795_824_000), "2026-11-28 00:00 UTC");
         assert_eq!(super::utc(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
+    }
+
+    #[test]
+    fn a_row_of_many_refusals_shows_the_count_and_the_span() {
+        use sesame_ipc::consent::{ActivityEvent, ActivityInfo};
+        let row = ActivityInfo {
+            id: 7,
+            at: 1_795_824_000 + 59,
+            event: ActivityEvent::Refused,
+            app: "/tmp/evil".into(),
+            app_name: "evil".into(),
+            account: None,
+            scopes: Default::default(),
+            detail: "management call pending.list".into(),
+            count: 6000,
+            first_at: Some(1_795_824_000 - 60),
+        };
+        let table = super::activity_table(&[row]);
+        assert!(table.contains("refused ×6000"), "{table}");
+        assert!(table.contains("2026-11-27 23:59 UTC … 2026-11-28 00:00 UTC"), "{table}");
     }
 }

@@ -8,8 +8,9 @@ use serde_json::Value;
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 
-use crate::codec::frame_codec;
+use crate::codec::reply_codec;
 use crate::consent::*;
+use crate::methods::{self as m, Method};
 use crate::protocol::*;
 use crate::Secret;
 
@@ -47,16 +48,17 @@ impl Client {
         let stream = UnixStream::connect(path)
             .await
             .map_err(|cause| ClientError::Connect { path: path.to_owned(), cause })?;
-        Ok(Client { framed: Framed::new(stream, frame_codec()), next_id: 1 })
+        Ok(Client { framed: Framed::new(stream, reply_codec()), next_id: 1 })
     }
 
     /// Turns this connection into a stream of broker events (management only).
     pub async fn subscribe_events(mut self) -> Result<EventStream, ClientError> {
-        let _: Empty = self.call(method::EVENTS_SUBSCRIBE, &Empty {}).await?;
+        self.request::<m::EventsSubscribe>(&Empty {}).await?;
         Ok(EventStream { framed: self.framed })
     }
 
-    /// Sends one request and waits for its reply.
+    /// Sends one request and waits for its reply. For a method of the table, prefer
+    /// [`Client::request`], whose types come from the table; this is for raw calls.
     pub async fn call<P: Serialize, R: DeserializeOwned>(
         &mut self,
         method: &str,
@@ -103,26 +105,32 @@ impl Client {
         }
     }
 
+    /// One call of a method of the table: its params and result types come from there.
+    pub async fn request<M: Method>(
+        &mut self,
+        params: &M::Params,
+    ) -> Result<M::Result, ClientError> {
+        self.call(M::NAME, params).await
+    }
+
     pub async fn hello(&mut self, client: &str) -> Result<HelloResult, ClientError> {
-        self.call(method::HELLO, &HelloParams { client: Some(client.into()) }).await
+        self.request::<m::Hello>(&HelloParams { client: Some(client.into()) }).await
     }
 
     pub async fn providers(&mut self) -> Result<Vec<ProviderInfo>, ClientError> {
-        let r: ProvidersListResult = self.call(method::PROVIDERS_LIST, &Empty {}).await?;
-        Ok(r.providers)
+        Ok(self.request::<m::ProvidersList>(&Empty {}).await?.providers)
     }
 
     pub async fn accounts(&mut self) -> Result<Vec<AccountInfo>, ClientError> {
-        let r: AccountsListResult = self.call(method::ACCOUNTS_LIST, &Empty {}).await?;
-        Ok(r.accounts)
+        Ok(self.request::<m::AccountsList>(&Empty {}).await?.accounts)
     }
 
     pub async fn token(&mut self, params: &TokenGetParams) -> Result<TokenResult, ClientError> {
-        self.call(method::TOKEN_GET, params).await
+        self.request::<m::TokenGet>(params).await
     }
 
     pub async fn login_start(&mut self, provider: &str) -> Result<LoginStartResult, ClientError> {
-        self.call(method::LOGIN_START, &LoginStartParams { provider: provider.into() }).await
+        self.request::<m::LoginStart>(&LoginStartParams { provider: provider.into() }).await
     }
 
     /// Starts a device sign-in (RFC 8628); finish it with [`Client::login_wait`].
@@ -130,25 +138,23 @@ impl Client {
         &mut self,
         provider: &str,
     ) -> Result<LoginDeviceStartResult, ClientError> {
-        self.call(method::LOGIN_DEVICE_START, &LoginStartParams { provider: provider.into() }).await
+        self.request::<m::LoginDeviceStart>(&LoginStartParams { provider: provider.into() }).await
     }
 
     /// Waits until the sign-in started by `login_start` or `login_device_start` ends
     /// (success, error or timeout).
     pub async fn login_wait(&mut self, login_id: &str) -> Result<AccountInfo, ClientError> {
-        let r: LoginWaitResult =
-            self.call(method::LOGIN_WAIT, &LoginIdParams { login_id: login_id.into() }).await?;
-        Ok(r.account)
+        let params = LoginIdParams { login_id: login_id.into() };
+        Ok(self.request::<m::LoginWait>(&params).await?.account)
     }
 
     pub async fn login_cancel(&mut self, login_id: &str) -> Result<(), ClientError> {
-        let _: Empty =
-            self.call(method::LOGIN_CANCEL, &LoginIdParams { login_id: login_id.into() }).await?;
+        self.request::<m::LoginCancel>(&LoginIdParams { login_id: login_id.into() }).await?;
         Ok(())
     }
 
     pub async fn logout(&mut self, account: &str) -> Result<LogoutResult, ClientError> {
-        self.call(method::ACCOUNT_LOGOUT, &AccountParams { account: account.into() }).await
+        self.request::<m::AccountLogout>(&AccountParams { account: account.into() }).await
     }
 
     /// Signs in a machine account (a `client_credentials` provider); no browser.
@@ -156,10 +162,8 @@ impl Client {
         &mut self,
         provider: &str,
     ) -> Result<AccountInfo, ClientError> {
-        let r: LoginWaitResult = self
-            .call(method::LOGIN_CLIENT_CREDENTIALS, &ProviderParams { provider: provider.into() })
-            .await?;
-        Ok(r.account)
+        let params = ProviderParams { provider: provider.into() };
+        Ok(self.request::<m::LoginClientCredentials>(&params).await?.account)
     }
 
     /// Stores `secret` as the provider's client secret in the broker's keyring.
@@ -168,49 +172,89 @@ impl Client {
         provider: &str,
         secret: Secret,
     ) -> Result<SecretResult, ClientError> {
-        self.call(
-            method::PROVIDER_SET_SECRET,
-            &SetSecretParams { provider: provider.into(), secret },
-        )
-        .await
+        self.request::<m::ProviderSetSecret>(&SetSecretParams { provider: provider.into(), secret })
+            .await
     }
 
     pub async fn delete_secret(&mut self, provider: &str) -> Result<SecretResult, ClientError> {
-        self.call(method::PROVIDER_DELETE_SECRET, &ProviderParams { provider: provider.into() })
-            .await
+        self.request::<m::ProviderDeleteSecret>(&ProviderParams { provider: provider.into() }).await
     }
 }
 
 impl Client {
     // ---- management: only the broker's own binaries may call these -------------------
+    // The lists come a page at a time (see `consent::LIST_PAGE`); these helpers follow
+    // `next` until the end (or, for the log, until `limit` rows).
 
+    /// Every waiting request, oldest first.
     pub async fn pending(&mut self) -> Result<Vec<PendingInfo>, ClientError> {
-        let r: PendingListResult = self.call(method::PENDING_LIST, &Empty {}).await?;
-        Ok(r.pending)
+        let mut all = vec![];
+        let mut params = PendingListParams::default();
+        loop {
+            let page = self.request::<m::PendingList>(&params).await?;
+            all.extend(page.pending);
+            match page.next {
+                Some(next) if params.after.is_none_or(|a| next > a) => params.after = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     pub async fn answer(&mut self, id: u64, decision: Decision) -> Result<(), ClientError> {
-        let _: Empty =
-            self.call(method::PENDING_ANSWER, &PendingAnswerParams { id, decision }).await?;
+        self.request::<m::PendingAnswer>(&PendingAnswerParams { id, decision }).await?;
         Ok(())
     }
 
+    /// Every grant, in id order.
     pub async fn grants(&mut self) -> Result<Vec<GrantInfo>, ClientError> {
-        let r: GrantsListResult = self.call(method::GRANTS_LIST, &Empty {}).await?;
-        Ok(r.grants)
+        let mut all = vec![];
+        let mut params = GrantsListParams::default();
+        loop {
+            let page = self.request::<m::GrantsList>(&params).await?;
+            all.extend(page.grants);
+            match page.next {
+                Some(next) if params.after.is_none_or(|a| next > a) => params.after = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     pub async fn revoke(&mut self, params: &GrantsRevokeParams) -> Result<Vec<i64>, ClientError> {
-        let r: GrantsRevokeResult = self.call(method::GRANTS_REVOKE, params).await?;
-        Ok(r.revoked)
+        Ok(self.request::<m::GrantsRevoke>(params).await?.revoked)
     }
 
+    /// One page of the log: at most `limit` rows (the broker caps a page), older than
+    /// `before`.
+    pub async fn activity_page(
+        &mut self,
+        params: &ActivityPageParams,
+    ) -> Result<ActivityListResult, ClientError> {
+        self.request::<m::ActivityList>(params).await
+    }
+
+    /// The newest `params.limit` rows (default [`ACTIVITY_PAGE`]), newest first, fetched a
+    /// page at a time.
     pub async fn activity(
         &mut self,
         params: &ActivityListParams,
     ) -> Result<Vec<ActivityInfo>, ClientError> {
-        let r: ActivityListResult = self.call(method::ACTIVITY_LIST, params).await?;
-        Ok(r.activity)
+        let want = params.limit.unwrap_or(ACTIVITY_PAGE) as usize;
+        let mut page_params = ActivityPageParams::from(params);
+        let mut all: Vec<ActivityInfo> = vec![];
+        while all.len() < want {
+            page_params.limit = Some((want - all.len()).min(u32::MAX as usize) as u32);
+            let page = self.activity_page(&page_params).await?;
+            all.extend(page.activity);
+            match page.next {
+                // A cursor that does not move on would loop for ever: stop instead.
+                Some(next) if page_params.before.is_none_or(|b| next < b) => {
+                    page_params.before = Some(next)
+                }
+                _ => break,
+            }
+        }
+        all.truncate(want);
+        Ok(all)
     }
 }
 
@@ -218,7 +262,7 @@ fn codec_error(e: LinesCodecError) -> ClientError {
     match e {
         LinesCodecError::Io(e) => ClientError::Io(e),
         LinesCodecError::MaxLineLengthExceeded => {
-            ClientError::Protocol("a reply longer than 64 KiB".into())
+            ClientError::Protocol("a reply longer than 64 MiB".into())
         }
     }
 }

@@ -62,9 +62,31 @@ pub struct PendingAnswerParams {
     pub decision: Decision,
 }
 
+/// The most rows one reply of `pending.list` or `grants.list` carries (also the default):
+/// their programs' icons can be large, so a page stays well under the client's reply cap.
+pub const LIST_PAGE: u32 = 100;
+/// `activity.list`: rows per reply when no `limit` is given, and the most one reply carries.
+pub const ACTIVITY_PAGE: u32 = 100;
+pub const ACTIVITY_MAX_PAGE: u32 = 1_000;
+
+/// Params of `pending.list`: one page, oldest first. `{}` is the first page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingListParams {
+    /// At most this many (default and cap: [`LIST_PAGE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Only requests with a larger id: the previous page's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingListResult {
     pub pending: Vec<PendingInfo>,
+    /// There may be more: pass this as `after` for the next page. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// (app, account, scope set) → allowed.
@@ -80,9 +102,24 @@ pub struct GrantInfo {
     pub use_count: u64,
 }
 
+/// Params of `grants.list`: one page, in grant id order. `{}` is the first page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsListParams {
+    /// At most this many (default and cap: [`LIST_PAGE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Only grants with a larger id: the previous page's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantsListResult {
     pub grants: Vec<GrantInfo>,
+    /// There may be more: pass this as `after` for the next page. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
 }
 
 /// Exactly one of `grant` or `app`.
@@ -134,9 +171,13 @@ pub struct ActivityInfo {
     /// Free text: e.g. "via sesame CLI", the grant id, the refused method.
     pub detail: String,
     /// How many identical events the row stands for: hand-outs that came in one burst
-    /// share a row (1 otherwise).
+    /// share a row, and so do one program's identical refusals within a minute (1 otherwise).
     #[serde(default = "one")]
     pub count: u64,
+    /// Unix seconds of the first of the `count` events when they did not all happen at
+    /// `at` (which is the last); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_at: Option<i64>,
 }
 
 fn one() -> u64 {
@@ -154,7 +195,33 @@ pub struct ActivityListParams {
     pub app: Option<String>,
 }
 
+/// Params of `activity.list` on the wire: [`ActivityListParams`] and the paging cursor.
+/// (The app's in-process broker takes `ActivityListParams` and needs no cursor.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPageParams {
+    /// Newest first; default [`ACTIVITY_PAGE`], at most [`ACTIVITY_MAX_PAGE`] per reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// As in [`ActivityListParams::app`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Only rows with a smaller id (older): the previous page's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+}
+
+impl From<&ActivityListParams> for ActivityPageParams {
+    fn from(p: &ActivityListParams) -> Self {
+        ActivityPageParams { limit: p.limit, app: p.app.clone(), before: None }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityListResult {
     pub activity: Vec<ActivityInfo>,
+    /// There may be older rows: pass this as `before` for the next page. Absent on the
+    /// last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
 }

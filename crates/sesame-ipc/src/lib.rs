@@ -1,10 +1,12 @@
 //! Sesame's wire protocol. This crate is the only place that knows the bytes on the socket:
-//! JSON-RPC 2.0, one object per line, lines capped at [`MAX_FRAME`].
+//! JSON-RPC 2.0, one object per line; requests capped at [`MAX_FRAME`], replies at
+//! [`MAX_REPLY`].
 //!
-//! - [`protocol`]: method names, params and results, error kinds.
+//! - [`methods`]: the method table (name, access class, params and result of each method).
+//! - [`protocol`]: envelopes, params and results, error kinds.
 //! - [`consent`]: the types of per-app consent (pending requests, grants, activity).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
-//! - [`codec`]: the bounded line codec both sides use.
+//! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
 //! - [`ScopeSet`]: a set of OAuth scopes; [`Remedy`]: what to do about an error, as data.
@@ -13,6 +15,7 @@ pub mod client;
 pub mod codec;
 pub mod consent;
 pub mod events;
+pub mod methods;
 pub mod protocol;
 mod remedy;
 mod scope;
@@ -24,5 +27,10 @@ pub use remedy::Remedy;
 pub use scope::{space_joined, ScopeSet};
 pub use secret::Secret;
 
-/// Largest frame (one JSON line, without the newline) either side accepts: 64 KiB.
+/// Largest request (one JSON line, without the newline) the broker accepts: 64 KiB.
 pub const MAX_FRAME: usize = 64 * 1024;
+
+/// Largest reply line a client accepts: 64 MiB. Only a sanity bound against a broken peer:
+/// list methods page, so the broker's biggest reply (a page of 100 requests or grants whose
+/// programs carry 256 KiB icons, or 1 000 log rows) stays far below it.
+pub const MAX_REPLY: usize = 64 * 1024 * 1024;

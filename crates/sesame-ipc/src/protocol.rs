@@ -9,31 +9,9 @@ use crate::{Remedy, ScopeSet, Secret};
 /// Bumped when a method changes incompatibly. `hello` reports it.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Method names.
-pub mod method {
-    pub const HELLO: &str = "hello";
-    pub const PROVIDERS_LIST: &str = "providers.list";
-    pub const ACCOUNTS_LIST: &str = "accounts.list";
-    pub const TOKEN_GET: &str = "token.get";
-    pub const LOGIN_START: &str = "login.start";
-    pub const LOGIN_DEVICE_START: &str = "login.device_start";
-    pub const LOGIN_WAIT: &str = "login.wait";
-    pub const LOGIN_CANCEL: &str = "login.cancel";
-    pub const ACCOUNT_LOGOUT: &str = "account.logout";
-    /// Signs in a machine account (`grant = "client_credentials"`): no browser.
-    pub const LOGIN_CLIENT_CREDENTIALS: &str = "login.client_credentials";
-    /// Stores a provider's client secret in the keyring.
-    pub const PROVIDER_SET_SECRET: &str = "provider.set_secret";
-    pub const PROVIDER_DELETE_SECRET: &str = "provider.delete_secret";
-    // Management: only from the broker's own binaries.
-    pub const PENDING_LIST: &str = "pending.list";
-    pub const PENDING_ANSWER: &str = "pending.answer";
-    pub const GRANTS_LIST: &str = "grants.list";
-    pub const GRANTS_REVOKE: &str = "grants.revoke";
-    pub const ACTIVITY_LIST: &str = "activity.list";
-    /// After its reply, the connection carries only event notifications (see `events`).
-    pub const EVENTS_SUBSCRIBE: &str = "events.subscribe";
-}
+/// Method names: generated from the method table (`methods.rs`), the one place that
+/// declares each method's name, access, params and result.
+pub use crate::methods::method;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {

@@ -16,9 +16,6 @@ use crate::policy::pending::TooManyQuestions;
 use crate::policy::Caller;
 use crate::ScopeSet;
 
-/// `activity.list` returns at most this many rows when no limit is given.
-const DEFAULT_ACTIVITY_LIMIT: u32 = 100;
-
 impl Broker {
     /// Ok(Some(grant id)) when a grant covers the request (now or after "always allow"),
     /// Ok(None) after "approve once"; else the user's "no" or the timeout.
@@ -114,6 +111,13 @@ impl Broker {
         self.pending.list()
     }
 
+    /// `pending.list` on the socket: one page, oldest first.
+    pub fn pending_page(&self, params: &PendingListParams) -> PendingListResult {
+        let (pending, next) =
+            page(self.pending.list(), params.limit, LIST_PAGE, |p| p.id, params.after);
+        PendingListResult { pending, next }
+    }
+
     /// The user's answer. `by` is who answers: never the program that asked (neither the
     /// asking process nor another process of the same program; see `PendingQueue::asked_by`).
     pub async fn answer_pending(
@@ -158,6 +162,18 @@ impl Broker {
         Ok(self.db.grants()?)
     }
 
+    /// `grants.list` on the socket: one page, in id order (a cursor needs a stable order;
+    /// the CLI sorts for display).
+    pub async fn grants_page(
+        &self,
+        params: &GrantsListParams,
+    ) -> Result<GrantsListResult, BrokerError> {
+        let mut all = self.grants_list().await?;
+        all.sort_by_key(|g| g.id);
+        let (grants, next) = page(all, params.limit, LIST_PAGE, |g| g.id, params.after);
+        Ok(GrantsListResult { grants, next })
+    }
+
     /// Revokes one grant or all of an app's; the next request of that app is pending again.
     pub async fn revoke_grants(
         &self,
@@ -198,14 +214,32 @@ impl Broker {
         Ok(ids.into_iter().collect())
     }
 
+    /// The newest `params.limit` rows (default [`ACTIVITY_PAGE`]) at once: for the app's
+    /// in-process broker, which has no reply to bound.
     pub async fn activity_list(
         &self,
         params: &ActivityListParams,
     ) -> Result<Vec<ActivityInfo>, BrokerError> {
         self.recorder.flush().await;
-        Ok(self
-            .db
-            .activity(params.limit.unwrap_or(DEFAULT_ACTIVITY_LIMIT), params.app.as_deref())?)
+        let limit = params.limit.unwrap_or(ACTIVITY_PAGE);
+        Ok(self.db.activity(limit, params.app.as_deref(), None)?)
+    }
+
+    /// `activity.list` on the socket: one page, newest first, of at most
+    /// [`ACTIVITY_MAX_PAGE`] rows, so no log is ever one reply.
+    pub async fn activity_page(
+        &self,
+        params: &ActivityPageParams,
+    ) -> Result<ActivityListResult, BrokerError> {
+        self.recorder.flush().await;
+        let limit = params.limit.unwrap_or(ACTIVITY_PAGE).min(ACTIVITY_MAX_PAGE);
+        // One row more than asked says whether there is another page.
+        let mut activity =
+            self.db.activity(limit.saturating_add(1), params.app.as_deref(), params.before)?;
+        let more = activity.len() > limit as usize;
+        activity.truncate(limit as usize);
+        let next = if more { activity.last().map(|r| r.id) } else { None };
+        Ok(ActivityListResult { activity, next })
     }
 
     /// A caller the broker turned away (another user, an unidentifiable peer, a management
@@ -228,10 +262,50 @@ impl Broker {
     }
 }
 
+/// The page of `items` (in ascending `id` order) after `after`: at most `limit` of them
+/// (default and cap `max`), and the cursor for the next page when more are left.
+fn page<T, K: PartialOrd + Copy>(
+    items: Vec<T>,
+    limit: Option<u32>,
+    max: u32,
+    id: impl Fn(&T) -> K,
+    after: Option<K>,
+) -> (Vec<T>, Option<K>) {
+    let limit = limit.unwrap_or(max).min(max) as usize;
+    let mut rest = items.into_iter().filter(|t| after.is_none_or(|a| id(t) > a));
+    let page: Vec<T> = rest.by_ref().take(limit).collect();
+    let next = if rest.next().is_some() { page.last().map(&id) } else { None };
+    (page, next)
+}
+
 fn cli_detail(via_cli: bool) -> String {
     if via_cli {
         "via sesame CLI".into()
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page;
+
+    #[test]
+    fn pages_cover_the_list_once_and_cap_the_limit() {
+        let ids: Vec<u64> = (1..=250).collect();
+        let (mut all, mut after) = (vec![], None);
+        loop {
+            let (items, next) = page(ids.clone(), Some(1_000), 100, |i| *i, after);
+            assert!(items.len() <= 100, "the cap holds whatever the limit asked");
+            all.extend(items);
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(all, ids);
+        assert_eq!(page(ids.clone(), None, 100, |i| *i, None).0.len(), 100, "default: the cap");
+        assert_eq!(page(ids.clone(), Some(250), 300, |i| *i, None).1, None, "no next at the end");
+        assert_eq!(page(ids, Some(3), 100, |i| *i, Some(5)).0, [6, 7, 8]);
     }
 }

@@ -1,10 +1,16 @@
-//! The activity log: every hand-out and decision, bounded by age and row count.
+//! The activity log: every hand-out and decision, bounded by age and row count. A hostile
+//! program cannot push the hand-outs out: its refusals share a row per minute, are capped
+//! apart from everything else, and go first when the log is over its size.
 
 use rusqlite::params;
 use sesame_ipc::consent::{ActivityEvent, ActivityInfo, AppInfo};
 use sesame_ipc::ScopeSet;
 
 use super::{Db, DbError};
+
+/// One program's identical refusals (same app, same detail) within this many seconds of
+/// the row's first share the row: `count` goes up, `at` moves on, `first_at` stays.
+pub const REFUSAL_WINDOW_SECS: i64 = 60;
 
 /// A row to append (the id and nothing else is assigned by SQLite).
 #[derive(Debug, Clone)]
@@ -16,8 +22,11 @@ pub struct NewActivity {
     pub account: Option<String>,
     pub scopes: ScopeSet,
     pub detail: String,
-    /// How many identical events this row stands for (hand-outs under load share a row).
+    /// How many identical events this row stands for (hand-outs under load share a row, so
+    /// do a program's refusals).
     pub count: u64,
+    /// When the first of them happened, if before `at`.
+    pub first_at: Option<i64>,
 }
 
 impl NewActivity {
@@ -39,36 +48,91 @@ impl NewActivity {
             scopes: scopes.clone(),
             detail,
             count: 1,
+            first_at: None,
         }
+    }
+
+    /// A refusal of an identified program: rows of these merge (a peer nobody could
+    /// identify is not one program, so each of its refusals keeps a row).
+    pub fn is_program_refusal(&self) -> bool {
+        self.event == ActivityEvent::Refused && !self.app.is_empty()
+    }
+
+    /// Counts `other` (the same event again) on this row.
+    pub fn absorb(&mut self, other: &NewActivity) {
+        let first = self.first_at.unwrap_or(self.at).min(other.first_at.unwrap_or(other.at));
+        self.count += other.count;
+        self.at = self.at.max(other.at);
+        self.first_at = (first < self.at).then_some(first);
     }
 }
 
+/// How much of the log may be refusals, and how big it may get.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLimits {
+    /// All rows (`activity_max_rows`).
+    pub max_rows: u64,
+    /// Refusal rows, within `max_rows`.
+    pub max_refusals: u64,
+}
+
 impl Db {
-    /// Appends rows in one transaction (the writer task batches them).
+    /// Appends rows in one transaction (the writer task batches them). A program's refusal
+    /// is counted on its row of the last [`REFUSAL_WINDOW_SECS`] when there is one.
     pub fn append_activity(&self, rows: &[NewActivity]) -> Result<(), DbError> {
         self.with(|c| {
             let tx = c.transaction()?;
             {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO activity (at, event, app, app_name, account, scopes, detail, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                let mut merge = tx.prepare_cached(
+                    "UPDATE activity SET count = count + ?1, at = max(at, ?2),
+                            first_at = nullif(min(coalesce(first_at, at), ?3), max(at, ?2))
+                     WHERE id = (SELECT id FROM activity
+                                 WHERE app = ?4 AND event = 'refused' AND detail = ?5
+                                   AND coalesce(first_at, at) > ?6
+                                 ORDER BY id DESC LIMIT 1)",
+                )?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO activity (at, event, app, app_name, account, scopes, detail, count, first_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for r in rows {
-                    stmt.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes.to_string(), r.detail, r.count as i64])?;
+                    if r.is_program_refusal() {
+                        let first = r.first_at.unwrap_or(r.at);
+                        let window = r.at - REFUSAL_WINDOW_SECS;
+                        let merged = merge.execute(params![
+                            r.count as i64,
+                            r.at,
+                            first,
+                            r.app,
+                            r.detail,
+                            window
+                        ])?;
+                        if merged > 0 {
+                            continue;
+                        }
+                    }
+                    insert.execute(params![r.at, event_str(r.event), r.app, r.app_name, r.account, r.scopes.to_string(), r.detail, r.count as i64, r.first_at])?;
                 }
             }
             tx.commit()
         })
     }
 
-    /// Newest first. `app` matches a key exactly, or a substring of the key or name.
-    pub fn activity(&self, limit: u32, app: Option<&str>) -> Result<Vec<ActivityInfo>, DbError> {
+    /// Newest first, older than `before` (an id) if given. `app` matches a key exactly, or
+    /// a substring of the key or name.
+    pub fn activity(
+        &self,
+        limit: u32,
+        app: Option<&str>,
+        before: Option<i64>,
+    ) -> Result<Vec<ActivityInfo>, DbError> {
         self.with(|c| {
-            let sql =
-                "SELECT id, at, event, app, app_name, account, scopes, detail, count FROM activity
-                       WHERE ?1 IS NULL OR app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0
+            let sql = "SELECT id, at, event, app, app_name, account, scopes, detail, count, first_at
+                       FROM activity
+                       WHERE (?1 IS NULL OR app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0)
+                         AND (?3 IS NULL OR id < ?3)
                        ORDER BY id DESC LIMIT ?2";
             let mut stmt = c.prepare(sql)?;
-            let rows = stmt.query_map(params![app, limit], |r| {
+            let rows = stmt.query_map(params![app, limit, before], |r| {
                 let event: String = r.get(2)?;
                 let scopes: String = r.get(6)?;
                 Ok(ActivityInfo {
@@ -81,21 +145,40 @@ impl Db {
                     scopes: ScopeSet::parse(&scopes),
                     detail: r.get(7)?,
                     count: r.get::<_, i64>(8)? as u64,
+                    first_at: r.get(9)?,
                 })
             })?;
             rows.collect()
         })
     }
 
-    /// Deletes rows older than `before` and all but the newest `max_rows`; returns how many.
-    pub fn prune_activity(&self, before: i64, max_rows: u64) -> Result<usize, DbError> {
+    /// Deletes rows older than `before`, refusals beyond `limits.max_refusals`, then, while
+    /// the log is over `limits.max_rows`, the oldest refusals before anything else and only
+    /// then the oldest other rows. Returns how many rows went.
+    pub fn prune_activity(&self, before: i64, limits: RowLimits) -> Result<usize, DbError> {
         self.with(|c| {
-            let old = c.execute("DELETE FROM activity WHERE at < ?1", [before])?;
-            let over = c.execute(
-                "DELETE FROM activity WHERE id <= (SELECT id FROM activity ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-                [max_rows as i64],
+            let tx = c.transaction()?;
+            let old = tx.execute("DELETE FROM activity WHERE at < ?1", [before])?;
+            let refusals = tx.execute(
+                "DELETE FROM activity WHERE event = 'refused' AND id <= (SELECT id FROM activity WHERE event = 'refused' ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                [limits.max_refusals as i64],
             )?;
-            Ok(old + over)
+            let total: i64 = tx.query_row("SELECT count(*) FROM activity", [], |r| r.get(0))?;
+            let mut over = (total - limits.max_rows as i64).max(0);
+            let mut squeezed = 0;
+            for only_refusals in [true, false] {
+                if over == 0 {
+                    break;
+                }
+                let n = tx.execute(
+                    "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE (?1 = 0 OR event = 'refused') ORDER BY id LIMIT ?2)",
+                    params![only_refusals, over],
+                )?;
+                over -= n as i64;
+                squeezed += n;
+            }
+            tx.commit()?;
+            Ok(old + refusals + squeezed)
         })
     }
 }
@@ -122,7 +205,12 @@ mod tests {
             scopes: ScopeSet::parse("openid"),
             detail: String::new(),
             count: 1,
+            first_at: None,
         }
+    }
+
+    fn limits(max_rows: u64, max_refusals: u64) -> RowLimits {
+        RowLimits { max_rows, max_refusals }
     }
 
     #[test]
@@ -138,16 +226,99 @@ mod tests {
             })
             .collect();
         db.append_activity(&rows).unwrap();
-        let all = db.activity(100, None).unwrap();
+        let all = db.activity(100, None, None).unwrap();
         assert_eq!(all.len(), 10);
         assert_eq!(all[0].at, 9, "newest first");
         assert_eq!(all[0].event, ActivityEvent::Denied);
-        assert_eq!(db.activity(3, None).unwrap().len(), 3);
-        assert_eq!(db.activity(100, Some("/usr/bin/a")).unwrap().len(), 5);
-        assert_eq!(db.activity(100, Some("bin/b")).unwrap().len(), 5);
-        assert_eq!(db.prune_activity(2, 100).unwrap(), 2, "older than 2");
-        assert_eq!(db.prune_activity(0, 5).unwrap(), 3, "keep the newest 5");
-        let left = db.activity(100, None).unwrap();
+        assert_eq!(db.activity(3, None, None).unwrap().len(), 3);
+        assert_eq!(db.activity(100, Some("/usr/bin/a"), None).unwrap().len(), 5);
+        assert_eq!(db.activity(100, Some("bin/b"), None).unwrap().len(), 5);
+        assert_eq!(db.prune_activity(2, limits(100, 100)).unwrap(), 2, "older than 2");
+        assert_eq!(db.prune_activity(0, limits(5, 5)).unwrap(), 3, "keep the newest 5");
+        let left = db.activity(100, None, None).unwrap();
         assert_eq!((left.len(), left.last().unwrap().at), (5, 5));
+    }
+
+    #[test]
+    fn pages_follow_the_cursor_without_gaps_or_repeats() {
+        let db = Db::open_in_memory().unwrap();
+        let rows: Vec<_> = (0..25).map(|i| row(i, ActivityEvent::HandedOut, "/a")).collect();
+        db.append_activity(&rows).unwrap();
+        let mut seen = vec![];
+        let mut before = None;
+        loop {
+            let page = db.activity(10, None, before).unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            seen.extend(page.iter().map(|r| r.at));
+        }
+        assert_eq!(seen, (0..25).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_programs_refusals_share_a_row_per_window_and_unidentified_peers_do_not() {
+        let db = Db::open_in_memory().unwrap();
+        let refused = |at: i64, app: &str, detail: &str| NewActivity {
+            detail: detail.into(),
+            account: None,
+            ..row(at, ActivityEvent::Refused, app)
+        };
+        db.append_activity(&[refused(100, "/evil", "management call pending.list")]).unwrap();
+        db.append_activity(&[
+            refused(130, "/evil", "management call pending.list"),
+            refused(131, "/evil", "management call grants.list"),
+            refused(131, "", "uid 65534, pid 7: no"),
+            refused(132, "", "uid 65534, pid 7: no"),
+        ])
+        .unwrap();
+        // A minute after the row's first refusal, a new row starts.
+        db.append_activity(&[refused(161, "/evil", "management call pending.list")]).unwrap();
+        let rows = db.activity(100, None, None).unwrap();
+        let summary: Vec<(&str, &str, u64, i64, Option<i64>)> = rows
+            .iter()
+            .map(|r| (r.app.as_str(), r.detail.as_str(), r.count, r.at, r.first_at))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("/evil", "management call pending.list", 1, 161, None),
+                ("", "uid 65534, pid 7: no", 1, 132, None),
+                ("", "uid 65534, pid 7: no", 1, 131, None),
+                ("/evil", "management call grants.list", 1, 131, None),
+                ("/evil", "management call pending.list", 2, 130, Some(100)),
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_are_capped_apart_and_pruned_before_hand_outs_and_decisions() {
+        let db = Db::open_in_memory().unwrap();
+        let mut rows = vec![
+            row(1, ActivityEvent::HandedOut, "/app"),
+            row(2, ActivityEvent::Remembered, "/app"),
+        ];
+        // Distinct details, so nothing merges: the worst case for the log's size.
+        for i in 0..50 {
+            let mut r = row(3 + i, ActivityEvent::Refused, "/evil");
+            r.detail = format!("management call {i}");
+            rows.push(r);
+        }
+        rows.push(row(100, ActivityEvent::Denied, "/app"));
+        db.append_activity(&rows).unwrap();
+        // 53 rows; at most 10 refusals, then at most 8 rows: the refusals go first.
+        db.prune_activity(0, limits(8, 10)).unwrap();
+        let left = db.activity(100, None, None).unwrap();
+        let events: Vec<ActivityEvent> = left.iter().map(|r| r.event).collect();
+        assert_eq!(left.len(), 8);
+        assert_eq!(events.iter().filter(|e| **e == ActivityEvent::Refused).count(), 5);
+        for kept in [ActivityEvent::HandedOut, ActivityEvent::Remembered, ActivityEvent::Denied] {
+            assert!(events.contains(&kept), "{kept:?} kept: {events:?}");
+        }
+        assert_eq!(left[1].detail, "management call 49", "the newest refusals stay");
+        // Over the size with no refusals left: the oldest rows go, as before.
+        db.prune_activity(0, limits(2, 0)).unwrap();
+        let left = db.activity(100, None, None).unwrap();
+        let events: Vec<ActivityEvent> = left.iter().map(|r| r.event).collect();
+        assert_eq!(events, [ActivityEvent::Denied, ActivityEvent::Remembered]);
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-pub use activity::NewActivity;
+pub use activity::{NewActivity, RowLimits};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the database {path} failed: {cause}; check that the directory is writable and the disk is not full")]
@@ -66,6 +66,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX activity_app ON activity (app);",
     // 4: identical hand-outs written in one batch share a row; `count` says how many.
     "ALTER TABLE activity ADD COLUMN count INTEGER NOT NULL DEFAULT 1;",
+    // 5: a row that stands for several events spread over time (a program's refusals within
+    // a minute) keeps when the first happened (`at` is the last); refusals are pruned
+    // first, so they get an index of their own.
+    "ALTER TABLE activity ADD COLUMN first_at INTEGER;
+    CREATE INDEX activity_event ON activity (event);",
 ];
 
 pub struct Db {

@@ -1,5 +1,6 @@
 //! Writes activity rows and grant use counts to SQLite from one background task, so a
-//! hand-out never waits on the database. Also enforces the log's retention.
+//! hand-out never waits on the database. Also enforces the log's retention, in which a
+//! flood of refusals cannot push hand-outs and decisions out (see `db/activity.rs`).
 //!
 //! The task writes on a blocking thread, and a hand-out never waits for room in its queue
 //! either: when the queue is full (a stalled disk), hand-outs are merged in memory (one
@@ -13,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use sesame_ipc::consent::ActivityEvent;
 
-use crate::db::{Db, NewActivity};
+use crate::db::{Db, NewActivity, RowLimits};
 use crate::now_unix;
 
 /// Rows queued beyond this make `record` wait: back-pressure instead of unbounded memory.
@@ -25,10 +26,20 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How long the writer gathers rows before writing them (not for a flush).
 const LINGER: Duration = Duration::from_millis(20);
 
+/// Refusal rows may fill at most this share of `max_rows` (1 / 10), whatever else is in the
+/// log: what an outsider can make the broker write is capped apart from what the user did.
+const REFUSALS_SHARE: u64 = 10;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
     pub max_age: Duration,
     pub max_rows: u64,
+}
+
+impl Retention {
+    fn limits(&self) -> RowLimits {
+        RowLimits { max_rows: self.max_rows, max_refusals: (self.max_rows / REFUSALS_SHARE).max(1) }
+    }
 }
 
 enum Record {
@@ -88,13 +99,28 @@ impl Recorder {
     }
 }
 
-/// Appends `row`, or counts it on the previous row when it is the same hand-out again (a
-/// busy program asking many times in one batch): one row per burst, not per request.
-fn push_merged(rows: &mut Vec<NewActivity>, row: NewActivity) {
+/// Appends `row`, or counts it on a row already in the batch: the previous row when it is
+/// the same hand-out again (a busy program asking many times in one batch: one row per
+/// burst, not per request), or the batch's row of the same refusal of the same program
+/// (`refusals` indexes those by (app, detail), wherever they are in the batch).
+fn push_merged(
+    rows: &mut Vec<NewActivity>,
+    refusals: &mut HashMap<(String, String), usize>,
+    row: NewActivity,
+) {
+    if row.is_program_refusal() {
+        match refusals.entry((row.app.clone(), row.detail.clone())) {
+            std::collections::hash_map::Entry::Occupied(i) => rows[*i.get()].absorb(&row),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(rows.len());
+                rows.push(row);
+            }
+        }
+        return;
+    }
     if let Some(last) = rows.last_mut() {
         if same_hand_out(last, &row) {
-            last.count += row.count;
-            last.at = last.at.max(row.at);
+            last.absorb(&row);
             return;
         }
     }
@@ -132,18 +158,19 @@ async fn write_loop(
         let spilled = std::mem::take(&mut *overflow.lock().unwrap_or_else(|p| p.into_inner()));
         batch.extend(spilled.into_iter().map(|(row, grant)| Record::HandOut(row, grant)));
         let mut rows = vec![];
+        let mut refusals = HashMap::new();
         let mut uses: HashMap<i64, (u64, i64)> = HashMap::new();
         let mut flushes = vec![];
         for r in batch {
             match r {
-                Record::Activity(row) => push_merged(&mut rows, row),
+                Record::Activity(row) => push_merged(&mut rows, &mut refusals, row),
                 Record::HandOut(row, grant) => {
                     if let Some(id) = grant {
                         let e = uses.entry(id).or_insert((0, row.at));
                         e.0 += 1;
                         e.1 = e.1.max(row.at);
                     }
-                    push_merged(&mut rows, row);
+                    push_merged(&mut rows, &mut refusals, row);
                 }
                 Record::Flush(done) => flushes.push(done),
             }
@@ -161,7 +188,7 @@ async fn write_loop(
             }
             if prune {
                 let before = now_unix() - retention.max_age.as_secs() as i64;
-                let pruned = db.prune_activity(before, retention.max_rows)?;
+                let pruned = db.prune_activity(before, retention.limits())?;
                 if pruned > 0 {
                     tracing::info!(pruned, "activity log pruned");
                 }
@@ -198,12 +225,13 @@ mod tests {
             scopes: crate::ScopeSet::parse("openid"),
             detail: String::new(),
             count: 1,
+            first_at: None,
         }
     }
 
     #[test]
     fn repeated_hand_outs_share_a_row_and_decisions_never_do() {
-        let mut rows = vec![];
+        let (mut rows, mut refusals) = (vec![], HashMap::new());
         for r in [
             row(ActivityEvent::HandedOut, "/a", 1),
             row(ActivityEvent::HandedOut, "/a", 2),
@@ -212,7 +240,7 @@ mod tests {
             row(ActivityEvent::Denied, "/b", 3),
             row(ActivityEvent::Denied, "/b", 3),
         ] {
-            push_merged(&mut rows, r);
+            push_merged(&mut rows, &mut refusals, r);
         }
         let summary: Vec<(ActivityEvent, &str, u64, i64)> =
             rows.iter().map(|r| (r.event, r.app.as_str(), r.count, r.at)).collect();
@@ -263,5 +291,46 @@ mod tests {
             let of_app: u64 = rows.iter().filter(|r| r.app == app).map(|r| r.count).sum();
             assert_eq!(of_app, n as u64 / 2, "{app}");
         }
+    }
+
+    #[test]
+    fn a_programs_refusals_share_a_row_in_a_batch_wherever_they_are() {
+        let (mut rows, mut refusals) = (vec![], HashMap::new());
+        let refused = |app: &str, at: i64, detail: &str| NewActivity {
+            detail: detail.into(),
+            ..row(ActivityEvent::Refused, app, at)
+        };
+        for r in [
+            refused("/evil", 1, "management call pending.list"),
+            row(ActivityEvent::HandedOut, "/a", 1),
+            refused("/evil", 2, "management call pending.list"),
+            refused("/evil", 2, "management call grants.list"),
+            row(ActivityEvent::HandedOut, "/a", 2),
+            refused("/evil", 3, "management call pending.list"),
+            refused("", 3, "uid 1, pid 2: no"),
+            refused("", 3, "uid 1, pid 2: no"),
+        ] {
+            push_merged(&mut rows, &mut refusals, r);
+        }
+        let summary: Vec<(ActivityEvent, &str, u64, i64, Option<i64>)> =
+            rows.iter().map(|r| (r.event, r.app.as_str(), r.count, r.at, r.first_at)).collect();
+        assert_eq!(
+            summary,
+            [
+                (ActivityEvent::Refused, "/evil", 3, 3, Some(1)),
+                (ActivityEvent::HandedOut, "/a", 1, 1, None),
+                (ActivityEvent::Refused, "/evil", 1, 2, None),
+                (ActivityEvent::HandedOut, "/a", 1, 2, None),
+                (ActivityEvent::Refused, "", 1, 3, None),
+                (ActivityEvent::Refused, "", 1, 3, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_get_a_tenth_of_the_log() {
+        let limits = |max_rows| Retention { max_age: Duration::from_secs(1), max_rows }.limits();
+        assert_eq!(limits(100_000).max_refusals, 10_000);
+        assert_eq!(limits(5).max_refusals, 1, "never none: the latest refusal stays visible");
     }
 }

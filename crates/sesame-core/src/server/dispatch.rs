@@ -1,151 +1,154 @@
-//! Method name → broker call. Params are decoded strictly; a mismatch is `bad_request`.
+//! Method → broker call, driven by the method table (`sesame_ipc::methods`): a name the
+//! table does not have is `method_not_found`, every method's access class is checked before
+//! its params are read, and each arm decodes the table's params type and must answer its
+//! result type. Params are decoded strictly; a mismatch is `bad_request`.
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 use sesame_ipc::consent::*;
+use sesame_ipc::methods::{self as m, Access, Method, MethodId};
 use sesame_ipc::protocol::*;
 use sesame_ipc::{ErrorKind, RpcError};
 
 use crate::broker::Broker;
 use crate::policy::Caller;
 
-/// Methods only Sesame's own binaries (the CLI, the app) may call: answering, listing and
-/// revoking consent, signing accounts in and out, and storing client secrets.
-const MANAGEMENT: &[&str] = &[
-    method::PENDING_LIST,
-    method::PENDING_ANSWER,
-    method::GRANTS_LIST,
-    method::GRANTS_REVOKE,
-    method::ACTIVITY_LIST,
-    method::LOGIN_START,
-    method::LOGIN_DEVICE_START,
-    method::LOGIN_WAIT,
-    method::LOGIN_CANCEL,
-    method::ACCOUNT_LOGOUT,
-    method::LOGIN_CLIENT_CREDENTIALS,
-    method::PROVIDER_SET_SECRET,
-    method::PROVIDER_DELETE_SECRET,
-    method::EVENTS_SUBSCRIBE,
-];
-
 pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
     let id = request.id.clone();
-    if MANAGEMENT.contains(&request.method.as_str()) && !caller.management {
-        tracing::warn!(app = %caller.app.key, method = %request.method, "refused a management call");
-        broker.refused(Some(&caller.app), format!("management call {}", request.method)).await;
+    let Some(method) = MethodId::from_name(&request.method) else {
+        let message =
+            format!("there is no method `{}`; see docs/protocol.md for the list", request.method);
+        return Response::err(id, RpcError::new(ErrorKind::MethodNotFound, message));
+    };
+    if !may_call(caller, method.access()) {
+        tracing::warn!(app = %caller.app.key, method = method.name(), "refused a management call");
+        broker.refused(Some(&caller.app), format!("management call {}", method.name())).await;
         let message = format!(
             "only Sesame's own tools may call `{}`; {} is not one of them",
-            request.method, caller.app.name
+            method.name(),
+            caller.app.name
         );
         return Response::err(id, RpcError::new(ErrorKind::Forbidden, message));
     }
-    match call(broker, caller, &request).await {
+    match call(broker, caller, method, &request.params).await {
         Ok(result) => Response::ok(id, result),
         Err(error) => {
-            tracing::debug!(method = %request.method, kind = error.kind().as_str(), "request failed");
+            tracing::debug!(method = method.name(), kind = error.kind().as_str(), "request failed");
             Response::err(id, error)
         }
     }
 }
 
-async fn call(broker: &Arc<Broker>, caller: &Caller, request: &Request) -> Result<Value, RpcError> {
-    let p = &request.params;
-    match request.method.as_str() {
-        method::HELLO => {
-            let _: HelloParams = params(p)?;
-            reply(broker.hello())
-        }
-        method::PROVIDERS_LIST => {
-            let _: Empty = params(p)?;
-            reply(ProvidersListResult { providers: broker.providers() })
-        }
-        method::ACCOUNTS_LIST => {
-            let _: Empty = params(p)?;
-            reply(AccountsListResult { accounts: broker.accounts() })
-        }
-        method::TOKEN_GET => {
-            let p: TokenGetParams = params(p)?;
-            reply(broker.token(caller, &p).await?)
-        }
-        method::LOGIN_START => {
-            let p: LoginStartParams = params(p)?;
-            reply(broker.login_start(&p.provider).await?)
-        }
-        method::LOGIN_DEVICE_START => {
-            let p: LoginStartParams = params(p)?;
-            reply(broker.login_device_start(&p.provider).await?)
-        }
-        method::LOGIN_WAIT => {
-            let p: LoginIdParams = params(p)?;
-            reply(LoginWaitResult { account: broker.login_wait(&p.login_id).await? })
-        }
-        method::LOGIN_CANCEL => {
-            let p: LoginIdParams = params(p)?;
-            broker.login_cancel(&p.login_id)?;
-            reply(Empty {})
-        }
-        method::ACCOUNT_LOGOUT => {
-            let p: AccountParams = params(p)?;
-            reply(broker.logout(&p.account).await?)
-        }
-        method::LOGIN_CLIENT_CREDENTIALS => {
-            let p: ProviderParams = params(p)?;
-            reply(LoginWaitResult { account: broker.login_client_credentials(&p.provider).await? })
-        }
-        method::PROVIDER_SET_SECRET => {
-            // The secret is never logged: not here, not in `params`' errors (a `Secret`
-            // deserializes from any string, so no serde message quotes it).
-            let p: SetSecretParams = params(p)?;
-            reply(broker.set_client_secret(&p.provider, &p.secret).await?)
-        }
-        method::PROVIDER_DELETE_SECRET => {
-            let p: ProviderParams = params(p)?;
-            reply(broker.delete_client_secret(&p.provider).await?)
-        }
-        method::PENDING_LIST => {
-            let _: Empty = params(p)?;
-            reply(PendingListResult { pending: broker.pending_list() })
-        }
-        method::PENDING_ANSWER => {
-            let p: PendingAnswerParams = params(p)?;
-            broker.answer_pending(caller, p.id, p.decision).await?;
-            reply(Empty {})
-        }
-        method::GRANTS_LIST => {
-            let _: Empty = params(p)?;
-            reply(GrantsListResult { grants: broker.grants_list().await? })
-        }
-        method::GRANTS_REVOKE => {
-            let p: GrantsRevokeParams = params(p)?;
-            reply(GrantsRevokeResult { revoked: broker.revoke_grants(&p).await? })
-        }
-        method::ACTIVITY_LIST => {
-            let p: ActivityListParams = params(p)?;
-            reply(ActivityListResult { activity: broker.activity_list(&p).await? })
-        }
-        method::EVENTS_SUBSCRIBE => {
-            // The connection switches to events after this reply (see `connection.rs`).
-            let _: Empty = params(p)?;
-            reply(Empty {})
-        }
-        other => Err(RpcError::new(
-            ErrorKind::MethodNotFound,
-            format!("there is no method `{other}`; see docs/protocol.md for the list"),
-        )),
+/// Whether `caller` is in the method's access class. A match, not a default: a new class
+/// has to be decided here.
+fn may_call(caller: &Caller, access: Access) -> bool {
+    match access {
+        Access::AnyProgram => true,
+        Access::SesameOnly => caller.management,
     }
 }
 
-/// Absent params count as `{}`.
-fn params<T: DeserializeOwned>(value: &Value) -> Result<T, RpcError> {
+async fn call(
+    broker: &Arc<Broker>,
+    caller: &Caller,
+    method: MethodId,
+    p: &Value,
+) -> Result<Value, RpcError> {
+    match method {
+        MethodId::Hello => {
+            params::<m::Hello>(p)?;
+            reply::<m::Hello>(broker.hello())
+        }
+        MethodId::ProvidersList => {
+            params::<m::ProvidersList>(p)?;
+            reply::<m::ProvidersList>(ProvidersListResult { providers: broker.providers() })
+        }
+        MethodId::AccountsList => {
+            params::<m::AccountsList>(p)?;
+            reply::<m::AccountsList>(AccountsListResult { accounts: broker.accounts() })
+        }
+        MethodId::TokenGet => {
+            let p = params::<m::TokenGet>(p)?;
+            reply::<m::TokenGet>(broker.token(caller, &p).await?)
+        }
+        MethodId::LoginStart => {
+            let p = params::<m::LoginStart>(p)?;
+            reply::<m::LoginStart>(broker.login_start(&p.provider).await?)
+        }
+        MethodId::LoginDeviceStart => {
+            let p = params::<m::LoginDeviceStart>(p)?;
+            reply::<m::LoginDeviceStart>(broker.login_device_start(&p.provider).await?)
+        }
+        MethodId::LoginWait => {
+            let p = params::<m::LoginWait>(p)?;
+            let account = broker.login_wait(&p.login_id).await?;
+            reply::<m::LoginWait>(LoginWaitResult { account })
+        }
+        MethodId::LoginCancel => {
+            let p = params::<m::LoginCancel>(p)?;
+            broker.login_cancel(&p.login_id)?;
+            reply::<m::LoginCancel>(Empty {})
+        }
+        MethodId::LoginClientCredentials => {
+            let p = params::<m::LoginClientCredentials>(p)?;
+            let account = broker.login_client_credentials(&p.provider).await?;
+            reply::<m::LoginClientCredentials>(LoginWaitResult { account })
+        }
+        MethodId::AccountLogout => {
+            let p = params::<m::AccountLogout>(p)?;
+            reply::<m::AccountLogout>(broker.logout(&p.account).await?)
+        }
+        MethodId::ProviderSetSecret => {
+            // The secret is never logged: not here, not in `params`' errors (a `Secret`
+            // deserializes from any string, so no serde message quotes it).
+            let p = params::<m::ProviderSetSecret>(p)?;
+            reply::<m::ProviderSetSecret>(broker.set_client_secret(&p.provider, &p.secret).await?)
+        }
+        MethodId::ProviderDeleteSecret => {
+            let p = params::<m::ProviderDeleteSecret>(p)?;
+            reply::<m::ProviderDeleteSecret>(broker.delete_client_secret(&p.provider).await?)
+        }
+        MethodId::PendingList => {
+            let p = params::<m::PendingList>(p)?;
+            reply::<m::PendingList>(broker.pending_page(&p))
+        }
+        MethodId::PendingAnswer => {
+            let p = params::<m::PendingAnswer>(p)?;
+            broker.answer_pending(caller, p.id, p.decision).await?;
+            reply::<m::PendingAnswer>(Empty {})
+        }
+        MethodId::GrantsList => {
+            let p = params::<m::GrantsList>(p)?;
+            reply::<m::GrantsList>(broker.grants_page(&p).await?)
+        }
+        MethodId::GrantsRevoke => {
+            let p = params::<m::GrantsRevoke>(p)?;
+            reply::<m::GrantsRevoke>(GrantsRevokeResult {
+                revoked: broker.revoke_grants(&p).await?,
+            })
+        }
+        MethodId::ActivityList => {
+            let p = params::<m::ActivityList>(p)?;
+            reply::<m::ActivityList>(broker.activity_page(&p).await?)
+        }
+        MethodId::EventsSubscribe => {
+            // The connection switches to events after this reply (see `connection.rs`).
+            params::<m::EventsSubscribe>(p)?;
+            reply::<m::EventsSubscribe>(Empty {})
+        }
+    }
+}
+
+/// The method's params, from the table's type. Absent params count as `{}`.
+fn params<M: Method>(value: &Value) -> Result<M::Params, RpcError> {
     let value = if value.is_null() { Value::Object(Default::default()) } else { value.clone() };
     serde_json::from_value(value)
         .map_err(|e| RpcError::new(ErrorKind::BadRequest, format!("invalid params: {e}")))
 }
 
-fn reply<T: Serialize>(result: T) -> Result<Value, RpcError> {
+/// The method's result, of the table's type.
+fn reply<M: Method>(result: M::Result) -> Result<Value, RpcError> {
     serde_json::to_value(result)
         .map_err(|e| RpcError::new(ErrorKind::Internal, format!("cannot encode the reply: {e}")))
 }

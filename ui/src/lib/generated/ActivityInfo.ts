@@ -17,6 +17,11 @@ app: string, app_name: string, account: string | null, scopes: ScopeSet,
 detail: string, 
 /**
  * How many identical events the row stands for: hand-outs that came in one burst
- * share a row (1 otherwise).
+ * share a row, and so do one program's identical refusals within a minute (1 otherwise).
  */
-count: number, };
+count: number, 
+/**
+ * Unix seconds of the first of the `count` events when they did not all happen at
+ * `at` (which is the last); absent otherwise.
+ */
+first_at?: number | null, };
