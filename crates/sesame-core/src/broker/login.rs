@@ -188,8 +188,14 @@ impl Broker {
             issuer: flow.meta.issuer.clone(),
             iss_required: flow.meta.iss_parameter_supported,
         };
-        // Validation errors (state, iss, error=...) are answered to the browser by the listener.
-        let (callback, responder) = listener.wait_for_callback(expect, timeout, cancel).await?;
+        // Validation errors (iss, error=...) are answered to the browser by the listener.
+        let waited = listener.wait_for_callback(expect, timeout, cancel).await;
+        let (callback, responder) = waited.map_err(|e| match e.refused.describe() {
+            // A sign-in that timed out while forged or foreign redirects were refused: say
+            // so, a surprise the user should hear about.
+            Some(hint) => BrokerError::Hinted { source: e.error, hint },
+            None => BrokerError::OAuth(e.error),
+        })?;
         match self.redeem(&flow, &callback.code).await {
             Ok(account) => {
                 let who = account.display_name();

@@ -8,7 +8,7 @@ fn expect(iss_required: bool) -> CallbackExpectations {
     CallbackExpectations { state: "STATE-1".into(), issuer: ISSUER.into(), iss_required }
 }
 
-type Outcome = Result<(Callback, Responder), OAuthError>;
+type Outcome = Result<(Callback, Responder), WaitError>;
 
 fn start(
     expectations: CallbackExpectations,
@@ -37,7 +37,8 @@ async fn expect_err(target: &str, iss_required: bool) -> (OAuthError, String) {
     let (port, _cancel, task) = start(expect(iss_required), Duration::from_secs(5));
     let page = get(port, target).await;
     let err = task.await.unwrap().expect_err("callback should be refused");
-    (err, page)
+    assert_eq!(err.refused, Refused::default());
+    (err.error, page)
 }
 
 #[tokio::test]
@@ -82,13 +83,58 @@ async fn finish_with_error_is_400() {
     );
 }
 
+/// Sends `target` and returns the page; the listener must keep waiting afterwards.
+async fn ignored(port: u16, target: &str) -> String {
+    let page = get(port, target).await;
+    assert!(page.starts_with("HTTP/1.1 400"), "{page}");
+    assert!(page.contains("still waiting"), "{page}");
+    page
+}
+
+/// The real callback, after whatever came before: the sign-in is still open for it.
+async fn good_callback_still_works(port: u16, task: tokio::task::JoinHandle<Outcome>) {
+    let mut browser = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    browser.write_all(b"GET /callback?code=GOOD&state=STATE-1 HTTP/1.1\r\n\r\n").await.unwrap();
+    let (callback, _) = task.await.unwrap().unwrap();
+    assert_eq!(callback.code.expose(), "GOOD");
+}
+
 #[tokio::test]
-async fn wrong_state() {
-    let (err, page) = expect_err("/callback?code=C&state=OTHER", false).await;
-    assert!(matches!(err, OAuthError::StateMismatch), "{err}");
-    assert!(page.starts_with("HTTP/1.1 400") && page.contains("wrong `state`"), "{page}");
-    let (err, _) = expect_err("/callback?code=C", false).await;
-    assert!(matches!(err, OAuthError::StateMismatch), "{err}");
+async fn a_wrong_or_missing_state_does_not_end_the_sign_in() {
+    let (port, _cancel, task) = start(expect(false), Duration::from_secs(5));
+    let page = ignored(port, "/callback?code=C&state=OTHER").await;
+    assert!(page.contains("Not this sign-in") && page.contains("forged"), "{page}");
+    ignored(port, "/callback?code=C").await;
+    ignored(port, "/callback").await;
+    // Two `state`s, one of them right: which one would the provider have meant?
+    ignored(port, "/callback?code=C&state=STATE-1&state=OTHER").await;
+    ignored(port, "/callback?code=C&state=STATE-").await;
+    good_callback_still_works(port, task).await;
+}
+
+#[tokio::test]
+async fn a_forged_error_does_not_end_the_sign_in() {
+    let (port, _cancel, task) = start(expect(false), Duration::from_secs(5));
+    ignored(port, "/callback?error=x").await;
+    ignored(port, "/callback?error=access_denied&error_description=gotcha").await;
+    let page = ignored(port, "/callback?error=access_denied&state=NOPE").await;
+    assert!(!page.contains("access_denied"), "a forged error is not repeated: {page}");
+    good_callback_still_works(port, task).await;
+}
+
+#[tokio::test]
+async fn the_deadline_reports_what_was_refused() {
+    let (port, _cancel, task) = start(expect(false), Duration::from_millis(1500));
+    ignored(port, "/callback?error=x").await;
+    ignored(port, "/callback?code=C&state=OTHER").await;
+    let not_found = get(port, "/favicon.ico").await;
+    assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
+    let e = task.await.unwrap().unwrap_err();
+    assert!(matches!(e.error, OAuthError::Timeout), "{e:?}");
+    assert_eq!(e.refused, Refused { not_this_sign_in: 2, other_user: 0 });
+    let words = e.refused.describe().unwrap();
+    assert!(words.contains("2 redirects without this sign-in's `state`"), "{words}");
+    assert_eq!(Refused::default().describe(), None);
 }
 
 #[tokio::test]
@@ -103,14 +149,101 @@ async fn access_denied_and_other_errors() {
         "{err}"
     );
     assert!(page.contains("User said no"), "{page}");
-    let (err, _) = expect_err("/callback?error=invalid_scope", false).await;
+    // The provider's error with this sign-in's state ends it.
+    let (err, _) = expect_err("/callback?error=invalid_scope&state=STATE-1", false).await;
     assert!(
         matches!(&err, OAuthError::Provider { error, .. } if error == "invalid_scope"),
         "{err}"
     );
-    // A forged error with the wrong state is a state problem, not the provider's word.
-    let (err, _) = expect_err("/callback?error=access_denied&state=NOPE", false).await;
-    assert!(matches!(err, OAuthError::StateMismatch), "{err}");
+}
+
+#[tokio::test]
+async fn another_users_socket_is_refused_and_the_wait_goes_on() {
+    if owner::own_uid() != 0 {
+        // Making a socket another uid owns needs root (setfsuid); the e2e hijack test runs
+        // a real second user either way.
+        eprintln!("skipped: not root");
+        return;
+    }
+    let (port, _cancel, task) = start(expect(false), Duration::from_secs(5));
+    // The right state, even: the owner is checked before the request is read.
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        // setfsuid is per thread: this one's sockets are created as `nobody`'s.
+        // SAFETY: setfsuid only changes this thread's filesystem uid.
+        unsafe { libc::setfsuid(65534) };
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port));
+        // SAFETY: as above, back to root.
+        unsafe { libc::setfsuid(0) };
+        let mut stream = stream.unwrap();
+        // Accepted by mistake, the connection would wait for the code exchange: fail instead.
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"GET /callback?code=EVIL&state=STATE-1 HTTP/1.1\r\n\r\n").unwrap();
+        let mut page = String::new();
+        let _ = stream.read_to_string(&mut page);
+        page
+    })
+    .await
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 403"), "{page}");
+    assert!(page.contains("another user"), "{page}");
+    assert!(!page.contains("EVIL"));
+    good_callback_still_works(port, task).await;
+}
+
+#[test]
+fn owners_come_from_the_kernels_tables() {
+    // Recorded from /proc/net/tcp and tcp6 (x86-64; the uids and the TIME_WAIT row edited
+    // in): a listener on 127.0.0.1:33441, two connections in its accept queue (no inode on
+    // the listener's side until accepted), the client side of one (uid 65534) and an
+    // IPv4-mapped IPv6 client (uid 1000).
+    let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:82A1 00000000:0000 0A 00000000:00000002 00:00000000 00000000     0        0 88801 3 000000009e845af4 100 0 0 10 0
+  32: 0100007F:82A1 0100007F:BB38 01 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000061ac75e9 20 0 0 10 -1
+  38: 0100007F:82A1 0100007F:BB3E 01 00000000:00000000 00:00000000 00000000     0        0 0 1 00000000b7f52e7f 20 0 0 10 -1
+  50: 0100007F:BB3E 0100007F:82A1 01 00000000:00000000 00:00000000 00000000 65534        0 88803 2 00000000d09ac3b3 20 0 0 10 -1
+  51: 0100007F:BB40 0100007F:82A1 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000";
+    let tcp6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0000000000000000FFFF00000100007F:BB38 0000000000000000FFFF00000100007F:82A1 01 00000000:00000000 00:00000000 00000000  1000        0 88802 2 000000009e3d6347 20 0 0 10 -1";
+    let lines = |t: &str| t.lines().map(str::to_owned).collect::<Vec<_>>().into_iter();
+    let addr = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = addr(33441);
+    if cfg!(target_endian = "little") {
+        assert_eq!(owner::find_owner(lines(tcp), addr(0xBB3E), listener), Some(65534));
+        assert_eq!(owner::find_owner(lines(tcp6), addr(0xBB38), listener), Some(1000));
+    }
+    // Our own side of the connection (local = listener) is not the peer's row.
+    assert_eq!(owner::find_owner(lines(tcp), addr(0xBB38), listener), None);
+    // TIME_WAIT (st 06, no inode): uid 0 whoever it was, so it proves nothing.
+    assert_eq!(owner::find_owner(lines(tcp), addr(0xBB40), listener), None);
+    // Garbage lines are skipped, not a panic.
+    let junk = "header\n0: zz:zz\n1: 0100007F:BB3E 0100007F:82A1 01 x x x x\n\n";
+    assert_eq!(owner::find_owner(lines(junk), addr(0xBB3E), listener), None);
+}
+
+#[tokio::test]
+async fn our_own_connections_belong_to_us() {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let local = listener.local_addr().unwrap();
+    let client = std::net::TcpStream::connect(local).unwrap();
+    let (_server_side, peer) = listener.accept().unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(owner::owner(peer, local), owner::Owner::Uid(owner::own_uid()));
+    drop(client);
+    // Closed: the row has no inode (or is gone), so nobody vouches for it any more.
+    let gone = wait_until(|| owner::owner(peer, local) == owner::Owner::Unknown);
+    assert!(gone, "a closed socket is not attributed");
+}
+
+fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 #[tokio::test]
@@ -141,7 +274,7 @@ async fn missing_code_and_repeated_params() {
 #[tokio::test]
 async fn times_out() {
     let (_port, _cancel, task) = start(expect(false), Duration::from_millis(100));
-    let err = task.await.unwrap().unwrap_err();
+    let err = task.await.unwrap().unwrap_err().error;
     assert!(matches!(err, OAuthError::Timeout), "{err}");
 }
 
@@ -149,7 +282,7 @@ async fn times_out() {
 async fn cancels() {
     let (_port, cancel, task) = start(expect(false), Duration::from_secs(30));
     cancel.cancel();
-    let err = task.await.unwrap().unwrap_err();
+    let err = task.await.unwrap().unwrap_err().error;
     assert!(matches!(err, OAuthError::Cancelled), "{err}");
 }
 
