@@ -7,11 +7,13 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod hijack;
 mod webdriver;
 
 pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use hijack::*;
 pub use webdriver::*;
 mod process;
 
