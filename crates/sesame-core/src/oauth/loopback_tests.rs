@@ -221,18 +221,59 @@ fn owners_come_from_the_kernels_tables() {
     assert_eq!(owner::find_owner(lines(junk), addr(0xBB3E), listener), None);
 }
 
-#[tokio::test]
-async fn our_own_connections_belong_to_us() {
+#[test]
+fn our_own_connections_belong_to_us() {
+    use owner::{from_tables, own_uid, owner, Owner};
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let local = listener.local_addr().unwrap();
-    let client = std::net::TcpStream::connect(local).unwrap();
-    let (_server_side, peer) = listener.accept().unwrap();
-    assert_eq!(peer, client.local_addr().unwrap());
-    assert_eq!(owner::owner(peer, local), owner::Owner::Uid(owner::own_uid()));
-    drop(client);
-    // Closed: the row has no inode (or is gone), so nobody vouches for it any more.
-    let gone = wait_until(|| owner::owner(peer, local) == owner::Owner::Unknown);
-    assert!(gone, "a closed socket is not attributed");
+    // An IPv4 client, and an IPv6 one speaking IPv4 (`::ffff:127.0.0.1`).
+    for connect_to in [local.to_string(), format!("[::ffff:127.0.0.1]:{}", local.port())] {
+        let client = std::net::TcpStream::connect(&connect_to).unwrap();
+        let (_server_side, peer) = listener.accept().unwrap();
+        let asked = owner::sock_diag(peer, local).expect("netlink sock_diag works here");
+        assert_eq!(asked, Owner::Uid(own_uid()), "sock_diag, {connect_to}");
+        assert_eq!(owner(peer, local), Owner::Uid(own_uid()), "{connect_to}");
+        assert_eq!(from_tables(peer, local), Owner::Uid(own_uid()), "/proc, {connect_to}");
+        // A port nobody connects from.
+        let nobody = SocketAddr::from((Ipv4Addr::LOCALHOST, 1));
+        assert_eq!(owner(nobody, local), Owner::Unknown);
+        drop(client);
+        // Closed: the socket has no inode (or is gone), so nobody vouches for it any more.
+        let gone = wait_until(|| owner(peer, local) == Owner::Unknown);
+        assert!(gone && from_tables(peer, local) == Owner::Unknown, "{connect_to}");
+        assert_eq!(owner::sock_diag(peer, local).unwrap(), Owner::Unknown);
+    }
+}
+
+#[test]
+fn a_sock_diag_answer_counts_only_for_the_connected_socket() {
+    let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 0xBB3E));
+    let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 33441));
+    // nlmsghdr + inet_diag_msg as the kernel sends it (native endian; ports big endian).
+    let answer = |state: u8, sport: u16, inode: u32| {
+        let mut a = vec![0u8; 16 + 72];
+        a[0..4].copy_from_slice(&(16u32 + 72).to_ne_bytes());
+        a[4..6].copy_from_slice(&20u16.to_ne_bytes());
+        let m = &mut a[16..];
+        m[0] = libc::AF_INET as u8;
+        m[1] = state;
+        m[4..6].copy_from_slice(&sport.to_be_bytes());
+        m[6..8].copy_from_slice(&33441u16.to_be_bytes());
+        m[8..12].copy_from_slice(&[127, 0, 0, 1]);
+        m[24..28].copy_from_slice(&[127, 0, 0, 1]);
+        m[64..68].copy_from_slice(&1000u32.to_ne_bytes());
+        m[68..72].copy_from_slice(&inode.to_ne_bytes());
+        a
+    };
+    let parse = |a: &[u8]| owner::parse_diag_answer(a, peer, local);
+    assert_eq!(parse(&answer(1, 0xBB3E, 77)), owner::Owner::Uid(1000));
+    assert_eq!(parse(&answer(10, 0xBB3E, 77)), owner::Owner::Unknown, "a listener");
+    assert_eq!(parse(&answer(1, 0xBB3F, 77)), owner::Owner::Unknown, "another socket");
+    assert_eq!(parse(&answer(4, 0xBB3E, 0)), owner::Owner::Unknown, "closed (no inode)");
+    let mut error = answer(1, 0xBB3E, 77);
+    error[4..6].copy_from_slice(&2u16.to_ne_bytes());
+    assert_eq!(parse(&error), owner::Owner::Unknown, "NLMSG_ERROR");
+    assert_eq!(parse(&error[..20]), owner::Owner::Unknown, "short");
 }
 
 fn wait_until(mut f: impl FnMut() -> bool) -> bool {
