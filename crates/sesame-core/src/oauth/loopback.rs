@@ -12,6 +12,9 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
+use futures::future::{AbortHandle, Abortable};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,7 +35,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Another user's connection is answered sooner: its request is never looked at.
 const FOREIGN_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections of the broker's own user being read at once; more are dropped at accept.
+/// Connections of the broker's own user being read at once; past it, the oldest is dropped
+/// (most likely a silent one), so the newest, the browser's, gets through.
 const MAX_PENDING: usize = 32;
 /// Other users' connections have their own, smaller pool, so they cannot fill the one the
 /// user's browser needs.
@@ -169,6 +173,9 @@ impl LoopbackListener {
         let timeout = tokio::time::sleep(deadline);
         tokio::pin!(timeout);
         let mut own = FuturesUnordered::new();
+        // The open ones, oldest first, to drop when a new one needs the room.
+        let mut own_open: VecDeque<(u64, AbortHandle)> = VecDeque::new();
+        let mut next_id = 0u64;
         let mut foreign = FuturesUnordered::new();
         loop {
             tokio::select! {
@@ -176,19 +183,31 @@ impl LoopbackListener {
                 _ = cancel.cancelled() => return Err(WaitError { error: OAuthError::Cancelled, refused }),
                 _ = &mut timeout => return Err(WaitError { error: OAuthError::Timeout, refused }),
                 Some(served) = own.next(), if !own.is_empty() => match served {
-                    Served::Decided(result) => return result.map_err(|error| WaitError { error, refused }),
-                    Served::NotThisSignIn => refused.not_this_sign_in += 1,
-                    Served::Other => {}
+                    Ok((id, served)) => {
+                        own_open.retain(|(open, _)| *open != id);
+                        match served {
+                            Served::Decided(result) => return result.map_err(|error| WaitError { error, refused }),
+                            Served::NotThisSignIn => refused.not_this_sign_in += 1,
+                            Served::Other => {}
+                        }
+                    }
+                    Err(_aborted) => {}
                 },
                 Some(()) = foreign.next(), if !foreign.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => match attribute(peer, local).await {
                         Owner::Uid(uid) if uid == me => {
-                            if own.len() < MAX_PENDING {
-                                own.push(serve(stream, &expect));
-                            } else {
-                                tracing::debug!("too many open connections to the redirect listener; dropping one");
+                            if own_open.len() >= MAX_PENDING {
+                                tracing::debug!("too many open connections to the redirect listener; dropping the oldest");
+                                if let Some((_, oldest)) = own_open.pop_front() {
+                                    oldest.abort();
+                                }
                             }
+                            let (handle, registration) = AbortHandle::new_pair();
+                            let (id, expect) = (next_id, &expect);
+                            next_id += 1;
+                            own_open.push_back((id, handle));
+                            own.push(Abortable::new(async move { (id, serve(stream, expect).await) }, registration));
                         }
                         owner => {
                             refused.other_user += 1;

@@ -341,6 +341,33 @@ async fn silent_connection_does_not_block() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
+/// Silent connections hold their slot for READ_TIMEOUT (10 s), longer than this listener's
+/// deadline: the browser gets through only because the oldest are dropped for it (and
+/// another user's never take the user's slots).
+#[tokio::test]
+async fn a_flood_of_silent_connections_does_not_lock_out_the_browser() {
+    let (port, _cancel, task) = start(expect(false), Duration::from_secs(8));
+    let root = owner::own_uid() == 0;
+    let flood = tokio::task::spawn_blocking(move || {
+        let mut held = vec![];
+        for i in 0..(MAX_PENDING * 4) {
+            // As root, every other one is another user's (setfsuid is per thread).
+            if root {
+                // SAFETY: setfsuid only changes this thread's filesystem uid.
+                unsafe { libc::setfsuid(if i % 2 == 0 { 65534 } else { 0 }) };
+            }
+            held.push(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+        }
+        if root {
+            // SAFETY: as above, back to root.
+            unsafe { libc::setfsuid(0) };
+        }
+        held
+    });
+    let _held = flood.await.unwrap();
+    good_callback_still_works(port, task).await;
+}
+
 #[tokio::test]
 async fn oversized_and_garbage_requests_are_refused() {
     let (port, _cancel, task) = start(expect(false), Duration::from_secs(5));
