@@ -403,3 +403,77 @@ async fn oversized_and_garbage_requests_are_refused() {
 fn escapes_html() {
     assert_eq!(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
 }
+
+/// The figures in docs/reliability.md, printed, never asserted:
+/// `cargo test -p sesame-core --lib loopback_figures -- --ignored --nocapture` (as root, for
+/// the other user's rows; `ulimit -n 4096`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints a table"]
+async fn loopback_figures() {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let local = listener.local_addr().unwrap();
+    let client = std::net::TcpStream::connect(local).unwrap();
+    let (_server_side, peer) = listener.accept().unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    let mut extra = vec![];
+    println!("| rows in /proc/net/tcp | sock_diag lookup | /proc/net/tcp{{,6}} lookup |");
+    println!("|---|---|---|");
+    for more in [0usize, 4000] {
+        while extra.len() < more {
+            extra.push(std::net::TcpStream::connect(local).unwrap());
+            extra.push(listener.accept().unwrap().0);
+        }
+        let rows = std::fs::read_to_string("/proc/net/tcp").unwrap().lines().count() - 1;
+        let t = std::time::Instant::now();
+        for _ in 0..200 {
+            assert!(owner::sock_diag(peer, local).is_ok());
+        }
+        let diag = t.elapsed() / 200;
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            assert_ne!(owner::from_tables(peer, local), owner::Owner::Unknown);
+        }
+        println!("| {rows} | {diag:?} | {:?} |", t.elapsed() / 20);
+    }
+    drop(extra);
+    let root = owner::own_uid() == 0;
+    println!("\n| connections held open first | whose | real callback answered after |");
+    println!("|---|---|---|");
+    for (n, foreign) in [(0u32, false), (200, false), (1000, false), (200, true), (1000, true)] {
+        if foreign && !root {
+            continue;
+        }
+        let (port, _cancel, task) = start(expect(false), Duration::from_secs(60));
+        let held = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            if foreign {
+                // SAFETY: setfsuid only changes this thread's filesystem uid.
+                unsafe { libc::setfsuid(65534) };
+            }
+            let mut held = vec![];
+            for i in 0..n {
+                // Half silent, half a forged callback each.
+                if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    if i % 2 == 0 {
+                        let _ = s.write_all(b"GET /callback?code=X&state=WRONG HTTP/1.1\r\n\r\n");
+                    }
+                    held.push(s);
+                }
+            }
+            held
+        })
+        .await
+        .unwrap();
+        let t = std::time::Instant::now();
+        let mut browser = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        browser.write_all(b"GET /callback?code=GOOD&state=STATE-1 HTTP/1.1\r\n\r\n").await.unwrap();
+        let ok = task.await.unwrap().is_ok();
+        let whose = if foreign { "another user's" } else { "the user's own" };
+        println!(
+            "| {} | {whose} | {:?}{} |",
+            held.len(),
+            t.elapsed(),
+            if ok { "" } else { " (failed)" }
+        );
+    }
+}
