@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """Scripted stand-in for a web browser, used as $BROWSER in end-to-end tests.
 
-Usage: browser.py <authorization-url>
+Usage: browser.py <authorization-url | file:// page that redirects to it>
        browser.py --device <verification-uri-complete>
        browser.py --device <verification-uri> <user-code>
+
+Sesame hands the browser a file:// page (0600, in its runtime dir) whose meta
+refresh leads to the authorization URL, so the URL is on no command line; this
+script reads the page and follows the refresh, as a browser would. With
+$BROWSER_WAIT_FOR set it first waits (up to a minute) until that file exists,
+so a test can act while the sign-in is open.
 
 Drives the oidc-provider devInteractions pages (tests/idp/server.mjs): logs in
 as $BROWSER_LOGIN (default "alice"), answers the consent page, and stops at
@@ -30,6 +36,7 @@ import os
 import re
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -80,6 +87,50 @@ class PageParser(html.parser.HTMLParser):
     def handle_endtag(self, tag):
         if tag == "form":
             self._form = None
+
+
+class MetaRefresh(html.parser.HTMLParser):
+    """The target of a page's <meta http-equiv="refresh" content="0; url=...">."""
+
+    def __init__(self):
+        super().__init__()
+        self.target = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "meta" and (a.get("http-equiv") or "").lower() == "refresh":
+            m = re.match(r"\s*\d+\s*;\s*url\s*=\s*(.+)", a.get("content") or "", re.I)
+            if m and self.target is None:
+                self.target = m.group(1).strip().strip("'\"")
+
+
+def follow_page(url):
+    """A file:// page: read it (it may be gone once the sign-in ended) and return the
+    URL its meta refresh leads to, or None."""
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        log(f"cannot read the sign-in page {path}: {e}")
+        return None
+    page = MetaRefresh()
+    page.feed(text)
+    if page.target is None:
+        log(f"the sign-in page has no meta refresh: {text[:300]}")
+    return page.target
+
+
+def wait_for_go():
+    go = os.environ.get("BROWSER_WAIT_FOR")
+    if not go:
+        return True
+    for _ in range(600):
+        if os.path.exists(go):
+            return True
+        time.sleep(0.1)
+    log(f"{go} did not appear within a minute")
+    return False
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -202,8 +253,15 @@ def main():
         log("usage: browser.py <authorization-url> | browser.py --device <verification-uri> [user-code]")
         return 2
     url = sys.argv[1]
-    idp_netloc = urllib.parse.urlsplit(url).netloc
     log(f"mode={mode} login={login} start={redact(url)}")
+    if not wait_for_go():
+        return 1
+    if url.startswith("file://"):
+        url = follow_page(url)
+        if url is None:
+            return 1
+        log(f"the page leads to {redact(url)}")
+    idp_netloc = urllib.parse.urlsplit(url).netloc
 
     jar = http.cookiejar.CookieJar()  # handles path-scoped interaction cookies
     opener = urllib.request.build_opener(

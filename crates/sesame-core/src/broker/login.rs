@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::secrets::client_error;
 use super::Broker;
+use crate::browser::SigninPage;
 use crate::cache::CachedToken;
 use crate::config::ProviderConfig;
 use crate::error::{BrokerError, ErrorReport};
@@ -120,6 +121,9 @@ impl Broker {
         );
         let login_id = new_login_id();
         let timeout = self.config.login_timeout;
+        // The page `open_browser` gives the browser instead of the URL (browser.rs); it lives
+        // as long as the sign-in.
+        let page = SigninPage::write(url.as_str());
 
         let cancel = CancellationToken::new();
         let flow =
@@ -127,7 +131,9 @@ impl Broker {
         let broker = self.clone();
         let task_cancel = cancel.clone();
         self.run_login(login_id.clone(), cancel, async move {
-            broker.finish_login(flow, listener, timeout, task_cancel).await
+            let outcome = broker.finish_login(flow, listener, timeout, task_cancel).await;
+            drop(page);
+            outcome
         });
         Ok(LoginStartResult {
             login_id,
@@ -188,8 +194,14 @@ impl Broker {
             issuer: flow.meta.issuer.clone(),
             iss_required: flow.meta.iss_parameter_supported,
         };
-        // Validation errors (state, iss, error=...) are answered to the browser by the listener.
-        let (callback, responder) = listener.wait_for_callback(expect, timeout, cancel).await?;
+        // Validation errors (iss, error=...) are answered to the browser by the listener.
+        let waited = listener.wait_for_callback(expect, timeout, cancel).await;
+        let (callback, responder) = waited.map_err(|e| match e.refused.describe() {
+            // A sign-in that timed out while forged or foreign redirects were refused: say
+            // so, a surprise the user should hear about.
+            Some(hint) => BrokerError::Hinted { source: e.error, hint },
+            None => BrokerError::OAuth(e.error),
+        })?;
         match self.redeem(&flow, &callback.code).await {
             Ok(account) => {
                 let who = account.display_name();

@@ -3,12 +3,18 @@
 //!
 //! The HTTP handling is deliberately tiny: one request head per connection, no bodies,
 //! no keep-alive. Everything arriving here is from the local machine, but not
-//! necessarily from the browser we opened, so the request is bounded in size and time.
+//! necessarily from the browser we opened: every user of the machine can connect to
+//! 127.0.0.1 and find the port in `/proc/net/tcp`. So a connection from another user's
+//! socket is refused before its request is read (`owner`), only a request with this
+//! sign-in's `state` ends the wait, and each request is bounded in size and time.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
+use futures::future::{AbortHandle, Abortable};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,14 +25,26 @@ use super::error::{clean_provider_text, OAuthError};
 use super::issuer::response_issuer_matches;
 use super::pkce::constant_time_eq;
 use crate::Secret;
+use owner::Owner;
 
 pub const CALLBACK_PATH: &str = "/callback";
 const MAX_HEAD: usize = 16 * 1024;
 /// A connection that sends nothing (a browser's speculative pre-connect, a port scanner)
 /// is dropped after this; others are served meanwhile.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Another user's connection is answered sooner: its request is never looked at.
+const FOREIGN_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections of the broker's own user being read at once; past it, the oldest is dropped
+/// (most likely a silent one), so the newest, the browser's, gets through.
 const MAX_PENDING: usize = 32;
+/// Other users' connections have their own, smaller pool, so they cannot fill the one the
+/// user's browser needs.
+const MAX_FOREIGN: usize = 8;
+
+const ONLY_THE_REDIRECT: &str = "This address only accepts the sign-in redirect.";
+const OTHER_USER: &str = "Sesame finishes a sign-in only from a browser of the user who started it, and this request came from another user's program (or from one Sesame could not identify), so it was refused. If you started this sign-in, finish it in your own browser; the sign-in is still waiting.";
+const NOT_THIS_SIGN_IN: &str = "This redirect does not carry the state of the sign-in Sesame is waiting for (it may come from an old tab, or be forged), so it was ignored and the sign-in is still waiting. Finish the sign-in in the tab Sesame opened, or start it again.";
 
 pub struct LoopbackListener {
     // A std listener, so `bind` needs no runtime; it becomes a tokio one when awaited.
@@ -71,6 +89,50 @@ impl std::fmt::Debug for Responder {
     }
 }
 
+/// What the listener turned away while it waited; none of it ended the sign-in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// Requests to `/callback` without this sign-in's `state` (none, a wrong one, an
+    /// `error=` without one).
+    pub not_this_sign_in: u32,
+    /// Connections from another user's socket, or one whose owner could not be found.
+    pub other_user: u32,
+}
+
+impl Refused {
+    /// `None` when nothing was refused; else words for the user ("meanwhile Sesame …").
+    pub fn describe(&self) -> Option<String> {
+        let plural = |n: u32, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        let mut parts = vec![];
+        if self.not_this_sign_in > 0 {
+            parts.push(format!(
+                "{} without this sign-in's `state` (an old tab, or forged)",
+                plural(self.not_this_sign_in, "redirect", "redirects")
+            ));
+        }
+        if self.other_user > 0 {
+            parts.push(format!(
+                "{} from another user's programs",
+                plural(self.other_user, "connection", "connections")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("meanwhile Sesame refused {}", parts.join(" and ")))
+    }
+}
+
+/// How a wait ended without a usable callback, and what was refused until then.
+#[derive(Debug)]
+pub struct WaitError {
+    pub error: OAuthError,
+    pub refused: Refused,
+}
+
 impl LoopbackListener {
     /// Binds 127.0.0.1 on a free port. Never 0.0.0.0 (other machines could deliver a
     /// code) and never `localhost` (it may resolve to ::1 or elsewhere).
@@ -90,33 +152,74 @@ impl LoopbackListener {
         format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.addr.port())
     }
 
-    /// Serves until the first request to `/callback` (other paths get 404), the deadline,
-    /// or cancellation. The listening socket is closed when this returns. On a bad
-    /// callback the browser has already been shown the error page.
+    /// Serves until the callback of *this* sign-in (the expected `state`), the deadline, or
+    /// cancellation; the listening socket is closed when this returns. Everything else is
+    /// answered and the wait goes on: other paths (404), requests without the expected
+    /// `state`, and every connection from a socket another user owns (see `owner`). On a
+    /// bad callback of this sign-in the browser has already been shown the error page.
     pub async fn wait_for_callback(
         self,
         expect: CallbackExpectations,
         deadline: Duration,
         cancel: CancellationToken,
-    ) -> Result<(Callback, Responder), OAuthError> {
-        let listener = TcpListener::from_std(self.listener)
-            .map_err(|e| OAuthError::Local(format!("cannot use the redirect listener: {e}")))?;
+    ) -> Result<(Callback, Responder), WaitError> {
+        let mut refused = Refused::default();
+        let local = self.addr;
+        let listener = TcpListener::from_std(self.listener).map_err(|e| WaitError {
+            error: OAuthError::Local(format!("cannot use the redirect listener: {e}")),
+            refused,
+        })?;
+        let me = owner::own_uid();
         let timeout = tokio::time::sleep(deadline);
         tokio::pin!(timeout);
-        let mut pending = FuturesUnordered::new();
+        let mut own = FuturesUnordered::new();
+        // The open ones, oldest first, to drop when a new one needs the room.
+        let mut own_open: VecDeque<(u64, AbortHandle)> = VecDeque::new();
+        let mut next_id = 0u64;
+        let mut foreign = FuturesUnordered::new();
         loop {
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(OAuthError::Cancelled),
-                _ = &mut timeout => return Err(OAuthError::Timeout),
-                Some((stream, head)) = pending.next(), if !pending.is_empty() => {
-                    if let Some(result) = handle(stream, head, &expect).await {
-                        return result;
+                _ = cancel.cancelled() => return Err(WaitError { error: OAuthError::Cancelled, refused }),
+                _ = &mut timeout => return Err(WaitError { error: OAuthError::Timeout, refused }),
+                Some(served) = own.next(), if !own.is_empty() => match served {
+                    Ok((id, served)) => {
+                        own_open.retain(|(open, _)| *open != id);
+                        match served {
+                            Served::Decided(result) => return result.map_err(|error| WaitError { error, refused }),
+                            Served::NotThisSignIn => refused.not_this_sign_in += 1,
+                            Served::Other => {}
+                        }
                     }
-                }
+                    Err(_aborted) => {}
+                },
+                Some(()) = foreign.next(), if !foreign.is_empty() => {}
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) if pending.len() < MAX_PENDING => pending.push(read_head(stream)),
-                    Ok(_) => tracing::debug!("too many open connections to the redirect listener; dropping one"),
+                    Ok((stream, peer)) => match attribute(peer, local).await {
+                        Owner::Uid(uid) if uid == me => {
+                            if own_open.len() >= MAX_PENDING {
+                                tracing::debug!("too many open connections to the redirect listener; dropping the oldest");
+                                if let Some((_, oldest)) = own_open.pop_front() {
+                                    oldest.abort();
+                                }
+                            }
+                            let (handle, registration) = AbortHandle::new_pair();
+                            let (id, expect) = (next_id, &expect);
+                            next_id += 1;
+                            own_open.push_back((id, handle));
+                            own.push(Abortable::new(async move { (id, serve(stream, expect).await) }, registration));
+                        }
+                        owner => {
+                            refused.other_user += 1;
+                            match owner {
+                                Owner::Uid(uid) => tracing::warn!(uid, "refused a connection to the sign-in's redirect listener from another user's program; still waiting"),
+                                Owner::Unknown => tracing::warn!("refused a connection to the sign-in's redirect listener whose owner could not be found; still waiting"),
+                            }
+                            if foreign.len() < MAX_FOREIGN {
+                                foreign.push(refuse_foreign(stream));
+                            }
+                        }
+                    },
                     Err(e) => {
                         // E.g. out of file descriptors: pause instead of spinning.
                         tracing::debug!(error = %e, "accept on the redirect listener failed");
@@ -140,19 +243,78 @@ impl Responder {
     }
 }
 
+/// The kernel's word on who owns the connecting socket, read off the async workers.
+async fn attribute(peer: SocketAddr, local: SocketAddr) -> Owner {
+    tokio::task::spawn_blocking(move || owner::owner(peer, local)).await.unwrap_or(Owner::Unknown)
+}
+
+/// What one connection of the broker's own user came to.
+enum Served {
+    /// The callback of this sign-in: its code, or why it failed (already shown).
+    Decided(Result<(Callback, Responder), OAuthError>),
+    /// A request to `/callback` without this sign-in's `state`: answered, ignored.
+    NotThisSignIn,
+    /// Anything else (another path, garbage, silence): answered or dropped.
+    Other,
+}
+
+/// Reads one request head (bounded in size and time) and answers it, unless it is this
+/// sign-in's callback, whose answer waits for the code exchange.
+async fn serve(mut stream: TcpStream, expect: &CallbackExpectations) -> Served {
+    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(why)) => {
+            tracing::debug!(why, "ignoring a bad request to the redirect listener");
+            respond(stream, "400 Bad Request", "Bad request", ONLY_THE_REDIRECT).await;
+            return Served::Other;
+        }
+        Err(_) => return Served::Other,
+    };
+    let Ok(url) = Url::parse(&format!("http://127.0.0.1{}", head.target)) else {
+        respond(stream, "400 Bad Request", "Bad request", ONLY_THE_REDIRECT).await;
+        return Served::Other;
+    };
+    if url.path() != CALLBACK_PATH {
+        respond(stream, "404 Not Found", "Not found", ONLY_THE_REDIRECT).await;
+        return Served::Other;
+    }
+    if head.method != "GET" {
+        respond(
+            stream,
+            "405 Method Not Allowed",
+            "Method not allowed",
+            "The sign-in redirect must be a GET request.",
+        )
+        .await;
+        return Served::Other;
+    }
+    match check_callback(&url, expect) {
+        Verdict::NotThisSignIn => {
+            tracing::warn!("ignored a sign-in redirect without this sign-in's state (an old tab, or forged); still waiting");
+            respond(stream, "400 Bad Request", "Not this sign-in", NOT_THIS_SIGN_IN).await;
+            Served::NotThisSignIn
+        }
+        Verdict::Decided(Ok(callback)) => Served::Decided(Ok((callback, Responder { stream }))),
+        Verdict::Decided(Err(e)) => {
+            respond(stream, "400 Bad Request", "Sign-in failed", &e.to_string()).await;
+            Served::Decided(Err(e))
+        }
+    }
+}
+
+/// Another user's connection: its request is read (so the browser sees the page rather than
+/// a reset) but never parsed, and it is told why.
+async fn refuse_foreign(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(FOREIGN_READ_TIMEOUT, read_head(&mut stream)).await;
+    respond(stream, "403 Forbidden", "Not your sign-in", OTHER_USER).await;
+}
+
 struct RequestHead {
     method: String,
     target: String,
 }
 
-async fn read_head(mut stream: TcpStream) -> (TcpStream, Result<RequestHead, &'static str>) {
-    let head = tokio::time::timeout(READ_TIMEOUT, read_head_inner(&mut stream))
-        .await
-        .unwrap_or(Err("timed out"));
-    (stream, head)
-}
-
-async fn read_head_inner(stream: &mut TcpStream) -> Result<RequestHead, &'static str> {
+async fn read_head(stream: &mut TcpStream) -> Result<RequestHead, &'static str> {
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
     let end = loop {
@@ -169,7 +331,11 @@ async fn read_head_inner(stream: &mut TcpStream) -> Result<RequestHead, &'static
             return Err("request head too large");
         }
     };
-    let head = std::str::from_utf8(&buf[..end]).map_err(|_| "request head is not UTF-8")?;
+    parse_head(&buf[..end])
+}
+
+fn parse_head(head: &[u8]) -> Result<RequestHead, &'static str> {
+    let head = std::str::from_utf8(head).map_err(|_| "request head is not UTF-8")?;
     let mut parts = head.lines().next().unwrap_or_default().split(' ');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(method), Some(target), Some(version), None)
@@ -181,68 +347,27 @@ async fn read_head_inner(stream: &mut TcpStream) -> Result<RequestHead, &'static
     }
 }
 
-/// `None`: not the callback, keep waiting. `Some`: the sign-in's redirect, decided.
-async fn handle(
-    stream: TcpStream,
-    head: Result<RequestHead, &'static str>,
-    expect: &CallbackExpectations,
-) -> Option<Result<(Callback, Responder), OAuthError>> {
-    let head = match head {
-        Ok(head) => head,
-        Err(why) => {
-            tracing::debug!(why, "ignoring a bad request to the redirect listener");
-            if why != "timed out" {
-                respond(
-                    stream,
-                    "400 Bad Request",
-                    "Bad request",
-                    "This address only accepts the sign-in redirect.",
-                )
-                .await;
-            }
-            return None;
+enum Verdict {
+    /// Not this sign-in's redirect: no `state`, a wrong one, or more than one.
+    NotThisSignIn,
+    Decided(Result<Callback, OAuthError>),
+}
+
+/// Only a request with exactly one `state`, equal (in constant time) to this sign-in's,
+/// decides the sign-in, whether it carries a code or the provider's `error`. Without it,
+/// anyone who can reach the port could end the sign-in (a forged `?error=x`).
+fn check_callback(url: &Url, expect: &CallbackExpectations) -> Verdict {
+    let mut states = url.query_pairs().filter(|(k, _)| k == "state");
+    match (states.next(), states.next()) {
+        (Some((_, state)), None) if constant_time_eq(state.as_bytes(), expect.state.as_bytes()) => {
+            Verdict::Decided(decide(url, expect))
         }
-    };
-    let Ok(url) = Url::parse(&format!("http://127.0.0.1{}", head.target)) else {
-        respond(
-            stream,
-            "400 Bad Request",
-            "Bad request",
-            "This address only accepts the sign-in redirect.",
-        )
-        .await;
-        return None;
-    };
-    if url.path() != CALLBACK_PATH {
-        respond(
-            stream,
-            "404 Not Found",
-            "Not found",
-            "This address only accepts the sign-in redirect.",
-        )
-        .await;
-        return None;
-    }
-    if head.method != "GET" {
-        respond(
-            stream,
-            "405 Method Not Allowed",
-            "Method not allowed",
-            "The sign-in redirect must be a GET request.",
-        )
-        .await;
-        return None;
-    }
-    match check_callback(&url, expect) {
-        Ok(callback) => Some(Ok((callback, Responder { stream }))),
-        Err(e) => {
-            respond(stream, "400 Bad Request", "Sign-in failed", &e.to_string()).await;
-            Some(Err(e))
-        }
+        _ => Verdict::NotThisSignIn,
     }
 }
 
-fn check_callback(url: &Url, expect: &CallbackExpectations) -> Result<Callback, OAuthError> {
+/// The redirect of this sign-in (its `state` matched): the code, or why there is none.
+fn decide(url: &Url, expect: &CallbackExpectations) -> Result<Callback, OAuthError> {
     let mut params = std::collections::HashMap::new();
     for (k, v) in url.query_pairs() {
         // RFC 6749 §3.1: parameters must not repeat; a repeat smells of injection.
@@ -252,14 +377,6 @@ fn check_callback(url: &Url, expect: &CallbackExpectations) -> Result<Callback, 
                 clean_provider_text(&k)
             )));
         }
-    }
-    let error = params.get("error");
-    // An error redirect may lack `state` (some providers drop it); if it is there it must
-    // match, so a forged error page cannot pose as the provider's answer.
-    match params.get("state") {
-        Some(state) if constant_time_eq(state.as_bytes(), expect.state.as_bytes()) => {}
-        None if error.is_some() => {}
-        _ => return Err(OAuthError::StateMismatch),
     }
     match params.get("iss") {
         // Entra's multi-tenant issuer is a `{tenantid}` template (issuer.rs).
@@ -272,7 +389,7 @@ fn check_callback(url: &Url, expect: &CallbackExpectations) -> Result<Callback, 
         None if expect.iss_required => return Err(OAuthError::MissingIssuer),
         _ => {}
     }
-    if let Some(error) = error {
+    if let Some(error) = params.get("error") {
         return Err(OAuthError::from_oauth_error(
             error,
             params.get("error_description").map(String::as_str),
@@ -323,6 +440,9 @@ fn html_escape(s: &str) -> String {
     }
     out
 }
+
+#[path = "loopback_owner.rs"]
+mod owner;
 
 #[cfg(test)]
 #[path = "loopback_tests.rs"]
