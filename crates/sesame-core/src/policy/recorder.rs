@@ -285,7 +285,7 @@ mod tests {
         release.send(()).unwrap();
         staller.join().unwrap();
         recorder.flush().await;
-        let rows = db.activity(100_000, None).unwrap();
+        let rows = db.activity(100_000, None, None).unwrap();
         assert_eq!(rows.iter().map(|r| r.count).sum::<u64>(), n as u64);
         for app in ["/a", "/b"] {
             let of_app: u64 = rows.iter().filter(|r| r.app == app).map(|r| r.count).sum();
