@@ -37,8 +37,8 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
             found.insert(name);
         }
         // `use crate::{a, b::c}`
-        if rest.starts_with('{') {
-            let group = rest[1..].split('}').next().unwrap_or("");
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = group.split('}').next().unwrap_or("");
             for part in group.split(',') {
                 let name: String =
                     part.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
