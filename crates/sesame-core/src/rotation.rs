@@ -11,6 +11,14 @@
 //!
 //! Unit tests and embedders without a helper binary run the same steps in-process
 //! ([`Rotation::in_process`]).
+//!
+//! Nothing here waits forever. The helper runs in a session of its own, so the SIGINT a
+//! terminal sends to a foreground `sesame daemon`'s process group (Ctrl-C) does not reach a
+//! refresh in flight. The refresh has a deadline ([`REFRESH_DEADLINE`]): a rotated refresh
+//! token that the keyring has not taken by then is handed back as unsaved (the broker keeps
+//! it in memory and stores it before the next refresh), and the broker stops waiting. The
+//! helper exits as soon as its outcome is written, even with a keyring call still stuck in
+//! D-Bus on one of its threads, so it cannot hold the account's lock file past its budget.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -27,9 +35,18 @@ use crate::keyring::{Keyring, KeyringError};
 use crate::oauth::{self, OAuthClient, OAuthError, ProviderMetadata, SecretPlacement};
 use crate::{ScopeSet, Secret};
 
+/// The most one refresh may take once the account's lock is held: reading the refresh
+/// token, the request at the token endpoint (with its retries) and storing a rotated refresh
+/// token. Past it the refresh is reported as failed and the account's lock released.
+pub(crate) const REFRESH_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The helper gives up this long before the broker's deadline, so that its outcome (maybe a
+/// rotated token the keyring did not take) still reaches a broker that is waiting for it.
+const HELPER_MARGIN: Duration = Duration::from_secs(3);
+
 /// How long a broker waits for a helper still rotating an account (left by a broker that
-/// died): the helper's own HTTP (30 s) and keyring (10 s) bounds, plus slack.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// died or stopped waiting): a helper's whole budget, plus slack for it to start and exit.
+const LOCK_WAIT: Duration = Duration::from_secs(REFRESH_DEADLINE.as_secs() + 5);
 
 /// The file descriptor the helper inherits the account's lock on.
 const LOCK_FD: i32 = 3;
@@ -38,23 +55,39 @@ const LOCK_FD: i32 = 3;
 const MAX_OUTCOME: u64 = 256 * 1024;
 
 /// How refreshes run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Rotation {
     /// `program args…` that runs [`helper_main`]; `None`: in this process.
     helper: Option<(PathBuf, Vec<OsString>)>,
     /// Where the per-account lock files live; `None`: no cross-process lock (unit tests).
     lock_dir: Option<PathBuf>,
+    /// [`REFRESH_DEADLINE`], shorter in unit tests.
+    deadline: Duration,
 }
 
 impl Rotation {
     pub fn in_process() -> Rotation {
-        Rotation::default()
+        Rotation { helper: None, lock_dir: None, deadline: REFRESH_DEADLINE }
     }
 
     /// Refreshes run as `program args…`, which must call [`helper_main`]; lock files go in
     /// `lock_dir` (a private directory, created if missing).
     pub fn helper(program: PathBuf, args: Vec<OsString>, lock_dir: PathBuf) -> Rotation {
-        Rotation { helper: Some((program, args)), lock_dir: Some(lock_dir) }
+        Rotation {
+            helper: Some((program, args)),
+            lock_dir: Some(lock_dir),
+            deadline: REFRESH_DEADLINE,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_deadline(self, deadline: Duration) -> Rotation {
+        Rotation { deadline, ..self }
+    }
+
+    /// How long a refresh may take once the account's lock is held ([`REFRESH_DEADLINE`]).
+    pub(crate) fn deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// The account's cross-process lock: held from before the refresh token is read until
@@ -70,18 +103,20 @@ impl Rotation {
         }
     }
 
-    /// One refresh at the token endpoint, the rotated refresh token stored before this
-    /// returns. `lock` is the account's lock from [`Rotation::lock`].
+    /// One refresh at the token endpoint, the rotated refresh token stored (or handed back
+    /// as unsaved) before this returns, and this returns by `deadline`. `lock` is the
+    /// account's lock from [`Rotation::lock`].
     pub(crate) async fn refresh(
         &self,
         http: &reqwest::Client,
         keyring: &Keyring,
         job: &RefreshJob,
         lock: Option<&File>,
+        deadline: Instant,
     ) -> Result<Refreshed, OAuthError> {
         match &self.helper {
-            None => run_job(http, keyring, job).await,
-            Some((program, args)) => run_helper(program, args, job, lock).await,
+            None => run_job(http, keyring, job, deadline).await,
+            Some((program, args)) => run_helper(program, args, job, lock, deadline).await,
         }
     }
 }
@@ -120,7 +155,7 @@ fn lock_file(path: &Path) -> Result<File, String> {
 }
 
 /// What a refresh needs; goes to the helper on its stdin (never on its command line).
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshJob {
     account: String,
     token_endpoint: Url,
@@ -134,6 +169,14 @@ pub(crate) struct RefreshJob {
     )]
     refresh_token: Secret,
     scope: Option<ScopeSet>,
+    /// How long the helper may take (its share of the broker's deadline). A job from a
+    /// broker that predates this field gets the whole deadline.
+    #[serde(default = "default_budget_ms")]
+    budget_ms: u64,
+}
+
+fn default_budget_ms() -> u64 {
+    (REFRESH_DEADLINE - HELPER_MARGIN).as_millis() as u64
 }
 
 impl RefreshJob {
@@ -156,6 +199,7 @@ impl RefreshJob {
             secret_placement,
             refresh_token,
             scope,
+            budget_ms: default_budget_ms(),
         }
     }
 
@@ -189,19 +233,38 @@ pub(crate) struct Refreshed {
     pub keyring_error: Option<KeyringError>,
 }
 
-/// The steps, wherever they run: the request, then at once the keyring.
+/// The steps, wherever they run: the request, then at once the keyring; both done or given
+/// up by `deadline`.
 async fn run_job(
     http: &reqwest::Client,
     keyring: &Keyring,
     job: &RefreshJob,
+    deadline: Instant,
 ) -> Result<Refreshed, OAuthError> {
+    // A retry after the deadline sends nothing: the provider would rotate a token that no
+    // one is waiting for.
+    if Instant::now() >= deadline {
+        return Err(out_of_time());
+    }
     let meta = ProviderMetadata::for_token_endpoint(job.token_endpoint.clone());
+    let client = job.client();
+    let request = oauth::refresh(http, &meta, &client, &job.refresh_token, job.scope.as_ref());
     let response =
-        oauth::refresh(http, &meta, &job.client(), &job.refresh_token, job.scope.as_ref()).await?;
+        tokio::time::timeout_at(deadline.into(), request).await.map_err(|_| out_of_time())??;
     let (mut unsaved, mut keyring_error) = (None, None);
     if let Some(rotated) = &response.refresh_token {
-        // Before anything else: the old refresh token is dead at the provider now.
-        if let Err(e) = keyring.set(&job.account, rotated).await {
+        // Before anything else: the old refresh token is dead at the provider now. A keyring
+        // call that hangs past the deadline leaves the token unsaved: in memory, the broker
+        // keeps it and stores it before the next refresh.
+        let started = Instant::now();
+        let stored = tokio::time::timeout_at(deadline.into(), keyring.set(&job.account, rotated))
+            .await
+            .unwrap_or_else(|_| {
+                Err(KeyringError::Timeout(Duration::from_millis(
+                    started.elapsed().as_millis() as u64
+                )))
+            });
+        if let Err(e) = stored {
             unsaved = Some(rotated.clone());
             keyring_error = Some(e);
         }
@@ -222,41 +285,78 @@ async fn run_helper(
     args: &[OsString],
     job: &RefreshJob,
     lock: Option<&File>,
+    deadline: Instant,
 ) -> Result<Refreshed, OAuthError> {
     let local = |what: &str, e: &dyn std::fmt::Display| {
         OAuthError::Local(format!("the refresh helper {}: {what}: {e}", program.display()))
     };
+    let budget = deadline.saturating_duration_since(Instant::now()).saturating_sub(HELPER_MARGIN);
+    if budget.is_zero() {
+        return Err(out_of_time());
+    }
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // Not killed with the broker's runtime or the broker: finishing is its whole point.
     cmd.kill_on_drop(false);
-    if let Some(fd) = lock.map(|f| f.as_raw_fd()) {
-        // SAFETY: between fork and exec only dup2(2), which is async-signal-safe; the dup
-        // has no close-on-exec flag, so the helper inherits the lock (flock locks belong to
-        // the open file, which the helper then shares).
-        unsafe {
-            cmd.pre_exec(move || {
+    let lock_fd = lock.map(|f| f.as_raw_fd());
+    // SAFETY: between fork and exec only setsid(2) and dup2(2), both async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            // A session (and process group) of its own: Ctrl-C in the terminal of a
+            // foreground `sesame daemon` signals the daemon's process group, and SIGHUP
+            // follows the terminal's session; neither may kill a rotation half done. The
+            // forked child is never a group leader, so setsid cannot fail with EPERM.
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The dup has no close-on-exec flag, so the helper inherits the lock (flock locks
+            // belong to the open file, which the helper then shares).
+            if let Some(fd) = lock_fd {
                 if libc::dup2(fd, LOCK_FD) < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(())
+                    return Err(std::io::Error::last_os_error());
                 }
-            });
-        }
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|e| local("cannot start", &e))?;
-    let input = serde_json::to_vec(job).map_err(|e| local("cannot encode the job", &e))?;
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(&input).await.map_err(|e| local("cannot send the job", &e))?;
-    drop(stdin);
+    let pid = child.id().unwrap_or_default();
+    let job = RefreshJob { budget_ms: budget.as_millis() as u64, ..job.clone() };
+    let mut input = serde_json::to_vec(&job).map_err(|e| local("cannot encode the job", &e))?;
+    let (mut stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+        (Some(stdin), Some(stdout)) => (stdin, stdout),
+        _ => return Err(local("cannot talk to it", &"no pipes")),
+    };
     let mut output = Vec::new();
-    let stdout = child.stdout.take().expect("piped");
-    stdout
-        .take(MAX_OUTCOME)
-        .read_to_end(&mut output)
-        .await
-        .map_err(|e| local("cannot read the answer", &e))?;
-    let status = child.wait().await.map_err(|e| local("cannot wait for it", &e))?;
+    let exchange = async {
+        stdin.write_all(&input).await.map_err(|e| local("cannot send the job", &e))?;
+        drop(stdin);
+        stdout
+            .take(MAX_OUTCOME)
+            .read_to_end(&mut output)
+            .await
+            .map_err(|e| local("cannot read the answer", &e))?;
+        child.wait().await.map_err(|e| local("cannot wait for it", &e))
+    };
+    let waited = tokio::time::timeout_at(deadline.into(), exchange).await;
+    input.fill(0);
+    let status = match waited {
+        Ok(status) => status?,
+        Err(_) => {
+            // It stopped on its own clock well before ours, so something holds it (stopped,
+            // swapped out). It keeps the account's lock file until it exits, and may still
+            // store a rotated token; killing it could lose that token.
+            output.fill(0);
+            tracing::warn!(pid, "the refresh helper missed the refresh's deadline; the account's next refresh waits for it to exit");
+            return Err(local(
+                "gave no answer in time",
+                &format!(
+                    "pid {pid} did not finish within {} s; the account's next refresh waits for it to exit (end it if it hangs)",
+                    REFRESH_DEADLINE.as_secs()
+                ),
+            ));
+        }
+    };
     let outcome: Result<Result<Refreshed, OAuthError>, _> = serde_json::from_slice(&output);
     output.fill(0);
     match outcome {
@@ -265,9 +365,12 @@ async fn run_helper(
     }
 }
 
-/// The helper's side: reads a [`RefreshJob`] on stdin, refreshes, stores a rotated refresh
-/// token in `keyring`, and writes the outcome as JSON on stdout. Errors go in the outcome;
-/// `Err` only when there is no job to run.
+/// The helper's side: reads a [`RefreshJob`] on stdin, refreshes within the job's budget,
+/// stores a rotated refresh token in `keyring`, writes the outcome as JSON on stdout, and
+/// then exits the process (this does not return on success): a keyring call stuck in D-Bus
+/// cannot be cancelled, the runtime would wait for its thread forever, and the process
+/// holds the account's lock file until it exits. Errors go in the outcome; `Err` only when
+/// there is no job to run.
 pub async fn helper_main(keyring: Keyring) -> Result<(), String> {
     use std::io::{Read, Write};
     // Plain blocking stdio: this process does nothing else meanwhile.
@@ -281,8 +384,9 @@ pub async fn helper_main(keyring: Keyring) -> Result<(), String> {
     let job = job.map_err(|e| {
         format!("the job is not valid ({e}); this command is run by the Sesame broker, not by hand")
     })?;
+    let deadline = Instant::now() + Duration::from_millis(job.budget_ms);
     let http = oauth::http_client()?;
-    let outcome = run_job(&http, &keyring, &job).await;
+    let outcome = run_job(&http, &keyring, &job, deadline).await;
     let mut output =
         serde_json::to_vec(&outcome).map_err(|e| format!("cannot encode the outcome: {e}"))?;
     // The broker may be gone (that is why this runs apart): a closed pipe is fine, the
@@ -290,7 +394,20 @@ pub async fn helper_main(keyring: Keyring) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(&output).and_then(|()| stdout.flush());
     output.fill(0);
-    Ok(())
+    drop((job, outcome));
+    std::process::exit(0)
+}
+
+/// The error for a refresh that ran out of time before it reached the provider (or before
+/// the provider answered).
+fn out_of_time() -> OAuthError {
+    OAuthError::Unreachable {
+        what: "the token endpoint".into(),
+        detail: format!(
+            "the refresh did not finish within its deadline ({} s)",
+            REFRESH_DEADLINE.as_secs()
+        ),
+    }
 }
 
 fn ser_opt_secret<S: serde::Serializer>(s: &Option<Secret>, ser: S) -> Result<S::Ok, S::Error> {

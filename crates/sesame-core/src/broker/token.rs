@@ -1,6 +1,8 @@
 //! `token.get`: the account and scopes checked, then consent (a grant, or the user's answer),
 //! then the cache or one refresh at the provider, single-flight per account.
 
+use std::time::Instant;
+
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
@@ -8,6 +10,7 @@ use super::secrets::client_error;
 use super::Broker;
 use crate::cache::CachedToken;
 use crate::error::BrokerError;
+use crate::keyring::KeyringError;
 use crate::oauth::OAuthError;
 use crate::policy::Caller;
 use crate::rotation::RefreshJob;
@@ -124,7 +127,9 @@ impl Broker {
     /// One refresh at the provider (for a machine account: a client-credentials request).
     /// The caller holds the account's refresh lock; the lock file is taken here, before the
     /// refresh token is read, and kept by a helper that outlives us until the rotated token
-    /// is stored.
+    /// is stored. From the lock file on, the refresh has a deadline (`rotation.rs`), so a
+    /// hung keyring or helper cannot keep the account's lock: past it the refresh fails, and
+    /// a rotated token the keyring has not taken stays in `unsaved_refresh`.
     async fn refresh(
         &self,
         account: &AccountInfo,
@@ -137,7 +142,15 @@ impl Broker {
         let meta = self.metadata(provider).await?;
         let client = self.oauth_client(provider).await?;
         let lock = self.rotation.lock(&account.id).await?;
-        let refresh_token = self.current_refresh_token(account).await?;
+        let deadline = Instant::now() + self.rotation.deadline();
+        // Dropping this half-way is safe: an unsaved token leaves memory only once stored.
+        let refresh_token =
+            match tokio::time::timeout_at(deadline.into(), self.current_refresh_token(account))
+                .await
+            {
+                Ok(token) => token?,
+                Err(_) => return Err(KeyringError::Timeout(self.rotation.deadline()).into()),
+            };
         let narrowed = *scopes != account.scopes;
         let job = RefreshJob::new(
             &account.id,
@@ -146,7 +159,8 @@ impl Broker {
             refresh_token,
             (narrowed && provider.allow_scope_narrowing).then(|| scopes.clone()),
         );
-        let call = || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref());
+        let call =
+            || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref(), deadline);
         let response = match self.rate_limits.run(&provider.id, "the token endpoint", call).await {
             Ok(r) => r,
             Err(OAuthError::InvalidGrant { description }) => {
@@ -247,3 +261,7 @@ fn result(account: &str, t: CachedToken) -> TokenResult {
         account: account.into(),
     }
 }
+
+#[cfg(test)]
+#[path = "token_tests.rs"]
+mod tests;
