@@ -13,7 +13,9 @@ fn assert_nothing_written(env: &Env) {
 
 #[test]
 fn a_callback_with_a_wrong_state_is_refused() {
-    let env = Env::start(Options::default());
+    // A wrong state does not end the sign-in: the listener waits out its timeout, then says
+    // what it refused. 15 s leaves the browser time to get there under load, not 60.
+    let env = Env::start(Options { login_timeout: 15, ..Default::default() });
     let out = env.sesame(&["login", "local"], &[("BROWSER_MODE", "tamper_state")]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("state"), "names the problem: {}", stderr(&out));
