@@ -103,6 +103,7 @@ fn app(key: &str) -> AppInfo {
         icon: Some("sesame-test-icon".into()),
         flatpak_app: None,
         sandboxed: false,
+        content: None,
     }
 }
 
