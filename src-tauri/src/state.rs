@@ -250,6 +250,7 @@ fn own_app_info() -> AppInfo {
         icon: None,
         flatpak_app: None,
         sandboxed: false,
+        content: None,
     }
 }
 

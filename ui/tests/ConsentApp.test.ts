@@ -41,6 +41,23 @@ describe('consent window', () => {
     expect(document.querySelector('img.app-icon')?.getAttribute('src')).toMatch(/^data:image\/png/);
   });
 
+  it('says what the program is and when it changed since it was allowed', async () => {
+    const content = { exe: { sha256: 'aa'.repeat(32), package: { name: 'python3.11-minimal', version: '3.11.2-6' } }, script: { sha256: 'bb'.repeat(32) } };
+    const app = { ...pending().app, content };
+    const changed = { grant: 2, allowed_at: 1_700_000_000, parts: ['script' as const], allowed: { ...content, script: { sha256: 'cc'.repeat(32) } } };
+    render(ConsentApp, { props: { backend: fake({ pending: [pending({ app, changed })] }) } });
+    const notice = await screen.findByTestId('consent-changed');
+    expect(notice.textContent).toMatch(/Changed since you allowed it.*the script differs/s);
+    expect(notice.dataset.parts).toBe('script');
+    expect(screen.getByTestId('consent-content').textContent).toBe('python3.11-minimal 3.11.2-6 + sha256 bbbbbbbbbbbb…');
+  });
+
+  it('has no change notice for a first question', async () => {
+    render(ConsentApp, { props: { backend: fake({ pending: [pending()] }) } });
+    await screen.findByTestId('consent-app-name');
+    expect(screen.queryByTestId('consent-changed')).toBeNull();
+  });
+
   it('Esc denies once the delay is over', async () => {
     const b = fake({ pending: [pending()], securityDelayMs: 50 });
     render(ConsentApp, { props: { backend: b } });

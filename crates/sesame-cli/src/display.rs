@@ -1,18 +1,20 @@
 //! Human output: tables and times.
 
-use sesame_ipc::consent::{ActivityInfo, AppInfo, GrantInfo, PendingInfo};
+use sesame_ipc::consent::{
+    ActivityInfo, AppInfo, FileContent, GrantInfo, PendingInfo, ProgramContent,
+};
 use sesame_ipc::events::BrokerEvent;
-use sesame_ipc::protocol::{AccountInfo, AccountStatus};
+use sesame_ipc::protocol::{AccountStatus, ListedAccount};
 
-pub fn accounts_table(accounts: &[AccountInfo]) -> String {
+pub fn accounts_table(accounts: &[ListedAccount]) -> String {
     if accounts.is_empty() {
         return "No accounts yet; add one with `sesame login <provider>`.\n".into();
     }
     let header = ["ID", "PROVIDER", "WHO", "SCOPES", "STATUS", "CREATED", "LAST REFRESH"];
     let rows: Vec<Vec<String>> = accounts
         .iter()
-        .map(|a| {
-            vec![
+        .map(|a| match a {
+            ListedAccount::Complete(a) => vec![
                 a.id.clone(),
                 a.provider.clone(),
                 a.display_name().to_owned(),
@@ -23,7 +25,21 @@ pub fn accounts_table(accounts: &[AccountInfo]) -> String {
                 },
                 utc(a.created_at),
                 a.last_refreshed_at.map(utc).unwrap_or_else(|| "-".into()),
-            ]
+            ],
+            // The broker did not take this CLI for Sesame's own (a sandboxed copy, say): it
+            // shows a program's view, which has no personal data.
+            ListedAccount::Granted(a) => {
+                let hidden = || "(hidden)".to_owned();
+                vec![
+                    a.id.clone(),
+                    a.provider.clone(),
+                    hidden(),
+                    a.scopes.to_string(),
+                    hidden(),
+                    hidden(),
+                    hidden(),
+                ]
+            }
         })
         .collect();
     table(&header, &rows)
@@ -49,7 +65,22 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             ]
         })
         .collect();
+    // A program whose files changed since the user allowed it says so, on a line of its own.
+    let mut notes = String::new();
+    for p in pending {
+        if let Some(change) = &p.changed {
+            notes += &format!(
+                "! {}: {} {} (grant {}, allowed {}); approve only if you changed or updated it yourself.\n",
+                p.id,
+                p.app.name,
+                change.sentence(),
+                change.grant,
+                utc(change.allowed_at)
+            );
+        }
+    }
     table(&header, &rows)
+        + &notes
         + "Answer with `sesame approve <id> [--remember]` or `sesame deny <id>`.\n"
 }
 
@@ -57,7 +88,7 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
     if grants.is_empty() {
         return "No program has a grant.\n".into();
     }
-    let header = ["ID", "PROGRAM", "ACCOUNT", "SCOPES", "USES", "LAST USE", "GRANTED"];
+    let header = ["ID", "PROGRAM", "CONTENT", "ACCOUNT", "SCOPES", "USES", "LAST USE", "GRANTED"];
     let rows: Vec<Vec<String>> = grants
         .iter()
         .map(|g| {
@@ -65,6 +96,7 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
             vec![
                 g.id.to_string(),
                 app(&g.app),
+                content_words(g.app.content.as_ref()),
                 g.account.clone(),
                 g.scopes.to_string(),
                 g.use_count.to_string(),
@@ -73,7 +105,29 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
             ]
         })
         .collect();
-    table(&header, &rows)
+    // A grant the broker moved to new content (an upgrade) says so.
+    let mut notes = String::new();
+    for g in grants {
+        if let Some(update) = g.app.content.as_ref().and_then(|c| c.updated.as_ref()) {
+            notes += &format!("! grant {}: {} ({})\n", g.id, update.sentence(), utc(update.at));
+        }
+    }
+    table(&header, &rows) + &notes
+}
+
+/// What a grant is bound to, short: packages by name and version, other files by hash.
+fn content_words(content: Option<&ProgramContent>) -> String {
+    let Some(c) = content else { return "not recorded yet (bound at next use)".into() };
+    let file = |f: &FileContent| match &f.package {
+        Some(p) => format!("{} {}", p.name, p.version),
+        None => format!("sha256 {}…", f.sha256.get(..12).unwrap_or(&f.sha256)),
+    };
+    let mut parts: Vec<String> = [&c.exe, &c.script].into_iter().flatten().map(file).collect();
+    if let Some(f) = &c.flatpak {
+        let commit = f.commit.as_deref().map(|c| c.get(..12).unwrap_or(c)).unwrap_or("?");
+        parts.push(format!("{} commit {commit}…", f.app));
+    }
+    parts.join(" + ")
 }
 
 pub fn activity_table(rows: &[ActivityInfo]) -> String {
@@ -199,5 +253,78 @@ mod tests {
         let table = super::activity_table(&[row]);
         assert!(table.contains("refused ×6000"), "{table}");
         assert!(table.contains("2026-11-27 23:59 UTC … 2026-11-28 00:00 UTC"), "{table}");
+    }
+
+    #[test]
+    fn a_changed_program_and_a_moved_grant_say_so() {
+        use sesame_ipc::consent::*;
+        let content = |sha: &str, version: Option<&str>| ProgramContent {
+            exe: Some(FileContent {
+                sha256: sha.repeat(32),
+                package: version.map(|v| Package { name: "msmtp".into(), version: v.into() }),
+            }),
+            ..Default::default()
+        };
+        let app = AppInfo {
+            key: "/usr/bin/msmtp".into(),
+            name: "msmtp".into(),
+            exe: "/usr/bin/msmtp".into(),
+            script: None,
+            icon: None,
+            flatpak_app: None,
+            sandboxed: false,
+            content: Some(content("bb", None)),
+        };
+        let pending = PendingInfo {
+            id: 4,
+            app: app.clone(),
+            via_cli: false,
+            pid: 1,
+            account: "local-1".into(),
+            scopes: Default::default(),
+            waiting: 1,
+            created_at: 0,
+            expires_at: 60,
+            changed: Some(ContentChange {
+                grant: 2,
+                allowed_at: 1_795_824_000,
+                parts: vec![ChangedPart::Executable],
+                allowed: content("aa", None),
+            }),
+        };
+        let table = super::pending_table(&[pending]);
+        assert!(
+            table.contains("! 4: msmtp changed since you allowed it: the executable differs (grant 2, allowed 2026-11-28 00:00 UTC)"),
+            "{table}"
+        );
+        let mut moved = content("cc", Some("1.8.24-1"));
+        moved.updated = Some(ContentUpdate {
+            at: 1_795_824_000,
+            reason: UpdateReason::PackageUpgrade {
+                packages: vec![PackageUpgrade {
+                    package: "msmtp".into(),
+                    from: "1.8.22-1".into(),
+                    to: "1.8.24-1".into(),
+                }],
+            },
+        });
+        let grant = |id, content| GrantInfo {
+            id,
+            app: AppInfo { content, ..app.clone() },
+            account: "local-1".into(),
+            scopes: Default::default(),
+            created_at: 0,
+            last_used_at: None,
+            use_count: 0,
+        };
+        let table = super::grants_table(&[grant(2, Some(moved)), grant(3, None)]);
+        assert!(table.contains("msmtp 1.8.24-1"), "{table}");
+        assert!(table.contains("not recorded yet"), "{table}");
+        assert!(
+            table.contains(
+                "! grant 2: kept after a package upgrade: msmtp upgraded 1.8.22-1 → 1.8.24-1"
+            ),
+            "{table}"
+        );
     }
 }

@@ -121,7 +121,9 @@ impl Client {
         Ok(self.request::<m::ProvidersList>(&Empty {}).await?.providers)
     }
 
-    pub async fn accounts(&mut self) -> Result<Vec<AccountInfo>, ClientError> {
+    /// Every account for Sesame's own tools; for other programs, the ones they hold a grant
+    /// for, without personal data (see [`ListedAccount`]).
+    pub async fn accounts(&mut self) -> Result<Vec<ListedAccount>, ClientError> {
         Ok(self.request::<m::AccountsList>(&Empty {}).await?.accounts)
     }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::content::*;
 use crate::ScopeSet;
 
 /// A program as the kernel identified it (never a name the client sent).
@@ -22,7 +23,12 @@ pub struct AppInfo {
     pub icon: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flatpak_app: Option<String>,
+    /// Flatpak, or a process whose root or mount namespace is not the broker's.
     pub sandboxed: bool,
+    /// What the program's files are (hashes, package): on a question, what asks now; on a
+    /// grant, what it covers. Absent on grants from before Sesame recorded content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ProgramContent>,
 }
 
 /// A token request no grant covers, waiting for the user.
@@ -42,6 +48,10 @@ pub struct PendingInfo {
     pub created_at: i64,
     /// Unix seconds; after this the requests fail with `consent_timeout`.
     pub expires_at: i64,
+    /// The program holds a grant for this account and scopes, but its files changed since
+    /// the user allowed it: what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<ContentChange>,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -152,6 +162,10 @@ pub enum ActivityEvent {
     TimedOut,
     /// A grant was revoked.
     Revoked,
+    /// The broker moved a grant to its program's new content by the content rule (a
+    /// package upgrade, a Flatpak update, a grant from before content was recorded); the
+    /// detail says which.
+    Updated,
     /// The broker refused the caller (another user, or a management call from an app).
     Refused,
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`methods`]: the method table (name, access class, params and result of each method).
 //! - [`protocol`]: envelopes, params and results, error kinds.
-//! - [`consent`]: the types of per-app consent (pending requests, grants, activity).
+//! - [`consent`]: the types of per-app consent (pending requests, grants, activity, and the
+//!   content a grant is bound to).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
 //! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
@@ -14,6 +15,7 @@
 pub mod client;
 pub mod codec;
 pub mod consent;
+mod content;
 pub mod events;
 pub mod methods;
 pub mod protocol;

@@ -283,9 +283,41 @@ impl AccountInfo {
     }
 }
 
+/// `accounts.list`. Sesame's own tools get every account, complete; any other program gets
+/// only the accounts it holds a grant for, and of those only what it needs to ask for a
+/// token (no e-mail, name, subject or issuer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountsListResult {
-    pub accounts: Vec<AccountInfo>,
+    pub accounts: Vec<ListedAccount>,
+}
+
+/// One entry of `accounts.list`: which of the two depends on who asks, never on the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ListedAccount {
+    /// For Sesame's own tools.
+    Complete(AccountInfo),
+    /// For a program that holds a grant for the account.
+    Granted(GrantedAccount),
+}
+
+impl ListedAccount {
+    pub fn id(&self) -> &str {
+        match self {
+            ListedAccount::Complete(a) => &a.id,
+            ListedAccount::Granted(a) => &a.id,
+        }
+    }
+}
+
+/// What a program learns of an account it holds a grant for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedAccount {
+    /// The id to pass to `token.get` (a hash of issuer and subject: nothing personal).
+    pub id: String,
+    pub provider: String,
+    /// The scopes its grants for this account hold, together.
+    pub scopes: ScopeSet,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -442,6 +474,40 @@ pub struct Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both views of `accounts.list` read back as what was sent: a program's has no field
+    /// of the complete one beyond id, provider and scopes.
+    #[test]
+    fn listed_accounts_round_trip_in_both_views() {
+        let full = AccountInfo {
+            id: "local-1".into(),
+            provider: "local".into(),
+            issuer: "http://i".into(),
+            subject: "alice".into(),
+            email: Some("alice@example.test".into()),
+            name: None,
+            scopes: ScopeSet::from(["openid"]),
+            status: AccountStatus::Active,
+            created_at: 1,
+            last_refreshed_at: None,
+        };
+        let granted = GrantedAccount {
+            id: "local-1".into(),
+            provider: "local".into(),
+            scopes: ScopeSet::from(["openid"]),
+        };
+        let list = AccountsListResult {
+            accounts: vec![ListedAccount::Complete(full), ListedAccount::Granted(granted)],
+        };
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(
+            json["accounts"][1],
+            serde_json::json!({"id": "local-1", "provider": "local", "scopes": ["openid"]})
+        );
+        let back: AccountsListResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back.accounts, list.accounts);
+        assert!(back.accounts.iter().all(|a| a.id() == "local-1"));
+    }
 
     #[test]
     fn kind_names_match_serde() {

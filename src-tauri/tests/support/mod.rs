@@ -103,6 +103,7 @@ fn app(key: &str) -> AppInfo {
         icon: Some("sesame-test-icon".into()),
         flatpak_app: None,
         sandboxed: false,
+        content: None,
     }
 }
 
@@ -112,6 +113,7 @@ pub fn trusted_caller() -> Caller {
         process: ProcessRef { pid: 4242, start_time: 1 },
         via_cli: false,
         management: false,
+        files: None,
     }
 }
 
@@ -121,6 +123,7 @@ pub fn untrusted_caller() -> Caller {
         process: ProcessRef { pid: 4343, start_time: 1 },
         via_cli: false,
         management: false,
+        files: None,
     }
 }
 

@@ -68,6 +68,7 @@ const EVENT_WORDS: Record<ActivityEvent, string> = {
   denied: 'Denied',
   timed_out: 'Not answered in time',
   revoked: 'Grant revoked',
+  updated: 'Grant kept after an update',
   refused: 'Refused',
 };
 

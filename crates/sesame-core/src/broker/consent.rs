@@ -12,6 +12,7 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::grants::Coverage;
 use crate::policy::pending::TooManyQuestions;
 use crate::policy::Caller;
 use crate::ScopeSet;
@@ -25,12 +26,26 @@ impl Broker {
         account: &AccountInfo,
         scopes: &ScopeSet,
     ) -> Result<Option<i64>, BrokerError> {
-        if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
-            return Ok(Some(grant));
-        }
+        // What the program is now: a grant covers only what it was given to (content.rs).
+        let content = self.program_content(caller).await?;
+        let key = &caller.app.key;
+        let changed = match self.grants.covering(key, content, &account.id, scopes) {
+            Coverage::Covered(grant) => return Ok(Some(grant)),
+            Coverage::Moved { grant, update } => {
+                let content = content.cloned().unwrap_or_default();
+                return self.move_grant(*grant, &caller.app, &content, update).await.map(Some);
+            }
+            Coverage::Changed(change) => Some(*change),
+            Coverage::None => None,
+        };
+        // The question shows (and a grant from it records) the program as it is now.
+        let mut asking = caller.clone();
+        asking.app.content = content.cloned();
+        let caller = &asking;
+        let timeout = self.config.consent_timeout;
         let mut ticket = self
             .pending
-            .ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix())
+            .ask(caller, &account.id, scopes, changed, timeout, now_unix())
             .map_err(|TooManyQuestions(open)| {
                 BrokerError::Busy(format!(
                     "{} already has {open} different requests waiting for the user's answer; ask again after the user has answered one (the same request again joins the one waiting)",
@@ -79,7 +94,7 @@ impl Broker {
             }),
             Decision::ApproveOnce => Ok(None),
             Decision::ApproveAlways => {
-                Ok(self.grants.covering(&caller.app.key, &account.id, scopes))
+                Ok(self.grants.covering(key, content, &account.id, scopes).covered())
             }
         }
     }
@@ -250,7 +265,7 @@ impl Broker {
         self.recorder.activity(row).await;
     }
 
-    async fn record(
+    pub(super) async fn record(
         &self,
         event: ActivityEvent,
         app: &AppInfo,

@@ -93,6 +93,7 @@ fn app() -> AppInfo {
         icon: None,
         flatpak_app: None,
         sandboxed: false,
+        content: None,
     }
 }
 
@@ -166,6 +167,7 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
         process: ProcessRef { pid: 1, start_time: 1 },
         via_cli: true,
         management: true,
+        files: None,
     };
     b.answer_pending(&user, pending.id, Decision::Deny).await.unwrap();
     assert_eq!(asking.await.unwrap().unwrap_err().kind(), ErrorKind::ConsentDenied);

@@ -3,6 +3,8 @@
 //!
 //! - `token.rs`: `token.get` — account and scopes, consent, then the cache or a refresh;
 //! - `consent.rs`: the consent gate and the management calls (pending, grants, activity);
+//! - `content.rs`: the asking program's content (hashes, packages), grants moved by the
+//!   content rule, and what `accounts.list` shows a program;
 //! - `login.rs`, `device.rs`: browser and device sign-in; `machine.rs`: machine accounts;
 //! - `signout.rs`: sign-out and revocation; `secrets.rs`: client secrets;
 //! - `refresher.rs`: the proactive refresher task.
@@ -14,7 +16,8 @@
 //!   with the old token revoke the whole grant at many providers);
 //! - a warm `token.get` touches memory only (grants and accounts are mirrored in memory;
 //!   activity is written by the recorder's task);
-//! - no token reaches a program without a grant or the user's answer (see `consent.rs`);
+//! - no token reaches a program without a grant or the user's answer (see `consent.rs`),
+//!   and a grant covers only the content it was given to (see `content.rs`);
 //! - a machine account (`machine.rs`) goes through the same consent and cache; its cache
 //!   misses are client-credentials requests instead of refreshes.
 
@@ -30,7 +33,7 @@ use crate::config::{Config, ProviderConfig};
 use crate::db::Db;
 use crate::error::BrokerError;
 use crate::events::{Events, Subscription};
-use crate::identity::IdentityError;
+use crate::identity::{ContentCache, IdentityError, PackageIndex};
 use crate::keyring::Keyring;
 use crate::oauth::{self, ProviderMetadata};
 use crate::policy::caller::Identifier;
@@ -44,6 +47,7 @@ use crate::{now_unix, ScopeSet, Secret};
 use login::Logins;
 
 mod consent;
+mod content;
 mod device;
 mod login;
 mod machine;
@@ -77,6 +81,8 @@ pub struct Broker {
     recorder: Recorder,
     /// Tells who a connecting process is (and whether it is one of Sesame's own binaries).
     identifier: Identifier,
+    /// What programs' files are (hashes, packages), by stamp: the content grants bind to.
+    contents: Arc<ContentCache>,
     events: Events,
 }
 
@@ -119,6 +125,7 @@ impl Broker {
             pending: PendingQueue::default(),
             recorder,
             identifier: Identifier::from_env(),
+            contents: Arc::new(ContentCache::new(PackageIndex::system())),
             events: Events::default(),
         });
         refresher::spawn(Arc::downgrade(&broker), refresh_policy);

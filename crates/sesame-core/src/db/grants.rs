@@ -46,6 +46,18 @@ impl Db {
         })
     }
 
+    /// Replaces a grant's program (its content, moved by the content rule); the key stays.
+    pub fn set_grant_app(&self, id: i64, app: &AppInfo) -> Result<(), DbError> {
+        let app_json = serde_json::to_string(app).expect("AppInfo serializes");
+        self.with(|c| {
+            c.execute(
+                "UPDATE grants SET app = ?2 WHERE id = ?1 AND app_key = ?3",
+                params![id, app_json, app.key],
+            )
+            .map(drop)
+        })
+    }
+
     pub fn delete_grant(&self, id: i64) -> Result<bool, DbError> {
         self.with(|c| c.execute("DELETE FROM grants WHERE id = ?1", [id]).map(|n| n > 0))
     }
@@ -96,6 +108,7 @@ mod tests {
             icon: None,
             flatpak_app: None,
             sandboxed: false,
+            content: None,
         }
     }
 
@@ -118,6 +131,10 @@ mod tests {
         let g = db.grant(g.id).unwrap().unwrap();
         assert_eq!((g.use_count, g.last_used_at), (4, Some(100)));
         assert_eq!(g.scopes, ScopeSet::from(["email", "openid"]));
+        let mut moved = app("/usr/bin/x");
+        moved.content = Some(Default::default());
+        db.set_grant_app(other.id, &moved).unwrap();
+        assert_eq!(db.grant(other.id).unwrap().unwrap().app, moved, "the content is stored");
         assert!(db.delete_grant(other.id).unwrap());
         db.delete_account("a").unwrap();
         assert!(db.grants().unwrap().is_empty(), "signing out removes the account's grants");

@@ -1,4 +1,5 @@
-//! Flatpak apps: the sandbox's `/.flatpak-info` names the app.
+//! Flatpak apps: the sandbox's `/.flatpak-info` names the app, and its `[Instance]
+//! app-commit` says which build of it is installed (the content a grant is bound to).
 //!
 //! This is the same evidence xdg-desktop-portal uses. It is written by Flatpak when the
 //! sandbox is set up and the app cannot change it; an *unsandboxed* process of the same
@@ -7,16 +8,19 @@
 
 use std::io::{self, Read};
 
+use sesame_ipc::consent::FlatpakContent;
+
 use super::proc::{self, ProcRoot};
 use super::IdentityError;
 
 /// `.flatpak-info` is a few hundred bytes; anything much larger is not one.
 const MAX_INFO: u64 = 64 * 1024;
 
-/// The Flatpak app id of the process whose root is `root`, or `None` when it has no
-/// `.flatpak-info`. Only call this for a root that differs from ours: on the host `/` a
-/// stray `/.flatpak-info` would otherwise turn every process into that app.
-pub(crate) fn app_id(pid: i32, root: &ProcRoot) -> Result<Option<String>, IdentityError> {
+/// The Flatpak app of the process whose root is `root` (its id, and the commit and branch
+/// installed), or `None` when it has no `.flatpak-info`. Only call this for a root that
+/// differs from ours: on the host `/` a stray `/.flatpak-info` would otherwise turn every
+/// process into that app.
+pub(crate) fn app(pid: i32, root: &ProcRoot) -> Result<Option<FlatpakContent>, IdentityError> {
     let file = match proc::open_in_root(root, ".flatpak-info") {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
@@ -30,29 +34,40 @@ pub(crate) fn app_id(pid: i32, root: &ProcRoot) -> Result<Option<String>, Identi
     // A sandbox without an [Application] (say, `flatpak run` of a bare runtime) is still a
     // sandbox; refusing is safer than pretending it is the host program its exe names.
     match application_name(&text) {
-        Some(name) if valid_app_id(&name) => Ok(Some(name)),
+        Some(name) if valid_app_id(&name) => Ok(Some(FlatpakContent {
+            app: name,
+            commit: ini_value(&text, "Instance", "app-commit"),
+            branch: ini_value(&text, "Instance", "branch"),
+        })),
         _ => Err(IdentityError::Malformed { pid, what: ".flatpak-info" }),
     }
 }
 
 /// `name=` in the `[Application]` group of a GKeyFile-style INI.
 pub(crate) fn application_name(text: &str) -> Option<String> {
-    let mut in_application = false;
+    ini_value(text, "Application", "name")
+}
+
+/// `key=` in `[group]` of a GKeyFile-style INI (the first one; empty values count as none).
+fn ini_value(text: &str, group: &str, key: &str) -> Option<String> {
+    let header = format!("[{group}]");
+    let mut in_group = false;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if line.starts_with('[') {
-            in_application = line == "[Application]";
+            in_group = line == header;
             continue;
         }
-        if !in_application {
+        if !in_group {
             continue;
         }
-        if let Some((key, value)) = line.split_once('=') {
-            if key.trim() == "name" {
-                return Some(value.trim().to_string());
+        if let Some((k, value)) = line.split_once('=') {
+            if k.trim() == key {
+                let value = value.trim();
+                return (!value.is_empty()).then(|| value.to_string());
             }
         }
     }
@@ -81,5 +96,8 @@ mod tests {
         assert_eq!(application_name("[Runtime]\nname=org.freedesktop.Platform\n"), None);
         assert!(!valid_app_id("org.evil app"));
         assert!(!valid_app_id("../x"));
+        assert_eq!(ini_value(info, "Instance", "instance-id").as_deref(), Some("123"));
+        assert_eq!(ini_value(info, "Instance", "app-commit"), None);
+        assert_eq!(ini_value(info, "Application", "instance-id"), None, "another group");
     }
 }

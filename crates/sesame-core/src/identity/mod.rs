@@ -10,6 +10,12 @@
 //! - An interpreter's script comes from its command line, which the process itself wrote.
 //!   It tells the user's scripts apart; it does not stop hostile code running unsandboxed as
 //!   the same user, which could equally ptrace, `LD_PRELOAD` or read the keyring directly.
+//! - What the files *are* ([`content`]): identification stamps the running executable
+//!   (through `/proc/<pid>/exe`) and the script without reading them; their SHA-256 and
+//!   package come from [`ContentCache`], which reads a file only for a stamp it has not seen.
+//! - Whether the process sees our filesystem ([`ProgramFiles::host_view`]: same root, same
+//!   mount namespace, no Flatpak). Inside a sandbox a path may name any file, so only a
+//!   process with our view can be one of Sesame's own binaries.
 //!
 //! Pid reuse, and what is left of it:
 //! - While we read, the process cannot be swapped for another: we hold a pidfd (or are given
@@ -24,7 +30,11 @@
 //!   Caught in the middle of an exec, its new argv may not be set up yet (for an instant
 //!   `cmdline` reads empty), which yields the plain-interpreter form.
 
+mod content;
+#[cfg(test)]
+mod content_tests;
 mod desktop;
+mod dpkg;
 mod flatpak;
 pub mod icon;
 mod interpreter;
@@ -38,7 +48,9 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
+pub use content::{ContentCache, ContentError, FileAt, ProgramFiles};
 pub use desktop::DesktopIndex;
+pub use dpkg::PackageIndex;
 pub use proc::pidfd_open;
 
 use interpreter::{Interpreter, Invocation};
@@ -61,7 +73,9 @@ pub struct AppIdentity {
     /// The interpreter's script, resolved against the process's cwd and root.
     pub script: Option<PathBuf>,
     pub flatpak_app: Option<String>,
-    /// Flatpak, or (heuristically) Snap. Informational: not a basis for trust.
+    /// Flatpak, or another root or mount namespace than the broker's (bwrap, a container,
+    /// a strictly confined snap; a classic snap is not). Shown to the user; the management
+    /// gate uses [`ProgramFiles::host_view`], its opposite.
     pub sandboxed: bool,
     /// The desktop entry's Name, else the Flatpak app id, else the script's or module's
     /// name, else the process name. A hint from user-writable files: show `key` too.
@@ -70,7 +84,7 @@ pub struct AppIdentity {
     pub desktop_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
     pub pid: i32,
     pub ppid: i32,
@@ -79,6 +93,8 @@ pub struct ProcessInfo {
     /// Clock ticks after boot (stat field 22).
     pub start_time: u64,
     pub identity: AppIdentity,
+    /// Its files, stamped (not read): what its content is keyed on.
+    pub files: ProgramFiles,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,10 +163,12 @@ pub fn identify_with(
         }
     }
     let exe = proc::read_exe(pid)?;
+    let exe_stat = content::stat_exe(pid).map_err(|e| proc::io_error(pid, "exe", e))?;
     let argv = proc::read_cmdline(pid)?;
     let root = proc::open_root(pid)?;
-    let flatpak_app = if root.same_as_ours { None } else { flatpak::app_id(pid, &root)? };
-    let sandboxed = flatpak_app.is_some() || proc::looks_like_snap(pid, &exe);
+    let flatpak = if root.same_as_ours { None } else { flatpak::app(pid, &root)? };
+    let host_view = root.same_as_ours && proc::same_mount_ns(pid);
+    let sandboxed = flatpak.is_some() || !host_view;
     let run = classify(pid, &root, &exe, &argv);
 
     let after = proc::read_stat(pid)?;
@@ -160,18 +178,34 @@ pub fn identify_with(
     }
 
     let exe_text = exe.to_string_lossy().into_owned();
+    let mut script_file = None;
     let (key, script, name_hint) = match run {
         Run::Native => (exe_text, None, None),
-        Run::Script(path) => {
+        Run::Script(found) => {
+            let path = found.path;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            // A directory (Python runs its __main__.py) has no bytes of its own to bind.
+            if found.stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+                script_file = Some((FileAt::of(path.clone(), &found.stat), found.reopen));
+            }
             (format!("{exe_text} {}", path.to_string_lossy()), Some(path), name)
         }
         Run::Module(module) => (format!("{exe_text} -m {module}"), None, Some(module)),
         Run::Inline => (format!("{exe_text} -c"), None, None),
     };
+    let flatpak_app = flatpak.as_ref().map(|f| f.app.clone());
     let key = match &flatpak_app {
         Some(app) => format!("flatpak:{app}"),
         None => key,
+    };
+    let files = ProgramFiles {
+        pid,
+        start_time: after.start_time,
+        exe: FileAt::of(exe.clone(), &exe_stat),
+        script: script_file,
+        flatpak,
+        host_view: host_view && flatpak_app.is_none(),
+        found: Default::default(),
     };
     let display_name = flatpak_app.clone().or(name_hint).unwrap_or_else(|| before.comm.clone());
     let mut identity = AppIdentity {
@@ -189,7 +223,7 @@ pub fn identify_with(
         identity.icon = found.icon;
         identity.desktop_file = Some(found.path);
     }
-    Ok(ProcessInfo { pid, ppid: after.ppid, uid, start_time: after.start_time, identity })
+    Ok(ProcessInfo { pid, ppid: after.ppid, uid, start_time: after.start_time, identity, files })
 }
 
 /// The parent's pid (stat field 4). One read of `stat` is an atomic snapshot, so the
@@ -221,7 +255,7 @@ pub fn identify_parent(
 /// What the process runs, before it is turned into a key.
 enum Run {
     Native,
-    Script(PathBuf),
+    Script(proc::Script),
     Module(String),
     Inline,
 }

@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::content::Reopen;
 use super::IdentityError;
 
 /// The fields of `/proc/<pid>/stat` we use.
@@ -103,11 +104,14 @@ pub(crate) fn read_cmdline(pid: i32) -> Result<Vec<OsString>, IdentityError> {
     Ok(raw.split(|b| *b == 0).map(|a| OsStr::from_bytes(a).to_os_string()).collect())
 }
 
-/// Heuristic snap confinement check; informational only (`sandboxed`), because an
-/// unconfined process of the same user can name its own cgroup `snap.…` too.
-pub(crate) fn looks_like_snap(pid: i32, exe: &Path) -> bool {
-    exe.starts_with("/snap/")
-        || fs::read_to_string(proc_path(pid, "cgroup")).is_ok_and(|c| c.contains("/snap."))
+/// Whether the process is in the broker's mount namespace (`/proc/<pid>/ns/mnt` is the same
+/// namespace as ours). Unreadable counts as "no": a process we cannot place is not ours.
+pub(crate) fn same_mount_ns(pid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(proc_path(pid, "ns/mnt")), fs::metadata("/proc/self/ns/mnt")) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => false,
+    }
 }
 
 /// The process's root directory, opened through the `/proc` magic link (so it is the real
@@ -126,9 +130,17 @@ pub(crate) fn open_root(pid: i32) -> Result<ProcRoot, IdentityError> {
     Ok(ProcRoot { fd, same_as_ours })
 }
 
-/// Resolves an interpreter's script argument the way the process itself did, and returns
-/// its canonical path as we see it, or `None` when it does not name a file (a REPL reading
-/// stdin, a typo, a path we cannot reach).
+/// An interpreter's script, found the way the process found it.
+pub(crate) struct Script {
+    /// Its canonical path as we see it.
+    pub path: PathBuf,
+    pub stat: libc::stat,
+    /// How to open it again (to hash it).
+    pub reopen: Reopen,
+}
+
+/// Resolves an interpreter's script argument the way the process itself did, or `None` when
+/// it does not name a file (a REPL reading stdin, a typo, a path we cannot reach).
 ///
 /// Same root as ours: relative paths start from the process's cwd (opened through the magic
 /// link, so a renamed or deleted cwd is still right), absolute ones from `/`. Another root
@@ -142,29 +154,36 @@ pub(crate) fn resolve_script(
     arg: &OsStr,
     chdir: Option<&OsStr>,
     allow_dir: bool,
-) -> Option<PathBuf> {
+) -> Option<Script> {
     let mut path = PathBuf::from(arg);
     if let Some(dir) = chdir {
         // ruby -C dir: the script is looked up after changing into dir.
         path = Path::new(dir).join(path);
     }
-    let fd = if root.same_as_ours {
-        if path.is_absolute() {
+    let (fd, in_root) = if root.same_as_ours {
+        let fd = if path.is_absolute() {
             open_path(&path, 0).ok()?
         } else {
             let cwd = open_path(&proc_path(pid, "cwd"), libc::O_DIRECTORY).ok()?;
             openat(cwd.as_raw_fd(), &path).ok()?
-        }
+        };
+        (fd, None)
     } else {
         let in_root = if path.is_absolute() { path } else { cwd_in_root(pid)?.join(path) };
-        openat_in_root(root.fd.as_raw_fd(), &in_root).ok()?
+        let flags = libc::O_PATH | libc::O_CLOEXEC;
+        (openat_in_root_with(root.fd.as_raw_fd(), &in_root, flags).ok()?, Some(in_root))
     };
-    let st = fstat(fd.as_raw_fd()).ok()?;
-    let kind = st.st_mode & libc::S_IFMT;
+    let stat = fstat(fd.as_raw_fd()).ok()?;
+    let kind = stat.st_mode & libc::S_IFMT;
     if kind != libc::S_IFREG && !(allow_dir && kind == libc::S_IFDIR) {
         return None;
     }
-    fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+    let path = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let reopen = match in_root {
+        None => Reopen::Path(path.clone()),
+        Some(p) => Reopen::InRoot(p),
+    };
+    Some(Script { path, stat, reopen })
 }
 
 /// The cwd as a path inside the process's root, from the two links' texts (both as seen
@@ -212,13 +231,15 @@ struct OpenHow {
     resolve: u64,
 }
 
-fn openat_in_root(root: RawFd, path: &Path) -> io::Result<OwnedFd> {
+/// Opens `path` as the process whose root is `root` would: `..` and absolute symlinks
+/// stay inside that root.
+pub(crate) fn openat_in_root_with(
+    root: RawFd,
+    path: &Path,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
     let c = cstring(path)?;
-    let how = OpenHow {
-        flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_IN_ROOT,
-    };
+    let how = OpenHow { flags: flags as u64, mode: 0, resolve: libc::RESOLVE_IN_ROOT };
     // SAFETY: root is an open descriptor; c and how outlive the call; size matches the struct.
     let fd = unsafe {
         libc::syscall(
@@ -232,7 +253,7 @@ fn openat_in_root(root: RawFd, path: &Path) -> io::Result<OwnedFd> {
     check_fd(fd)
 }
 
-fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+pub(crate) fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     // SAFETY: an all-zero stat is a valid value to be overwritten; fd is open.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: st is a valid, writable stat buffer.

@@ -11,13 +11,13 @@ use super::*;
 
 /// Kills the child's whole process group and reaps the child on drop, so a failing test
 /// leaves nothing behind (a shell's own `sleep` child included).
-struct Child {
+pub(super) struct Child {
     inner: std::process::Child,
     reaped: bool,
 }
 
 impl Child {
-    fn pid(&self) -> i32 {
+    pub(super) fn pid(&self) -> i32 {
         self.inner.id() as i32
     }
 
@@ -39,7 +39,7 @@ impl Drop for Child {
     }
 }
 
-fn spawn(program: &str, args: &[&str], cwd: Option<&Path>) -> Child {
+pub(super) fn spawn(program: &str, args: &[&str], cwd: Option<&Path>) -> Child {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -53,10 +53,10 @@ fn spawn(program: &str, args: &[&str], cwd: Option<&Path>) -> Child {
 }
 
 /// A temp directory, removed on drop; its path is canonical so it compares with /proc.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(super) fn new(tag: &str) -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
@@ -67,7 +67,7 @@ impl TempDir {
         TempDir(fs::canonicalize(dir).unwrap())
     }
 
-    fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.0.join(name);
         fs::write(&path, text).unwrap();
         path
@@ -80,23 +80,23 @@ impl Drop for TempDir {
     }
 }
 
-fn no_desktop() -> DesktopIndex {
+pub(super) fn no_desktop() -> DesktopIndex {
     DesktopIndex::with_dirs(Vec::new())
 }
 
-fn own_uid() -> u32 {
+pub(super) fn own_uid() -> u32 {
     // SAFETY: getuid cannot fail.
     unsafe { libc::getuid() }
 }
 
-fn which(program: &str) -> PathBuf {
+pub(super) fn which(program: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap();
     let found = std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file());
     fs::canonicalize(found.unwrap_or_else(|| panic!("{program} not in PATH"))).unwrap()
 }
 
 /// The real python binary (`python3` may be a pyenv shim that execs it later).
-fn real_python() -> PathBuf {
+pub(super) fn real_python() -> PathBuf {
     let out = Command::new("python3")
         .args(["-c", "import os, sys; print(os.path.realpath(sys.executable))"])
         .output()
@@ -107,7 +107,7 @@ fn real_python() -> PathBuf {
 /// Identifies `pid` once its exe is `exe`: launchers and shims exec more than once, and
 /// `spawn` returns when the new exe is in place but possibly before the kernel has set up
 /// the new argv (for an instant `/proc/<pid>/cmdline` is empty), so wait for that too.
-fn identify_when(pid: i32, exe: &Path, desktop: &DesktopIndex) -> ProcessInfo {
+pub(super) fn identify_when(pid: i32, exe: &Path, desktop: &DesktopIndex) -> ProcessInfo {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let info = identify_with(pid, Some(own_uid()), desktop, None).unwrap();
@@ -390,7 +390,13 @@ fn other_roots_chroot_and_flatpak() {
         let info = identify_when(child.pid(), &exe, &no_desktop());
         drop(child);
         assert_eq!(info.identity.script.as_deref(), Some(inner.as_path()));
+        // Another root is a sandbox, and its paths are not ours (no package, no management).
+        assert!(info.identity.sandboxed && !info.files.host_view, "{info:?}");
         if flatpak {
+            assert_eq!(
+                info.files.flatpak.as_ref().map(|f| f.app.as_str()),
+                Some("org.example.Fake")
+            );
             assert_eq!(info.identity.key, "flatpak:org.example.Fake");
             assert_eq!(info.identity.display_name, "org.example.Fake");
             assert!(info.identity.sandboxed);

@@ -1,13 +1,16 @@
 //! The caller of a connection, identified once when it is accepted: the kernel's
 //! `SO_PEERCRED` pid, then `/proc` (see [`crate::identity`]). Requests made through the
-//! `sesame` CLI are attributed to the program that ran it.
+//! `sesame` CLI are attributed to the program that ran it. Sesame's own binaries are trusted
+//! to manage only outside any sandbox: a `sesame` in another root or mount namespace, or in
+//! a Flatpak, is just another program.
 
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sesame_ipc::consent::AppInfo;
 
-use crate::identity::{self, AppIdentity, DesktopIndex, IdentityError, ProcessInfo};
+use crate::identity::{self, AppIdentity, DesktopIndex, IdentityError, ProcessInfo, ProgramFiles};
 
 /// A process, pinned by pid and start time (a pid alone can be reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,15 +26,20 @@ pub struct Caller {
     pub process: ProcessRef,
     /// The request came through the `sesame` CLI.
     pub via_cli: bool,
-    /// The peer is one of Sesame's own binaries, so it may make management calls.
+    /// The peer is one of Sesame's own binaries, outside any sandbox, so it may make
+    /// management calls.
     pub management: bool,
+    /// Where `app`'s files are, stamped at identification: its content is looked up (or
+    /// read) from these. `None` only for the in-process app, which asks for no token.
+    pub files: Option<Arc<ProgramFiles>>,
 }
 
 impl Caller {
     /// The desktop app calling its in-process broker directly: trusted for management.
     pub fn in_process(app: AppInfo) -> Caller {
         let pid = std::process::id() as i32;
-        Caller { app, process: ProcessRef { pid, start_time: 0 }, via_cli: false, management: true }
+        let process = ProcessRef { pid, start_time: 0 };
+        Caller { app, process, via_cli: false, management: true, files: None }
     }
 }
 
@@ -60,25 +68,31 @@ impl Identifier {
     ) -> Result<Caller, IdentityError> {
         let desktop = &self.desktop;
         let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
-        let is_own =
-            peer.identity.script.is_none() && self.own_binaries.contains(&peer.identity.exe);
-        if !is_own {
-            let app = app_info(&peer.identity);
-            return Ok(Caller {
-                app,
-                process: process_ref(&peer),
-                via_cli: false,
-                management: false,
-            });
+        if !self.is_own(&peer) {
+            return Ok(caller(&peer, false, false));
         }
         let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
-        let app = app_info(&parent.identity);
-        Ok(Caller { app, process: process_ref(&parent), via_cli: true, management: true })
+        Ok(caller(&parent, true, true))
+    }
+
+    /// One of Sesame's own binaries, run as itself (no script) and seeing the broker's
+    /// filesystem: same root, same mount namespace, no Flatpak. Inside a sandbox the path
+    /// `/usr/bin/sesame` may name any file, and the sandbox's own programs could drive it.
+    fn is_own(&self, peer: &ProcessInfo) -> bool {
+        peer.identity.script.is_none()
+            && peer.files.host_view
+            && self.own_binaries.contains(&peer.identity.exe)
     }
 }
 
-fn process_ref(p: &ProcessInfo) -> ProcessRef {
-    ProcessRef { pid: p.pid, start_time: p.start_time }
+fn caller(p: &ProcessInfo, via_cli: bool, management: bool) -> Caller {
+    Caller {
+        app: app_info(&p.identity),
+        process: ProcessRef { pid: p.pid, start_time: p.start_time },
+        via_cli,
+        management,
+        files: Some(Arc::new(p.files.clone())),
+    }
 }
 
 fn app_info(id: &AppIdentity) -> AppInfo {
@@ -90,6 +104,7 @@ fn app_info(id: &AppIdentity) -> AppInfo {
         icon: id.icon.clone(),
         flatpak_app: id.flatpak_app.clone(),
         sandboxed: id.sandboxed,
+        content: None,
     }
 }
 

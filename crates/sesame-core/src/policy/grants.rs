@@ -1,11 +1,39 @@
 //! Grants in memory (the database's mirror, without the use counts, which only the recorder
-//! writes), so a covered request costs no SQLite call.
+//! writes), so a covered request costs no SQLite call. A grant covers the program only as
+//! it was when allowed (its content, by the rule in [`super::content`]).
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
 
-use sesame_ipc::consent::GrantInfo;
+use sesame_ipc::consent::{ContentChange, ContentUpdate, GrantInfo, ProgramContent};
 use sesame_ipc::ScopeSet;
+
+use super::content::{judge, Verdict};
+use crate::now_unix;
+
+/// What the grant table says about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// This grant covers it, as it is.
+    Covered(i64),
+    /// This grant covers it once it holds the asking content (a package upgrade, a Flatpak
+    /// update, a grant from before content was recorded): the broker moves it, then hands out.
+    Moved { grant: Box<GrantInfo>, update: ContentUpdate },
+    /// A grant would cover it, but the program changed since the user allowed it.
+    Changed(Box<ContentChange>),
+    /// No grant of this program covers it.
+    None,
+}
+
+impl Coverage {
+    /// The covering grant as it is now, if one covers without being moved.
+    pub fn covered(&self) -> Option<i64> {
+        match self {
+            Coverage::Covered(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct GrantTable {
@@ -17,15 +45,51 @@ impl GrantTable {
         GrantTable { list: RwLock::new(list) }
     }
 
-    /// The grant of `app` for `account` whose scope set contains all of `scopes`
-    /// (the narrowest such grant, so use counts land where they belong).
-    pub fn covering(&self, app: &str, account: &str, scopes: &ScopeSet) -> Option<i64> {
+    /// Whether a grant of the program `key`, whose files are now `content`, covers `scopes`
+    /// of `account`: one whose scope set contains them all (the narrowest, so use counts
+    /// land where they belong) and whose content is the program's by the content rule
+    /// ([`judge`]). `content` is `None` only for a caller whose files are not known (the
+    /// in-process app): then the key alone decides.
+    pub fn covering(
+        &self,
+        key: &str,
+        content: Option<&ProgramContent>,
+        account: &str,
+        scopes: &ScopeSet,
+    ) -> Coverage {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
-        list.iter()
-            .filter(|g| g.app.key == app && g.account == account)
+        let mut candidates: Vec<&GrantInfo> = list
+            .iter()
+            .filter(|g| g.app.key == key && g.account == account)
             .filter(|g| scopes.is_subset(&g.scopes))
-            .min_by_key(|g| g.scopes.len())
-            .map(|g| g.id)
+            .collect();
+        candidates.sort_by_key(|g| (g.scopes.len(), g.id));
+        let Some(now) = content else {
+            return candidates.first().map_or(Coverage::None, |g| Coverage::Covered(g.id));
+        };
+        let mut moved = None;
+        let mut changed = None;
+        for g in candidates {
+            match judge(g.app.content.as_ref(), now, now_unix()) {
+                Verdict::Same => return Coverage::Covered(g.id),
+                Verdict::Moved(update) => {
+                    moved.get_or_insert_with(|| (g.clone(), update));
+                }
+                Verdict::Changed(parts) => {
+                    changed.get_or_insert_with(|| ContentChange {
+                        grant: g.id,
+                        allowed_at: g.created_at,
+                        parts,
+                        allowed: g.app.content.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        match (moved, changed) {
+            (Some((grant, update)), _) => Coverage::Moved { grant: Box::new(grant), update },
+            (None, Some(change)) => Coverage::Changed(Box::new(change)),
+            (None, None) => Coverage::None,
+        }
     }
 
     /// The scopes an app gets when it asks for none: those of its grant for the account
@@ -64,20 +128,28 @@ impl GrantTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sesame_ipc::consent::AppInfo;
+    use sesame_ipc::consent::{AppInfo, ChangedPart, FileContent, UpdateReason};
 
-    fn grant(id: i64, app: &str, scopes: &[&str]) -> GrantInfo {
+    fn app(key: &str, sha: Option<&str>) -> AppInfo {
+        AppInfo {
+            key: key.into(),
+            name: key.into(),
+            exe: key.into(),
+            script: None,
+            icon: None,
+            flatpak_app: None,
+            sandboxed: false,
+            content: sha.map(|s| ProgramContent {
+                exe: Some(FileContent { sha256: s.into(), package: None }),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn grant(id: i64, app: AppInfo, scopes: &[&str]) -> GrantInfo {
         GrantInfo {
             id,
-            app: AppInfo {
-                key: app.into(),
-                name: app.into(),
-                exe: app.into(),
-                script: None,
-                icon: None,
-                flatpak_app: None,
-                sandboxed: false,
-            },
+            app,
             account: "acc".into(),
             scopes: ScopeSet::from(scopes),
             created_at: id,
@@ -92,23 +164,48 @@ mod tests {
 
     #[test]
     fn coverage_is_by_app_account_and_subset() {
-        let t = GrantTable::new(vec![
-            grant(1, "/a", &["email", "openid"]),
-            grant(2, "/a", &["openid"]),
-        ]);
-        assert_eq!(
-            t.covering("/a", "acc", &v(&["openid"])),
-            Some(2),
-            "the narrowest covering grant"
-        );
-        assert_eq!(t.covering("/a", "acc", &v(&["email"])), Some(1));
-        assert_eq!(t.covering("/a", "acc", &v(&["profile"])), None);
-        assert_eq!(t.covering("/b", "acc", &v(&["openid"])), None, "another app");
-        assert_eq!(t.covering("/a", "other", &v(&["openid"])), None, "another account");
+        let a = || app("/a", Some("aa"));
+        let t =
+            GrantTable::new(vec![grant(1, a(), &["email", "openid"]), grant(2, a(), &["openid"])]);
+        let covering = |key: &str, account: &str, scopes: &[&str]| {
+            let asking = app(key, Some("aa"));
+            t.covering(&asking.key, asking.content.as_ref(), account, &v(scopes)).covered()
+        };
+        assert_eq!(covering("/a", "acc", &["openid"]), Some(2), "the narrowest covering grant");
+        assert_eq!(covering("/a", "acc", &["email"]), Some(1));
+        assert_eq!(covering("/a", "acc", &["profile"]), None);
+        assert_eq!(covering("/b", "acc", &["openid"]), None, "another app");
+        assert_eq!(covering("/a", "other", &["openid"]), None, "another account");
         assert_eq!(t.default_scopes("/a", "acc"), Some(v(&["openid"])), "the newest grant");
         t.remove(&BTreeSet::from([2]));
-        assert_eq!(t.covering("/a", "acc", &v(&["openid"])), Some(1));
+        assert_eq!(covering("/a", "acc", &["openid"]), Some(1));
         t.remove_account("acc");
         assert!(t.list().is_empty());
+    }
+
+    #[test]
+    fn a_grant_covers_only_the_content_it_was_given_to() {
+        let t = GrantTable::new(vec![grant(1, app("/a", Some("aa")), &["openid"])]);
+        let scopes = v(&["openid"]);
+        let check = |asking: AppInfo, scopes: &ScopeSet| {
+            t.covering(&asking.key, asking.content.as_ref(), "acc", scopes)
+        };
+        assert_eq!(check(app("/a", Some("aa")), &scopes), Coverage::Covered(1));
+        let Coverage::Changed(change) = check(app("/a", Some("bb")), &scopes) else {
+            panic!("other bytes at the same path are covered")
+        };
+        assert_eq!((change.grant, change.allowed_at), (1, 1));
+        assert_eq!(change.parts, [ChangedPart::Executable]);
+        assert_eq!(change.allowed, app("/a", Some("aa")).content.unwrap());
+        // No grant at all for those scopes: nothing changed, nothing covers.
+        assert_eq!(check(app("/a", Some("bb")), &v(&["email"])), Coverage::None);
+        // A grant from before content was recorded binds to what asks now.
+        t.insert(grant(2, app("/b", None), &["openid"]));
+        let Coverage::Moved { grant, update } = check(app("/b", Some("cc")), &scopes) else {
+            panic!("an old grant is bound at its first use")
+        };
+        assert_eq!((grant.id, update.reason), (2, UpdateReason::FirstUse));
+        // The in-process app (no files): the key decides.
+        assert_eq!(check(app("/a", None), &scopes), Coverage::Covered(1));
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sesame_ipc::consent::{Decision, PendingInfo};
+use sesame_ipc::consent::{ContentChange, Decision, PendingInfo};
 use sesame_ipc::ScopeSet;
 use tokio::sync::watch;
 
@@ -48,17 +48,23 @@ pub struct Ticket {
 }
 
 impl PendingQueue {
+    /// Asks the user about `caller` (whose `app.content` is what asks now), or joins the
+    /// same question. `changed`: the grant this program held, if its content changed.
     pub fn ask(
         &self,
         caller: &Caller,
         account: &str,
         scopes: &ScopeSet,
+        changed: Option<ContentChange>,
         timeout: Duration,
         now: i64,
     ) -> Result<Ticket, TooManyQuestions> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Other bytes under the same key are another question: the answer is about the
+        // program the user was shown.
         let same = |e: &&mut Entry| {
             e.info.app.key == caller.app.key
+                && e.info.app.content == caller.app.content
                 && e.info.account == account
                 && e.info.scopes == *scopes
         };
@@ -89,6 +95,7 @@ impl PendingQueue {
             waiting: 1,
             created_at: now,
             expires_at: now + timeout.as_secs() as i64,
+            changed,
         };
         let (tx, rx) = watch::channel(None);
         let ticket =
@@ -160,12 +167,14 @@ mod tests {
             icon: None,
             flatpak_app: None,
             sandboxed: false,
+            content: None,
         };
         Caller {
             app,
             process: ProcessRef { pid, start_time: 1 },
             via_cli: false,
             management: false,
+            files: None,
         }
     }
 
@@ -173,9 +182,9 @@ mod tests {
     async fn identical_requests_collapse_and_share_the_answer() {
         let q = PendingQueue::default();
         let s = ScopeSet::from(["openid"]);
-        let a = q.ask(&caller("/a", 1), "acc", &s, Duration::from_secs(5), 100).unwrap();
-        let b = q.ask(&caller("/a", 2), "acc", &s, Duration::from_secs(5), 101).unwrap();
-        let c = q.ask(&caller("/b", 3), "acc", &s, Duration::from_secs(5), 102).unwrap();
+        let a = q.ask(&caller("/a", 1), "acc", &s, None, Duration::from_secs(5), 100).unwrap();
+        let b = q.ask(&caller("/a", 2), "acc", &s, None, Duration::from_secs(5), 101).unwrap();
+        let c = q.ask(&caller("/b", 3), "acc", &s, None, Duration::from_secs(5), 102).unwrap();
         assert!(a.is_new && !b.is_new && c.is_new);
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
@@ -189,7 +198,7 @@ mod tests {
             c.app.exe = "/usr/bin/bash".into();
             c
         };
-        let t = q.ask(&term(20), "acc", &s, Duration::from_secs(5), 100).unwrap();
+        let t = q.ask(&term(20), "acc", &s, None, Duration::from_secs(5), 100).unwrap();
         assert!(!q.asked_by(t.id, &term(21)), "another terminal may answer");
         assert!(q.asked_by(t.id, &term(20)), "the asking terminal may not");
         q.expire(t.id).unwrap();
@@ -206,22 +215,52 @@ mod tests {
         assert!(q.list().is_empty());
     }
 
+    /// Two programs at one path with different bytes are asked about apart: an answer is
+    /// about the program the user was shown.
+    #[test]
+    fn other_content_under_the_same_key_is_another_question() {
+        use sesame_ipc::consent::{ChangedPart, ContentChange, FileContent, ProgramContent};
+        let q = PendingQueue::default();
+        let s = ScopeSet::from(["openid"]);
+        let with = |sha: &str| {
+            let mut c = caller("/a", 1);
+            c.app.content = Some(ProgramContent {
+                exe: Some(FileContent { sha256: sha.into(), package: None }),
+                ..Default::default()
+            });
+            c
+        };
+        let change = ContentChange {
+            grant: 7,
+            allowed_at: 1,
+            parts: vec![ChangedPart::Executable],
+            allowed: with("aa").app.content.unwrap(),
+        };
+        let t = Duration::from_secs(5);
+        let a = q.ask(&with("aa"), "acc", &s, None, t, 0).unwrap();
+        let b = q.ask(&with("bb"), "acc", &s, Some(change.clone()), t, 0).unwrap();
+        assert!(a.is_new && b.is_new && a.id != b.id);
+        assert_eq!(q.get(b.id).unwrap().changed, Some(change));
+        assert_eq!(q.get(a.id).unwrap().changed, None);
+        assert!(!q.ask(&with("bb"), "acc", &s, None, t, 0).unwrap().is_new, "the same joins");
+    }
+
     #[test]
     fn one_app_has_at_most_its_share_of_questions() {
         let q = PendingQueue::default();
         let t = Duration::from_secs(5);
         let scopes = ["a", "b", "c", "d", "e"].map(|s| ScopeSet::from([s]));
         for s in &scopes[..MAX_QUESTIONS_PER_APP] {
-            assert!(q.ask(&caller("/greedy", 1), "acc", s, t, 0).unwrap().is_new);
+            assert!(q.ask(&caller("/greedy", 1), "acc", s, None, t, 0).unwrap().is_new);
         }
-        let refused = q.ask(&caller("/greedy", 2), "acc", &scopes[4], t, 0);
+        let refused = q.ask(&caller("/greedy", 2), "acc", &scopes[4], None, t, 0);
         assert!(matches!(refused, Err(TooManyQuestions(MAX_QUESTIONS_PER_APP))));
         // Asking again what is already asked joins it; other apps are not affected.
-        assert!(!q.ask(&caller("/greedy", 3), "acc", &scopes[0], t, 0).unwrap().is_new);
-        assert!(q.ask(&caller("/other", 4), "acc", &scopes[4], t, 0).unwrap().is_new);
+        assert!(!q.ask(&caller("/greedy", 3), "acc", &scopes[0], None, t, 0).unwrap().is_new);
+        assert!(q.ask(&caller("/other", 4), "acc", &scopes[4], None, t, 0).unwrap().is_new);
         assert_eq!(q.list().len(), MAX_QUESTIONS_PER_APP + 1);
         // An answered question makes room again.
         q.answer(1, Decision::Deny).unwrap();
-        assert!(q.ask(&caller("/greedy", 5), "acc", &scopes[4], t, 0).is_ok());
+        assert!(q.ask(&caller("/greedy", 5), "acc", &scopes[4], None, t, 0).is_ok());
     }
 }

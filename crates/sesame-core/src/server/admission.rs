@@ -215,8 +215,10 @@ mod tests {
             icon: None,
             flatpak_app: None,
             sandboxed: false,
+            content: None,
         };
-        Caller { app, process: ProcessRef { pid: 1, start_time: 1 }, via_cli: false, management }
+        let process = ProcessRef { pid: 1, start_time: 1 };
+        Caller { app, process, via_cli: false, management, files: None }
     }
 
     fn idle(seat: Result<Seat, Refusal>) -> Seat {

@@ -66,7 +66,7 @@ async fn call(
         }
         MethodId::AccountsList => {
             params::<m::AccountsList>(p)?;
-            reply::<m::AccountsList>(AccountsListResult { accounts: broker.accounts() })
+            reply::<m::AccountsList>(AccountsListResult { accounts: broker.accounts_for(caller) })
         }
         MethodId::TokenGet => {
             let p = params::<m::TokenGet>(p)?;
