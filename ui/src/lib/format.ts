@@ -64,10 +64,11 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 const EVENT_WORDS: Record<ActivityEvent, string> = {
   handed_out: 'Token handed out',
   approved: 'Approved once',
-  remembered: 'Always allowed',
+  remembered: 'Allowed and remembered',
   denied: 'Denied',
   timed_out: 'Not answered in time',
   revoked: 'Grant revoked',
+  lapsed: 'Grant lapsed',
   refused: 'Refused',
 };
 
