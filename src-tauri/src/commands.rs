@@ -4,7 +4,8 @@
 //! Which window may call which command is tauri's ACL: `capabilities/*.json`.
 
 use sesame_ipc::consent::{
-    ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingInfo,
+    ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingAnswerParams,
+    PendingInfo,
 };
 use sesame_ipc::protocol::{LoginDeviceStartResult, LogoutResult};
 use sesame_ipc::ErrorKind;
@@ -151,16 +152,20 @@ pub fn consent_current(state: State<'_, AppState>) -> Answer<Option<ConsentView>
 }
 
 /// Answers as this app, only for the request on screen; closes the window when nothing
-/// else waits.
+/// else waits. `for_secs` goes with `approve_for`, `account` is the one chosen when the
+/// request offers several (`pending.answer`'s params).
 #[tauri::command]
 pub async fn consent_answer<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     id: u64,
     decision: Decision,
+    for_secs: Option<u64>,
+    account: Option<String>,
 ) -> Answer<()> {
     state.check_shown(id)?;
-    state.broker()?.answer_pending(&state.me, id, decision).await?;
+    let params = PendingAnswerParams { id, decision, for_secs, account };
+    state.broker()?.answer_pending(&state.me, &params).await?;
     state.answered(id);
     windows::close_consent_if_idle(&app, &state);
     ok(())

@@ -69,6 +69,20 @@ impl Bus {
         bus
     }
 
+    /// A bus with nothing on it, at `run/<name>` (the env's stand-in for the system bus).
+    pub fn plain(dir: &Path, name: &str) -> Bus {
+        let socket = dir.join("run").join(name);
+        let address = format!("unix:path={}", socket.display());
+        let mut cmd = Command::new("dbus-daemon");
+        cmd.args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg(format!("--address={address}"));
+        let log = dir.join(format!("logs/{name}.log"));
+        let dbus = Guard::new("dbus-daemon", spawn_logged(cmd, &log, false), log);
+        wait_for(Duration::from_secs(10), || socket.exists().then_some(()))
+            .expect("dbus-daemon did not start");
+        Bus { address, _keyring: None, _dbus: Some(dbus) }
+    }
+
     pub fn address(&self) -> &str {
         &self.address
     }

@@ -10,6 +10,7 @@ mod device;
 mod flood;
 mod hijack;
 mod idp;
+mod lock;
 mod other_user;
 mod sandbox;
 mod webdriver;
@@ -19,6 +20,7 @@ pub use consent::*;
 pub use device::*;
 pub use flood::*;
 pub use hijack::*;
+pub use lock::*;
 pub use other_user::*;
 pub use raw_conn::RawConn;
 pub use sandbox::*;
@@ -74,6 +76,9 @@ pub struct Options {
     pub device_slow_down: u64,
     /// Start `sesame daemon` (false for the app tests: the app hosts the broker).
     pub daemon: bool,
+    /// A private "system" bus (a plain dbus-daemon) for the programs' `DBUS_SYSTEM_BUS_ADDRESS`;
+    /// without it that address points at nothing, so no test reaches the host's system bus.
+    pub system_bus: bool,
 }
 
 impl Default for Options {
@@ -90,6 +95,7 @@ impl Default for Options {
             device_interval: 1,
             device_slow_down: 0,
             daemon: true,
+            system_bus: false,
         }
     }
 }
@@ -100,6 +106,7 @@ pub struct Env {
     pub socket: PathBuf,
     pub config: PathBuf,
     bus: bus::Bus,
+    system_bus: Option<bus::Bus>,
     idp: Option<Guard>,
     daemon: Option<Guard>,
     daemon_runs: usize,
@@ -115,6 +122,7 @@ impl Env {
             set_mode(&dir.join(sub), 0o700);
         }
         let bus = bus::Bus::start(&dir, opts.keyring);
+        let system_bus = opts.system_bus.then(|| bus::Bus::plain(&dir, "system_bus"));
         let (idp, issuer) = idp::start_idp(&dir, &opts);
         let config = dir.join("config/sesame/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
@@ -136,6 +144,7 @@ impl Env {
             socket,
             config,
             bus,
+            system_bus,
             idp: Some(idp),
             daemon: None,
             daemon_runs: 0,
@@ -158,12 +167,21 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.dir.join("config"))
             .env("XDG_CACHE_HOME", self.dir.join("cache"))
             .env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            .env("DBUS_SYSTEM_BUS_ADDRESS", self.system_bus_address())
             .env("BROWSER", root().join("tests/browser.py"))
             .env("BROWSER_LOG", self.dir.join("logs/browser.log"))
             .env("RUST_LOG", "info")
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// The private system bus, else an address where there is none.
+    fn system_bus_address(&self) -> String {
+        match &self.system_bus {
+            Some(bus) => bus.address().to_owned(),
+            None => format!("unix:path={}", self.dir.join("run/no-system-bus").display()),
+        }
     }
 
     pub fn start_daemon(&mut self) {

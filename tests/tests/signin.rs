@@ -45,23 +45,25 @@ fn login_then_token_is_active_at_the_provider() {
     env.assert_no_leaks();
 }
 
+/// Which of several accounts a program gets by provider id is the user's choice in the
+/// question (tests/tests/approval.rs); a program granted several must name the one it wants.
 #[test]
-fn two_accounts_of_one_provider_need_the_account_id() {
+fn two_accounts_of_one_provider_need_the_account_id_once_both_are_granted() {
     let env = Env::start(Options::default());
     let alice = env.login("alice");
     let bob = env.login("bob");
     assert_ne!(alice, bob);
+
+    let a = env.token(&alice, &[]);
+    let b = env.token(&bob, &[]);
+    assert_eq!(env.introspect(&a)["sub"], json!("alice"));
+    assert_eq!(env.introspect(&b)["sub"], json!("bob"));
 
     let out = env.sesame(&["token", "local"], &[]);
     assert!(!out.status.success());
     let msg = stderr(&out);
     assert!(msg.contains(&alice) && msg.contains(&bob), "the error names both accounts: {msg}");
     assert_eq!(error_kind(&env.rpc("token.get", json!({"account": "local"}))), "ambiguous_account");
-
-    let a = env.token(&alice, &[]);
-    let b = env.token(&bob, &[]);
-    assert_eq!(env.introspect(&a)["sub"], json!("alice"));
-    assert_eq!(env.introspect(&b)["sub"], json!("bob"));
 
     // Signing in again as alice updates her account in place.
     assert_eq!(env.login("alice"), alice);

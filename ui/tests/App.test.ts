@@ -8,7 +8,7 @@ import type { GrantInfo } from '../src/lib/types';
 import { account, fake, NOW } from './fixtures';
 
 const byTestId = (id: string) => screen.getByTestId(id);
-const grant = (id: number, key: string, name: string, accountId = 'local-1a2b3c4d'): GrantInfo => ({ id, app: { key, name, exe: key, sandboxed: false }, account: accountId, scopes: ['email'], created_at: NOW, last_used_at: NOW, use_count: 3 });
+const grant = (id: number, key: string, name: string, accountId = 'local-1a2b3c4d'): GrantInfo => ({ id, app: { key, name, exe: key, sandboxed: false }, account: accountId, scopes: ['email'], created_at: NOW, last_used_at: NOW, use_count: 3, until_lock: false });
 
 async function open(b = fake({ accounts: [account()] }), page = 'accounts') {
   location.hash = `#${page}`;
@@ -201,6 +201,21 @@ describe('apps & grants', () => {
     await fireEvent.click(all);
     await waitFor(() => expect(screen.queryByTestId('app-group')).toBeNull());
     expect(b.calls.find((c) => c.method === 'revokeApp')?.args).toEqual(['/usr/bin/gh']);
+  });
+});
+
+describe('apps & grants: lengths', () => {
+  it('shows when a grant for a time or until the screen locks ends, and nothing for always', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const timed = { ...grant(1, '/usr/bin/msmtp', 'msmtp'), expires_at: now + 3 * 3600 };
+    const locked = { ...grant(2, '/usr/bin/gh', 'gh'), until_lock: true };
+    const always = grant(3, '/usr/bin/rclone', 'rclone');
+    await open(fake({ accounts: [account()], grants: [timed, locked, always] }), 'grants');
+    await screen.findAllByTestId('app-group');
+    const row = (id: number) => document.querySelector(`[data-grant-id="${id}"]`) as HTMLElement;
+    expect(within(row(1)).getByTestId('grant-end').textContent).toMatch(/^Ends at .+ \(in 3 h\)$/);
+    expect(within(row(2)).getByTestId('grant-end').textContent).toBe('Ends when the screen locks');
+    expect(within(row(3)).queryByTestId('grant-end')).toBeNull();
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import ConsentApp from '../src/consent/ConsentApp.svelte';
 import { fake, pending } from './fixtures';
 
@@ -77,6 +77,51 @@ describe('consent window', () => {
     await waitFor(() => expect(screen.getByTestId('consent-app-name').textContent).toBe('gh'));
     expect(buttons().every((b) => b.disabled)).toBe(true);
     expect(b.state.grants).toHaveLength(1);
+  });
+
+  it('remembers for 1 h, 8 h or until the screen locks', async () => {
+    for (const [testid, args] of [
+      ['approve-1h', [3, 'approve_for', { forSecs: 3600 }]],
+      ['approve-8h', [3, 'approve_for', { forSecs: 8 * 3600 }]],
+      ['approve-until-lock', [3, 'approve_until_lock']],
+    ] as const) {
+      const b = fake({ pending: [pending()], securityDelayMs: 0 });
+      const { unmount } = render(ConsentApp, { props: { backend: b } });
+      const button = (await screen.findByTestId(testid)) as HTMLButtonElement;
+      await waitFor(() => expect(button.disabled).toBe(false));
+      await fireEvent.click(button);
+      await screen.findByText('Nothing waiting');
+      expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual(args);
+      expect(b.state.grants).toHaveLength(1);
+      unmount();
+    }
+  });
+
+  it('lets the user choose the account when the program named a provider with several', async () => {
+    const accounts = [
+      { id: 'local-aaaa', name: 'alice@example.test' },
+      { id: 'local-bbbb', name: 'bob@example.test' },
+    ];
+    const b = fake({ pending: [pending({ account: 'local', accounts })], securityDelayMs: 0 });
+    render(ConsentApp, { props: { backend: b } });
+    expect((await screen.findByTestId('consent-account')).textContent).toBe('local');
+    const choices = screen.getAllByTestId('consent-account-choice');
+    expect(choices.map((c) => c.dataset.accountId)).toEqual(['local-aaaa', 'local-bbbb']);
+    expect(choices[1].textContent).toContain('bob@example.test');
+    const deny = screen.getByTestId('deny') as HTMLButtonElement;
+    await waitFor(() => expect(deny.disabled).toBe(false));
+    // Nothing is chosen for the user: no approval until they pick one, not even with Enter.
+    expect(buttons().slice(0, 2).every((b) => b.disabled)).toBe(true);
+    await fireEvent.keyDown(window, { key: 'Enter' });
+    expect(b.calls.some((c) => c.method === 'consentAnswer')).toBe(false);
+    expect(screen.getByRole('alert').textContent).toMatch(/Choose the account/);
+
+    await fireEvent.click(within(choices[1]).getByRole('radio'));
+    await waitFor(() => expect(buttons()[0].disabled).toBe(false));
+    await fireEvent.click(screen.getByTestId('approve-8h'));
+    await screen.findByText('Nothing waiting');
+    expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual([3, 'approve_for', { forSecs: 8 * 3600, account: 'local-bbbb' }]);
+    expect(b.state.grants[0].account).toBe('local-bbbb'); // the grant names the one chosen
   });
 
   it('shows "Nothing waiting" when nothing waits', async () => {

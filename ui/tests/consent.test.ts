@@ -105,3 +105,53 @@ describe('ConsentModel', () => {
     expect(model.answering).toBe(false);
   });
 });
+
+describe('ConsentModel: lengths and the account choice', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const accounts = [
+    { id: 'local-aaaa', name: 'alice@example.test' },
+    { id: 'local-bbbb', name: 'bob@example.test' },
+  ];
+
+  it('sends the length only with approve_for, and nothing extra otherwise', async () => {
+    const b = fake({ pending: [pending({ id: 3 }), pending({ id: 4, scopes: ['openid'] })], securityDelayMs: 0 });
+    const model = new ConsentModel(b);
+    await model.load();
+    vi.advanceTimersByTime(0);
+    await model.answer('approve_for', 2);
+    vi.advanceTimersByTime(0);
+    await model.answer('approve_until_lock');
+    const answers = b.calls.filter((c) => c.method === 'consentAnswer').map((c) => c.args);
+    expect(answers).toEqual([[3, 'approve_for', { forSecs: 2 }], [4, 'approve_until_lock']]);
+    expect(b.state.grants.map((g) => [g.expires_at != null, g.until_lock])).toEqual([[true, false], [false, true]]);
+  });
+
+  it('approves a choice only with an account chosen, and forgets the choice for the next request', async () => {
+    const b = fake({ pending: [pending({ id: 3, account: 'local', accounts }), pending({ id: 4, account: 'local', accounts, scopes: ['openid'] })], securityDelayMs: 100 });
+    const model = new ConsentModel(b);
+    await model.load();
+    model.choose('local-aaaa');
+    expect(model.account).toBeNull(); // locked: a stray click cannot choose either
+    vi.advanceTimersByTime(100);
+    expect(model.needsAccount).toBe(true);
+    expect(model.canAnswer && !model.canApprove).toBe(true);
+    await model.answer('approve_once');
+    expect(model.error).toMatch(/Choose the account/);
+    expect(b.calls.some((c) => c.method === 'consentAnswer')).toBe(false);
+    model.choose('local-zzzz'); // not offered
+    expect(model.account).toBeNull();
+
+    model.choose('local-bbbb');
+    expect(model.canApprove).toBe(true);
+    await model.answer('approve_always');
+    expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual([3, 'approve_always', { account: 'local-bbbb' }]);
+    expect(model.current?.request.id).toBe(4);
+    expect(model.account).toBeNull();
+    vi.advanceTimersByTime(100);
+    await model.answer('deny'); // denying needs no choice
+    expect(b.calls.filter((c) => c.method === 'consentAnswer').at(-1)?.args).toEqual([4, 'deny']);
+  });
+});
+

@@ -24,7 +24,7 @@ describe('pages', () => {
       }
     }
     const b = new Named(fake({ accounts: [account()] }).state);
-    b.state.grants = [{ id: 1, app: { key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false }, account: 'local-1a2b3c4d', scopes: ['email'], created_at: NOW, last_used_at: NOW, use_count: 1 }];
+    b.state.grants = [{ id: 1, app: { key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false }, account: 'local-1a2b3c4d', scopes: ['email'], created_at: NOW, last_used_at: NOW, use_count: 1, until_lock: false }];
     location.hash = '#accounts';
     const { unmount } = render(App, { props: { backend: b } });
     expect((await screen.findByTestId('account-row')).textContent).toContain('local-1a2b3c4d as named by the app');

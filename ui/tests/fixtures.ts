@@ -19,6 +19,7 @@ export function pending(over: Partial<PendingInfo> = {}): PendingInfo {
     waiting: 1,
     created_at: NOW,
     expires_at: Math.floor(Date.now() / 1000) + 120,
+    accounts: [],
     ...over,
   };
 }

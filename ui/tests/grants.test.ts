@@ -3,7 +3,7 @@ import { groupGrantsByApp } from '../src/lib/grants';
 import type { AppInfo, GrantInfo } from '../src/lib/types';
 
 const app = (key: string, name: string): AppInfo => ({ key, name, exe: key, sandboxed: false });
-const grant = (id: number, a: AppInfo, account: string, last: number | null, uses: number): GrantInfo => ({ id, app: a, account, scopes: ['email'], created_at: 1, last_used_at: last, use_count: uses });
+const grant = (id: number, a: AppInfo, account: string, last: number | null, uses: number): GrantInfo => ({ id, app: a, account, scopes: ['email'], created_at: 1, last_used_at: last, use_count: uses, until_lock: false });
 
 describe('groupGrantsByApp', () => {
   const msmtp = app('/usr/bin/msmtp', 'msmtp');

@@ -58,7 +58,7 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             vec![
                 p.id.to_string(),
                 who,
-                p.account.clone(),
+                pending_account(p),
                 p.scopes.to_string(),
                 p.waiting.to_string(),
                 utc(p.expires_at),
@@ -79,16 +79,35 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             );
         }
     }
-    table(&header, &rows)
+    let mut out = table(&header, &rows)
         + &notes
-        + "Answer with `sesame approve <id> [--remember]` or `sesame deny <id>`.\n"
+        + "Answer with `sesame approve <id>` (once), adding `--for 8h`, `--until-lock` or `--remember` to let it ask no more for that long; or `sesame deny <id>`.\n";
+    if let Some(p) = pending.iter().find(|p| !p.accounts.is_empty()) {
+        let first = p.accounts.first().map_or("<id>", |a| a.id.as_str());
+        out += &format!(
+            "A request for several accounts needs your choice: `sesame approve {} --account {first}`.\n",
+            p.id
+        );
+    }
+    out
+}
+
+/// The account a question is about, or the accounts it lets you choose from.
+fn pending_account(p: &PendingInfo) -> String {
+    if p.accounts.is_empty() {
+        return p.account.clone();
+    }
+    let choices: Vec<String> =
+        p.accounts.iter().map(|a| format!("{} ({})", a.id, a.name)).collect();
+    format!("choose: {}", choices.join(", "))
 }
 
 pub fn grants_table(grants: &[GrantInfo]) -> String {
     if grants.is_empty() {
         return "No program has a grant.\n".into();
     }
-    let header = ["ID", "PROGRAM", "CONTENT", "ACCOUNT", "SCOPES", "USES", "LAST USE", "GRANTED"];
+    let header =
+        ["ID", "PROGRAM", "CONTENT", "ACCOUNT", "SCOPES", "USES", "LAST USE", "GRANTED", "ENDS"];
     let rows: Vec<Vec<String>> = grants
         .iter()
         .map(|g| {
@@ -102,6 +121,7 @@ pub fn grants_table(grants: &[GrantInfo]) -> String {
                 g.use_count.to_string(),
                 last,
                 utc(g.created_at),
+                grant_end(g),
             ]
         })
         .collect();
@@ -128,6 +148,15 @@ fn content_words(content: Option<&ProgramContent>) -> String {
         parts.push(format!("{} commit {commit}…", f.app));
     }
     parts.join(" + ")
+}
+
+/// When a grant ends by itself.
+fn grant_end(g: &GrantInfo) -> String {
+    match (g.expires_at, g.until_lock) {
+        (Some(at), _) => utc_seconds(at),
+        (None, true) => "when the screen locks".into(),
+        (None, false) => "when revoked".into(),
+    }
 }
 
 pub fn activity_table(rows: &[ActivityInfo]) -> String {
@@ -206,6 +235,13 @@ pub fn utc(ts: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
+/// [`utc`] with the seconds: a grant for a few seconds ends within the minute it was made.
+pub fn utc_seconds(ts: i64) -> String {
+    let minute = utc(ts);
+    let secs = format!(":{:02} UTC", ts.rem_euclid(60));
+    minute.strip_suffix(" UTC").map_or(minute.clone(), |m| format!("{m}{secs}"))
+}
+
 /// One line per event, for `sesame events`.
 pub fn event_line(event: &BrokerEvent) -> String {
     match event {
@@ -233,6 +269,7 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::utc(1_795_824_000), "2026-11-28 00:00 UTC");
         assert_eq!(super::utc(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
+        assert_eq!(super::utc_seconds(951_782_400 + 3_661), "2000-02-29 01:01:01 UTC");
     }
 
     #[test]
@@ -291,6 +328,7 @@ mod tests {
                 parts: vec![ChangedPart::Executable],
                 allowed: content("aa", None),
             }),
+            accounts: vec![],
         };
         let table = super::pending_table(&[pending]);
         assert!(
@@ -316,6 +354,8 @@ mod tests {
             created_at: 0,
             last_used_at: None,
             use_count: 0,
+            expires_at: None,
+            until_lock: false,
         };
         let table = super::grants_table(&[grant(2, Some(moved)), grant(3, None)]);
         assert!(table.contains("msmtp 1.8.24-1"), "{table}");

@@ -85,13 +85,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Let a waiting request have its token.
+    /// Let a waiting request have its token (once, unless told how long to remember it).
     Approve {
         /// The request's id from `sesame pending`.
         id: u64,
-        /// Also remember: the same program gets tokens for this account and scopes without asking.
-        #[arg(long)]
+        /// Also remember, until revoked: the same program gets tokens for this account and
+        /// scopes without asking.
+        #[arg(long, conflicts_with_all = ["for_", "until_lock"])]
         remember: bool,
+        /// Also remember for this long, then ask again: e.g. 90s, 15m, 8h, 2d, 1h30m (at most 7d).
+        #[arg(long = "for", value_name = "DURATION", value_parser = consent::parse_duration, conflicts_with = "until_lock")]
+        for_: Option<u64>,
+        /// Also remember until the screen locks (or the system sleeps, or the broker stops).
+        #[arg(long)]
+        until_lock: bool,
+        /// The account to hand out, when the request lets you choose (`sesame pending` lists them).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
     },
     /// Refuse a waiting request.
     Deny {

@@ -33,6 +33,10 @@ pub enum BrokerError {
     ConsentTimeout { app: String, account: String },
     #[error("there is no pending request {0} (answered already, or it timed out)")]
     NoSuchPending(u64),
+    /// An approval of a question that offers several accounts named none: which identity a
+    /// program acts as is the user's choice, not a guess.
+    #[error("request {id} lets you choose among several accounts ({}); an approval must name the one to hand out", ids.join(", "))]
+    AccountNotChosen { id: u64, ids: Vec<String> },
     #[error("there is no grant {0}")]
     NoSuchGrant(i64),
     /// `hint` says where the user finds the secret.
@@ -92,6 +96,7 @@ impl BrokerError {
             BrokerError::ConsentDenied { .. } => ErrorKind::ConsentDenied,
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
+            BrokerError::AccountNotChosen { .. } => ErrorKind::BadRequest,
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
             BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
@@ -117,6 +122,9 @@ impl BrokerError {
             BrokerError::ConsentDenied { .. } | BrokerError::NoSuchGrant(_) => Remedy::ListGrants,
             BrokerError::ConsentTimeout { .. } => Remedy::AnswerPending,
             BrokerError::NoSuchPending(_) => Remedy::ListPending,
+            BrokerError::AccountNotChosen { id, ids } => {
+                Remedy::ChooseAccount { pending: *id, ids: ids.clone() }
+            }
             BrokerError::ClientSecretMissing { provider: p, .. }
             | BrokerError::ClientRejected { provider: p, .. } => {
                 Remedy::StoreSecret { provider: provider(p) }

@@ -82,6 +82,8 @@ pub fn start(paths: Paths, helper: HelperCommand) -> Result<Host, HostError> {
     let rotation = Rotation::helper(helper.program, helper.args, paths.data_dir.join("locks"));
     let broker = Broker::with_rotation(config, db, keyring, rotation)?;
     let (listener, guard) = socket::bind(&paths.socket)?;
+    // The grants made "until the screen locks" end when it does.
+    broker.watch_screen_lock();
     Ok(Host { broker, listener, paths, _socket: guard })
 }
 

@@ -37,6 +37,7 @@ mod policy;
 mod retry;
 mod rotation;
 mod scope_words;
+mod screen_lock;
 pub mod server;
 
 pub use broker::Broker;

@@ -202,8 +202,8 @@ impl Client {
         }
     }
 
-    pub async fn answer(&mut self, id: u64, decision: Decision) -> Result<(), ClientError> {
-        self.request::<m::PendingAnswer>(&PendingAnswerParams { id, decision }).await?;
+    pub async fn answer(&mut self, params: &PendingAnswerParams) -> Result<(), ClientError> {
+        self.request::<m::PendingAnswer>(params).await?;
         Ok(())
     }
 

@@ -52,6 +52,20 @@ pub struct PendingInfo {
     /// the user allowed it: what changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<ContentChange>,
+    /// The accounts the user chooses from: the program named a provider that has several
+    /// (`account` is then the provider id) and holds a grant for none of them. Empty when
+    /// the question is about `account` only.
+    #[serde(default)]
+    pub accounts: Vec<AccountChoice>,
+}
+
+/// An account a question offers, for people: its id and who it is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChoice {
+    pub id: String,
+    /// `AccountInfo::display_name`: the e-mail, else the name, else the subject.
+    pub name: String,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -60,16 +74,153 @@ pub struct PendingInfo {
 pub enum Decision {
     /// Hand out tokens to the requests waiting now; ask again next time.
     ApproveOnce,
-    /// Hand out, and remember a grant for (app, account, scopes).
+    /// Hand out, and remember a grant for `for_secs` seconds; then it lapses.
+    ApproveFor,
+    /// Hand out, and remember a grant until the screen locks (or the system sleeps, or the
+    /// broker stops).
+    ApproveUntilLock,
+    /// Hand out, and remember a grant for (app, account, scopes) until it is revoked.
     ApproveAlways,
     Deny,
 }
 
+/// The longest an `approve_for` grant may last: longer is "always", which the user
+/// chooses as such (and which some programs are not offered).
+pub const MAX_APPROVAL_SECS: u64 = 7 * 24 * 3600;
+
+/// Params of `pending.answer`. `{"id", "decision"}` is the whole answer for a question
+/// about one account; `for_secs` goes with `approve_for`, and `account` names the account
+/// chosen when the question offers several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PendingAnswerParams {
     pub id: u64,
     pub decision: Decision,
+    /// With `approve_for`: how long the grant lasts, 1 ..= [`MAX_APPROVAL_SECS`] seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_secs: Option<u64>,
+    /// The account chosen, one of the question's `accounts` (required to approve a question
+    /// that offers several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+/// How long an approval lasts. The one place the lengths are told apart: only
+/// [`Approval::Always`] lasts until revoked ([`Approval::is_forever`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// This request only: no grant.
+    Once,
+    /// A grant that lapses this many seconds after the answer.
+    For { secs: u64 },
+    /// A grant that lapses when the screen locks, the system sleeps or the broker stops.
+    UntilLock,
+    /// A grant until revoked.
+    Always,
+}
+
+impl Approval {
+    /// A grant that never lapses by itself.
+    pub fn is_forever(self) -> bool {
+        self == Approval::Always
+    }
+
+    /// When a grant made by this approval ends; `None` for [`Approval::Once`] (no grant).
+    pub fn grant_end(self, now: i64) -> Option<GrantEnd> {
+        match self {
+            Approval::Once => None,
+            Approval::For { secs } => Some(GrantEnd {
+                expires_at: Some(now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))),
+                until_lock: false,
+            }),
+            Approval::UntilLock => Some(GrantEnd { expires_at: None, until_lock: true }),
+            Approval::Always => Some(GrantEnd::NEVER),
+        }
+    }
+
+    /// For people: "once", "for 8 h", "until the screen locks", "always".
+    pub fn words(self) -> String {
+        match self {
+            Approval::Once => "once".into(),
+            Approval::For { secs } => format!("for {}", duration_words(secs)),
+            Approval::UntilLock => "until the screen locks".into(),
+            Approval::Always => "always".into(),
+        }
+    }
+}
+
+/// What an answer says, checked: `pending.answer`'s decision with its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Approve(Approval),
+    Deny,
+}
+
+impl PendingAnswerParams {
+    pub fn new(id: u64, answer: Answer, account: Option<String>) -> PendingAnswerParams {
+        let (decision, for_secs) = match answer {
+            Answer::Deny => (Decision::Deny, None),
+            Answer::Approve(Approval::Once) => (Decision::ApproveOnce, None),
+            Answer::Approve(Approval::For { secs }) => (Decision::ApproveFor, Some(secs)),
+            Answer::Approve(Approval::UntilLock) => (Decision::ApproveUntilLock, None),
+            Answer::Approve(Approval::Always) => (Decision::ApproveAlways, None),
+        };
+        PendingAnswerParams { id, decision, for_secs, account }
+    }
+
+    /// The answer, or why these params are not one (`for_secs` missing, out of range, or
+    /// given with another decision).
+    pub fn answer(&self) -> Result<Answer, String> {
+        let approval = match (self.decision, self.for_secs) {
+            (Decision::ApproveFor, Some(secs)) if (1..=MAX_APPROVAL_SECS).contains(&secs) => {
+                Approval::For { secs }
+            }
+            (Decision::ApproveFor, Some(secs)) => {
+                return Err(format!(
+                    "`for_secs` must be 1 to {MAX_APPROVAL_SECS} ({}), not {secs}; for longer, approve always",
+                    duration_words(MAX_APPROVAL_SECS)
+                ))
+            }
+            (Decision::ApproveFor, None) => {
+                return Err("`approve_for` needs `for_secs`: how many seconds the grant lasts".into())
+            }
+            (_, Some(_)) => {
+                return Err("`for_secs` goes only with the decision `approve_for`".into())
+            }
+            (Decision::ApproveOnce, None) => Approval::Once,
+            (Decision::ApproveUntilLock, None) => Approval::UntilLock,
+            (Decision::ApproveAlways, None) => Approval::Always,
+            (Decision::Deny, None) => return Ok(Answer::Deny),
+        };
+        Ok(Answer::Approve(approval))
+    }
+}
+
+/// A length for people, in its largest whole unit: "2 s", "90 min", "8 h", "7 d".
+pub fn duration_words(secs: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let (size, unit) = UNITS
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs.is_multiple_of(*size))
+        .unwrap_or((1, "s"));
+    format!("{} {unit}", secs / size)
+}
+
+/// When a grant lapses by itself: at a time, when the screen locks, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GrantEnd {
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    pub until_lock: bool,
+}
+
+impl GrantEnd {
+    pub const NEVER: GrantEnd = GrantEnd { expires_at: None, until_lock: false };
+
+    /// Whether a grant with this end still holds at `now`. A lapsed grant covers nothing.
+    pub fn holds_at(self, now: i64) -> bool {
+        self.expires_at.is_none_or(|t| now < t)
+    }
 }
 
 /// The most rows one reply of `pending.list` or `grants.list` carries (also the default):
@@ -110,6 +261,18 @@ pub struct GrantInfo {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub use_count: u64,
+    /// Unix seconds: a grant approved for a time lapses then (and is deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The grant lapses when the screen locks, the system sleeps or the broker stops.
+    #[serde(default)]
+    pub until_lock: bool,
+}
+
+impl GrantInfo {
+    pub fn end(&self) -> GrantEnd {
+        GrantEnd { expires_at: self.expires_at, until_lock: self.until_lock }
+    }
 }
 
 /// Params of `grants.list`: one page, in grant id order. `{}` is the first page.
@@ -166,6 +329,8 @@ pub enum ActivityEvent {
     /// package upgrade, a Flatpak update, a grant from before content was recorded); the
     /// detail says which.
     Updated,
+    /// A grant ended by itself: its time was up, the screen locked, or the broker stopped.
+    Lapsed,
     /// The broker refused the caller (another user, or a management call from an app).
     Refused,
 }
@@ -238,4 +403,84 @@ pub struct ActivityListResult {
     /// last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(v: serde_json::Value) -> PendingAnswerParams {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn todays_answers_keep_working() {
+        let p = params(json!({"id": 3, "decision": "approve_always"}));
+        assert_eq!(p.answer(), Ok(Answer::Approve(Approval::Always)));
+        assert_eq!(params(json!({"id": 3, "decision": "deny"})).answer(), Ok(Answer::Deny));
+        let once = params(json!({"id": 3, "decision": "approve_once"}));
+        assert_eq!(once.answer(), Ok(Answer::Approve(Approval::Once)));
+        assert_eq!(
+            serde_json::to_value(&once).unwrap(),
+            json!({"id": 3, "decision": "approve_once"})
+        );
+    }
+
+    #[test]
+    fn lengths_and_the_account_round_trip() {
+        for answer in [
+            Answer::Approve(Approval::For { secs: 8 * 3600 }),
+            Answer::Approve(Approval::UntilLock),
+            Answer::Approve(Approval::Once),
+            Answer::Deny,
+        ] {
+            let p = PendingAnswerParams::new(7, answer, Some("local-b".into()));
+            let back: PendingAnswerParams =
+                serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+            assert_eq!(back.answer(), Ok(answer));
+            assert_eq!(back.account.as_deref(), Some("local-b"));
+        }
+        let p = params(json!({"id": 1, "decision": "approve_for", "for_secs": 2}));
+        assert_eq!(p.answer(), Ok(Answer::Approve(Approval::For { secs: 2 })));
+    }
+
+    #[test]
+    fn a_length_that_does_not_fit_is_refused_with_a_reason() {
+        let bad = [
+            json!({"id": 1, "decision": "approve_for"}),
+            json!({"id": 1, "decision": "approve_for", "for_secs": 0}),
+            json!({"id": 1, "decision": "approve_for", "for_secs": MAX_APPROVAL_SECS + 1}),
+            json!({"id": 1, "decision": "approve_once", "for_secs": 60}),
+        ];
+        for v in bad {
+            let e = params(v.clone()).answer().unwrap_err();
+            assert!(e.contains("for_secs"), "{v}: {e}");
+        }
+        assert!(
+            serde_json::from_value::<PendingAnswerParams>(
+                json!({"id": 1, "decision": "approve_once", "lasts": 3})
+            )
+            .is_err(),
+            "unknown fields are refused"
+        );
+    }
+
+    #[test]
+    fn only_always_is_forever_and_ends_say_when() {
+        assert!(Approval::Always.is_forever());
+        for a in [Approval::Once, Approval::For { secs: 60 }, Approval::UntilLock] {
+            assert!(!a.is_forever(), "{a:?}");
+        }
+        assert_eq!(Approval::Once.grant_end(100), None);
+        let timed = Approval::For { secs: 60 }.grant_end(100).unwrap();
+        assert_eq!(timed.expires_at, Some(160));
+        assert!(timed.holds_at(159) && !timed.holds_at(160), "a lapsed grant covers nothing");
+        assert!(Approval::UntilLock.grant_end(100).unwrap().until_lock);
+        assert!(Approval::Always.grant_end(100).unwrap().holds_at(i64::MAX));
+        assert_eq!(Approval::For { secs: 8 * 3600 }.words(), "for 8 h");
+        assert_eq!(duration_words(90 * 60), "90 min");
+        assert_eq!(duration_words(2), "2 s");
+        assert_eq!(duration_words(3 * 86_400), "3 d");
+    }
 }

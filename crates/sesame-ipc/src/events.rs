@@ -21,7 +21,7 @@ pub enum BrokerEvent {
     ReauthRequired { account: String, provider: String, why: String },
     /// An account was added, signed in again, or signed out.
     AccountsChanged,
-    /// A grant was made or revoked.
+    /// A grant was made, revoked, or lapsed.
     GrantsChanged,
     /// This subscriber fell behind and missed `missed` events: re-read everything it shows.
     Lagged { missed: u64 },

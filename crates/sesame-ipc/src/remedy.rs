@@ -22,6 +22,8 @@ pub enum Remedy {
     SignInInBrowser { provider: String },
     /// The name matched several accounts: name one of these ids.
     NameAccount { ids: Vec<String> },
+    /// Answer question `pending` again, choosing one of the accounts it offers (`ids`).
+    ChooseAccount { pending: u64, ids: Vec<String> },
     /// Look at the account list (the name matched none).
     ListAccounts,
     /// Answer the waiting question while it waits.
@@ -45,6 +47,10 @@ impl Remedy {
                 format!("sign in in the browser instead with `sesame login {provider}`")
             }
             Remedy::NameAccount { .. } => "name one of them by its account id".into(),
+            Remedy::ChooseAccount { pending, ids } => format!(
+                "choose one with `sesame approve {pending} --account <id>` ({})",
+                ids.join(", ")
+            ),
             Remedy::ListAccounts => {
                 "`sesame accounts` lists them, `sesame login <provider>` adds one".into()
             }

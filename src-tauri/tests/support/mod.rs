@@ -15,7 +15,7 @@ use sesame_core::Db;
 use sesame_core::Keyring;
 use sesame_core::ProcessRef;
 use sesame_core::Secret;
-use sesame_ipc::consent::AppInfo;
+use sesame_ipc::consent::{AppInfo, GrantEnd};
 use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 use tokio::net::TcpListener;
 
@@ -156,7 +156,8 @@ pub async fn planted_broker(provider: &FakeProvider) -> Arc<Broker> {
     };
     db.upsert_account(&ann).unwrap();
     let scopes = sesame_ipc::ScopeSet::parse("email offline_access");
-    db.insert_grant(&trusted_caller().app, "acme-ann", &scopes, 1_700_000_000).unwrap();
+    db.insert_grant(&trusted_caller().app, "acme-ann", &scopes, 1_700_000_000, GrantEnd::NEVER)
+        .unwrap();
     Broker::new(config, db, keyring).unwrap()
 }
 

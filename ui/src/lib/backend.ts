@@ -18,6 +18,13 @@ import type {
   Remedy,
 } from './types';
 
+/** What goes with a decision: the length of `approve_for`, and the account chosen when the
+ *  request offers several (`PendingInfo.accounts`). */
+export interface AnswerOptions {
+  forSecs?: number;
+  account?: string;
+}
+
 export interface ActivityQuery {
   limit?: number;
   app?: string;
@@ -44,7 +51,7 @@ export interface Backend {
   /** Resolves to the state now in force. */
   setAutostart(enabled: boolean): Promise<boolean>;
   consentCurrent(): Promise<ConsentView | null>;
-  consentAnswer(id: number, decision: Decision): Promise<void>;
+  consentAnswer(id: number, decision: Decision, options?: AnswerOptions): Promise<void>;
   /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */
   onChanged(cb: (event: BrokerEvent) => void): Promise<() => void>;
 }

@@ -1,8 +1,10 @@
 // The consent window's logic. The security delay exists because the window can appear
 // while you type elsewhere: for `security_delay_ms` after a request is shown (and again
-// when the shown request changes), no click and no key can answer it.
+// when the shown request changes), no click and no key can answer it. A request that offers
+// several accounts is approved only once the user has chosen one: Sesame does not guess
+// which identity a program acts as.
 
-import { errorMessage, type Backend } from './backend';
+import { errorMessage, type AnswerOptions, type Backend } from './backend';
 import type { ConsentView, Decision } from './types';
 
 /** Keeps answers locked for a while after each new request. */
@@ -46,12 +48,30 @@ export class ConsentModel {
   loaded = $state(false);
   answering = $state(false);
   error = $state<string | null>(null);
+  /** The account chosen, when the request offers several; null until the user picks. */
+  account = $state<string | null>(null);
   readonly delay = new SecurityDelay();
 
   constructor(private backend: Backend) {}
 
   get canAnswer(): boolean {
     return this.delay.armed && !this.answering && this.current !== null;
+  }
+
+  /** The request offers several accounts and none is chosen yet. */
+  get needsAccount(): boolean {
+    return (this.current?.request.accounts.length ?? 0) > 0 && this.account === null;
+  }
+
+  /** Approving needs the delay over and, for a choice, an account. */
+  get canApprove(): boolean {
+    return this.canAnswer && !this.needsAccount;
+  }
+
+  choose(account: string): void {
+    if (!this.canAnswer || !this.current?.request.accounts.some((a) => a.id === account)) return;
+    this.account = account;
+    this.error = null;
   }
 
   /** Reads the oldest waiting request; a different one than before restarts the delay. */
@@ -64,6 +84,7 @@ export class ConsentModel {
       if (!next) this.delay.lock();
       else if (next.request.id !== before) {
         this.error = null;
+        this.account = null;
         this.delay.restart(next.security_delay_ms);
       }
     } catch (e) {
@@ -72,13 +93,23 @@ export class ConsentModel {
     }
   }
 
-  async answer(decision: Decision): Promise<void> {
+  /** `forSecs` goes with `approve_for`. */
+  async answer(decision: Decision, forSecs?: number): Promise<void> {
     const current = this.current;
     if (!current || !this.canAnswer) return;
+    const approving = decision !== 'deny';
+    if (approving && this.needsAccount) {
+      this.error = 'Choose the account it may use first.';
+      return;
+    }
+    const options: AnswerOptions = {};
+    if (forSecs !== undefined) options.forSecs = forSecs;
+    if (approving && this.account !== null) options.account = this.account;
     this.answering = true;
     this.error = null;
     try {
-      await this.backend.consentAnswer(current.request.id, decision);
+      if (Object.keys(options).length > 0) await this.backend.consentAnswer(current.request.id, decision, options);
+      else await this.backend.consentAnswer(current.request.id, decision);
     } catch (e) {
       // e.g. it timed out meanwhile: say so, and show what waits now.
       this.error = errorMessage(e);

@@ -2,7 +2,7 @@
 // sampleData.ts) for looking at the UI in a browser without Tauri. Sign-ins stay open until
 // a test finishes them with completeLogin/failLogin, or a timer does in the preview.
 
-import { BackendError, type ActivityQuery, type Backend } from './backend';
+import { BackendError, type ActivityQuery, type AnswerOptions, type Backend } from './backend';
 import { accountWho } from './format';
 import type {
   AccountInfo,
@@ -280,17 +280,27 @@ export class FakeBackend implements Backend {
     };
   }
 
-  async consentAnswer(id: number, decision: Decision): Promise<void> {
-    this.record('consentAnswer', id, decision);
+  async consentAnswer(id: number, decision: Decision, options?: AnswerOptions): Promise<void> {
+    if (options) this.record('consentAnswer', id, decision, options);
+    else this.record('consentAnswer', id, decision);
     const request = this.state.pending.find((p) => p.id === id);
     if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out', { do: 'list_pending' });
+    // As the broker: a request for several accounts is approved only with one of them chosen.
+    const ids = request.accounts.map((a) => a.id);
+    const chosen = options?.account ?? (ids.length === 0 ? request.account : undefined);
+    if (decision !== 'deny' && (chosen === undefined || (ids.length > 0 && !ids.includes(chosen)))) {
+      throw new BackendError('bad_request', `request ${id} lets you choose among several accounts (${ids.join(', ')}); an approval must name the one to hand out`, { do: 'choose_account', pending: id, ids });
+    }
+    const account = decision === 'deny' ? request.account : (chosen ?? request.account);
+    const answered = { ...request, account };
     this.state.pending = this.state.pending.filter((p) => p !== request);
-    const event = decision === 'deny' ? 'denied' : decision === 'approve_always' ? 'remembered' : 'approved';
-    this.log(request, event);
-    if (decision !== 'deny') this.log(request, 'handed_out', request.waiting);
-    if (decision === 'approve_always') {
+    const remembers = decision !== 'deny' && decision !== 'approve_once';
+    this.log(answered, decision === 'deny' ? 'denied' : remembers ? 'remembered' : 'approved');
+    if (decision !== 'deny') this.log(answered, 'handed_out', request.waiting);
+    if (remembers) {
       const id = Math.max(0, ...this.state.grants.map((g) => g.id)) + 1;
-      this.state.grants.push({ id, app: request.app, account: request.account, scopes: request.scopes, created_at: this.now(), last_used_at: this.now(), use_count: request.waiting });
+      const expires_at = decision === 'approve_for' ? this.now() + (options?.forSecs ?? 0) : null;
+      this.state.grants.push({ id, app: request.app, account, scopes: request.scopes, created_at: this.now(), last_used_at: this.now(), use_count: request.waiting, expires_at, until_lock: decision === 'approve_until_lock' });
       this.emit({ event: 'grants_changed' });
     }
     this.emit({ event: 'pending_resolved', id });

@@ -64,11 +64,12 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 const EVENT_WORDS: Record<ActivityEvent, string> = {
   handed_out: 'Token handed out',
   approved: 'Approved once',
-  remembered: 'Always allowed',
+  remembered: 'Allowed and remembered',
   denied: 'Denied',
   timed_out: 'Not answered in time',
   revoked: 'Grant revoked',
   updated: 'Grant kept after an update',
+  lapsed: 'Grant lapsed',
   refused: 'Refused',
 };
 

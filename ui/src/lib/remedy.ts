@@ -21,6 +21,8 @@ export function remedyWords(r: Remedy): string {
       return `sign in to ${r.provider} with “Sign in with browser” instead`;
     case 'name_account':
       return `choose one of its accounts: ${r.ids.join(', ')}`;
+    case 'choose_account':
+      return 'choose the account it may use in the consent window, then approve';
     case 'list_accounts':
       return 'the Accounts page lists them, and “Add account” adds one';
     case 'answer_pending':

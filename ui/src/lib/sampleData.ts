@@ -86,18 +86,19 @@ export function sampleState(now: number): FakeState {
     { id: 'github-77b0d4e1', provider: 'github', issuer: 'https://github.com', subject: '5839211', email: null, name: 'ada-l', scopes: ['repo', 'read:org'], status: 'reauth_required', created_at: now - 200 * day, last_refreshed_at: now - 9 * day },
     { id: 'ci-bot-0e5c9b12', provider: 'ci-bot', issuer: 'https://login.example.com', subject: 'ci-bot', email: null, name: 'machine account (client ci-bot)', scopes: ['api:read', 'api:write'], status: 'active', created_at: now - 12 * day, last_refreshed_at: null },
   ];
-  const grant = (id: number, app: AppInfo, account: string, scopes: string[], ageDays: number, lastUsed: number | null, uses: number): GrantInfo => ({ id, app, account, scopes, created_at: now - ageDays * day, last_used_at: lastUsed === null ? null : now - lastUsed, use_count: uses });
+  const grant = (id: number, app: AppInfo, account: string, scopes: string[], ageDays: number, lastUsed: number | null, uses: number): GrantInfo => ({ id, app, account, scopes, created_at: now - ageDays * day, last_used_at: lastUsed === null ? null : now - lastUsed, use_count: uses, until_lock: false });
   state.grants = [
     grant(1, apps.msmtp, 'work-3f9a1c2e', ['https://outlook.office.com/SMTP.Send', 'offline_access'], 40, 12 * min, 214),
     grant(2, apps.mailSync, 'google-8c41d07b', ['https://mail.google.com/'], 33, 3 * min, 1873),
     grant(3, apps.thunderbird, 'work-3f9a1c2e', ['email', 'https://graph.microsoft.com/Mail.Read', 'https://outlook.office.com/SMTP.Send'], 20, 25 * min, 96),
     grant(4, apps.thunderbird, 'google-8c41d07b', ['email', 'https://mail.google.com/'], 20, 6 * hour, 58),
     grant(5, apps.gh, 'github-77b0d4e1', ['repo', 'read:org'], 90, 9 * day, 402),
-    grant(6, apps.rclone, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 3, null, 0),
+    // Approved for 8 h, an hour and a half ago.
+    { ...grant(6, apps.rclone, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 0, null, 0), created_at: now - 90 * min, expires_at: now - 90 * min + 8 * hour },
   ];
   state.activity = sampleActivity(now, state.grants);
   state.pending = [
-    { id: 17, app: apps.backup, via_cli: true, pid: 48213, account: 'google-8c41d07b', scopes: ['https://www.googleapis.com/auth/drive.file', 'openid'], waiting: 2, created_at: now - 8, expires_at: now + 112 } satisfies PendingInfo,
+    { id: 17, app: apps.backup, via_cli: true, pid: 48213, account: 'google-8c41d07b', scopes: ['https://www.googleapis.com/auth/drive.file', 'openid'], waiting: 2, created_at: now - 8, expires_at: now + 112, accounts: [] } satisfies PendingInfo,
   ];
   return state;
 }

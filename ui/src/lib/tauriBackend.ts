@@ -43,8 +43,8 @@ export const tauriBackend: Backend = {
   },
   setAutostart: (enabled) => call('autostart_set', { enabled }),
   consentCurrent: () => call('consent_current'),
-  consentAnswer: async (id, decision) => {
-    await call('consent_answer', { id, decision });
+  consentAnswer: async (id, decision, options = {}) => {
+    await call('consent_answer', defined({ id, decision, forSecs: options.forSecs, account: options.account }));
   },
   onChanged: async (cb) => {
     try {

@@ -3,6 +3,7 @@
 // ./generated/, which a test in src-tauri keeps current (src-tauri/README.md says how to
 // regenerate). Times are Unix seconds. None of them ever carries a token.
 
+export type { AccountChoice } from './generated/AccountChoice';
 export type { AccountInfo } from './generated/AccountInfo';
 export type { AccountStatus } from './generated/AccountStatus';
 export type { AccountView } from './generated/AccountView';

@@ -8,44 +8,62 @@ use sesame_ipc::consent::*;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::AccountInfo;
 
+use super::choice::Asked;
 use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
 use crate::policy::grants::Coverage;
-use crate::policy::pending::TooManyQuestions;
+use crate::policy::pending::{Question, TooManyQuestions, Verdict};
 use crate::policy::Caller;
 use crate::ScopeSet;
 
+/// What consent let through: a token of `account` (the one chosen, when the question
+/// offered several), counted on `grant` when one covers it.
+pub(crate) struct Consented {
+    pub account: AccountInfo,
+    pub grant: Option<i64>,
+}
+
 impl Broker {
-    /// Ok(Some(grant id)) when a grant covers the request (now or after "always allow"),
-    /// Ok(None) after "approve once"; else the user's "no" or the timeout.
+    /// A grant that covers the request (now, or made by the user's answer), or the user's
+    /// "approve once"; else the user's "no" or the timeout.
     pub(crate) async fn consent(
         &self,
         caller: &Caller,
-        account: &AccountInfo,
-        scopes: &ScopeSet,
-    ) -> Result<Option<i64>, BrokerError> {
+        asked: &Asked,
+    ) -> Result<Consented, BrokerError> {
         // What the program is now: a grant covers only what it was given to (content.rs).
         let content = self.program_content(caller).await?;
         let key = &caller.app.key;
-        let changed = match self.grants.covering(key, content, &account.id, scopes) {
-            Coverage::Covered(grant) => return Ok(Some(grant)),
-            Coverage::Moved { grant, update } => {
-                let content = content.cloned().unwrap_or_default();
-                return self.move_grant(*grant, &caller.app, &content, update).await.map(Some);
+        let now = now_unix();
+        let mut changed = None;
+        if let Some(account) = asked.account() {
+            let grant = match self.grants.covering(key, content, &account.id, &asked.scopes, now) {
+                Coverage::Covered(grant) => Some(grant),
+                Coverage::Moved { grant, update } => {
+                    let content = content.cloned().unwrap_or_default();
+                    Some(self.move_grant(*grant, &caller.app, &content, update).await?)
+                }
+                Coverage::Changed(change) => {
+                    changed = Some(*change);
+                    None
+                }
+                Coverage::None => None,
+            };
+            if grant.is_some() {
+                return Ok(Consented { account: account.clone(), grant });
             }
-            Coverage::Changed(change) => Some(*change),
-            Coverage::None => None,
-        };
+        }
         // The question shows (and a grant from it records) the program as it is now.
         let mut asking = caller.clone();
         asking.app.content = content.cloned();
         let caller = &asking;
-        let timeout = self.config.consent_timeout;
+        let question =
+            Question { account: asked.about(), choices: asked.choices(), scopes: &asked.scopes };
         let mut ticket = self
             .pending
-            .ask(caller, &account.id, scopes, changed, timeout, now_unix())
+            .ask(caller, question, changed, self.config.consent_timeout, now)
             .map_err(|TooManyQuestions(open)| {
                 BrokerError::Busy(format!(
                     "{} already has {open} different requests waiting for the user's answer; ask again after the user has answered one (the same request again joins the one waiting)",
@@ -53,21 +71,21 @@ impl Broker {
                 ))
             })?;
         if ticket.is_new {
-            tracing::info!(id = ticket.id, app = %caller.app.key, account = %account.id, "waiting for the user's consent");
+            tracing::info!(id = ticket.id, app = %caller.app.key, account = %asked.about(), "waiting for the user's consent");
             self.events.emit(BrokerEvent::PendingAdded {
                 id: ticket.id,
                 app_name: caller.app.name.clone(),
-                account: account.id.clone(),
+                account: asked.about().to_owned(),
             });
         }
         let wait = ticket.expires_at - now_unix();
         let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
         let decided = tokio::time::timeout(deadline, async {
-            ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d)
+            ticket.decision.wait_for(|d| d.is_some()).await.map(|d| d.clone())
         })
         .await;
-        let decision = match decided {
-            Ok(Ok(Some(d))) => d,
+        let verdict = match decided {
+            Ok(Ok(Some(v))) => v,
             _ => {
                 // Whichever waiter notices first records the timeout, once.
                 if let Some(info) = self.pending.expire(ticket.id) {
@@ -83,18 +101,24 @@ impl Broker {
                 }
                 return Err(BrokerError::ConsentTimeout {
                     app: caller.app.name.clone(),
-                    account: account.id.clone(),
+                    account: asked.about().to_owned(),
                 });
             }
         };
-        match decision {
-            Decision::Deny => Err(BrokerError::ConsentDenied {
+        match verdict {
+            Verdict::Denied => Err(BrokerError::ConsentDenied {
                 app: caller.app.name.clone(),
-                account: account.id.clone(),
+                account: asked.about().to_owned(),
             }),
-            Decision::ApproveOnce => Ok(None),
-            Decision::ApproveAlways => {
-                Ok(self.grants.covering(key, content, &account.id, scopes).covered())
+            Verdict::Approved { account, grant } => {
+                // A waiter that joined the question may have seen the accounts a moment
+                // apart: the chosen one is looked up again then.
+                let known = asked.accounts.iter().find(|a| a.id == account).cloned();
+                let account = match known {
+                    Some(a) => a,
+                    None => self.resolve_account(&account)?,
+                };
+                Ok(Consented { account, grant })
             }
         }
     }
@@ -138,9 +162,9 @@ impl Broker {
     pub async fn answer_pending(
         &self,
         by: &Caller,
-        id: u64,
-        decision: Decision,
+        params: &PendingAnswerParams,
     ) -> Result<(), BrokerError> {
+        let id = params.id;
         if self.pending.asked_by(id, by) {
             return Err(BrokerError::Forbidden(format!(
                 "{} made request {id} and cannot answer it itself; answer from your own terminal or the Sesame app",
@@ -148,31 +172,74 @@ impl Broker {
             )));
         }
         let info = self.pending.get(id).ok_or(BrokerError::NoSuchPending(id))?;
-        let detail = if decision == Decision::ApproveAlways {
-            // The grant exists before the waiters wake up, so their hand-outs count on it.
-            let grant = self.db.insert_grant(&info.app, &info.account, &info.scopes, now_unix())?;
-            self.grants.insert(grant.clone());
-            format!("grant {}", grant.id)
-        } else {
-            String::new()
+        let answer = params.answer().map_err(BrokerError::BadRequest)?;
+        let (verdict, event, account, detail) = match answer {
+            Answer::Deny => (Verdict::Denied, ActivityEvent::Denied, info.account.clone(), None),
+            Answer::Approve(approval) => {
+                let account = chosen_account(&info, params.account.as_deref())?;
+                // Which lengths a program may be given is decided here: only
+                // `Approval::Always` is forever (`is_forever`); once, for a time and until
+                // the lock are not.
+                let mut detail = vec![];
+                let grant = match approval.grant_end(now_unix()) {
+                    None => None,
+                    Some(end) => {
+                        // The grant exists before the waiters wake up, so their hand-outs
+                        // count on it.
+                        let grant = self.db.insert_grant(
+                            &info.app,
+                            &account,
+                            &info.scopes,
+                            now_unix(),
+                            end,
+                        )?;
+                        self.grants.insert(grant.clone());
+                        if end != GrantEnd::NEVER {
+                            self.lapses.wake();
+                        }
+                        detail.push(format!("grant {}", grant.id));
+                        if !approval.is_forever() {
+                            detail.push(approval.words());
+                        }
+                        Some(grant.id)
+                    }
+                };
+                if !info.accounts.is_empty() {
+                    detail.push(format!(
+                        "chosen among {} accounts of {}",
+                        info.accounts.len(),
+                        info.account
+                    ));
+                }
+                let event = if grant.is_some() {
+                    ActivityEvent::Remembered
+                } else {
+                    ActivityEvent::Approved
+                };
+                (
+                    Verdict::Approved { account: account.clone(), grant },
+                    event,
+                    account,
+                    Some(detail),
+                )
+            }
         };
-        let info = self.pending.answer(id, decision).ok_or(BrokerError::NoSuchPending(id))?;
-        let event = match decision {
-            Decision::ApproveOnce => ActivityEvent::Approved,
-            Decision::ApproveAlways => ActivityEvent::Remembered,
-            Decision::Deny => ActivityEvent::Denied,
-        };
-        tracing::info!(id, app = %info.app.key, account = %info.account, ?decision, "answered");
+        let remembered = event == ActivityEvent::Remembered;
+        let info = self.pending.answer(id, verdict).ok_or(BrokerError::NoSuchPending(id))?;
+        tracing::info!(id, app = %info.app.key, account = %account, ?answer, "answered");
         self.events.emit(BrokerEvent::PendingResolved { id });
-        if decision == Decision::ApproveAlways {
+        if remembered {
             self.events.emit(BrokerEvent::GrantsChanged);
         }
-        self.record(event, &info.app, Some(&info.account), &info.scopes, detail).await;
+        let detail = detail.unwrap_or_default().join(", ");
+        self.record(event, &info.app, Some(&account), &info.scopes, detail).await;
         Ok(())
     }
 
     /// Use counts live in the database (the recorder writes them), so read them from there.
+    /// A lapsed grant is not listed: the sweep deletes it first.
     pub async fn grants_list(&self) -> Result<Vec<GrantInfo>, BrokerError> {
+        self.sweep_lapsed(None).await;
         self.recorder.flush().await;
         Ok(self.db.grants()?)
     }
@@ -274,6 +341,28 @@ impl Broker {
         detail: String,
     ) {
         self.recorder.activity(NewActivity::now(event, Some(app), account, scopes, detail)).await;
+    }
+}
+
+/// The account an approval of `info` hands out: the one chosen among the question's
+/// `accounts`, or the one it is about. Approving a question that offers several needs a
+/// choice: the broker does not guess which identity a program should act as.
+fn chosen_account(info: &PendingInfo, chosen: Option<&str>) -> Result<String, BrokerError> {
+    let ids = || info.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+    match chosen {
+        None if info.accounts.is_empty() => Ok(info.account.clone()),
+        None => Err(BrokerError::AccountNotChosen { id: info.id, ids: ids() }),
+        Some(c) if info.accounts.is_empty() && c == info.account => Ok(c.to_owned()),
+        Some(c) if info.accounts.iter().any(|a| a.id == c) => Ok(c.to_owned()),
+        Some(c) if info.accounts.is_empty() => Err(BrokerError::BadRequest(format!(
+            "request {} is about account `{}` only, not `{c}`",
+            info.id, info.account
+        ))),
+        Some(c) => Err(BrokerError::BadRequest(format!(
+            "`{c}` is not one of the accounts request {} offers ({})",
+            info.id,
+            ids().join(", ")
+        ))),
     }
 }
 

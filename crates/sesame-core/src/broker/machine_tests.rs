@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use sesame_ipc::consent::{AppInfo, Decision};
+use sesame_ipc::consent::{Answer, AppInfo, GrantEnd, PendingAnswerParams};
 use sesame_ipc::protocol::{Revocation, TokenGetParams};
 use sesame_ipc::ErrorKind;
 use tokio::io::AsyncWriteExt;
@@ -169,13 +169,21 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
         management: true,
         files: None,
     };
-    b.answer_pending(&user, pending.id, Decision::Deny).await.unwrap();
+    b.answer_pending(&user, &PendingAnswerParams::new(pending.id, Answer::Deny, None))
+        .await
+        .unwrap();
     assert_eq!(asking.await.unwrap().unwrap_err().kind(), ErrorKind::ConsentDenied);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
 
     let grant =
-        b.db.insert_grant(&app(), &account.id, &crate::ScopeSet::parse("api:read api:write"), 0)
-            .unwrap();
+        b.db.insert_grant(
+            &app(),
+            &account.id,
+            &crate::ScopeSet::parse("api:read api:write"),
+            0,
+            GrantEnd::NEVER,
+        )
+        .unwrap();
     b.grants.insert(grant);
     let t = b.token(&caller, &ask(None)).await.unwrap();
     assert_eq!(t.access_token.expose(), "MACHINE-AT-1", "the sign-in's token, from the cache");
@@ -214,8 +222,14 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
     b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
     let account = b.login_client_credentials("machine").await.unwrap();
     let grant =
-        b.db.insert_grant(&app(), &account.id, &crate::ScopeSet::parse("api:read api:write"), 0)
-            .unwrap();
+        b.db.insert_grant(
+            &app(),
+            &account.id,
+            &crate::ScopeSet::parse("api:read api:write"),
+            0,
+            GrantEnd::NEVER,
+        )
+        .unwrap();
     b.grants.insert(grant);
     assert!(b.delete_client_secret("machine").await.unwrap().existed);
     let caller = Caller::in_process(app());

@@ -2,9 +2,11 @@
 //! host exactly one. Its methods are split by concern, one file each:
 //!
 //! - `token.rs`: `token.get` — account and scopes, consent, then the cache or a refresh;
+//! - `choice.rs`: which account a request is about (or which the user chooses among);
 //! - `consent.rs`: the consent gate and the management calls (pending, grants, activity);
 //! - `content.rs`: the asking program's content (hashes, packages), grants moved by the
 //!   content rule, and what `accounts.list` shows a program;
+//! - `lapse.rs`: grants that end by themselves (their time is up, the screen locked);
 //! - `login.rs`, `device.rs`: browser and device sign-in; `machine.rs`: machine accounts;
 //! - `signout.rs`: sign-out and revocation; `secrets.rs`: client secrets;
 //! - `refresher.rs`: the proactive refresher task.
@@ -46,9 +48,11 @@ use crate::rotation::Rotation;
 use crate::{now_unix, ScopeSet, Secret};
 use login::Logins;
 
+mod choice;
 mod consent;
 mod content;
 mod device;
+mod lapse;
 mod login;
 mod machine;
 mod refresher;
@@ -56,6 +60,8 @@ mod secrets;
 mod signout;
 mod token;
 
+#[cfg(test)]
+mod approval_tests;
 #[cfg(test)]
 pub(crate) use login::account_id as login_account_id;
 
@@ -77,6 +83,8 @@ pub struct Broker {
     rate_limits: RateLimits,
     logins: Logins,
     grants: GrantTable,
+    /// Wakes the sweep of grants that lapse (`lapse.rs`).
+    lapses: Arc<lapse::Lapses>,
     pending: PendingQueue,
     recorder: Recorder,
     /// Tells who a connecting process is (and whether it is one of Sesame's own binaries).
@@ -102,6 +110,8 @@ impl Broker {
     ) -> Result<Arc<Broker>, BrokerError> {
         let http = oauth::http_client().map_err(BrokerError::Internal)?;
         let accounts = db.accounts()?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        // Grants until the screen locks ended with the broker that made them.
+        let ended = db.take_until_lock_grants()?;
         let grants = GrantTable::new(db.grants()?);
         let db = Arc::new(db);
         let retention =
@@ -122,6 +132,7 @@ impl Broker {
             rate_limits: RateLimits::default(),
             logins: Logins::default(),
             grants,
+            lapses: Default::default(),
             pending: PendingQueue::default(),
             recorder,
             identifier: Identifier::from_env(),
@@ -129,6 +140,7 @@ impl Broker {
             events: Events::default(),
         });
         refresher::spawn(Arc::downgrade(&broker), refresh_policy);
+        lapse::spawn(Arc::downgrade(&broker), ended);
         Ok(broker)
     }
 

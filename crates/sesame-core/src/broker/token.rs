@@ -6,6 +6,7 @@ use std::time::Instant;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
+use super::consent::Consented;
 use super::secrets::client_error;
 use super::Broker;
 use crate::cache::CachedToken;
@@ -17,32 +18,22 @@ use crate::rotation::RefreshJob;
 use crate::{now_unix, ScopeSet, Secret};
 
 impl Broker {
-    /// A token for `caller`: account and scopes checked, then consent (a grant, or the
-    /// user's answer), then the cache or a refresh. Every hand-out is recorded.
+    /// A token for `caller`: account (or the accounts the user chooses from, `choice.rs`)
+    /// and scopes checked, then consent (a grant, or the user's answer), then the cache or a
+    /// refresh. Every hand-out is recorded.
     pub async fn token(
         &self,
         caller: &Caller,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
-        let account = self.resolve_account(&params.account)?;
-        let scopes: ScopeSet = match &params.scopes {
-            Some(asked) if !asked.is_empty() => {
-                let missing = asked.missing_from(&account.scopes);
-                if !missing.is_empty() {
-                    return Err(BrokerError::InsufficientScope { account: account.id, missing });
-                }
-                asked.clone()
-            }
-            _ => self
-                .grants
-                .default_scopes(&caller.app.key, &account.id)
-                .unwrap_or_else(|| account.scopes.clone()),
-        };
+        let asked = self.asked(caller, params, now_unix())?;
         // Some providers cannot put these scopes in one token (Microsoft: one resource each).
-        self.provider(&account.provider)?
-            .check_scope_set(&scopes)
+        // Every account offered is of the same provider.
+        self.provider(&asked.accounts[0].provider)?
+            .check_scope_set(&asked.scopes)
             .map_err(BrokerError::BadRequest)?;
-        let grant = self.consent(caller, &account, &scopes).await?;
+        let Consented { account, grant } = self.consent(caller, &asked).await?;
+        let scopes = asked.scopes;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scopes, min_ttl).await?;
         self.handed_out(caller, &account.id, &scopes, grant).await;

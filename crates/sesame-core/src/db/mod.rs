@@ -71,6 +71,11 @@ const MIGRATIONS: &[&str] = &[
     // first, so they get an index of their own.
     "ALTER TABLE activity ADD COLUMN first_at INTEGER;
     CREATE INDEX activity_event ON activity (event);",
+    // 6: approval lengths. A grant approved for a time lapses at `expires_at` (Unix
+    // seconds); one approved until the screen locks (`until_lock`) also ends with the
+    // broker, so the broker deletes those when it starts.
+    "ALTER TABLE grants ADD COLUMN expires_at INTEGER;
+    ALTER TABLE grants ADD COLUMN until_lock INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub struct Db {

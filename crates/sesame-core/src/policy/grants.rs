@@ -1,6 +1,8 @@
 //! Grants in memory (the database's mirror, without the use counts, which only the recorder
 //! writes), so a covered request costs no SQLite call. A grant covers the program only as
-//! it was when allowed (its content, by the rule in [`super::content`]).
+//! it was when allowed (its content, by the rule in [`super::content`]). A grant approved
+//! for a time or until the screen locks lapses: from its end on it covers nothing, whether
+//! or not the broker's sweep (`broker/lapse.rs`) has deleted it yet.
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
@@ -9,7 +11,6 @@ use sesame_ipc::consent::{ContentChange, ContentUpdate, GrantInfo, ProgramConten
 use sesame_ipc::ScopeSet;
 
 use super::content::{judge, Verdict};
-use crate::now_unix;
 
 /// What the grant table says about a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub enum Coverage {
 
 impl Coverage {
     /// The covering grant as it is now, if one covers without being moved.
+    #[cfg(test)]
     pub fn covered(&self) -> Option<i64> {
         match self {
             Coverage::Covered(id) => Some(*id),
@@ -46,31 +48,32 @@ impl GrantTable {
     }
 
     /// Whether a grant of the program `key`, whose files are now `content`, covers `scopes`
-    /// of `account`: one whose scope set contains them all (the narrowest, so use counts
-    /// land where they belong) and whose content is the program's by the content rule
-    /// ([`judge`]). `content` is `None` only for a caller whose files are not known (the
-    /// in-process app): then the key alone decides.
+    /// of `account` at `now`: one that still holds, whose scope set contains them all (the
+    /// narrowest, so use counts land where they belong) and whose content is the program's
+    /// by the content rule ([`judge`]). `content` is `None` only for a caller whose files
+    /// are not known (the in-process app): then the key alone decides.
     pub fn covering(
         &self,
         key: &str,
         content: Option<&ProgramContent>,
         account: &str,
         scopes: &ScopeSet,
+        now: i64,
     ) -> Coverage {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
         let mut candidates: Vec<&GrantInfo> = list
             .iter()
-            .filter(|g| g.app.key == key && g.account == account)
+            .filter(|g| g.app.key == key && g.account == account && g.end().holds_at(now))
             .filter(|g| scopes.is_subset(&g.scopes))
             .collect();
         candidates.sort_by_key(|g| (g.scopes.len(), g.id));
-        let Some(now) = content else {
+        let Some(asking) = content else {
             return candidates.first().map_or(Coverage::None, |g| Coverage::Covered(g.id));
         };
         let mut moved = None;
         let mut changed = None;
         for g in candidates {
-            match judge(g.app.content.as_ref(), now, now_unix()) {
+            match judge(g.app.content.as_ref(), asking, now) {
                 Verdict::Same => return Coverage::Covered(g.id),
                 Verdict::Moved(update) => {
                     moved.get_or_insert_with(|| (g.clone(), update));
@@ -93,11 +96,11 @@ impl GrantTable {
     }
 
     /// The scopes an app gets when it asks for none: those of its grant for the account
-    /// (the newest one), so an app granted less is not asked about more.
-    pub fn default_scopes(&self, app: &str, account: &str) -> Option<ScopeSet> {
+    /// (the newest one that holds), so an app granted less is not asked about more.
+    pub fn default_scopes(&self, app: &str, account: &str, now: i64) -> Option<ScopeSet> {
         let list = self.list.read().unwrap_or_else(|p| p.into_inner());
         list.iter()
-            .filter(|g| g.app.key == app && g.account == account)
+            .filter(|g| g.app.key == app && g.account == account && g.end().holds_at(now))
             .max_by_key(|g| (g.created_at, g.id))
             .map(|g| g.scopes.clone())
     }
@@ -116,12 +119,45 @@ impl GrantTable {
         self.list.write().unwrap_or_else(|p| p.into_inner()).retain(|g| g.account != account);
     }
 
+    /// Removes and returns the grants whose time is up at `now` (and, when the screen
+    /// locked, those made until it locks).
+    pub fn take_lapsed(&self, now: i64, locked: bool) -> Vec<GrantInfo> {
+        let mut list = self.list.write().unwrap_or_else(|p| p.into_inner());
+        let (gone, kept) = std::mem::take(&mut *list)
+            .into_iter()
+            .partition(|g| !g.end().holds_at(now) || (locked && g.until_lock));
+        *list = kept;
+        gone
+    }
+
+    /// When the next time-limited grant lapses (Unix seconds), if any does.
+    pub fn next_expiry(&self) -> Option<i64> {
+        let list = self.list.read().unwrap_or_else(|p| p.into_inner());
+        list.iter().filter_map(|g| g.expires_at).min()
+    }
+
     pub fn list(&self) -> Vec<GrantInfo> {
         self.list.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn of_app(&self, app: &str) -> Vec<GrantInfo> {
         self.list().into_iter().filter(|g| g.app.key == app).collect()
+    }
+
+    /// The accounts among `accounts` for which `app` holds a grant that holds at `now`.
+    pub fn granted_accounts<'a>(
+        &self,
+        app: &str,
+        accounts: impl IntoIterator<Item = &'a str>,
+        now: i64,
+    ) -> Vec<&'a str> {
+        let list = self.list.read().unwrap_or_else(|p| p.into_inner());
+        accounts
+            .into_iter()
+            .filter(|a| {
+                list.iter().any(|g| g.app.key == app && g.account == *a && g.end().holds_at(now))
+            })
+            .collect()
     }
 }
 
@@ -155,6 +191,8 @@ mod tests {
             created_at: id,
             last_used_at: None,
             use_count: 0,
+            expires_at: None,
+            until_lock: false,
         }
     }
 
@@ -169,14 +207,14 @@ mod tests {
             GrantTable::new(vec![grant(1, a(), &["email", "openid"]), grant(2, a(), &["openid"])]);
         let covering = |key: &str, account: &str, scopes: &[&str]| {
             let asking = app(key, Some("aa"));
-            t.covering(&asking.key, asking.content.as_ref(), account, &v(scopes)).covered()
+            t.covering(&asking.key, asking.content.as_ref(), account, &v(scopes), 0).covered()
         };
         assert_eq!(covering("/a", "acc", &["openid"]), Some(2), "the narrowest covering grant");
         assert_eq!(covering("/a", "acc", &["email"]), Some(1));
         assert_eq!(covering("/a", "acc", &["profile"]), None);
         assert_eq!(covering("/b", "acc", &["openid"]), None, "another app");
         assert_eq!(covering("/a", "other", &["openid"]), None, "another account");
-        assert_eq!(t.default_scopes("/a", "acc"), Some(v(&["openid"])), "the newest grant");
+        assert_eq!(t.default_scopes("/a", "acc", 0), Some(v(&["openid"])), "the newest grant");
         t.remove(&BTreeSet::from([2]));
         assert_eq!(covering("/a", "acc", &["openid"]), Some(1));
         t.remove_account("acc");
@@ -188,7 +226,7 @@ mod tests {
         let t = GrantTable::new(vec![grant(1, app("/a", Some("aa")), &["openid"])]);
         let scopes = v(&["openid"]);
         let check = |asking: AppInfo, scopes: &ScopeSet| {
-            t.covering(&asking.key, asking.content.as_ref(), "acc", scopes)
+            t.covering(&asking.key, asking.content.as_ref(), "acc", scopes, 0)
         };
         assert_eq!(check(app("/a", Some("aa")), &scopes), Coverage::Covered(1));
         let Coverage::Changed(change) = check(app("/a", Some("bb")), &scopes) else {
@@ -207,5 +245,39 @@ mod tests {
         assert_eq!((grant.id, update.reason), (2, UpdateReason::FirstUse));
         // The in-process app (no files): the key decides.
         assert_eq!(check(app("/a", None), &scopes), Coverage::Covered(1));
+    }
+
+    #[test]
+    fn a_lapsed_grant_covers_nothing_and_is_taken_by_the_sweep() {
+        let mut timed = grant(1, app("/a", None), &["openid"]);
+        timed.expires_at = Some(100);
+        let mut locked = grant(2, app("/b", None), &["openid"]);
+        locked.until_lock = true;
+        let forever = grant(3, app("/c", None), &["openid"]);
+        let t = GrantTable::new(vec![timed, locked, forever]);
+        let s = v(&["openid"]);
+        assert_eq!(t.next_expiry(), Some(100));
+        assert_eq!(t.covering("/a", None, "acc", &s, 99).covered(), Some(1), "until its end");
+        assert_eq!(
+            t.covering("/a", None, "acc", &s, 100).covered(),
+            None,
+            "not from its end on, swept or not"
+        );
+        assert_eq!(t.default_scopes("/a", "acc", 100), None, "nor does it decide scopes");
+        assert!(t.granted_accounts("/a", ["acc"], 100).is_empty());
+        assert_eq!(t.granted_accounts("/b", ["acc", "other"], 100), ["acc"]);
+
+        assert!(t.take_lapsed(99, false).is_empty());
+        let gone: Vec<i64> = t.take_lapsed(100, false).iter().map(|g| g.id).collect();
+        assert_eq!(gone, [1]);
+        assert_eq!(t.next_expiry(), None);
+        assert_eq!(
+            t.covering("/b", None, "acc", &s, i64::MAX).covered(),
+            Some(2),
+            "until the screen locks"
+        );
+        let gone: Vec<i64> = t.take_lapsed(i64::MAX - 1, true).iter().map(|g| g.id).collect();
+        assert_eq!(gone, [2], "the lock ends it; forever stays");
+        assert_eq!(t.list().iter().map(|g| g.id).collect::<Vec<_>>(), [3]);
     }
 }

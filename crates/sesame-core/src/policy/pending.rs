@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sesame_ipc::consent::{ContentChange, Decision, PendingInfo};
+use sesame_ipc::consent::{AccountChoice, ContentChange, PendingInfo};
 use sesame_ipc::ScopeSet;
 use tokio::sync::watch;
 
@@ -34,13 +34,33 @@ struct Entry {
     info: PendingInfo,
     /// Who asked: such a process may not answer its own question.
     requesters: Vec<ProcessRef>,
-    decision: watch::Sender<Option<Decision>>,
+    decision: watch::Sender<Option<Verdict>>,
+}
+
+/// The user's answer as the waiters need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hand out a token of `account` (the one chosen, when the question offered several),
+    /// counted on `grant` when the answer made one.
+    Approved {
+        account: String,
+        grant: Option<i64>,
+    },
+    Denied,
+}
+
+/// What is asked: about `account` (an account id, or the provider id when the user
+/// chooses among `choices`), for `scopes`.
+pub struct Question<'a> {
+    pub account: &'a str,
+    pub choices: Vec<AccountChoice>,
+    pub scopes: &'a ScopeSet,
 }
 
 /// What [`PendingQueue::ask`] hands a waiter.
 pub struct Ticket {
     pub id: u64,
-    pub decision: watch::Receiver<Option<Decision>>,
+    pub decision: watch::Receiver<Option<Verdict>>,
     /// Unix seconds.
     pub expires_at: i64,
     /// This request opened a new question (rather than joining one).
@@ -53,12 +73,12 @@ impl PendingQueue {
     pub fn ask(
         &self,
         caller: &Caller,
-        account: &str,
-        scopes: &ScopeSet,
+        question: Question<'_>,
         changed: Option<ContentChange>,
         timeout: Duration,
         now: i64,
     ) -> Result<Ticket, TooManyQuestions> {
+        let Question { account, choices, scopes } = question;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Other bytes under the same key are another question: the answer is about the
         // program the user was shown.
@@ -96,6 +116,7 @@ impl PendingQueue {
             created_at: now,
             expires_at: now + timeout.as_secs() as i64,
             changed,
+            accounts: choices,
         };
         let (tx, rx) = watch::channel(None);
         let ticket =
@@ -105,9 +126,9 @@ impl PendingQueue {
     }
 
     /// Answers and removes the question; `None` if it is gone (answered or expired).
-    pub fn answer(&self, id: u64, decision: Decision) -> Option<PendingInfo> {
+    pub fn answer(&self, id: u64, verdict: Verdict) -> Option<PendingInfo> {
         let entry = self.take(id)?;
-        let _ = entry.decision.send(Some(decision));
+        let _ = entry.decision.send(Some(verdict));
         Some(entry.info)
     }
 
@@ -158,6 +179,14 @@ mod tests {
     use super::*;
     use sesame_ipc::consent::AppInfo;
 
+    fn about<'a>(account: &'a str, scopes: &'a ScopeSet) -> Question<'a> {
+        Question { account, choices: vec![], scopes }
+    }
+
+    fn yes() -> Verdict {
+        Verdict::Approved { account: "acc".into(), grant: None }
+    }
+
     fn caller(key: &str, pid: i32) -> Caller {
         let app = AppInfo {
             key: key.into(),
@@ -182,9 +211,12 @@ mod tests {
     async fn identical_requests_collapse_and_share_the_answer() {
         let q = PendingQueue::default();
         let s = ScopeSet::from(["openid"]);
-        let a = q.ask(&caller("/a", 1), "acc", &s, None, Duration::from_secs(5), 100).unwrap();
-        let b = q.ask(&caller("/a", 2), "acc", &s, None, Duration::from_secs(5), 101).unwrap();
-        let c = q.ask(&caller("/b", 3), "acc", &s, None, Duration::from_secs(5), 102).unwrap();
+        let a =
+            q.ask(&caller("/a", 1), about("acc", &s), None, Duration::from_secs(5), 100).unwrap();
+        let b =
+            q.ask(&caller("/a", 2), about("acc", &s), None, Duration::from_secs(5), 101).unwrap();
+        let c =
+            q.ask(&caller("/b", 3), about("acc", &s), None, Duration::from_secs(5), 102).unwrap();
         assert!(a.is_new && !b.is_new && c.is_new);
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
@@ -198,19 +230,16 @@ mod tests {
             c.app.exe = "/usr/bin/bash".into();
             c
         };
-        let t = q.ask(&term(20), "acc", &s, None, Duration::from_secs(5), 100).unwrap();
+        let t = q.ask(&term(20), about("acc", &s), None, Duration::from_secs(5), 100).unwrap();
         assert!(!q.asked_by(t.id, &term(21)), "another terminal may answer");
         assert!(q.asked_by(t.id, &term(20)), "the asking terminal may not");
         q.expire(t.id).unwrap();
         assert_eq!(a.expires_at, 105);
-        q.answer(a.id, Decision::ApproveOnce).unwrap();
+        q.answer(a.id, yes()).unwrap();
         for mut t in [a, b] {
-            assert_eq!(
-                *t.decision.wait_for(|d| d.is_some()).await.unwrap(),
-                Some(Decision::ApproveOnce)
-            );
+            assert_eq!(*t.decision.wait_for(|d| d.is_some()).await.unwrap(), Some(yes()));
         }
-        assert!(q.answer(1, Decision::Deny).is_none(), "answered already");
+        assert!(q.answer(1, Verdict::Denied).is_none(), "answered already");
         assert!(q.expire(c.id).is_some());
         assert!(q.list().is_empty());
     }
@@ -237,12 +266,15 @@ mod tests {
             allowed: with("aa").app.content.unwrap(),
         };
         let t = Duration::from_secs(5);
-        let a = q.ask(&with("aa"), "acc", &s, None, t, 0).unwrap();
-        let b = q.ask(&with("bb"), "acc", &s, Some(change.clone()), t, 0).unwrap();
+        let a = q.ask(&with("aa"), about("acc", &s), None, t, 0).unwrap();
+        let b = q.ask(&with("bb"), about("acc", &s), Some(change.clone()), t, 0).unwrap();
         assert!(a.is_new && b.is_new && a.id != b.id);
         assert_eq!(q.get(b.id).unwrap().changed, Some(change));
         assert_eq!(q.get(a.id).unwrap().changed, None);
-        assert!(!q.ask(&with("bb"), "acc", &s, None, t, 0).unwrap().is_new, "the same joins");
+        assert!(
+            !q.ask(&with("bb"), about("acc", &s), None, t, 0).unwrap().is_new,
+            "the same joins"
+        );
     }
 
     #[test]
@@ -251,16 +283,18 @@ mod tests {
         let t = Duration::from_secs(5);
         let scopes = ["a", "b", "c", "d", "e"].map(|s| ScopeSet::from([s]));
         for s in &scopes[..MAX_QUESTIONS_PER_APP] {
-            assert!(q.ask(&caller("/greedy", 1), "acc", s, None, t, 0).unwrap().is_new);
+            assert!(q.ask(&caller("/greedy", 1), about("acc", s), None, t, 0).unwrap().is_new);
         }
-        let refused = q.ask(&caller("/greedy", 2), "acc", &scopes[4], None, t, 0);
+        let refused = q.ask(&caller("/greedy", 2), about("acc", &scopes[4]), None, t, 0);
         assert!(matches!(refused, Err(TooManyQuestions(MAX_QUESTIONS_PER_APP))));
         // Asking again what is already asked joins it; other apps are not affected.
-        assert!(!q.ask(&caller("/greedy", 3), "acc", &scopes[0], None, t, 0).unwrap().is_new);
-        assert!(q.ask(&caller("/other", 4), "acc", &scopes[4], None, t, 0).unwrap().is_new);
+        assert!(
+            !q.ask(&caller("/greedy", 3), about("acc", &scopes[0]), None, t, 0).unwrap().is_new
+        );
+        assert!(q.ask(&caller("/other", 4), about("acc", &scopes[4]), None, t, 0).unwrap().is_new);
         assert_eq!(q.list().len(), MAX_QUESTIONS_PER_APP + 1);
         // An answered question makes room again.
-        q.answer(1, Decision::Deny).unwrap();
-        assert!(q.ask(&caller("/greedy", 5), "acc", &scopes[4], None, t, 0).is_ok());
+        q.answer(1, Verdict::Denied).unwrap();
+        assert!(q.ask(&caller("/greedy", 5), about("acc", &scopes[4]), None, t, 0).is_ok());
     }
 }

@@ -115,7 +115,7 @@ async fn call(
         }
         MethodId::PendingAnswer => {
             let p = params::<m::PendingAnswer>(p)?;
-            broker.answer_pending(caller, p.id, p.decision).await?;
+            broker.answer_pending(caller, &p).await?;
             reply::<m::PendingAnswer>(Empty {})
         }
         MethodId::GrantsList => {

@@ -5,4 +5,12 @@ import type { ScopeSet } from "./ScopeSet";
 /**
  * (app, account, scope set) → allowed.
  */
-export type GrantInfo = { id: number, app: AppInfo, account: string, scopes: ScopeSet, created_at: number, last_used_at: number | null, use_count: number, };
+export type GrantInfo = { id: number, app: AppInfo, account: string, scopes: ScopeSet, created_at: number, last_used_at: number | null, use_count: number, 
+/**
+ * Unix seconds: a grant approved for a time lapses then (and is deleted).
+ */
+expires_at?: number | null, 
+/**
+ * The grant lapses when the screen locks, the system sleeps or the broker stops.
+ */
+until_lock: boolean, };
