@@ -250,6 +250,8 @@ fn own_app_info() -> AppInfo {
         icon: None,
         flatpak_app: None,
         sandboxed: false,
+        chain: vec![],
+        generic: None,
     }
 }
 

@@ -23,6 +23,16 @@ pub struct AppInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flatpak_app: Option<String>,
     pub sandboxed: bool,
+    /// How a request through the `sesame` CLI got here, outermost first: this program, the
+    /// shells and launchers it ran the CLI through, the CLI
+    /// (`["msmtp", "dash -c", "sesame token"]`). Empty for a program that connects itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Why this program cannot be told apart from others (inline code, stdin, an
+    /// interactive shell, a relay, a script Sesame cannot read, a chain that ends at
+    /// one of those): a sentence for the user. Such a program is never allowed forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic: Option<String>,
 }
 
 /// A token request no grant covers, waiting for the user.

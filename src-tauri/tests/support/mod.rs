@@ -103,6 +103,8 @@ fn app(key: &str) -> AppInfo {
         icon: Some("sesame-test-icon".into()),
         flatpak_app: None,
         sandboxed: false,
+        chain: vec![],
+        generic: None,
     }
 }
 

@@ -12,6 +12,7 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::generic;
 use crate::policy::pending::TooManyQuestions;
 use crate::policy::Caller;
 use crate::ScopeSet;
@@ -25,8 +26,10 @@ impl Broker {
         account: &AccountInfo,
         scopes: &ScopeSet,
     ) -> Result<Option<i64>, BrokerError> {
-        if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
-            return Ok(Some(grant));
+        if generic::forever_covers(&caller.app) {
+            if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
+                return Ok(Some(grant));
+            }
         }
         let mut ticket = self
             .pending
@@ -62,7 +65,7 @@ impl Broker {
                         &info.app,
                         Some(&info.account),
                         &info.scopes,
-                        cli_detail(info.via_cli),
+                        how_detail(&info.app, info.via_cli, None),
                     )
                     .await;
                 }
@@ -92,10 +95,7 @@ impl Broker {
         scopes: &ScopeSet,
         grant: Option<i64>,
     ) {
-        let mut detail = cli_detail(caller.via_cli);
-        if let Some(id) = grant {
-            detail = format!("{detail}{}grant {id}", if detail.is_empty() { "" } else { ", " });
-        }
+        let detail = how_detail(&caller.app, caller.via_cli, grant);
         let row = NewActivity::now(
             ActivityEvent::HandedOut,
             Some(&caller.app),
@@ -133,14 +133,19 @@ impl Broker {
             )));
         }
         let info = self.pending.get(id).ok_or(BrokerError::NoSuchPending(id))?;
-        let detail = if decision == Decision::ApproveAlways {
+        let grant = if decision == Decision::ApproveAlways {
+            // Checked before anything changes: the question stays for another answer.
+            if let Some(why) = generic::forever_refused(&info.app) {
+                return Err(BrokerError::Forbidden(why));
+            }
             // The grant exists before the waiters wake up, so their hand-outs count on it.
             let grant = self.db.insert_grant(&info.app, &info.account, &info.scopes, now_unix())?;
             self.grants.insert(grant.clone());
-            format!("grant {}", grant.id)
+            Some(grant.id)
         } else {
-            String::new()
+            None
         };
+        let detail = how_detail(&info.app, info.via_cli, grant);
         let info = self.pending.answer(id, decision).ok_or(BrokerError::NoSuchPending(id))?;
         let event = match decision {
             Decision::ApproveOnce => ActivityEvent::Approved,
@@ -278,12 +283,20 @@ fn page<T, K: PartialOrd + Copy>(
     (page, next)
 }
 
-fn cli_detail(via_cli: bool) -> String {
+/// An activity row's `detail` for a program's request: how it asked (through the CLI, and
+/// the chain: "via sesame CLI: msmtp → dash -c → sesame token") and the grant, if any.
+fn how_detail(app: &AppInfo, via_cli: bool, grant: Option<i64>) -> String {
+    let mut parts = vec![];
     if via_cli {
-        "via sesame CLI".into()
-    } else {
-        String::new()
+        parts.push(match app.chain.is_empty() {
+            true => "via sesame CLI".to_owned(),
+            false => format!("via sesame CLI: {}", app.chain.join(" → ")),
+        });
     }
+    if let Some(id) = grant {
+        parts.push(format!("grant {id}"));
+    }
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The caller of a connection, identified once when it is accepted: the kernel's
 //! `SO_PEERCRED` pid, then `/proc` (see [`crate::identity`]). Requests made through the
-//! `sesame` CLI are attributed to the program that ran it.
+//! `sesame` CLI are attributed to the program that ran it, past the shells and launchers
+//! in between (`identity::chain`).
 
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 
 use sesame_ipc::consent::AppInfo;
 
-use crate::identity::{self, AppIdentity, DesktopIndex, IdentityError, ProcessInfo};
+use crate::identity::chain::{self, Attribution, LiveTree};
+use crate::identity::{self, DesktopIndex, IdentityError, ProcessInfo};
 
 /// A process, pinned by pid and start time (a pid alone can be reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,17 +65,37 @@ impl Identifier {
         let is_own =
             peer.identity.script.is_none() && self.own_binaries.contains(&peer.identity.exe);
         if !is_own {
-            let app = app_info(&peer.identity);
+            // A program that speaks the protocol itself is the one asking, whoever ran it.
+            let who = chain::direct(peer);
             return Ok(Caller {
-                app,
-                process: process_ref(&peer),
+                app: app_info(&who),
+                process: process_ref(&who.process),
                 via_cli: false,
                 management: false,
             });
         }
+        // The CLI asks for whoever ran it: its parent, or past the shells and launchers in
+        // between, the program that wanted the token. The parent itself must be readable
+        // and the user's (else the request is refused, as before); above it, what cannot
+        // be read makes the identity generic.
         let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
-        let app = app_info(&parent.identity);
-        Ok(Caller { app, process: process_ref(&parent), via_cli: true, management: true })
+        let mut who = chain::walk(parent, &LiveTree { uid, desktop });
+        who.chain.push(cli_label(&peer));
+        Ok(Caller {
+            app: app_info(&who),
+            process: process_ref(&who.process),
+            via_cli: true,
+            management: true,
+        })
+    }
+}
+
+/// The CLI's link in the chain: `sesame token`.
+fn cli_label(cli: &ProcessInfo) -> String {
+    let name = chain::label(cli);
+    match &cli.subcommand {
+        Some(word) => format!("{name} {word}"),
+        None => name,
     }
 }
 
@@ -81,7 +103,8 @@ fn process_ref(p: &ProcessInfo) -> ProcessRef {
     ProcessRef { pid: p.pid, start_time: p.start_time }
 }
 
-fn app_info(id: &AppIdentity) -> AppInfo {
+fn app_info(who: &Attribution) -> AppInfo {
+    let id = &who.process.identity;
     AppInfo {
         key: id.key.clone(),
         name: id.display_name.clone(),
@@ -90,6 +113,8 @@ fn app_info(id: &AppIdentity) -> AppInfo {
         icon: id.icon.clone(),
         flatpak_app: id.flatpak_app.clone(),
         sandboxed: id.sandboxed,
+        chain: who.chain.clone(),
+        generic: who.generic.clone(),
     }
 }
 

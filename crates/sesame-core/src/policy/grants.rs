@@ -77,6 +77,8 @@ mod tests {
                 icon: None,
                 flatpak_app: None,
                 sandboxed: false,
+                chain: vec![],
+                generic: None,
             },
             account: "acc".into(),
             scopes: ScopeSet::from(scopes),

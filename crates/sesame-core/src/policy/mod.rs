@@ -1,10 +1,12 @@
 //! Per-app consent: who is asking ([`caller`]), what the user allowed ([`grants`]), what
-//! waits for an answer ([`pending`]) and what happened ([`recorder`]).
+//! may not be allowed forever ([`generic`]), what waits for an answer ([`pending`]) and
+//! what happened ([`recorder`]).
 //!
 //! The broker consults these on every `token.get`; everything here is in memory on the
 //! request path. SQLite is written behind it by the recorder's task.
 
 pub mod caller;
+pub mod generic;
 pub mod grants;
 pub mod pending;
 pub mod recorder;

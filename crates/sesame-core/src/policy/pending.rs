@@ -160,6 +160,8 @@ mod tests {
             icon: None,
             flatpak_app: None,
             sandboxed: false,
+            chain: vec![],
+            generic: None,
         };
         Caller {
             app,

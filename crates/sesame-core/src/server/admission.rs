@@ -215,6 +215,8 @@ mod tests {
             icon: None,
             flatpak_app: None,
             sandboxed: false,
+            chain: vec![],
+            generic: None,
         };
         Caller { app, process: ProcessRef { pid: 1, start_time: 1 }, via_cli: false, management }
     }
