@@ -11,6 +11,7 @@ mod flood;
 mod hijack;
 mod idp;
 mod other_user;
+mod smtp;
 mod webdriver;
 
 pub use app::*;
@@ -20,6 +21,7 @@ pub use flood::*;
 pub use hijack::*;
 pub use other_user::*;
 pub use raw_conn::RawConn;
+pub use smtp::*;
 pub use webdriver::*;
 mod process;
 mod raw_conn;
