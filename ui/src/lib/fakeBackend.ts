@@ -284,6 +284,10 @@ export class FakeBackend implements Backend {
     this.record('consentAnswer', id, decision);
     const request = this.state.pending.find((p) => p.id === id);
     if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out', { do: 'list_pending' });
+    // As the broker: a program that cannot be told apart from others is never allowed forever.
+    if (decision === 'approve_always' && request.app.generic) {
+      throw new BackendError('forbidden', `${request.app.name} cannot be allowed forever: ${request.app.generic}. Approve it once instead.`);
+    }
     this.state.pending = this.state.pending.filter((p) => p !== request);
     const event = decision === 'deny' ? 'denied' : decision === 'approve_always' ? 'remembered' : 'approved';
     this.log(request, event);
@@ -356,7 +360,7 @@ export class FakeBackend implements Backend {
   }
 
   private log(p: PendingInfo, event: ActivityInfo['event'], count = 1): void {
-    this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event, app: p.app.key, app_name: p.app.name, account: p.account, scopes: p.scopes, detail: p.via_cli ? 'via sesame CLI' : '', count });
+    this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event, app: p.app.key, app_name: p.app.name, account: p.account, scopes: p.scopes, detail: p.via_cli ? (p.app.chain?.length ? `via sesame CLI: ${p.app.chain.join(' → ')}` : 'via sesame CLI') : '', count });
   }
 
   private nextActivityId(): number {

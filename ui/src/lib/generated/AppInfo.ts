@@ -12,4 +12,16 @@ key: string,
 /**
  * For people: the `.desktop` Name, else the script's or process's name.
  */
-name: string, exe: string, script?: string | null, icon?: string | null, flatpak_app?: string | null, sandboxed: boolean, };
+name: string, exe: string, script?: string | null, icon?: string | null, flatpak_app?: string | null, sandboxed: boolean, 
+/**
+ * How a request through the `sesame` CLI got here, outermost first: this program, the
+ * shells and launchers it ran the CLI through, the CLI
+ * (`["msmtp", "dash -c", "sesame token"]`). Empty for a program that connects itself.
+ */
+chain?: Array<string>, 
+/**
+ * Why this program cannot be told apart from others (inline code, stdin, an
+ * interactive shell, a relay, a script Sesame cannot read, a chain that ends at
+ * one of those): a sentence for the user. Such a program is never allowed forever.
+ */
+generic?: string | null, };
