@@ -190,7 +190,7 @@ describe('apps & grants', () => {
     const gh = groups.find((g) => g.dataset.appKey === '/usr/bin/gh')!;
     // How the grant was asked for: through the CLI, run by msmtp through `sh -c`.
     const viaMsmtp = within(groups.find((g) => g.dataset.appKey === '/usr/bin/msmtp')!).getByTestId('grant-chain');
-    expect(viaMsmtp.textContent).toBe('via dash -c → sesame token');
+    expect(viaMsmtp.textContent).toBe('msmtp → dash -c → sesame token');
     expect(within(gh).queryByTestId('grant-chain')).toBeNull();
     expect(within(gh).getAllByTestId('grant-row').map((r) => r.dataset.grantId)).toEqual(['2', '3']); // by account
 

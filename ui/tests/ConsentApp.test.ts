@@ -50,7 +50,7 @@ describe('consent window', () => {
     };
     const b = fake({ pending: [pending({ via_cli: true, app })], securityDelayMs: 50 });
     render(ConsentApp, { props: { backend: b } });
-    expect((await screen.findByTestId('consent-chain')).textContent).toBe('via dash -c → sesame token');
+    expect((await screen.findByTestId('consent-chain')).textContent).toBe('python3.11 -c → dash -c → sesame token');
     const why = screen.getByTestId('consent-generic');
     expect(why.textContent).toMatch(/Only once:\s*python3.11 -c runs code written on its command line, so every program .* looks the same to Sesame\./);
     expect(why.querySelector('code')?.textContent).toBe('python3.11 -c');

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { genericReason, viaChain } from '../src/lib/chain';
+import { chainText, genericReason } from '../src/lib/chain';
 import type { AppInfo } from '../src/lib/types';
 
 const app = (over: Partial<AppInfo> = {}): AppInfo => ({ key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false, ...over });
 
 describe('the chain and the generic reason', () => {
-  it('says what the CLI was run through, or nothing for a program that asked itself', () => {
-    expect(viaChain(app({ chain: ['msmtp', 'dash -c', 'sesame token'] }))).toBe('dash -c → sesame token');
-    expect(viaChain(app({ chain: ['msmtp'] }))).toBeNull();
-    expect(viaChain(app())).toBeNull();
+  it('says how a request through the CLI got here, or nothing for a program that asked itself', () => {
+    expect(chainText(app({ chain: ['msmtp', 'dash -c', 'sesame token'] }))).toBe('msmtp → dash -c → sesame token');
+    expect(chainText(app({ chain: ['msmtp'] }))).toBeNull();
+    expect(chainText(app())).toBeNull();
   });
 
   it('makes the reason one sentence, program names as code', () => {

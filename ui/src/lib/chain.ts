@@ -3,11 +3,11 @@
 
 import type { AppInfo } from './types';
 
-/** What the program ran the `sesame` CLI through ("dash -c → sesame token"), or null when
- *  it connected itself. */
-export function viaChain(app: AppInfo): string | null {
-  const rest = (app.chain ?? []).slice(1);
-  return rest.length ? rest.join(' → ') : null;
+/** How a request through the `sesame` CLI got here, outermost first ("msmtp → dash -c →
+ *  sesame token"), or null when the program connected itself. */
+export function chainText(app: AppInfo): string | null {
+  const chain = app.chain ?? [];
+  return chain.length > 1 ? chain.join(' → ') : null;
 }
 
 /** A piece of a sentence; `code` pieces were in backticks (program names). */
