@@ -251,6 +251,8 @@ fn own_app_info() -> AppInfo {
         flatpak_app: None,
         sandboxed: false,
         content: None,
+        chain: vec![],
+        generic: None,
     }
 }
 

@@ -6,13 +6,14 @@ use super::*;
 impl Env {
     // ---- the user's side of consent: the `sesame` CLI run from a "terminal" ----------
 
-    /// Runs `sesame <args>` the way the user would from a terminal: its parent is a shell,
-    /// not the test process (`; exit $?` stops the shell from exec-ing sesame), so the CLI
-    /// is never attributed to the app whose request it answers.
+    /// Runs `sesame <args>` the way the user would from a terminal: its parent is
+    /// `tests/user_terminal.sh` (a shell script, so a program of its own, which the broker
+    /// does not walk past as it walks past `sh -c`), not the test process, so the CLI is
+    /// never attributed to the app whose request it answers.
     pub fn manage(&self, args: &[&str]) -> Output {
         let mut cmd = self.command("sh");
-        cmd.arg("-c").arg(r#""$0" "$@"; exit $?"#).arg(sesame_bin()).args(args);
-        let out = cmd.output().expect("run sh -c sesame");
+        cmd.arg(root().join("tests/user_terminal.sh")).arg(sesame_bin()).args(args);
+        let out = cmd.output().expect("run sh tests/user_terminal.sh sesame");
         self.note_output(&out);
         out
     }

@@ -13,6 +13,7 @@ mod idp;
 mod lock;
 mod other_user;
 mod sandbox;
+mod smtp;
 mod webdriver;
 
 pub use app::*;
@@ -24,6 +25,7 @@ pub use lock::*;
 pub use other_user::*;
 pub use raw_conn::RawConn;
 pub use sandbox::*;
+pub use smtp::*;
 pub use webdriver::*;
 mod process;
 mod raw_conn;

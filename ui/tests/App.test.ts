@@ -183,10 +183,15 @@ describe('accounts', () => {
 
 describe('apps & grants', () => {
   it('groups grants by app and revokes one, or all of an app', async () => {
-    const b = await open(fake({ accounts: [account()], grants: [grant(1, '/usr/bin/msmtp', 'msmtp'), grant(2, '/usr/bin/gh', 'gh'), grant(3, '/usr/bin/gh', 'gh', 'other')] }), 'grants');
+    const msmtp = { ...grant(1, '/usr/bin/msmtp', 'msmtp'), app: { key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false, chain: ['msmtp', 'dash -c', 'sesame token'] } };
+    const b = await open(fake({ accounts: [account()], grants: [msmtp, grant(2, '/usr/bin/gh', 'gh'), grant(3, '/usr/bin/gh', 'gh', 'other')] }), 'grants');
     const groups = await screen.findAllByTestId('app-group');
     expect(groups.map((g) => g.dataset.appKey).sort()).toEqual(['/usr/bin/gh', '/usr/bin/msmtp']);
     const gh = groups.find((g) => g.dataset.appKey === '/usr/bin/gh')!;
+    // How the grant was asked for: through the CLI, run by msmtp through `sh -c`.
+    const viaMsmtp = within(groups.find((g) => g.dataset.appKey === '/usr/bin/msmtp')!).getByTestId('grant-chain');
+    expect(viaMsmtp.textContent).toBe('msmtp → dash -c → sesame token');
+    expect(within(gh).queryByTestId('grant-chain')).toBeNull();
     expect(within(gh).getAllByTestId('grant-row').map((r) => r.dataset.grantId)).toEqual(['2', '3']); // by account
 
     const revoke = byTestId('revoke-grant-1');

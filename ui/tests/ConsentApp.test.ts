@@ -15,6 +15,7 @@ describe('consent window', () => {
     expect(screen.getByText('/home/me/bin/mail-sync.py')).toBeTruthy();
     expect(screen.getByTestId('consent-sandboxed').textContent).toMatch(/Not sandboxed/);
     expect(screen.queryByTestId('consent-run-by')).toBeNull();
+    expect(screen.queryByTestId('consent-generic')).toBeNull();
     expect(screen.getByTestId('consent-account').textContent).toBe('local-1a2b3c4d');
     const scopes = screen.getAllByTestId('consent-scope');
     expect(scopes.map((s) => s.dataset.scope)).toEqual(['email', 'openid']);
@@ -56,6 +57,25 @@ describe('consent window', () => {
     render(ConsentApp, { props: { backend: fake({ pending: [pending()] }) } });
     await screen.findByTestId('consent-app-name');
     expect(screen.queryByTestId('consent-changed')).toBeNull();
+  });
+
+  it('shows the chain, and offers no "Always allow" to a program that cannot be told apart, saying why', async () => {
+    const app = {
+      key: '/usr/bin/python3.11 -c', name: 'python3.11', exe: '/usr/bin/python3.11', sandboxed: false,
+      chain: ['python3.11 -c', 'dash -c', 'sesame token'],
+      generic: '`python3.11 -c` runs code written on its command line, so every program that runs code this way looks the same to Sesame',
+    };
+    const b = fake({ pending: [pending({ via_cli: true, app })], securityDelayMs: 50 });
+    render(ConsentApp, { props: { backend: b } });
+    expect((await screen.findByTestId('consent-chain')).textContent).toBe('python3.11 -c → dash -c → sesame token');
+    const why = screen.getByTestId('consent-generic');
+    expect(why.textContent).toMatch(/Not forever:\s*python3.11 -c runs code written on its command line, so every program .* looks the same to Sesame\./);
+    expect(why.querySelector('code')?.textContent).toBe('python3.11 -c');
+    expect(screen.queryByTestId('approve-always')).toBeNull();
+    await waitFor(() => expect((screen.getByTestId('approve-once') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(screen.getByTestId('approve-once'));
+    await screen.findByText('Nothing waiting');
+    expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual([3, 'approve_once']);
   });
 
   it('Esc denies once the delay is over', async () => {

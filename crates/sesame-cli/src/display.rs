@@ -53,8 +53,7 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
     let rows: Vec<Vec<String>> = pending
         .iter()
         .map(|p| {
-            let who =
-                if p.via_cli { format!("sesame CLI, run by {}", app(&p.app)) } else { app(&p.app) };
+            let who = app(&p.app);
             vec![
                 p.id.to_string(),
                 who,
@@ -79,9 +78,17 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             );
         }
     }
-    let mut out = table(&header, &rows)
-        + &notes
-        + "Answer with `sesame approve <id>` (once), adding `--for 8h`, `--until-lock` or `--remember` to let it ask no more for that long; or `sesame deny <id>`.\n";
+    let mut out = table(&header, &rows) + &notes;
+    // What does not fit a cell: why a program may not be remembered forever.
+    for p in pending {
+        if let Some(why) = &p.app.generic {
+            out += &format!(
+                "Request {} can be approved once or for a time, not forever: {why}.\n",
+                p.id
+            );
+        }
+    }
+    out += "Answer with `sesame approve <id>` (once), adding `--for 8h`, `--until-lock` or `--remember` to let it ask no more for that long; or `sesame deny <id>`.\n";
     if let Some(p) = pending.iter().find(|p| !p.accounts.is_empty()) {
         let first = p.accounts.first().map_or("<id>", |a| a.id.as_str());
         out += &format!(
@@ -197,10 +204,15 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
     table(&header, &rows)
 }
 
-/// A program for people: its name, what it is, and whether it is sandboxed.
+/// A program for people: its name, what it is, whether it is sandboxed, and how it asked
+/// when that was through the CLI ("msmtp (/usr/bin/msmtp) via dash -c → sesame token").
 fn app(a: &AppInfo) -> String {
     let sandbox = if a.sandboxed { ", sandboxed" } else { "" };
-    format!("{} ({}{sandbox})", a.name, a.key)
+    let via = match a.chain.get(1..) {
+        Some(rest) if !rest.is_empty() => format!(" via {}", rest.join(" → ")),
+        _ => String::new(),
+    };
+    format!("{} ({}{sandbox}){via}", a.name, a.key)
 }
 
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -273,6 +285,54 @@ mod tests {
     }
 
     #[test]
+    fn pending_shows_the_chain_and_why_a_program_is_generic() {
+        use sesame_ipc::consent::{AppInfo, PendingInfo};
+        let app = |key: &str, chain: &[&str], generic: Option<&str>| AppInfo {
+            key: key.into(),
+            name: key.rsplit('/').next().unwrap().into(),
+            exe: key.into(),
+            script: None,
+            icon: None,
+            flatpak_app: None,
+            sandboxed: false,
+            chain: chain.iter().map(|c| c.to_string()).collect(),
+            generic: generic.map(str::to_owned),
+            content: None,
+        };
+        let pending = |id, app| PendingInfo {
+            id,
+            app,
+            via_cli: true,
+            pid: 42,
+            account: "local-1".into(),
+            scopes: Default::default(),
+            waiting: 1,
+            created_at: 0,
+            expires_at: 120,
+            changed: None,
+            accounts: vec![],
+        };
+        let table = super::pending_table(&[
+            pending(3, app("/usr/bin/msmtp", &["msmtp", "dash -c", "sesame token"], None)),
+            pending(
+                4,
+                app(
+                    "/usr/bin/bash",
+                    &["bash (interactive)", "sesame token"],
+                    Some("`bash (interactive)` is an interactive shell"),
+                ),
+            ),
+        ]);
+        assert!(table.contains("msmtp (/usr/bin/msmtp) via dash -c → sesame token"), "{table}");
+        assert!(table.contains("bash (/usr/bin/bash) via sesame token"), "{table}");
+        assert!(
+            table.contains("Request 4 can be approved once or for a time, not forever: `bash (interactive)` is an interactive shell.\n"),
+            "{table}"
+        );
+        assert!(!table.contains("Request 3 can"), "{table}");
+    }
+
+    #[test]
     fn a_row_of_many_refusals_shows_the_count_and_the_span() {
         use sesame_ipc::consent::{ActivityEvent, ActivityInfo};
         let row = ActivityInfo {
@@ -311,6 +371,8 @@ mod tests {
             flatpak_app: None,
             sandboxed: false,
             content: Some(content("bb", None)),
+            chain: vec![],
+            generic: None,
         };
         let pending = PendingInfo {
             id: 4,

@@ -29,6 +29,16 @@ pub struct AppInfo {
     /// grant, what it covers. Absent on grants from before Sesame recorded content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<ProgramContent>,
+    /// How a request through the `sesame` CLI got here, outermost first: this program, the
+    /// shells and launchers it ran the CLI through, the CLI
+    /// (`["msmtp", "dash -c", "sesame token"]`). Empty for a program that connects itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Why this program cannot be told apart from others (inline code, stdin, an
+    /// interactive shell, a relay, a script Sesame cannot read, a chain that ends at
+    /// one of those): a sentence for the user. Such a program is never allowed forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic: Option<String>,
 }
 
 /// A token request no grant covers, waiting for the user.

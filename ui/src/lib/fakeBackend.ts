@@ -285,6 +285,10 @@ export class FakeBackend implements Backend {
     else this.record('consentAnswer', id, decision);
     const request = this.state.pending.find((p) => p.id === id);
     if (!request) throw new BackendError('no_such_pending', 'that request was answered or timed out', { do: 'list_pending' });
+    // As the broker: a program that cannot be told apart from others is never allowed forever.
+    if (decision === 'approve_always' && request.app.generic) {
+      throw new BackendError('forbidden', `${request.app.name} cannot be allowed forever: ${request.app.generic}. Approve it once, for a time or until the screen locks instead.`);
+    }
     // As the broker: a request for several accounts is approved only with one of them chosen.
     const ids = request.accounts.map((a) => a.id);
     const chosen = options?.account ?? (ids.length === 0 ? request.account : undefined);
@@ -366,7 +370,7 @@ export class FakeBackend implements Backend {
   }
 
   private log(p: PendingInfo, event: ActivityInfo['event'], count = 1): void {
-    this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event, app: p.app.key, app_name: p.app.name, account: p.account, scopes: p.scopes, detail: p.via_cli ? 'via sesame CLI' : '', count });
+    this.state.activity.unshift({ id: this.nextActivityId(), at: this.now(), event, app: p.app.key, app_name: p.app.name, account: p.account, scopes: p.scopes, detail: p.via_cli ? (p.app.chain?.length ? `via sesame CLI: ${p.app.chain.join(' → ')}` : 'via sesame CLI') : '', count });
   }
 
   private nextActivityId(): number {

@@ -12,7 +12,7 @@ const HOME = '/home/ada';
 const CONFIG = `${HOME}/.config/sesame/config.toml`;
 
 const apps: Record<string, AppInfo> = {
-  msmtp: { key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false },
+  msmtp: { key: '/usr/bin/msmtp', name: 'msmtp', exe: '/usr/bin/msmtp', sandboxed: false, chain: ['msmtp', 'dash -c', 'sesame token'] },
   mailSync: {
     key: `/usr/bin/python3.12 ${HOME}/bin/mail-sync.py`,
     name: 'mail-sync.py',
@@ -36,6 +36,7 @@ const apps: Record<string, AppInfo> = {
     exe: '/usr/bin/bash',
     script: `${HOME}/bin/backup-photos.sh`,
     sandboxed: false,
+    chain: ['bash backup-photos.sh', 'sesame token'],
   },
 };
 
@@ -123,8 +124,8 @@ function sampleActivity(now: number, grants: GrantInfo[]): ActivityInfo[] {
     rows.push({ at: now - ago, event: ev, app: app?.key ?? '', app_name: app?.name ?? 'unknown program', account, scopes, detail, count: 1 });
   };
   event(3 * 86400 + 600, 'remembered', apps.rclone, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file']);
-  event(2 * 86400 + 4000, 'approved', apps.backup, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 'via sesame CLI');
-  event(2 * 86400 + 3990, 'handed_out', apps.backup, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 'via sesame CLI');
+  event(2 * 86400 + 4000, 'approved', apps.backup, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 'via sesame CLI: bash backup-photos.sh → sesame token');
+  event(2 * 86400 + 3990, 'handed_out', apps.backup, 'google-8c41d07b', ['https://www.googleapis.com/auth/drive.file'], 'via sesame CLI: bash backup-photos.sh → sesame token');
   event(86400 + 7200, 'denied', { key: '/usr/bin/node /tmp/npx-8812/postinstall.js', name: 'postinstall.js', exe: '/usr/bin/node', sandboxed: false }, 'github-77b0d4e1', ['repo']);
   event(5 * 86400, 'timed_out', apps.gh, 'work-3f9a1c2e', ['openid']);
   event(6 * 86400, 'revoked', apps.gh, 'work-3f9a1c2e', ['openid'], 'grant 0');

@@ -62,6 +62,8 @@ fn app(key: &str) -> AppInfo {
         flatpak_app: None,
         sandboxed: false,
         content: None,
+        chain: vec![],
+        generic: None,
     }
 }
 

@@ -13,6 +13,7 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::generic;
 use crate::policy::grants::Coverage;
 use crate::policy::pending::{Question, TooManyQuestions, Verdict};
 use crate::policy::Caller;
@@ -39,9 +40,13 @@ impl Broker {
         let now = now_unix();
         let mut changed = None;
         if let Some(account) = asked.account() {
+            // A generic program is covered only by a grant that ends (policy/generic.rs).
+            let covers = |end: GrantEnd| generic::covers(&caller.app, end);
             let grant = match self.grants.covering(key, content, &account.id, &asked.scopes, now) {
-                Coverage::Covered(grant) => Some(grant),
-                Coverage::Moved { grant, update } => {
+                Coverage::Covered(grant) if self.grants.end_of(grant).is_some_and(covers) => {
+                    Some(grant)
+                }
+                Coverage::Moved { grant, update } if covers(grant.end()) => {
                     let content = content.cloned().unwrap_or_default();
                     Some(self.move_grant(*grant, &caller.app, &content, update).await?)
                 }
@@ -49,7 +54,7 @@ impl Broker {
                     changed = Some(*change);
                     None
                 }
-                Coverage::None => None,
+                _ => None,
             };
             if grant.is_some() {
                 return Ok(Consented { account: account.clone(), grant });
@@ -95,7 +100,7 @@ impl Broker {
                         &info.app,
                         Some(&info.account),
                         &info.scopes,
-                        cli_detail(info.via_cli),
+                        how_detail(&info.app, info.via_cli, None),
                     )
                     .await;
                 }
@@ -131,10 +136,7 @@ impl Broker {
         scopes: &ScopeSet,
         grant: Option<i64>,
     ) {
-        let mut detail = cli_detail(caller.via_cli);
-        if let Some(id) = grant {
-            detail = format!("{detail}{}grant {id}", if detail.is_empty() { "" } else { ", " });
-        }
+        let detail = how_detail(&caller.app, caller.via_cli, grant);
         let row = NewActivity::now(
             ActivityEvent::HandedOut,
             Some(&caller.app),
@@ -176,11 +178,20 @@ impl Broker {
         let (verdict, event, account, detail) = match answer {
             Answer::Deny => (Verdict::Denied, ActivityEvent::Denied, info.account.clone(), None),
             Answer::Approve(approval) => {
+                // Checked before anything changes: the question stays for another answer.
+                if approval.is_forever() {
+                    if let Some(why) = generic::forever_refused(&info.app) {
+                        return Err(BrokerError::Forbidden(why));
+                    }
+                }
                 let account = chosen_account(&info, params.account.as_deref())?;
                 // Which lengths a program may be given is decided here: only
                 // `Approval::Always` is forever (`is_forever`); once, for a time and until
                 // the lock are not.
                 let mut detail = vec![];
+                if info.via_cli {
+                    detail.push(how_detail(&info.app, true, None));
+                }
                 let grant = match approval.grant_end(now_unix()) {
                     None => None,
                     Some(end) => {
@@ -382,12 +393,20 @@ fn page<T, K: PartialOrd + Copy>(
     (page, next)
 }
 
-fn cli_detail(via_cli: bool) -> String {
+/// An activity row's `detail` for a program's request: how it asked (through the CLI, and
+/// the chain: "via sesame CLI: msmtp → dash -c → sesame token") and the grant, if any.
+fn how_detail(app: &AppInfo, via_cli: bool, grant: Option<i64>) -> String {
+    let mut parts = vec![];
     if via_cli {
-        "via sesame CLI".into()
-    } else {
-        String::new()
+        parts.push(match app.chain.is_empty() {
+            true => "via sesame CLI".to_owned(),
+            false => format!("via sesame CLI: {}", app.chain.join(" → ")),
+        });
     }
+    if let Some(id) = grant {
+        parts.push(format!("grant {id}"));
+    }
+    parts.join(", ")
 }
 
 #[cfg(test)]

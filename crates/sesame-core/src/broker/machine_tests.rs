@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use sesame_ipc::consent::{Answer, AppInfo, GrantEnd, PendingAnswerParams};
+use sesame_ipc::consent::{Answer, AppInfo, Decision, GrantEnd, PendingAnswerParams};
 use sesame_ipc::protocol::{Revocation, TokenGetParams};
 use sesame_ipc::ErrorKind;
 use tokio::io::AsyncWriteExt;
@@ -94,6 +94,8 @@ fn app() -> AppInfo {
         flatpak_app: None,
         sandboxed: false,
         content: None,
+        chain: vec![],
+        generic: None,
     }
 }
 
@@ -242,6 +244,55 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
         ErrorKind::ClientSecretMissing,
         "the cached token went with the secret: {e}"
     );
+}
+
+#[tokio::test]
+async fn a_generic_caller_is_asked_every_time_and_cannot_be_allowed_forever() {
+    let (base, _) = fake_provider().await;
+    let (b, _) = broker(&base);
+    b.set_client_secret("machine", &Secret::new("machine-secret")).await.unwrap();
+    let account = b.login_client_credentials("machine").await.unwrap();
+    let inline = AppInfo {
+        key: "/usr/bin/python3.11 -c".into(),
+        name: "python3.11".into(),
+        exe: "/usr/bin/python3.11".into(),
+        generic: Some("`python3.11 -c` runs code written on its command line".into()),
+        ..app()
+    };
+    // A forever grant on that key, as one made before the rule: it answers nothing now.
+    let old = b.db.insert_grant(&inline, &account.id, &account.scopes, 0, GrantEnd::NEVER).unwrap();
+    b.grants.insert(old);
+    let caller = Caller::in_process(inline);
+    let asking = tokio::spawn({
+        let (b, caller) = (b.clone(), caller.clone());
+        let params = TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None };
+        async move { b.token(&caller, &params).await }
+    });
+    let pending = loop {
+        if let Some(p) = b.pending_list().pop() {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let user = Caller {
+        app: AppInfo { key: "/usr/bin/sesame".into(), name: "sesame".into(), ..app() },
+        process: ProcessRef { pid: 1, start_time: 1 },
+        via_cli: true,
+        management: true,
+        files: None,
+    };
+    let answer =
+        |decision| PendingAnswerParams { id: pending.id, decision, for_secs: None, account: None };
+    let e = b.answer_pending(&user, &answer(Decision::ApproveAlways)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Forbidden);
+    assert_eq!(
+        e.to_string(),
+        "python3.11 cannot be allowed forever: `python3.11 -c` runs code written on its command line. Approve it once, for a time or until the screen locks instead."
+    );
+    assert_eq!(b.pending_list().len(), 1, "the question waits for another answer");
+    assert_eq!(b.grants_list().await.unwrap().len(), 1, "no grant was made");
+    b.answer_pending(&user, &answer(Decision::ApproveOnce)).await.unwrap();
+    assert_eq!(asking.await.unwrap().unwrap().access_token.expose(), "MACHINE-AT-1");
 }
 
 /// What the socket (and so the CLI) says: the message with its remedy.

@@ -147,6 +147,8 @@ mod tests {
             flatpak_app: None,
             sandboxed: false,
             content: None,
+            chain: vec![],
+            generic: None,
         }
     }
 

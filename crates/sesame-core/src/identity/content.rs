@@ -87,6 +87,23 @@ pub struct ProgramFiles {
     pub found: std::sync::OnceLock<ProgramContent>,
 }
 
+#[cfg(test)]
+impl ProgramFiles {
+    /// Files that were never stamped from a real process: for tests of what does not read them.
+    pub(crate) fn unread(pid: i32, exe: PathBuf) -> ProgramFiles {
+        let stamp = FileStamp { dev: 0, ino: 0, size: 0, mtime: (0, 0), ctime: (0, 0) };
+        ProgramFiles {
+            pid,
+            start_time: pid as u64,
+            exe: FileAt { path: exe, stamp, root_only: false },
+            script: None,
+            flatpak: None,
+            host_view: true,
+            found: Default::default(),
+        }
+    }
+}
+
 /// How to open a script again to read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reopen {

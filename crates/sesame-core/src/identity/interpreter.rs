@@ -58,6 +58,24 @@ impl Interpreter {
         })
     }
 
+    /// How this interpreter spells "code on the command line", one spelling per interpreter
+    /// (`perl -E` and `node --print` count as `-e`): what inline code is called in its
+    /// identity, so all of an interpreter's inline code is one identity.
+    pub(crate) fn inline_flag(self) -> &'static str {
+        match self {
+            Interpreter::Python | Interpreter::Shell | Interpreter::Fish => "-c",
+            Interpreter::Perl | Interpreter::Ruby | Interpreter::Node | Interpreter::Lua => "-e",
+            Interpreter::Php => "-r",
+            // No inline form: their parsers never answer `Inline`.
+            Interpreter::Tcl | Interpreter::Java => "-c",
+        }
+    }
+
+    /// The shells a command line is handed to (`system()`, `popen()`, `sh -c`).
+    pub(crate) fn is_shell(self) -> bool {
+        matches!(self, Interpreter::Shell | Interpreter::Fish)
+    }
+
     /// `python3 somedir/` runs `somedir/__main__.py`; other interpreters want a file.
     pub(crate) fn accepts_directory(self) -> bool {
         self == Interpreter::Python

@@ -30,6 +30,9 @@
 //!   Caught in the middle of an exec, its new argv may not be set up yet (for an instant
 //!   `cmdline` reads empty), which yields the plain-interpreter form.
 
+pub mod chain;
+#[cfg(test)]
+mod chain_tests;
 mod content;
 #[cfg(test)]
 mod content_tests;
@@ -62,7 +65,8 @@ pub struct AppIdentity {
     /// - `/usr/bin/msmtp`: a native executable;
     /// - `/usr/bin/python3.11 /home/u/bin/mail-sync.py`: interpreter and resolved script;
     /// - `/usr/bin/python3.11 -m mypkg.tool`: a module run by name;
-    /// - `/usr/bin/bash -c`: inline code (`-c`, `-e`, `--eval` … all spell `-c` here);
+    /// - `/usr/bin/bash -c`, `/usr/bin/perl -e`: inline code, in the interpreter's own
+    ///   spelling, one per interpreter (`perl -E` is `perl -e` too);
     /// - `/usr/bin/python3.11`: a REPL, a program on stdin, or a script we cannot find;
     /// - `flatpak:org.gnome.Evolution`: a Flatpak app, whatever it runs inside.
     ///
@@ -82,6 +86,26 @@ pub struct AppIdentity {
     pub display_name: String,
     pub icon: Option<String>,
     pub desktop_file: Option<PathBuf>,
+    /// What kind of thing it runs: what the launcher walk and the generic rule go by.
+    pub runs: Runs,
+}
+
+/// What a process runs, as far as the kernel and its command line tell.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Runs {
+    /// An executable that is not an interpreter (or anything inside a Flatpak app).
+    Program,
+    /// An interpreter's script file. `readable`: Sesame can open it (else it cannot tell
+    /// what the script is).
+    Script { readable: bool },
+    /// A module found by name (`python -m`).
+    Module,
+    /// Code on the command line, with the interpreter's spelling for it (`-c`, `-e`, `-r`).
+    Inline { flag: String },
+    /// An interpreter with no program file to pin it to: code read from stdin, a REPL, or a
+    /// script that cannot be found (deleted, or out of Sesame's sight). `terminal`: its
+    /// stdin is a terminal (an interactive shell), or Sesame could not tell.
+    Unpinned { terminal: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +119,10 @@ pub struct ProcessInfo {
     pub identity: AppIdentity,
     /// Its files, stamped (not read): what its content is keyed on.
     pub files: ProgramFiles,
+    /// `argv[1]` when it is a plain lowercase word such as a subcommand (`sesame token`),
+    /// for the chain's labels. Anything else (an option, a value, which could be a secret)
+    /// is never kept.
+    pub subcommand: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +198,17 @@ pub fn identify_with(
     let host_view = root.same_as_ours && proc::same_mount_ns(pid);
     let sandboxed = flatpak.is_some() || !host_view;
     let run = classify(pid, &root, &exe, &argv);
+    // Inside a Flatpak the app id is the identity, whatever runs there.
+    let runs = match &run {
+        _ if flatpak.is_some() => Runs::Program,
+        Run::Native => Runs::Program,
+        Run::Script(found) => Runs::Script { readable: proc::readable(&found.path) },
+        Run::Module(_) => Runs::Module,
+        Run::Inline(flag) => Runs::Inline { flag: (*flag).to_owned() },
+        Run::Unpinned => Runs::Unpinned { terminal: proc::stdin_is_terminal(pid) },
+    };
+    let subcommand = argv.get(1).and_then(|a| a.to_str()).filter(|a| is_plain_word(a));
+    let subcommand = subcommand.map(str::to_owned);
 
     let after = proc::read_stat(pid)?;
     let alive = pidfd.is_none_or(proc::pidfd_alive);
@@ -180,7 +219,7 @@ pub fn identify_with(
     let exe_text = exe.to_string_lossy().into_owned();
     let mut script_file = None;
     let (key, script, name_hint) = match run {
-        Run::Native => (exe_text, None, None),
+        Run::Native | Run::Unpinned => (exe_text, None, None),
         Run::Script(found) => {
             let path = found.path;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -191,7 +230,7 @@ pub fn identify_with(
             (format!("{exe_text} {}", path.to_string_lossy()), Some(path), name)
         }
         Run::Module(module) => (format!("{exe_text} -m {module}"), None, Some(module)),
-        Run::Inline => (format!("{exe_text} -c"), None, None),
+        Run::Inline(flag) => (format!("{exe_text} {flag}"), None, None),
     };
     let flatpak_app = flatpak.as_ref().map(|f| f.app.clone());
     let key = match &flatpak_app {
@@ -217,13 +256,30 @@ pub fn identify_with(
         display_name,
         icon: None,
         desktop_file: None,
+        runs,
     };
     if let Some(found) = desktop.lookup(&identity) {
         identity.display_name = found.name;
         identity.icon = found.icon;
         identity.desktop_file = Some(found.path);
     }
-    Ok(ProcessInfo { pid, ppid: after.ppid, uid, start_time: after.start_time, identity, files })
+    Ok(ProcessInfo {
+        pid,
+        ppid: after.ppid,
+        uid,
+        start_time: after.start_time,
+        identity,
+        subcommand,
+        files,
+    })
+}
+
+/// A subcommand-like word: lowercase letters and '-', short. A token or password never
+/// looks like this, so such a word may be shown and stored.
+fn is_plain_word(arg: &str) -> bool {
+    (1..=16).contains(&arg.len())
+        && arg.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && !arg.starts_with('-')
 }
 
 /// The parent's pid (stat field 4). One read of `stat` is an atomic snapshot, so the
@@ -254,10 +310,14 @@ pub fn identify_parent(
 
 /// What the process runs, before it is turned into a key.
 enum Run {
+    /// Not an interpreter.
     Native,
     Script(proc::Script),
     Module(String),
-    Inline,
+    /// Inline code, with the interpreter's spelling for it.
+    Inline(&'static str),
+    /// An interpreter with nothing on disk to pin it to (stdin, REPL, a script not found).
+    Unpinned,
 }
 
 fn classify(pid: i32, root: &proc::ProcRoot, exe: &Path, argv: &[OsString]) -> Run {
@@ -273,11 +333,11 @@ fn classify(pid: i32, root: &proc::ProcRoot, exe: &Path, argv: &[OsString]) -> R
             ) {
                 Some(resolved) => Run::Script(resolved),
                 // A REPL's argument that is not a file, `-`, a typo: the plain interpreter.
-                None => Run::Native,
+                None => Run::Unpinned,
             }
         }
         Invocation::Module(module) => Run::Module(module),
-        Invocation::Inline => Run::Inline,
-        Invocation::Interactive => Run::Native,
+        Invocation::Inline => Run::Inline(interpreter.inline_flag()),
+        Invocation::Interactive => Run::Unpinned,
     }
 }

@@ -186,6 +186,26 @@ pub(crate) fn resolve_script(
     Some(Script { path, stat, reopen })
 }
 
+/// Whether Sesame can open `path` for reading (non-blocking, so a FIFO swapped in cannot
+/// hang it). A script it cannot read is one it cannot tell apart from another.
+pub(crate) fn readable(path: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .is_ok()
+}
+
+/// Whether the process's stdin is a terminal, as its fd 0 link says (`/dev/pts/3`,
+/// `/dev/tty1`). When the link cannot be read, say yes: the caller treats a terminal as
+/// the end of the walk, the careful answer.
+pub(crate) fn stdin_is_terminal(pid: i32) -> bool {
+    let Ok(target) = fs::read_link(proc_path(pid, "fd/0")) else { return true };
+    let target = target.as_os_str().as_bytes();
+    target.starts_with(b"/dev/pts/") || target.starts_with(b"/dev/tty") || target == b"/dev/console"
+}
+
 /// The cwd as a path inside the process's root, from the two links' texts (both as seen
 /// from our root). `None` when the cwd is not under the root.
 fn cwd_in_root(pid: i32) -> Option<PathBuf> {

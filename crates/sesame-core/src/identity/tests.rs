@@ -223,6 +223,68 @@ fn shell_script_and_inline() {
 }
 
 #[test]
+fn inline_code_is_named_in_the_interpreters_own_words() {
+    let perl = which("perl");
+    for flag in ["-e", "-E"] {
+        let child = spawn("perl", &[flag, "sleep 30"], None);
+        let info = identify_when(child.pid(), &perl, &no_desktop());
+        assert_eq!(info.identity.key, format!("{} -e", perl.display()), "perl {flag}");
+        assert_eq!(info.identity.runs, Runs::Inline { flag: "-e".into() });
+        assert_eq!(
+            chain::label(&info),
+            format!("{} -e", perl.file_name().unwrap().to_str().unwrap())
+        );
+    }
+}
+
+/// The children of `pid` (`/proc/<pid>/task/<pid>/children`), once it has some.
+fn children_of(pid: i32) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text =
+            fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let kids: Vec<i32> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+        if !kids.is_empty() || Instant::now() > deadline {
+            return kids;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_walk_passes_real_launchers_to_the_program_behind_them() {
+    let sh = which("sh");
+    let sh_name = sh.file_name().unwrap().to_str().unwrap().to_owned();
+    // us → timeout → sh -c → sleep: `sleep` stands in for the CLI.
+    let timeout = spawn("timeout", &["60", "sh", "-c", "sleep 60; true"], None);
+    let shell = *children_of(timeout.pid()).first().expect("timeout's child");
+    let sleep = *children_of(shell).first().expect("the shell's child");
+    let cli = identify_when(sleep, &which("sleep"), &no_desktop());
+    let parent = identify_parent(&cli, Some(own_uid()), &no_desktop()).unwrap();
+    assert_eq!(parent.identity.runs, Runs::Inline { flag: "-c".into() });
+    let tree = chain::LiveTree { uid: own_uid(), desktop: &no_desktop() };
+    let who = chain::walk(parent, &tree);
+    assert_eq!(who.process.pid, std::process::id() as i32, "attributed to this test: {who:?}");
+    assert_eq!(who.chain[1..], ["timeout".to_owned(), format!("{sh_name} -c")]);
+    assert_eq!(who.generic, None, "{who:?}");
+
+    // A shell reading its script from a pipe is a launcher too; on a terminal it would not be.
+    let mut cmd = Command::new("sh");
+    cmd.stdin(Stdio::piped()).stdout(Stdio::null()).process_group(0);
+    let mut piped = Child { inner: cmd.spawn().unwrap(), reaped: false };
+    use std::io::Write;
+    let mut stdin = piped.inner.stdin.take().unwrap();
+    stdin.write_all(b"sleep 60; true\n").unwrap();
+    let reader = identify_when(piped.pid(), &sh, &no_desktop());
+    assert_eq!(reader.identity.runs, Runs::Unpinned { terminal: false });
+    assert_eq!(reader.identity.key, sh.to_str().unwrap());
+    let who = chain::walk(reader, &tree);
+    assert_eq!(who.process.pid, std::process::id() as i32);
+    assert_eq!(who.chain[1..], [format!("{sh_name} (stdin)")]);
+    drop(stdin); // `piped`'s guard kills the shell and its sleep
+}
+
+#[test]
 fn parent_of_a_child_is_us() {
     let child = spawn("sleep", &["30"], None);
     let me = std::process::id() as i32;

@@ -1,8 +1,9 @@
 //! The caller of a connection, identified once when it is accepted: the kernel's
 //! `SO_PEERCRED` pid, then `/proc` (see [`crate::identity`]). Requests made through the
-//! `sesame` CLI are attributed to the program that ran it. Sesame's own binaries are trusted
-//! to manage only outside any sandbox: a `sesame` in another root or mount namespace, or in
-//! a Flatpak, is just another program.
+//! `sesame` CLI are attributed to the program that ran it, past the shells and launchers
+//! in between (`identity::chain`). Sesame's own binaries are trusted to manage only outside
+//! any sandbox: a `sesame` in another root or mount namespace, or in a Flatpak, is just
+//! another program.
 
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
@@ -10,7 +11,8 @@ use std::sync::Arc;
 
 use sesame_ipc::consent::AppInfo;
 
-use crate::identity::{self, AppIdentity, DesktopIndex, IdentityError, ProcessInfo, ProgramFiles};
+use crate::identity::chain::{self, Attribution, LiveTree};
+use crate::identity::{self, DesktopIndex, IdentityError, ProcessInfo, ProgramFiles};
 
 /// A process, pinned by pid and start time (a pid alone can be reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +71,17 @@ impl Identifier {
         let desktop = &self.desktop;
         let peer = identity::identify_with(pid, Some(uid), desktop, pidfd)?;
         if !self.is_own(&peer) {
-            return Ok(caller(&peer, false, false));
+            // A program that speaks the protocol itself is the one asking, whoever ran it.
+            return Ok(caller(chain::direct(peer), false, false));
         }
+        // The CLI asks for whoever ran it: its parent, or past the shells and launchers in
+        // between, the program that wanted the token. The parent itself must be readable
+        // and the user's (else the request is refused, as before); above it, what cannot
+        // be read makes the identity generic.
         let parent = identity::identify_parent(&peer, Some(uid), desktop)?;
-        Ok(caller(&parent, true, true))
+        let mut who = chain::walk(parent, &LiveTree { uid, desktop });
+        who.chain.push(cli_label(&peer));
+        Ok(caller(who, true, true))
     }
 
     /// One of Sesame's own binaries, run as itself (no script) and seeing the broker's
@@ -85,9 +94,19 @@ impl Identifier {
     }
 }
 
-fn caller(p: &ProcessInfo, via_cli: bool, management: bool) -> Caller {
+/// The CLI's link in the chain: `sesame token`.
+fn cli_label(cli: &ProcessInfo) -> String {
+    let name = chain::label(cli);
+    match &cli.subcommand {
+        Some(word) => format!("{name} {word}"),
+        None => name,
+    }
+}
+
+fn caller(who: Attribution, via_cli: bool, management: bool) -> Caller {
+    let p = &who.process;
     Caller {
-        app: app_info(&p.identity),
+        app: app_info(&who),
         process: ProcessRef { pid: p.pid, start_time: p.start_time },
         via_cli,
         management,
@@ -95,7 +114,8 @@ fn caller(p: &ProcessInfo, via_cli: bool, management: bool) -> Caller {
     }
 }
 
-fn app_info(id: &AppIdentity) -> AppInfo {
+fn app_info(who: &Attribution) -> AppInfo {
+    let id = &who.process.identity;
     AppInfo {
         key: id.key.clone(),
         name: id.display_name.clone(),
@@ -105,6 +125,8 @@ fn app_info(id: &AppIdentity) -> AppInfo {
         flatpak_app: id.flatpak_app.clone(),
         sandboxed: id.sandboxed,
         content: None,
+        chain: who.chain.clone(),
+        generic: who.generic.clone(),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::RwLock;
 
-use sesame_ipc::consent::{ContentChange, ContentUpdate, GrantInfo, ProgramContent};
+use sesame_ipc::consent::{ContentChange, ContentUpdate, GrantEnd, GrantInfo, ProgramContent};
 use sesame_ipc::ScopeSet;
 
 use super::content::{judge, Verdict};
@@ -136,6 +136,12 @@ impl GrantTable {
         list.iter().filter_map(|g| g.expires_at).min()
     }
 
+    /// When grant `id` ends, if it exists.
+    pub fn end_of(&self, id: i64) -> Option<GrantEnd> {
+        let list = self.list.read().unwrap_or_else(|p| p.into_inner());
+        list.iter().find(|g| g.id == id).map(GrantInfo::end)
+    }
+
     pub fn list(&self) -> Vec<GrantInfo> {
         self.list.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -179,6 +185,8 @@ mod tests {
                 exe: Some(FileContent { sha256: s.into(), package: None }),
                 ..Default::default()
             }),
+            chain: vec![],
+            generic: None,
         }
     }
 

@@ -216,6 +216,8 @@ mod tests {
             flatpak_app: None,
             sandboxed: false,
             content: None,
+            chain: vec![],
+            generic: None,
         };
         let process = ProcessRef { pid: 1, start_time: 1 };
         Caller { app, process, via_cli: false, management, files: None }

@@ -22,4 +22,16 @@ sandboxed: boolean,
  * What the program's files are (hashes, package): on a question, what asks now; on a
  * grant, what it covers. Absent on grants from before Sesame recorded content.
  */
-content?: ProgramContent | null, };
+content?: ProgramContent | null, 
+/**
+ * How a request through the `sesame` CLI got here, outermost first: this program, the
+ * shells and launchers it ran the CLI through, the CLI
+ * (`["msmtp", "dash -c", "sesame token"]`). Empty for a program that connects itself.
+ */
+chain?: Array<string>, 
+/**
+ * Why this program cannot be told apart from others (inline code, stdin, an
+ * interactive shell, a relay, a script Sesame cannot read, a chain that ends at
+ * one of those): a sentence for the user. Such a program is never allowed forever.
+ */
+generic?: string | null, };
