@@ -190,8 +190,12 @@ impl Session {
 
     /// Runs `script` in the page and returns its value.
     pub fn execute(&self, script: &str) -> Value {
+        self.try_execute(script).unwrap_or_else(|err| panic!("script: {err}"))
+    }
+
+    /// [`Session::execute`], or the driver's error.
+    pub fn try_execute(&self, script: &str) -> Result<Value, String> {
         self.post("/execute/sync", json!({"script": script, "args": []}))
-            .unwrap_or_else(|err| panic!("script: {err}"))
     }
 
     /// The current window's position and size on the screen: (x, y, width, height).

@@ -62,7 +62,7 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
 
     // A program asks: the consent window shows who and what.
     let client = env.spawn_token_client(&[&account]);
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
     let name = s.wait(&css("consent-app-name"), LONG);
     assert!(s.text(&name).contains("token-client"), "names the program: {}", s.page_text());
     let exe = s.wait(&css("consent-exe"), LONG);
@@ -99,8 +99,7 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
 
     // The program's next request waits for an answer again; deny it in the consent window.
     let client = env.spawn_token_client(&[&account]);
-    env.wait_pending_of(&token_client_key());
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
     let deny = s.wait(&css("deny"), LONG);
     s.wait_until(LONG, || s.is_enabled(&deny).then_some(())).expect("deny wakes up");
     s.click_closing(&deny);
@@ -171,8 +170,7 @@ fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
     // A request waits, so the consent window is open too: the driver's session lives on
     // (with no window left it would end, and take the app with it).
     let client = env.spawn_token_client(&[&account]);
-    env.wait_pending_of(&token_client_key());
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
 
     // Close the main window: its webview goes, the app and its broker stay.
     // Under WebDriver the app sometimes passes over the first close request (about one run
@@ -209,4 +207,32 @@ fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
     assert_eq!(env.pending().len(), 1);
     env.manage_ok(&["deny", &env.pending()[0]["id"].to_string()]);
     assert!(!env.client_result(client).status.success(), "denied");
+}
+
+#[test]
+fn displays_started_at_the_same_moment_are_all_different() {
+    // App tests run side by side, each on its own X server. Once, two of them ended up on
+    // one display (both picked the same free-looking number; the second server died):
+    // when the first test ended, the second lost its windows ("no window showing
+    // consent.html"). Start several at once, as the tests do.
+    let base = std::env::temp_dir().join(format!("sesame-e2e-displays-{}", std::process::id()));
+    let logs: Vec<_> = (0..4).map(|i| base.join(format!("x{i}"))).collect();
+    let displays: Vec<Display> = std::thread::scope(|s| {
+        let started: Vec<_> = logs
+            .iter()
+            .map(|dir| {
+                std::fs::create_dir_all(dir).unwrap();
+                s.spawn(move || Display::start(dir))
+            })
+            .collect();
+        started.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let names: std::collections::BTreeSet<&str> =
+        displays.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names.len(), displays.len(), "each has its own display: {names:?}");
+    for d in &displays {
+        assert!(x11rb::connect(Some(&d.name)).is_ok(), "{} answers", d.name);
+    }
+    drop(displays);
+    let _ = std::fs::remove_dir_all(&base);
 }
