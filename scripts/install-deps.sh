@@ -12,6 +12,7 @@ command -v secret-tool >/dev/null || need_apt+=(libsecret-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+command -v socat >/dev/null || need_apt+=(socat)  # the tests' half-closing client
 # The desktop app (SESAME_GUI=1): Tauri's GTK/WebKit build packages, and for its tests an
 # X server and WebKit's WebDriver. The core and the CLI need none of these.
 gui_apt=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xdg-utils)
@@ -27,7 +28,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
-  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev)
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev socat)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
   [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")

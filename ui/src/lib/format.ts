@@ -67,6 +67,7 @@ const EVENT_WORDS: Record<ActivityEvent, string> = {
   remembered: 'Always allowed',
   denied: 'Denied',
   timed_out: 'Not answered in time',
+  withdrawn: 'Withdrawn: the program went away',
   revoked: 'Grant revoked',
   refused: 'Refused',
 };

@@ -12,22 +12,29 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::asker::{Gone, Watch};
 use crate::policy::pending::TooManyQuestions;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::ScopeSet;
 
 impl Broker {
     /// Ok(Some(grant id)) when a grant covers the request (now or after "always allow"),
-    /// Ok(None) after "approve once"; else the user's "no" or the timeout.
+    /// Ok(None) after "approve once"; else the user's "no", the timeout, or the asker gone
+    /// (it exited or hung up while it waited: its wait ends, and the question is withdrawn
+    /// once nobody else waits on it).
     pub(crate) async fn consent(
         &self,
         caller: &Caller,
+        asker: Asker<'_>,
         account: &AccountInfo,
         scopes: &ScopeSet,
     ) -> Result<Option<i64>, BrokerError> {
         if let Some(grant) = self.grants.covering(&caller.app.key, &account.id, scopes) {
             return Ok(Some(grant));
         }
+        // Watched from before the question exists: a program already gone asks nothing.
+        let watch = Watch::start(asker, &self.exits)
+            .map_err(|gone| withdrawn(caller, &account.id, gone))?;
         let mut ticket = self
             .pending
             .ask(caller, &account.id, scopes, self.config.consent_timeout, now_unix())
@@ -47,13 +54,21 @@ impl Broker {
         }
         let wait = ticket.expires_at - now_unix();
         let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
-        let decided = tokio::time::timeout(deadline, async {
-            ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d)
-        })
-        .await;
-        let decision = match decided {
-            Ok(Ok(Some(d))) => d,
-            _ => {
+        let waited = tokio::select! {
+            // An answer that is there wins over a hang-up noticed at the same moment.
+            biased;
+            decided = async { ticket.decision.wait_for(|d| d.is_some()).await.map(|d| *d) } => {
+                Waited::Answer(decided.ok().flatten())
+            }
+            gone = watch.gone() => Waited::Gone(gone),
+            () = tokio::time::sleep(deadline) => Waited::Answer(None),
+        };
+        let decision = match waited {
+            Waited::Answer(Some(d)) => d,
+            Waited::Gone(gone) => {
+                return Err(self.asker_gone(caller, &account.id, ticket.id, gone).await)
+            }
+            Waited::Answer(None) => {
                 // Whichever waiter notices first records the timeout, once.
                 if let Some(info) = self.pending.expire(ticket.id) {
                     self.events.emit(BrokerEvent::PendingResolved { id: ticket.id });
@@ -72,6 +87,12 @@ impl Broker {
                 });
             }
         };
+        // Approved for an asker that went away meanwhile: nobody is there to take a token.
+        if decision != Decision::Deny {
+            if let Some(gone) = watch.gone_now() {
+                return Err(withdrawn(caller, &account.id, gone));
+            }
+        }
         match decision {
             Decision::Deny => Err(BrokerError::ConsentDenied {
                 app: caller.app.name.clone(),
@@ -82,6 +103,31 @@ impl Broker {
                 Ok(self.grants.covering(&caller.app.key, &account.id, scopes))
             }
         }
+    }
+
+    /// A waiting request's asker is gone: it stops waiting, and if it was the last, its
+    /// question is withdrawn (the window closes, the log says so, nothing is handed out).
+    async fn asker_gone(&self, caller: &Caller, account: &str, id: u64, gone: Gone) -> BrokerError {
+        if let Some(info) = self.pending.leave(id, caller.process, now_unix()) {
+            tracing::info!(id, app = %info.app.key, ?gone, "withdrew a question: its asker is gone");
+            self.events.emit(BrokerEvent::PendingResolved { id });
+            let mut detail = match gone {
+                Gone::HungUp => "the program closed its connection".to_owned(),
+                Gone::Exited { .. } => "the program exited".to_owned(),
+            };
+            if info.via_cli {
+                detail.push_str(", via sesame CLI");
+            }
+            self.record(
+                ActivityEvent::Withdrawn,
+                &info.app,
+                Some(&info.account),
+                &info.scopes,
+                detail,
+            )
+            .await;
+        }
+        withdrawn(caller, account, gone)
     }
 
     /// Records a hand-out and counts it on its grant, off the request path.
@@ -276,6 +322,24 @@ fn page<T, K: PartialOrd + Copy>(
     let page: Vec<T> = rest.by_ref().take(limit).collect();
     let next = if rest.next().is_some() { page.last().map(&id) } else { None };
     (page, next)
+}
+
+/// What a waiting request ended with.
+enum Waited {
+    /// The user's answer, or `None`: no answer in time.
+    Answer(Option<Decision>),
+    Gone(Gone),
+}
+
+fn withdrawn(caller: &Caller, account: &str, gone: Gone) -> BrokerError {
+    let why = match gone {
+        Gone::HungUp => "closed its connection".to_owned(),
+        Gone::Exited { pid } if caller.via_cli => {
+            format!("(pid {pid}), which ran the sesame command, exited")
+        }
+        Gone::Exited { pid } => format!("(pid {pid}) exited"),
+    };
+    BrokerError::ConsentWithdrawn { app: caller.app.name.clone(), account: account.into(), why }
 }
 
 fn cli_detail(via_cli: bool) -> String {

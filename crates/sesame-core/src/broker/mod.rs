@@ -15,6 +15,8 @@
 //! - a warm `token.get` touches memory only (grants and accounts are mirrored in memory;
 //!   activity is written by the recorder's task);
 //! - no token reaches a program without a grant or the user's answer (see `consent.rs`);
+//! - a question outlives no asker: a request stops waiting when its program exits or hangs
+//!   up, and the last one to go withdraws the question (`consent.rs`, `policy/asker.rs`);
 //! - a machine account (`machine.rs`) goes through the same consent and cache; its cache
 //!   misses are client-credentials requests instead of refreshes.
 
@@ -33,6 +35,7 @@ use crate::events::{Events, Subscription};
 use crate::identity::IdentityError;
 use crate::keyring::Keyring;
 use crate::oauth::{self, ProviderMetadata};
+use crate::policy::asker::ExitWatches;
 use crate::policy::caller::Identifier;
 use crate::policy::grants::GrantTable;
 use crate::policy::pending::PendingQueue;
@@ -74,6 +77,8 @@ pub struct Broker {
     logins: Logins,
     grants: GrantTable,
     pending: PendingQueue,
+    /// The exits of processes whose requests wait for the user (one pidfd per process).
+    exits: ExitWatches,
     recorder: Recorder,
     /// Tells who a connecting process is (and whether it is one of Sesame's own binaries).
     identifier: Identifier,
@@ -117,6 +122,7 @@ impl Broker {
             logins: Logins::default(),
             grants,
             pending: PendingQueue::default(),
+            exits: ExitWatches::default(),
             recorder,
             identifier: Identifier::from_env(),
             events: Events::default(),

@@ -12,16 +12,18 @@ use crate::cache::CachedToken;
 use crate::error::BrokerError;
 use crate::keyring::KeyringError;
 use crate::oauth::OAuthError;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::rotation::RefreshJob;
 use crate::{now_unix, ScopeSet, Secret};
 
 impl Broker {
     /// A token for `caller`: account and scopes checked, then consent (a grant, or the
-    /// user's answer), then the cache or a refresh. Every hand-out is recorded.
+    /// user's answer, while `asker` is still there to take it), then the cache or a refresh.
+    /// Every hand-out is recorded.
     pub async fn token(
         &self,
         caller: &Caller,
+        asker: Asker<'_>,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
         let account = self.resolve_account(&params.account)?;
@@ -42,7 +44,7 @@ impl Broker {
         self.provider(&account.provider)?
             .check_scope_set(&scopes)
             .map_err(BrokerError::BadRequest)?;
-        let grant = self.consent(caller, &account, &scopes).await?;
+        let grant = self.consent(caller, asker, &account, &scopes).await?;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scopes, min_ttl).await?;
         self.handed_out(caller, &account.id, &scopes, grant).await;
