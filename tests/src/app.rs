@@ -219,6 +219,30 @@ impl App {
             .collect()
     }
 
+    /// Whether the top-level window titled `title` asks for the user's attention (the
+    /// urgency flag of its `WM_HINTS`, which window managers show); `None` without one.
+    pub fn wants_attention(&self, title: &str) -> Option<bool> {
+        use x11rb::protocol::xproto::{AtomEnum, ConnectionExt};
+        const URGENCY: u32 = 1 << 8;
+        let (conn, root) = self.x_connection();
+        let window = top_level(&conn, root, title)?;
+        let hints = conn
+            .get_property(false, window, AtomEnum::WM_HINTS, AtomEnum::WM_HINTS, 0, 9)
+            .ok()?
+            .reply()
+            .ok()?;
+        let flags = hints.value32().and_then(|mut v| v.next()).unwrap_or(0);
+        Some(flags & URGENCY != 0)
+    }
+
+    /// Whether the X input focus (where key presses go) is on the window titled `title`.
+    pub fn has_input_focus(&self, title: &str) -> bool {
+        use x11rb::protocol::xproto::ConnectionExt;
+        let (conn, root) = self.x_connection();
+        let focus = conn.get_input_focus().ok().and_then(|c| c.reply().ok()).map(|r| r.focus);
+        top_level(&conn, root, title).is_some_and(|w| focus == Some(w))
+    }
+
     /// Whether the display has a top-level window titled `title` (a destroyed window is
     /// gone; a hidden one would still be listed).
     pub fn has_window(&self, title: &str) -> bool {

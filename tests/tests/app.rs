@@ -236,3 +236,79 @@ fn displays_started_at_the_same_moment_are_all_different() {
     drop(displays);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+const CONSENT_TITLE: &str = "Sesame: allow access?";
+const ENTER: &str = "\u{E007}";
+
+/// `f`, and whether it finished within `bound` of its start: only then does what it saw say
+/// something about a delay of that length (a loaded machine can stall a test for longer).
+fn within<T>(bound: Duration, f: impl FnOnce() -> T) -> (T, bool) {
+    let start = std::time::Instant::now();
+    let value = f();
+    (value, start.elapsed() < bound)
+}
+
+#[test]
+fn the_consent_window_is_a_protected_confirmation() {
+    let (env, _display, app) = app_hosting_the_broker();
+    let s = &app.session;
+    let account = env.login("alice");
+    // The main window is open, so a request opens the consent window, which must not take
+    // the keyboard from wherever the user is typing: it asks for attention instead.
+    let client = env.spawn_token_client(&[&account]);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
+    assert_eq!(app.wants_attention(CONSENT_TITLE), Some(true), "{:?}", app.window_titles());
+    assert!(!app.has_input_focus(CONSENT_TITLE), "it did not take the input focus");
+    let once = s.wait(&css("approve-once"), LONG);
+    let buttons = || ["approve-once", "approve-always", "deny"].map(|b| s.wait(&css(b), LONG));
+    let any_enabled = || buttons().iter().any(|b| s.is_enabled(b));
+
+    // The buttons wake after the quiet delay (1 s)…
+    s.wait_until(LONG, || s.is_enabled(&once).then_some(()))
+        .expect("the buttons wake up after the security delay");
+    app.screenshot("consent-quiet");
+
+    // …a key press puts them to sleep again at once, and the delay starts over: while keys
+    // keep coming faster than the delay, they never wake. (A sample counts only when the
+    // key and the look after it took less than the delay: then the delay cannot be over.)
+    let mut conclusive = 0;
+    for _ in 0..8 {
+        let (enabled, in_time) = within(Duration::from_millis(900), || {
+            s.press("a");
+            any_enabled()
+        });
+        if in_time {
+            conclusive += 1;
+            assert!(!enabled, "a key press locks the answers again");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(conclusive >= 3, "too few samples in time ({conclusive}): the machine is too slow");
+    app.screenshot("consent-after-a-key");
+
+    // Enter right after another key does not approve: the delay is not over.
+    let mut tried = false;
+    for _ in 0..5 {
+        s.wait_until(LONG, || s.is_enabled(&once).then_some(())).expect("awake again");
+        let (pressed, in_time) = within(Duration::from_millis(900), || s.try_press(&["b", ENTER]));
+        pressed.expect("keys");
+        if in_time {
+            tried = true;
+            break;
+        }
+    }
+    assert!(tried, "never pressed b and Enter within the delay: the machine is too slow");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(env.pending().len(), 1, "Enter before a full quiet delay approved nothing");
+
+    // After a full quiet delay, Enter approves once.
+    s.wait_until(LONG, || s.is_enabled(&once).then_some(())).expect("awake again");
+    match s.try_press(&[ENTER]) {
+        Err(e) if !e.contains("no such window") => panic!("keys: {e}"),
+        _ => {}
+    }
+    let token = env.client_result(client).token();
+    assert_eq!(env.introspect(&token)["active"], json!(true));
+    assert!(grants_of(&env, &token_client_key()).is_empty(), "once: no grant");
+    env.assert_no_leaks();
+}
