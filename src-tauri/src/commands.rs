@@ -136,7 +136,7 @@ pub fn open_consent<R: Runtime>(
 ) -> Answer<()> {
     state.broker()?;
     state.choose_consent(id);
-    ok(windows::show_consent(&app).map_err(window_error)?)
+    ok(windows::show_consent(&app, windows::Opened::ByUser).map_err(window_error)?)
 }
 
 #[tauri::command]

@@ -31,7 +31,7 @@ fn react<R: Runtime>(app: &AppHandle<R>, event: &BrokerEvent) {
         // click (or the tray) opens the question; the request waits until its timeout.
         BrokerEvent::PendingAdded { id, app_name, account } => {
             if windows::any_open(app) {
-                if let Err(e) = windows::show_consent(app) {
+                if let Err(e) = windows::show_consent(app, windows::Opened::ByRequest) {
                     tracing::warn!(error = %e, "cannot open the consent window");
                 }
             } else {
@@ -47,6 +47,14 @@ fn react<R: Runtime>(app: &AppHandle<R>, event: &BrokerEvent) {
             let body = format!("{account} must sign in again ({why}). Use \"Sign in again…\" in Sesame's menu, or `sesame login {provider}`.");
             notify::show(app, "Sign in again", &body, NotifyTarget::Main);
         }
-        BrokerEvent::AccountsChanged | BrokerEvent::GrantsChanged | BrokerEvent::Lagged { .. } => {}
+        // Events were missed (a request may have come and gone): go by what waits now.
+        BrokerEvent::Lagged { .. } => {
+            if windows::any_open(app) {
+                if let Err(e) = windows::show_consent(app, windows::Opened::ByRequest) {
+                    tracing::warn!(error = %e, "cannot open the consent window");
+                }
+            }
+        }
+        BrokerEvent::AccountsChanged | BrokerEvent::GrantsChanged => {}
     }
 }

@@ -33,7 +33,7 @@ pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
         let opened = match target {
             NotifyTarget::Consent(id) => {
                 state.choose_consent(Some(id));
-                windows::show_consent(&handle)
+                windows::show_consent(&handle, windows::Opened::ByUser)
             }
             NotifyTarget::Main => windows::show_main(&handle).map(drop),
         };

@@ -240,7 +240,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, raw: &str) {
     let shown = match id {
         MenuId::Pending(pending) => {
             state.choose_consent(Some(pending));
-            windows::show_consent(app)
+            windows::show_consent(app, windows::Opened::ByUser)
         }
         MenuId::Account(account) => match state
             .broker()

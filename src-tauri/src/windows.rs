@@ -2,7 +2,9 @@
 //! start hidden in the tray and open them on demand. Their labels are what the capability
 //! files grant commands to.
 
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{
+    AppHandle, Manager, Runtime, UserAttentionType, WebviewUrl, WebviewWindow, WebviewWindowBuilder,
+};
 
 use crate::state::AppState;
 
@@ -23,11 +25,24 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<
         .build()
 }
 
+/// Who opens the consent window, which decides whether it may take the keyboard focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// The user asked for it (the tray, a notification, the main window): it takes focus.
+    ByUser,
+    /// A program's request arrived. The user may be typing in another window at this very
+    /// moment, and Sesame cannot see other programs' windows or keys, so the window never
+    /// takes focus then: it appears on top, unfocused, and asks for attention (the window
+    /// manager's urgency hint). The page's quiet delay starts over when the user gives it
+    /// focus, so the click that does cannot answer it either.
+    ByRequest,
+}
+
 /// Opens the consent window, or brings it to the front; with nothing waiting (answered
 /// meanwhile, say from a stale notification) it stays closed. An open one reloads when it
 /// shows another request than the one now chosen, so the page (and its security delay)
 /// starts over for the new request instead of swapping it under the user's pointer.
-pub fn show_consent<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+pub fn show_consent<R: Runtime>(app: &AppHandle<R>, opened: Opened) -> tauri::Result<()> {
     let Some(state) = app.try_state::<AppState>() else { return Ok(()) };
     if idle(&state) {
         close_consent_if_idle(app, &state);
@@ -37,18 +52,31 @@ pub fn show_consent<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         if state.consent_stale() {
             window.reload()?;
         }
-        raise(&window);
+        match opened {
+            Opened::ByUser => raise(&window),
+            // Left where it is (un-minimizing could hand it the focus): the user is told.
+            Opened::ByRequest => ask_for_attention(&window),
+        }
         return Ok(());
     }
-    WebviewWindowBuilder::new(app, CONSENT, WebviewUrl::App("consent.html".into()))
+    let window = WebviewWindowBuilder::new(app, CONSENT, WebviewUrl::App("consent.html".into()))
         .title("Sesame: allow access?")
         .inner_size(480.0, 580.0)
         .resizable(false)
         .always_on_top(true)
         .center()
-        .focused(true)
+        .focused(opened == Opened::ByUser)
         .build()?;
+    if opened == Opened::ByRequest {
+        ask_for_attention(&window);
+    }
     Ok(())
+}
+
+fn ask_for_attention<R: Runtime>(window: &WebviewWindow<R>) {
+    if let Err(e) = window.request_user_attention(Some(UserAttentionType::Informational)) {
+        tracing::warn!(error = %e, "cannot ask for attention to the consent window");
+    }
 }
 
 /// Closes the consent window once nothing waits for an answer.

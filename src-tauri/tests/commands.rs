@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sesame_app::state::{AppState, Core};
 use sesame_app::{commands, COMMANDS};
-use sesame_core::Paths;
+use sesame_core::{Asker, Paths};
 use sesame_ipc::protocol::TokenGetParams;
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
@@ -101,6 +101,7 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
     // A program with a grant gets a token: the cache now holds a planted access token.
     let token = tauri::async_runtime::block_on(broker.token(
         &trusted_caller(),
+        Asker::unwatched(),
         &TokenGetParams { account: "acme-ann".into(), ..Default::default() },
     ))
     .unwrap();
@@ -112,6 +113,7 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
             broker
                 .token(
                     &untrusted_caller(),
+                    Asker::unwatched(),
                     &TokenGetParams { account: "acme-ann".into(), ..Default::default() },
                 )
                 .await

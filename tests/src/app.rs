@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use crate::process::{spawn_logged, Guard};
 use crate::webdriver::{Session, WebDriver};
-use crate::{root, Env};
+use crate::{root, ClientProc, Env};
+
+/// How long the app's windows and requests get to appear.
+const LONG_WAIT: Duration = Duration::from_secs(30);
 
 /// The app binary: `$SESAME_APP_BIN`, else `target/debug/sesame-app` (scripts/test.sh builds
 /// it with the test identifier and the UI embedded).
@@ -55,30 +58,34 @@ pub struct Display {
 }
 
 impl Display {
+    /// Starts Xvfb on a display number it picks itself (`-displayfd`), once it accepts
+    /// connections. The server claims the number with its lock file, so no two servers get
+    /// the same one, however many start at once (tests running side by side used to pick
+    /// the same free-looking number: the second server died, its test went on against the
+    /// first one's display, and lost it when that test ended).
     pub fn start(logs: &Path) -> Display {
-        // A display number nobody uses: its lock file and socket are absent.
-        let n = (100..400)
-            .map(|i| i + (std::process::id() % 100) * 3)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            })
-            .expect("a free X display number");
-        let name = format!(":{n}");
         let mut cmd = Command::new("Xvfb");
-        cmd.args([name.as_str(), "-screen", "0", "1280x900x24", "-nolisten", "tcp"]);
-        let xvfb = Guard::new(
-            "Xvfb",
-            spawn_logged(cmd, &logs.join("xvfb.log"), false),
-            logs.join("xvfb.log"),
-        );
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !Path::new(&socket).exists() {
-            assert!(Instant::now() < deadline, "Xvfb did not start:\n{}", xvfb.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Display { name, _xvfb: xvfb }
+        // `-displayfd 1`: the number comes on its stdout, which is piped to us.
+        cmd.args(["-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"]);
+        let log = logs.join("xvfb.log");
+        let mut child = spawn_logged(cmd, &log, true);
+        let stdout = child.stdout.take().expect("Xvfb's stdout is piped");
+        let xvfb = Guard::new("Xvfb", child, log);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut out, &mut line);
+            let _ = tx.send(line);
+            // Read on to the end, so the server never writes into a closed pipe.
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
+        });
+        let number = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let number: u32 = number
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start: {number:?}\n{}", xvfb.log()));
+        Display { name: format!(":{number}"), _xvfb: xvfb }
     }
 }
 
@@ -159,6 +166,83 @@ impl App {
         }
     }
 
+    /// What the app (and tauri-driver) wrote to stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        self._driver.log()
+    }
+
+    /// Waits for the consent window of `client`'s request (`key` is the client's app key)
+    /// and makes it current; gives the client back. First the request must be pending (if
+    /// the client ends instead, or nothing is pending, the panic says what the client
+    /// printed); then a window must show `consent.html` (if none does, the panic lists the
+    /// windows the driver saw, the X windows and the app's log).
+    pub fn switch_to_consent_of(&self, env: &Env, key: &str, mut client: ClientProc) -> ClientProc {
+        let pending = crate::wait_for(LONG_WAIT, || {
+            if env.try_pending()?.iter().any(|p| p["app"]["key"] == key) {
+                return Some(Ok(()));
+            }
+            client.is_finished().then_some(Err(()))
+        });
+        if pending != Some(Ok(())) {
+            let out = client.finish_within(Duration::from_secs(5));
+            panic!(
+                "no pending request of {key} (the client {}): {out:?}\npending: {:?}\n{}",
+                if pending.is_some() { "ended first" } else { "is still running" },
+                env.try_pending(),
+                self.log()
+            );
+        }
+        if let Err(seen) = self.try_switch_to_page("consent.html", LONG_WAIT) {
+            panic!(
+                "a request is pending, but no window showing consent.html within {LONG_WAIT:?}; the driver's windows: {seen:?}; X windows: {:?}\n{}",
+                self.window_titles(),
+                self.log()
+            );
+        }
+        client
+    }
+
+    /// The titles of the display's top-level windows.
+    pub fn window_titles(&self) -> Vec<String> {
+        use x11rb::protocol::xproto::{AtomEnum, ConnectionExt};
+        let (conn, root) = self.x_connection();
+        let Some(tree) = conn.query_tree(root).ok().and_then(|c| c.reply().ok()) else {
+            return vec![];
+        };
+        tree.children
+            .into_iter()
+            .filter_map(|w| {
+                let p = conn.get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256);
+                let title = p.ok()?.reply().ok()?.value;
+                (!title.is_empty()).then(|| String::from_utf8_lossy(&title).into_owned())
+            })
+            .collect()
+    }
+
+    /// Whether the top-level window titled `title` asks for the user's attention (the
+    /// urgency flag of its `WM_HINTS`, which window managers show); `None` without one.
+    pub fn wants_attention(&self, title: &str) -> Option<bool> {
+        use x11rb::protocol::xproto::{AtomEnum, ConnectionExt};
+        const URGENCY: u32 = 1 << 8;
+        let (conn, root) = self.x_connection();
+        let window = top_level(&conn, root, title)?;
+        let hints = conn
+            .get_property(false, window, AtomEnum::WM_HINTS, AtomEnum::WM_HINTS, 0, 9)
+            .ok()?
+            .reply()
+            .ok()?;
+        let flags = hints.value32().and_then(|mut v| v.next()).unwrap_or(0);
+        Some(flags & URGENCY != 0)
+    }
+
+    /// Whether the X input focus (where key presses go) is on the window titled `title`.
+    pub fn has_input_focus(&self, title: &str) -> bool {
+        use x11rb::protocol::xproto::ConnectionExt;
+        let (conn, root) = self.x_connection();
+        let focus = conn.get_input_focus().ok().and_then(|c| c.reply().ok()).map(|r| r.focus);
+        top_level(&conn, root, title).is_some_and(|w| focus == Some(w))
+    }
+
     /// Whether the display has a top-level window titled `title` (a destroyed window is
     /// gone; a hidden one would still be listed).
     pub fn has_window(&self, title: &str) -> bool {
@@ -196,17 +280,28 @@ impl App {
 
     /// Switches to the window whose page is `page` (e.g. "consent.html"), waiting for it.
     pub fn switch_to_page(&self, page: &str, limit: Duration) {
+        if let Err(seen) = self.try_switch_to_page(page, limit) {
+            panic!("no window showing {page} within {limit:?}; the driver's windows: {seen:?}");
+        }
+    }
+
+    /// [`App::switch_to_page`], or what the driver's windows showed meanwhile.
+    pub fn try_switch_to_page(&self, page: &str, limit: Duration) -> Result<(), Vec<String>> {
+        let mut seen = vec![];
         let found = self.session.wait_until(limit, || {
+            seen.clear();
             self.session.window_handles().into_iter().find(|h| {
-                self.session.switch_to(h).is_ok()
-                    && self
-                        .session
-                        .execute("return location.pathname")
-                        .as_str()
-                        .is_some_and(|p| p.ends_with(page))
+                let path = match self.session.switch_to(h) {
+                    Ok(()) => self.session.try_execute("return location.pathname"),
+                    Err(e) => Err(e),
+                };
+                let shows =
+                    path.as_ref().ok().and_then(|p| p.as_str()).is_some_and(|p| p.ends_with(page));
+                seen.push(format!("{h}: {}", path.map(|p| p.to_string()).unwrap_or_else(|e| e)));
+                shows
             })
         });
-        found.unwrap_or_else(|| panic!("no window showing {page} within {limit:?}"));
+        found.map(drop).ok_or(seen)
     }
 }
 

@@ -162,9 +162,20 @@ impl Session {
 
     /// Keys sent to whatever has focus (W3C actions).
     pub fn press(&self, key: &str) {
-        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
-            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
-        self.post("/actions", actions).unwrap_or_else(|err| panic!("keys: {err}"));
+        self.try_press(&[key]).unwrap_or_else(|err| panic!("keys: {err}"));
+    }
+
+    /// Presses and releases `keys` one after the other, in one action sequence (no round
+    /// trip between them). W3C key values: `"\u{E007}"` is Enter, `"\u{E00C}"` Escape.
+    pub fn try_press(&self, keys: &[&str]) -> Result<(), String> {
+        let strokes: Vec<Value> = keys
+            .iter()
+            .flat_map(|k| {
+                [json!({"type": "keyDown", "value": k}), json!({"type": "keyUp", "value": k})]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": strokes}]});
+        self.post("/actions", actions).map(drop)
     }
 
     pub fn window_handles(&self) -> Vec<String> {
@@ -190,8 +201,12 @@ impl Session {
 
     /// Runs `script` in the page and returns its value.
     pub fn execute(&self, script: &str) -> Value {
+        self.try_execute(script).unwrap_or_else(|err| panic!("script: {err}"))
+    }
+
+    /// [`Session::execute`], or the driver's error.
+    pub fn try_execute(&self, script: &str) -> Result<Value, String> {
         self.post("/execute/sync", json!({"script": script, "args": []}))
-            .unwrap_or_else(|err| panic!("script: {err}"))
     }
 
     /// The current window's position and size on the screen: (x, y, width, height).

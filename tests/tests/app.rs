@@ -62,7 +62,7 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
 
     // A program asks: the consent window shows who and what.
     let client = env.spawn_token_client(&[&account]);
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
     let name = s.wait(&css("consent-app-name"), LONG);
     assert!(s.text(&name).contains("token-client"), "names the program: {}", s.page_text());
     let exe = s.wait(&css("consent-exe"), LONG);
@@ -99,8 +99,7 @@ fn sign_in_consent_grant_revoke_and_activity_in_the_app() {
 
     // The program's next request waits for an answer again; deny it in the consent window.
     let client = env.spawn_token_client(&[&account]);
-    env.wait_pending_of(&token_client_key());
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
     let deny = s.wait(&css("deny"), LONG);
     s.wait_until(LONG, || s.is_enabled(&deny).then_some(())).expect("deny wakes up");
     s.click_closing(&deny);
@@ -171,8 +170,7 @@ fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
     // A request waits, so the consent window is open too: the driver's session lives on
     // (with no window left it would end, and take the app with it).
     let client = env.spawn_token_client(&[&account]);
-    env.wait_pending_of(&token_client_key());
-    app.switch_to_page("consent.html", LONG);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
 
     // Close the main window: its webview goes, the app and its broker stay.
     // Under WebDriver the app sometimes passes over the first close request (about one run
@@ -209,4 +207,108 @@ fn closing_the_window_keeps_the_broker_and_a_second_launch_brings_it_back() {
     assert_eq!(env.pending().len(), 1);
     env.manage_ok(&["deny", &env.pending()[0]["id"].to_string()]);
     assert!(!env.client_result(client).status.success(), "denied");
+}
+
+#[test]
+fn displays_started_at_the_same_moment_are_all_different() {
+    // App tests run side by side, each on its own X server. Once, two of them ended up on
+    // one display (both picked the same free-looking number; the second server died):
+    // when the first test ended, the second lost its windows ("no window showing
+    // consent.html"). Start several at once, as the tests do.
+    let base = std::env::temp_dir().join(format!("sesame-e2e-displays-{}", std::process::id()));
+    let logs: Vec<_> = (0..4).map(|i| base.join(format!("x{i}"))).collect();
+    let displays: Vec<Display> = std::thread::scope(|s| {
+        let started: Vec<_> = logs
+            .iter()
+            .map(|dir| {
+                std::fs::create_dir_all(dir).unwrap();
+                s.spawn(move || Display::start(dir))
+            })
+            .collect();
+        started.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let names: std::collections::BTreeSet<&str> =
+        displays.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names.len(), displays.len(), "each has its own display: {names:?}");
+    for d in &displays {
+        assert!(x11rb::connect(Some(&d.name)).is_ok(), "{} answers", d.name);
+    }
+    drop(displays);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+const CONSENT_TITLE: &str = "Sesame: allow access?";
+const ENTER: &str = "\u{E007}";
+
+/// `f`, and whether it finished within `bound` of its start: only then does what it saw say
+/// something about a delay of that length (a loaded machine can stall a test for longer).
+fn within<T>(bound: Duration, f: impl FnOnce() -> T) -> (T, bool) {
+    let start = std::time::Instant::now();
+    let value = f();
+    (value, start.elapsed() < bound)
+}
+
+#[test]
+fn the_consent_window_is_a_protected_confirmation() {
+    let (env, _display, app) = app_hosting_the_broker();
+    let s = &app.session;
+    let account = env.login("alice");
+    // The main window is open, so a request opens the consent window, which must not take
+    // the keyboard from wherever the user is typing: it asks for attention instead.
+    let client = env.spawn_token_client(&[&account]);
+    let client = app.switch_to_consent_of(&env, &token_client_key(), client);
+    assert_eq!(app.wants_attention(CONSENT_TITLE), Some(true), "{:?}", app.window_titles());
+    assert!(!app.has_input_focus(CONSENT_TITLE), "it did not take the input focus");
+    let once = s.wait(&css("approve-once"), LONG);
+    let buttons = || ["approve-once", "approve-always", "deny"].map(|b| s.wait(&css(b), LONG));
+    let any_enabled = || buttons().iter().any(|b| s.is_enabled(b));
+
+    // The buttons wake after the quiet delay (1 s)…
+    s.wait_until(LONG, || s.is_enabled(&once).then_some(()))
+        .expect("the buttons wake up after the security delay");
+    app.screenshot("consent-quiet");
+
+    // …a key press puts them to sleep again at once, and the delay starts over: while keys
+    // keep coming faster than the delay, they never wake. (A sample counts only when the
+    // key and the look after it took less than the delay: then the delay cannot be over.)
+    let mut conclusive = 0;
+    for _ in 0..8 {
+        let (enabled, in_time) = within(Duration::from_millis(900), || {
+            s.press("a");
+            any_enabled()
+        });
+        if in_time {
+            conclusive += 1;
+            assert!(!enabled, "a key press locks the answers again");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(conclusive >= 3, "too few samples in time ({conclusive}): the machine is too slow");
+    app.screenshot("consent-after-a-key");
+
+    // Enter right after another key does not approve: the delay is not over.
+    let mut tried = false;
+    for _ in 0..5 {
+        s.wait_until(LONG, || s.is_enabled(&once).then_some(())).expect("awake again");
+        let (pressed, in_time) = within(Duration::from_millis(900), || s.try_press(&["b", ENTER]));
+        pressed.expect("keys");
+        if in_time {
+            tried = true;
+            break;
+        }
+    }
+    assert!(tried, "never pressed b and Enter within the delay: the machine is too slow");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(env.pending().len(), 1, "Enter before a full quiet delay approved nothing");
+
+    // After a full quiet delay, Enter approves once.
+    s.wait_until(LONG, || s.is_enabled(&once).then_some(())).expect("awake again");
+    match s.try_press(&[ENTER]) {
+        Err(e) if !e.contains("no such window") => panic!("keys: {e}"),
+        _ => {}
+    }
+    let token = env.client_result(client).token();
+    assert_eq!(env.introspect(&token)["active"], json!(true));
+    assert!(grants_of(&env, &token_client_key()).is_empty(), "once: no grant");
+    env.assert_no_leaks();
 }

@@ -4,76 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::Instant;
-
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use sesame_e2e::*;
-
-/// `sesame events --json`, read on threads: events on `events`, stderr lines on `notes`.
-struct Reader {
-    child: Child,
-    events: mpsc::Receiver<Value>,
-}
-
-impl Reader {
-    fn start(env: &Env) -> Reader {
-        let mut cmd = env.command(sesame_bin());
-        cmd.args(["events", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start sesame events");
-        let (tx, events) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let event = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                if tx.send(event).is_err() {
-                    break;
-                }
-            }
-        });
-        // It says so on stderr once the broker has subscribed it: no event can be missed after.
-        let (note_tx, notes) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = note_tx.send(line);
-            }
-        });
-        let first = notes.recv_timeout(LONG).expect("sesame events said nothing");
-        assert!(first.contains("listening for events"), "{first}");
-        Reader { child, events }
-    }
-
-    /// The next event of kind `kind`, skipping others (up to 30 s).
-    fn expect(&self, kind: &str) -> Value {
-        let deadline = Instant::now() + LONG;
-        let mut skipped = vec![];
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.events.recv_timeout(left) {
-                Ok(e) if e["event"] == kind => return e,
-                Ok(e) => skipped.push(e),
-                Err(_) => break,
-            }
-        }
-        panic!("no {kind} event; got only {skipped:?}");
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn subscribers_hear_of_requests_grants_reauth_and_sign_out() {
     let (env, account) = setup(Options::default());
-    let reader = Reader::start(&env);
+    let reader = env.follow_events();
 
     let client = env.spawn_token_client(&[&account]);
     let p = env.wait_pending_of(&token_client_key());

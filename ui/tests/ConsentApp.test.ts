@@ -33,6 +33,33 @@ describe('consent window', () => {
     expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual([3, 'approve_once']);
   });
 
+  it('a key press locks the answers again, and Enter approves only after a full quiet delay', async () => {
+    const b = fake({ pending: [pending()], securityDelayMs: 150 });
+    render(ConsentApp, { props: { backend: b } });
+    await screen.findByTestId('consent-app-name');
+    await waitFor(() => expect(buttons().every((b) => !b.disabled)).toBe(true));
+    await fireEvent.keyDown(window, { key: 'a' }); // typing meant for another window
+    expect(buttons().every((b) => b.disabled)).toBe(true);
+    await fireEvent.keyDown(window, { key: 'Enter' }); // before a full quiet delay: nothing
+    expect(b.calls.some((c) => c.method === 'consentAnswer')).toBe(false);
+    await waitFor(() => expect(buttons().every((b) => !b.disabled)).toBe(true));
+    await fireEvent.keyDown(window, { key: 'Enter' });
+    await screen.findByText('Nothing waiting');
+    expect(b.calls.filter((c) => c.method === 'consentAnswer').map((c) => c.args)).toEqual([[3, 'approve_once']]);
+  });
+
+  it('focus coming into the window locks the answers again', async () => {
+    const b = fake({ pending: [pending()], securityDelayMs: 150 });
+    render(ConsentApp, { props: { backend: b } });
+    await screen.findByTestId('consent-app-name');
+    await waitFor(() => expect(buttons().every((b) => !b.disabled)).toBe(true));
+    await fireEvent.focus(window);
+    expect(buttons().every((b) => b.disabled)).toBe(true);
+    await fireEvent.click(screen.getByTestId('approve-always')); // the click that focused it
+    expect(b.calls.some((c) => c.method === 'consentAnswer')).toBe(false);
+    await waitFor(() => expect(buttons().every((b) => !b.disabled)).toBe(true));
+  });
+
   it('says when the CLI asked, run by the app, and that a Flatpak is sandboxed', async () => {
     const app = { key: 'flatpak:org.example.Mail', name: 'Example Mail', exe: '/app/bin/mail', flatpak_app: 'org.example.Mail', sandboxed: true };
     const b = fake({ pending: [pending({ via_cli: true, app })], icons: { [app.key]: 'data:image/png;base64,iVBORw0KGgo=' } });
@@ -135,6 +162,8 @@ describe('consent window', () => {
     await fireEvent.keyDown(window, { key: 'Enter' });
     expect(b.calls.some((c) => c.method === 'consentAnswer')).toBe(false);
     expect(screen.getByRole('alert').textContent).toMatch(/Choose the account/);
+    // That key press started the quiet delay over: the choice too waits for it.
+    await waitFor(() => expect(deny.disabled).toBe(false));
 
     await fireEvent.click(within(choices[1]).getByRole('radio'));
     await waitFor(() => expect(buttons()[0].disabled).toBe(false));

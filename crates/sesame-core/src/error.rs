@@ -31,7 +31,10 @@ pub enum BrokerError {
     ConsentDenied { app: String, account: String },
     #[error("nobody answered whether {app} may have a token for account `{account}`")]
     ConsentTimeout { app: String, account: String },
-    #[error("there is no pending request {0} (answered already, or it timed out)")]
+    /// The request's asker went away while it waited; `why` says how, in a few words.
+    #[error("{app} {why} while it waited for an answer about a token for account `{account}`, so Sesame withdrew its request and handed nothing out")]
+    ConsentWithdrawn { app: String, account: String, why: String },
+    #[error("there is no pending request {0} (answered already, timed out, or withdrawn because the program that asked went away)")]
     NoSuchPending(u64),
     /// An approval of a question that offers several accounts named none: which identity a
     /// program acts as is the user's choice, not a guess.
@@ -95,6 +98,7 @@ impl BrokerError {
             BrokerError::Forbidden(_) => ErrorKind::Forbidden,
             BrokerError::ConsentDenied { .. } => ErrorKind::ConsentDenied,
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
+            BrokerError::ConsentWithdrawn { .. } => ErrorKind::ConsentWithdrawn,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
             BrokerError::AccountNotChosen { .. } => ErrorKind::BadRequest,
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,

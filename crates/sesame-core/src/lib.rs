@@ -9,7 +9,8 @@
 //! - [`Broker`]: accounts, tokens, sign-in, consent, grants and activity, one per process;
 //!   its methods are the socket's methods ([`server`] is a thin adapter over them).
 //! - [`BrokerError`] (with [`Remedy`], what to do about it), [`Config`], [`Paths`].
-//! - [`Caller`] and [`ProcessRef`]: who asks (the app passes its own, in-process caller).
+//! - [`Caller`] and [`ProcessRef`]: who asks (the app passes its own, in-process caller);
+//!   [`Asker`]: what a waiting request is watched by (its connection and process).
 //! - [`Host`], [`HostError`], [`HelperCommand`], [`host::rotate_helper`]: start the broker
 //!   where the platform wants it (socket, database, keyring, the rotation helper).
 //! - [`server`]: `run` the socket server over a listener, and its socket helpers.
@@ -49,7 +50,7 @@ pub use host::{HelperCommand, Host, HostError};
 pub use identity::icon::data_url as icon_data_url;
 pub use keyring::{Keyring, KeyringError, SecretServiceStore};
 pub use paths::Paths;
-pub use policy::{Caller, ProcessRef};
+pub use policy::{Asker, Caller, ProcessRef};
 pub use scope_words::describe as describe_scope;
 pub use sesame_ipc::{Remedy, ScopeSet, Secret};
 

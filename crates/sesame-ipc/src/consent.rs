@@ -49,10 +49,12 @@ pub struct PendingInfo {
     pub app: AppInfo,
     /// The request came through the `sesame` CLI, run by `app`.
     pub via_cli: bool,
+    /// The process the question is for (when that one went away, one still waiting).
     pub pid: i32,
     pub account: String,
     pub scopes: ScopeSet,
-    /// How many identical requests of this app wait on this one question.
+    /// How many identical requests of this app wait on this one question now (one whose
+    /// asker went away no longer counts; the last one to go withdraws the question).
     pub waiting: u32,
     /// Unix seconds.
     pub created_at: i64,
@@ -333,6 +335,9 @@ pub enum ActivityEvent {
     Remembered,
     Denied,
     TimedOut,
+    /// The program went away (it exited, or closed its connection) before the user
+    /// answered, so its question was withdrawn.
+    Withdrawn,
     /// A grant was revoked.
     Revoked,
     /// The broker moved a grant to its program's new content by the content rule (a

@@ -59,6 +59,9 @@ pub enum ErrorKind {
     ConsentDenied,
     /// Nobody answered the consent question in time.
     ConsentTimeout,
+    /// The program the request was made for exited (or its connection closed) before the
+    /// user answered: the question was withdrawn and nothing was handed out.
+    ConsentWithdrawn,
     NoSuchPending,
     NoSuchGrant,
     NoSuchProvider,
@@ -113,6 +116,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::ConsentDenied => "consent_denied",
             ErrorKind::ConsentTimeout => "consent_timeout",
+            ErrorKind::ConsentWithdrawn => "consent_withdrawn",
             ErrorKind::NoSuchPending => "no_such_pending",
             ErrorKind::NoSuchGrant => "no_such_grant",
             ErrorKind::NoSuchProvider => "no_such_provider",
@@ -519,6 +523,7 @@ mod tests {
             ErrorKind::LoginCancelled,
             ErrorKind::ConsentDenied,
             ErrorKind::ConsentTimeout,
+            ErrorKind::ConsentWithdrawn,
             ErrorKind::NoSuchPending,
             ErrorKind::NoSuchGrant,
             ErrorKind::ClientSecretMissing,

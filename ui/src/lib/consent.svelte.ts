@@ -1,29 +1,12 @@
-// The consent window's logic. The security delay exists because the window can appear
-// while you type elsewhere: for `security_delay_ms` after a request is shown (and again
-// when the shown request changes), no click and no key can answer it. A request that offers
-// several accounts is approved only once the user has chosen one: Sesame does not guess
-// which identity a program acts as.
+// The consent window's logic. Its answers unlock only after the window has been quiet for
+// `security_delay_ms` (QuietDelay: no key press, no focus coming in), counted from when a
+// request is shown (and again when the shown request changes), so a key press or a click
+// meant for another window cannot answer it. A request that offers several accounts is approved only once the
+// user has chosen one: Sesame does not guess which identity a program acts as.
 
 import { errorMessage, type AnswerOptions, type Backend } from './backend';
+import { QuietDelay } from './quietDelay.svelte';
 import type { ConsentView, Decision } from './types';
-
-/** Keeps answers locked for a while after each new request. */
-export class SecurityDelay {
-  armed = $state(false);
-  private timer: ReturnType<typeof setTimeout> | undefined;
-
-  /** Locks now, unlocks after `delayMs`. */
-  restart(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.armed = false;
-    this.timer = setTimeout(() => (this.armed = true), Math.max(0, delayMs));
-  }
-
-  lock(): void {
-    clearTimeout(this.timer);
-    this.armed = false;
-  }
-}
 
 function isControl(target: EventTarget | null): boolean {
   // Enter on a focused button presses that button (it may be Deny); only Enter elsewhere
@@ -50,7 +33,7 @@ export class ConsentModel {
   error = $state<string | null>(null);
   /** The account chosen, when the request offers several; null until the user picks. */
   account = $state<string | null>(null);
-  readonly delay = new SecurityDelay();
+  readonly delay = new QuietDelay();
 
   constructor(private backend: Backend) {}
 
@@ -74,18 +57,18 @@ export class ConsentModel {
     this.error = null;
   }
 
-  /** Reads the oldest waiting request; a different one than before restarts the delay. */
+  /** Reads the request to show; a different one than before starts the delay over. */
   async load(): Promise<void> {
     try {
       const next = await this.backend.consentCurrent();
       const before = this.current?.request.id;
       this.current = next;
       this.loaded = true;
-      if (!next) this.delay.lock();
+      if (!next) this.delay.stop();
       else if (next.request.id !== before) {
         this.error = null;
         this.account = null;
-        this.delay.restart(next.security_delay_ms);
+        this.delay.start(next.security_delay_ms);
       }
     } catch (e) {
       this.loaded = true;

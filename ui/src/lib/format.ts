@@ -67,6 +67,7 @@ const EVENT_WORDS: Record<ActivityEvent, string> = {
   remembered: 'Allowed and remembered',
   denied: 'Denied',
   timed_out: 'Not answered in time',
+  withdrawn: 'Withdrawn: the program went away',
   revoked: 'Grant revoked',
   updated: 'Grant kept after an update',
   lapsed: 'Grant lapsed',

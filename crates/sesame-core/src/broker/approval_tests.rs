@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::keyring::{Keyring, MemoryStore};
 use crate::policy::caller::ProcessRef;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::screen_lock::Lock;
 use crate::{now_unix, ScopeSet};
 
@@ -92,7 +92,7 @@ async fn question(
         let (b, caller) = (b.clone(), caller.clone());
         async move {
             let asked = b.asked(&caller, &params, now_unix()).map_err(|e| e.kind())?;
-            let c = b.consent(&caller, &asked).await.map_err(|e| e.kind())?;
+            let c = b.consent(&caller, Asker::unwatched(), &asked).await.map_err(|e| e.kind())?;
             Ok((c.account.id, c.grant))
         }
     });
@@ -171,7 +171,7 @@ async fn a_provider_with_several_accounts_lets_the_user_choose_and_the_grant_nam
     // Next time by provider id: the grant's account, covered, no question.
     let asked = b.asked(&mail, &ask("local"), now_unix()).unwrap();
     assert_eq!(asked.account().map(|a| a.id.as_str()), Some("local-b"));
-    assert_eq!(b.consent(&mail, &asked).await.unwrap().grant, grant);
+    assert_eq!(b.consent(&mail, Asker::unwatched(), &asked).await.unwrap().grant, grant);
 
     // A program that names an account is asked about that one only.
     let (waiting, p) = question(&b, &mail, ask("local-a")).await;

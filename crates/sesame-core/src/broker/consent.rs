@@ -13,10 +13,11 @@ use super::Broker;
 use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::now_unix;
+use crate::policy::asker::{Gone, Watch};
 use crate::policy::generic;
 use crate::policy::grants::Coverage;
 use crate::policy::pending::{Question, TooManyQuestions, Verdict};
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::ScopeSet;
 
 /// What consent let through: a token of `account` (the one chosen, when the question
@@ -28,10 +29,13 @@ pub(crate) struct Consented {
 
 impl Broker {
     /// A grant that covers the request (now, or made by the user's answer), or the user's
-    /// "approve once"; else the user's "no" or the timeout.
+    /// "approve once"; else the user's "no", the timeout, or the asker gone (it exited or
+    /// hung up while it waited: its wait ends, and the question is withdrawn once nobody
+    /// else waits on it).
     pub(crate) async fn consent(
         &self,
         caller: &Caller,
+        asker: Asker<'_>,
         asked: &Asked,
     ) -> Result<Consented, BrokerError> {
         // What the program is now: a grant covers only what it was given to (content.rs).
@@ -60,6 +64,9 @@ impl Broker {
                 return Ok(Consented { account: account.clone(), grant });
             }
         }
+        // Watched from before the question exists: a program already gone asks nothing.
+        let watch = Watch::start(asker, &self.exits)
+            .map_err(|gone| withdrawn(caller, asked.about(), gone))?;
         // The question shows (and a grant from it records) the program as it is now.
         let mut asking = caller.clone();
         asking.app.content = content.cloned();
@@ -85,13 +92,21 @@ impl Broker {
         }
         let wait = ticket.expires_at - now_unix();
         let deadline = std::time::Duration::from_secs(wait.max(0) as u64);
-        let decided = tokio::time::timeout(deadline, async {
-            ticket.decision.wait_for(|d| d.is_some()).await.map(|d| d.clone())
-        })
-        .await;
-        let verdict = match decided {
-            Ok(Ok(Some(v))) => v,
-            _ => {
+        let waited = tokio::select! {
+            // An answer that is there wins over a hang-up noticed at the same moment.
+            biased;
+            decided = async { ticket.decision.wait_for(|d| d.is_some()).await.map(|d| d.clone()) } => {
+                Waited::Answer(decided.ok().flatten())
+            }
+            gone = watch.gone() => Waited::Gone(gone),
+            () = tokio::time::sleep(deadline) => Waited::Answer(None),
+        };
+        let verdict = match waited {
+            Waited::Answer(Some(d)) => d,
+            Waited::Gone(gone) => {
+                return Err(self.asker_gone(caller, asked.about(), ticket.id, gone).await)
+            }
+            Waited::Answer(None) => {
                 // Whichever waiter notices first records the timeout, once.
                 if let Some(info) = self.pending.expire(ticket.id) {
                     self.events.emit(BrokerEvent::PendingResolved { id: ticket.id });
@@ -110,6 +125,12 @@ impl Broker {
                 });
             }
         };
+        // Approved for an asker that went away meanwhile: nobody is there to take a token.
+        if verdict != Verdict::Denied {
+            if let Some(gone) = watch.gone_now() {
+                return Err(withdrawn(caller, asked.about(), gone));
+            }
+        }
         match verdict {
             Verdict::Denied => Err(BrokerError::ConsentDenied {
                 app: caller.app.name.clone(),
@@ -126,6 +147,31 @@ impl Broker {
                 Ok(Consented { account, grant })
             }
         }
+    }
+
+    /// A waiting request's asker is gone: it stops waiting, and if it was the last, its
+    /// question is withdrawn (the window closes, the log says so, nothing is handed out).
+    async fn asker_gone(&self, caller: &Caller, account: &str, id: u64, gone: Gone) -> BrokerError {
+        if let Some(info) = self.pending.leave(id, caller.process, now_unix()) {
+            tracing::info!(id, app = %info.app.key, ?gone, "withdrew a question: its asker is gone");
+            self.events.emit(BrokerEvent::PendingResolved { id });
+            let mut detail = match gone {
+                Gone::HungUp => "the program closed its connection".to_owned(),
+                Gone::Exited { .. } => "the program exited".to_owned(),
+            };
+            if info.via_cli {
+                detail = format!("{detail}, {}", how_detail(&info.app, true, None));
+            }
+            self.record(
+                ActivityEvent::Withdrawn,
+                &info.app,
+                Some(&info.account),
+                &info.scopes,
+                detail,
+            )
+            .await;
+        }
+        withdrawn(caller, account, gone)
     }
 
     /// Records a hand-out and counts it on its grant, off the request path.
@@ -391,6 +437,24 @@ fn page<T, K: PartialOrd + Copy>(
     let page: Vec<T> = rest.by_ref().take(limit).collect();
     let next = if rest.next().is_some() { page.last().map(&id) } else { None };
     (page, next)
+}
+
+/// What a waiting request ended with.
+enum Waited {
+    /// The user's answer, or `None`: no answer in time.
+    Answer(Option<Verdict>),
+    Gone(Gone),
+}
+
+fn withdrawn(caller: &Caller, account: &str, gone: Gone) -> BrokerError {
+    let why = match gone {
+        Gone::HungUp => "closed its connection".to_owned(),
+        Gone::Exited { pid } if caller.via_cli => {
+            format!("(pid {pid}), which ran the sesame command, exited")
+        }
+        Gone::Exited { pid } => format!("(pid {pid}) exited"),
+    };
+    BrokerError::ConsentWithdrawn { app: caller.app.name.clone(), account: account.into(), why }
 }
 
 /// An activity row's `detail` for a program's request: how it asked (through the CLI, and

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::keyring::{Keyring, MemoryStore, SecretStore};
 use crate::policy::caller::ProcessRef;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::Secret;
 
 #[derive(Default)]
@@ -152,7 +152,7 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
     // No grant: the request waits for the user like any account's; the user says no.
     let asking = tokio::spawn({
         let (b, caller, params) = (b.clone(), caller.clone(), ask(None));
-        async move { b.token(&caller, &params).await }
+        async move { b.token(&caller, Asker::unwatched(), &params).await }
     });
     let pending = loop {
         if let Some(p) = b.pending_list().pop() {
@@ -187,20 +187,26 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
         )
         .unwrap();
     b.grants.insert(grant);
-    let t = b.token(&caller, &ask(None)).await.unwrap();
+    let t = b.token(&caller, Asker::unwatched(), &ask(None)).await.unwrap();
     assert_eq!(t.access_token.expose(), "MACHINE-AT-1", "the sign-in's token, from the cache");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
 
     // A narrower set is a cache miss: concurrent requests share one client-credentials call.
     let narrow = || ask(Some(crate::ScopeSet::from(["api:read"])));
     let (p1, p2, p3) = (narrow(), narrow(), narrow());
-    let (a, c, d) =
-        tokio::join!(b.token(&caller, &p1), b.token(&caller, &p2), b.token(&caller, &p3));
+    let (a, c, d) = tokio::join!(
+        b.token(&caller, Asker::unwatched(), &p1),
+        b.token(&caller, Asker::unwatched(), &p2),
+        b.token(&caller, Asker::unwatched(), &p3)
+    );
     let tokens: Vec<String> =
         [a, c, d].into_iter().map(|r| r.unwrap().access_token.expose().to_owned()).collect();
     assert!(tokens.iter().all(|t| t == "MACHINE-AT-2"), "{tokens:?}");
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 2, "single flight");
-    assert_eq!(b.token(&caller, &narrow()).await.unwrap().access_token.expose(), "MACHINE-AT-2");
+    assert_eq!(
+        b.token(&caller, Asker::unwatched(), &narrow()).await.unwrap().access_token.expose(),
+        "MACHINE-AT-2"
+    );
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 2, "then the cache");
 
     // Sign-out revokes the two cached access tokens; the provider's secret stays.
@@ -236,7 +242,11 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
     assert!(b.delete_client_secret("machine").await.unwrap().existed);
     let caller = Caller::in_process(app());
     let e = b
-        .token(&caller, &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None })
+        .token(
+            &caller,
+            Asker::unwatched(),
+            &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None },
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -266,7 +276,7 @@ async fn a_generic_caller_is_asked_every_time_and_cannot_be_allowed_forever() {
     let asking = tokio::spawn({
         let (b, caller) = (b.clone(), caller.clone());
         let params = TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None };
-        async move { b.token(&caller, &params).await }
+        async move { b.token(&caller, Asker::unwatched(), &params).await }
     });
     let pending = loop {
         if let Some(p) = b.pending_list().pop() {

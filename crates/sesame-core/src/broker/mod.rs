@@ -20,6 +20,8 @@
 //!   activity is written by the recorder's task);
 //! - no token reaches a program without a grant or the user's answer (see `consent.rs`),
 //!   and a grant covers only the content it was given to (see `content.rs`);
+//! - a question outlives no asker: a request stops waiting when its program exits or hangs
+//!   up, and the last one to go withdraws the question (`consent.rs`, `policy/asker.rs`);
 //! - a machine account (`machine.rs`) goes through the same consent and cache; its cache
 //!   misses are client-credentials requests instead of refreshes.
 
@@ -38,6 +40,7 @@ use crate::events::{Events, Subscription};
 use crate::identity::{ContentCache, IdentityError, PackageIndex};
 use crate::keyring::Keyring;
 use crate::oauth::{self, ProviderMetadata};
+use crate::policy::asker::ExitWatches;
 use crate::policy::caller::Identifier;
 use crate::policy::grants::GrantTable;
 use crate::policy::pending::PendingQueue;
@@ -86,6 +89,8 @@ pub struct Broker {
     /// Wakes the sweep of grants that lapse (`lapse.rs`).
     lapses: Arc<lapse::Lapses>,
     pending: PendingQueue,
+    /// The exits of processes whose requests wait for the user (one pidfd per process).
+    exits: ExitWatches,
     recorder: Recorder,
     /// Tells who a connecting process is (and whether it is one of Sesame's own binaries).
     identifier: Identifier,
@@ -134,6 +139,7 @@ impl Broker {
             grants,
             lapses: Default::default(),
             pending: PendingQueue::default(),
+            exits: ExitWatches::default(),
             recorder,
             identifier: Identifier::from_env(),
             contents: Arc::new(ContentCache::new(PackageIndex::system())),

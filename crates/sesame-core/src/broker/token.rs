@@ -13,17 +13,18 @@ use crate::cache::CachedToken;
 use crate::error::BrokerError;
 use crate::keyring::KeyringError;
 use crate::oauth::OAuthError;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 use crate::rotation::RefreshJob;
 use crate::{now_unix, ScopeSet, Secret};
 
 impl Broker {
     /// A token for `caller`: account (or the accounts the user chooses from, `choice.rs`)
-    /// and scopes checked, then consent (a grant, or the user's answer), then the cache or a
-    /// refresh. Every hand-out is recorded.
+    /// and scopes checked, then consent (a grant, or the user's answer, while `asker` is
+    /// still there to take it), then the cache or a refresh. Every hand-out is recorded.
     pub async fn token(
         &self,
         caller: &Caller,
+        asker: Asker<'_>,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
         let asked = self.asked(caller, params, now_unix())?;
@@ -32,7 +33,7 @@ impl Broker {
         self.provider(&asked.accounts[0].provider)?
             .check_scope_set(&asked.scopes)
             .map_err(BrokerError::BadRequest)?;
-        let Consented { account, grant } = self.consent(caller, &asked).await?;
+        let Consented { account, grant } = self.consent(caller, asker, &asked).await?;
         let scopes = asked.scopes;
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scopes, min_ttl).await?;

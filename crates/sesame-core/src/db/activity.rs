@@ -1,6 +1,7 @@
 //! The activity log: every hand-out and decision, bounded by age and row count. A hostile
-//! program cannot push the hand-outs out: its refusals share a row per minute, are capped
-//! apart from everything else, and go first when the log is over its size.
+//! program cannot push the hand-outs out: what it can make the broker write as often as it
+//! likes — refusals, and questions withdrawn because it hung up — shares a row per minute,
+//! is capped apart from everything else, and goes first when the log is over its size.
 
 use rusqlite::params;
 use sesame_ipc::consent::{ActivityEvent, ActivityInfo, AppInfo};
@@ -8,8 +9,9 @@ use sesame_ipc::ScopeSet;
 
 use super::{Db, DbError};
 
-/// One program's identical refusals (same app, same detail) within this many seconds of
-/// the row's first share the row: `count` goes up, `at` moves on, `first_at` stays.
+/// One program's identical refusals (same app, same detail) or withdrawn questions (same
+/// app, account, scopes and detail) within this many seconds of the row's first share the
+/// row: `count` goes up, `at` moves on, `first_at` stays.
 pub const REFUSAL_WINDOW_SECS: i64 = 60;
 
 /// A row to append (the id and nothing else is assigned by SQLite).
@@ -52,10 +54,18 @@ impl NewActivity {
         }
     }
 
-    /// A refusal of an identified program: rows of these merge (a peer nobody could
-    /// identify is not one program, so each of its refusals keeps a row).
-    pub fn is_program_refusal(&self) -> bool {
-        self.event == ActivityEvent::Refused && !self.app.is_empty()
+    /// A row an identified program can make the broker write as often as it likes (a
+    /// refusal, a question withdrawn when it hung up): rows of these merge, and are capped
+    /// and pruned as refusals. (A peer nobody could identify is not one program, so each
+    /// of its refusals keeps a row.)
+    pub fn is_program_made(&self) -> bool {
+        is_program_made(self.event) && !self.app.is_empty()
+    }
+
+    /// What identical rows of [`NewActivity::is_program_made`] have in common.
+    pub fn merge_key(&self) -> (String, ActivityEvent, Option<String>, String, String) {
+        let (app, account, detail) = (self.app.clone(), self.account.clone(), self.detail.clone());
+        (app, self.event, account, self.scopes.to_string(), detail)
     }
 
     /// Counts `other` (the same event again) on this row.
@@ -87,7 +97,8 @@ impl Db {
                     "UPDATE activity SET count = count + ?1, at = max(at, ?2),
                             first_at = nullif(min(coalesce(first_at, at), ?3), max(at, ?2))
                      WHERE id = (SELECT id FROM activity
-                                 WHERE app = ?4 AND event = 'refused' AND detail = ?5
+                                 WHERE app = ?4 AND event = ?7 AND detail = ?5
+                                   AND account IS ?8 AND scopes = ?9
                                    AND coalesce(first_at, at) > ?6
                                  ORDER BY id DESC LIMIT 1)",
                 )?;
@@ -95,7 +106,7 @@ impl Db {
                     "INSERT INTO activity (at, event, app, app_name, account, scopes, detail, count, first_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for r in rows {
-                    if r.is_program_refusal() {
+                    if r.is_program_made() {
                         let first = r.first_at.unwrap_or(r.at);
                         let window = r.at - REFUSAL_WINDOW_SECS;
                         let merged = merge.execute(params![
@@ -104,7 +115,10 @@ impl Db {
                             first,
                             r.app,
                             r.detail,
-                            window
+                            window,
+                            event_str(r.event),
+                            r.account,
+                            r.scopes.to_string(),
                         ])?;
                         if merged > 0 {
                             continue;
@@ -152,15 +166,16 @@ impl Db {
         })
     }
 
-    /// Deletes rows older than `before`, refusals beyond `limits.max_refusals`, then, while
-    /// the log is over `limits.max_rows`, the oldest refusals before anything else and only
-    /// then the oldest other rows. Returns how many rows went.
+    /// Deletes rows older than `before`, refusals (with withdrawn questions: what programs
+    /// can make the broker write at will) beyond `limits.max_refusals`, then, while the log
+    /// is over `limits.max_rows`, the oldest of those before anything else and only then
+    /// the oldest other rows. Returns how many rows went.
     pub fn prune_activity(&self, before: i64, limits: RowLimits) -> Result<usize, DbError> {
         self.with(|c| {
             let tx = c.transaction()?;
             let old = tx.execute("DELETE FROM activity WHERE at < ?1", [before])?;
             let refusals = tx.execute(
-                "DELETE FROM activity WHERE event = 'refused' AND id <= (SELECT id FROM activity WHERE event = 'refused' ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                "DELETE FROM activity WHERE event IN ('refused', 'withdrawn') AND id <= (SELECT id FROM activity WHERE event IN ('refused', 'withdrawn') ORDER BY id DESC LIMIT 1 OFFSET ?1)",
                 [limits.max_refusals as i64],
             )?;
             let total: i64 = tx.query_row("SELECT count(*) FROM activity", [], |r| r.get(0))?;
@@ -171,7 +186,7 @@ impl Db {
                     break;
                 }
                 let n = tx.execute(
-                    "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE (?1 = 0 OR event = 'refused') ORDER BY id LIMIT ?2)",
+                    "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE (?1 = 0 OR event IN ('refused', 'withdrawn')) ORDER BY id LIMIT ?2)",
                     params![only_refusals, over],
                 )?;
                 over -= n as i64;
@@ -181,6 +196,11 @@ impl Db {
             Ok(old + refusals + squeezed)
         })
     }
+}
+
+/// The events of [`NewActivity::is_program_made`] rows (the SQL above spells them too).
+fn is_program_made(event: ActivityEvent) -> bool {
+    matches!(event, ActivityEvent::Refused | ActivityEvent::Withdrawn)
 }
 
 fn event_str(e: ActivityEvent) -> String {
@@ -288,6 +308,42 @@ mod tests {
                 ("/evil", "management call pending.list", 2, 130, Some(100)),
             ]
         );
+    }
+
+    #[test]
+    fn a_programs_withdrawn_questions_share_a_row_and_go_with_the_refusals() {
+        let db = Db::open_in_memory().unwrap();
+        let withdrawn = |at: i64, account: &str| NewActivity {
+            detail: "the program closed its connection".into(),
+            account: Some(account.into()),
+            ..row(at, ActivityEvent::Withdrawn, "/churn")
+        };
+        let mut rows = vec![row(1, ActivityEvent::HandedOut, "/app")];
+        rows.extend((0..50).map(|i| withdrawn(10 + i % 3, "a")));
+        rows.push(withdrawn(12, "b"));
+        db.append_activity(&rows).unwrap();
+        db.append_activity(&[withdrawn(20, "a")]).unwrap();
+        let summary: Vec<(ActivityEvent, Option<String>, u64)> = db
+            .activity(100, None, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.event, r.account, r.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (ActivityEvent::Withdrawn, Some("b".into()), 1),
+                (ActivityEvent::Withdrawn, Some("a".into()), 51),
+                (ActivityEvent::HandedOut, Some("a".into()), 1),
+            ],
+            "one row per program and account a minute; other accounts apart"
+        );
+        // Capped with the refusals, and pruned before the hand-out.
+        db.prune_activity(0, limits(100, 1)).unwrap();
+        assert_eq!(db.activity(100, None, None).unwrap().len(), 2);
+        db.prune_activity(0, limits(1, 1)).unwrap();
+        let left = db.activity(100, None, None).unwrap();
+        assert_eq!(left.iter().map(|r| r.event).collect::<Vec<_>>(), [ActivityEvent::HandedOut]);
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod proc;
 mod tests;
 
 use std::ffi::OsString;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub use content::{ContentCache, ContentError, FileAt, ProgramFiles};
@@ -306,6 +306,22 @@ pub fn identify_parent(
         return Err(IdentityError::Gone { pid: child.ppid });
     }
     Ok(parent)
+}
+
+/// A pidfd for the process `pid` that started at `start_time` (stat field 22), to wait for
+/// its exit with. `Err(Gone)` when that process no longer exists (its pid may be someone
+/// else's by now); `Ok(None)` when the kernel makes no pidfds (before 5.3, or seccomp).
+pub fn pidfd_of(pid: i32, start_time: u64) -> Result<Option<OwnedFd>, IdentityError> {
+    // Opened first, checked after: if the stat that follows still shows our start time, the
+    // pidfd was taken while the pid was still ours, so it refers to our process.
+    let fd = pidfd_open(pid);
+    if proc::read_stat(pid)?.start_time != start_time {
+        return Err(IdentityError::Gone { pid });
+    }
+    match fd {
+        Some(fd) if !proc::pidfd_alive(fd.as_fd()) => Err(IdentityError::Gone { pid }),
+        fd => Ok(fd),
+    }
 }
 
 /// What the process runs, before it is turned into a key.

@@ -1,7 +1,10 @@
 //! Token requests waiting for the user. Identical requests of one app (same app key,
 //! account and scope set) share one question; every waiter gets the one answer. One app
 //! has at most [`MAX_QUESTIONS_PER_APP`] different questions waiting, so it can neither
-//! bury the user in consent windows nor crowd out other programs' questions.
+//! bury the user in consent windows nor crowd out other programs' questions. A question
+//! outlives no asker: when its last waiter leaves (its program exited or hung up) it is
+//! withdrawn, and keeps its place in the app's share for [`WITHDRAWN_HOLD_SECS`], so a
+//! program cannot flash questions at the user by asking and hanging up in a loop.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,6 +17,9 @@ use super::caller::{Caller, ProcessRef};
 
 /// Different questions one app may have waiting at once; identical requests join theirs.
 pub const MAX_QUESTIONS_PER_APP: usize = 4;
+
+/// How long a withdrawn question still counts in its app's share (seconds).
+pub const WITHDRAWN_HOLD_SECS: i64 = 2;
 
 /// [`PendingQueue::ask`] refused a new question: the app already has this many waiting.
 #[derive(Debug)]
@@ -28,12 +34,16 @@ pub struct PendingQueue {
 struct State {
     next_id: u64,
     entries: Vec<Entry>,
+    /// (app key, when) of questions withdrawn in the last [`WITHDRAWN_HOLD_SECS`].
+    withdrawn: Vec<(String, i64)>,
 }
 
 struct Entry {
     info: PendingInfo,
-    /// Who asked: such a process may not answer its own question.
+    /// Who asked: such a process may not answer its own question (even after it left).
     requesters: Vec<ProcessRef>,
+    /// The process of each request waiting now, once per request (`info.waiting` of them).
+    waiters: Vec<ProcessRef>,
     decision: watch::Sender<Option<Verdict>>,
 }
 
@@ -89,7 +99,8 @@ impl PendingQueue {
                 && e.info.scopes == *scopes
         };
         if let Some(entry) = state.entries.iter_mut().find(same) {
-            entry.info.waiting += 1;
+            entry.waiters.push(caller.process);
+            entry.info.waiting = entry.waiters.len() as u32;
             if !entry.requesters.contains(&caller.process) {
                 entry.requesters.push(caller.process);
             }
@@ -100,7 +111,9 @@ impl PendingQueue {
                 is_new: false,
             });
         }
-        let open = state.entries.iter().filter(|e| e.info.app.key == caller.app.key).count();
+        state.withdrawn.retain(|(_, at)| now - at < WITHDRAWN_HOLD_SECS);
+        let open = state.entries.iter().filter(|e| e.info.app.key == caller.app.key).count()
+            + state.withdrawn.iter().filter(|(key, _)| *key == caller.app.key).count();
         if open >= MAX_QUESTIONS_PER_APP {
             return Err(TooManyQuestions(open));
         }
@@ -121,7 +134,8 @@ impl PendingQueue {
         let (tx, rx) = watch::channel(None);
         let ticket =
             Ticket { id: info.id, decision: rx, expires_at: info.expires_at, is_new: true };
-        state.entries.push(Entry { info, requesters: vec![caller.process], decision: tx });
+        let (requesters, waiters) = (vec![caller.process], vec![caller.process]);
+        state.entries.push(Entry { info, requesters, waiters, decision: tx });
         Ok(ticket)
     }
 
@@ -135,6 +149,28 @@ impl PendingQueue {
     /// Removes a question whose time is up; `None` if someone else already did.
     pub fn expire(&self, id: u64) -> Option<PendingInfo> {
         self.take(id).map(|e| e.info)
+    }
+
+    /// One request of `process` stops waiting on question `id` (its asker is gone). The last
+    /// one withdraws the question: `Some` of it then, for the record. Until then the
+    /// question stays, showing a process that still waits.
+    pub fn leave(&self, id: u64, process: ProcessRef, now: i64) -> Option<PendingInfo> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let i = state.entries.iter().position(|e| e.info.id == id)?;
+        let entry = &mut state.entries[i];
+        if let Some(w) = entry.waiters.iter().position(|p| *p == process) {
+            entry.waiters.remove(w);
+        }
+        if let Some(still) = entry.waiters.first() {
+            entry.info.waiting = entry.waiters.len() as u32;
+            if !entry.waiters.iter().any(|p| p.pid == entry.info.pid) {
+                entry.info.pid = still.pid;
+            }
+            return None;
+        }
+        let entry = state.entries.remove(i);
+        state.withdrawn.push((entry.info.app.key.clone(), now));
+        Some(entry.info)
     }
 
     /// Whether `who` is the program behind question `id`: one of the processes that asked,
@@ -277,6 +313,55 @@ mod tests {
             !q.ask(&with("bb"), about("acc", &s), None, t, 0).unwrap().is_new,
             "the same joins"
         );
+    }
+
+    #[test]
+    fn a_question_lives_while_someone_waits_on_it_and_is_withdrawn_with_the_last() {
+        let q = PendingQueue::default();
+        let s = ScopeSet::from(["openid"]);
+        let t = Duration::from_secs(60);
+        let (one, two) = (caller("/a", 1), caller("/a", 2));
+        let first = q.ask(&one, about("acc", &s), None, t, 100).unwrap();
+        q.ask(&two, about("acc", &s), None, t, 100).unwrap();
+        q.ask(&two, about("acc", &s), None, t, 100).unwrap();
+        assert_eq!(q.get(first.id).unwrap().waiting, 3);
+        // The first asker goes: the others keep the question, which now shows one of them.
+        assert!(q.leave(first.id, one.process, 101).is_none());
+        let left = q.get(first.id).unwrap();
+        assert_eq!((left.waiting, left.pid), (2, 2));
+        assert!(q.asked_by(first.id, &one), "who asked still may not answer");
+        assert!(q.leave(first.id, two.process, 101).is_none());
+        let withdrawn = q.leave(first.id, two.process, 101).expect("the last waiter withdraws it");
+        assert_eq!(withdrawn.id, first.id);
+        assert!(q.list().is_empty());
+        assert!(q.answer(first.id, yes()).is_none(), "nothing left to answer");
+        assert!(q.leave(first.id, two.process, 101).is_none(), "withdrawn once");
+    }
+
+    #[test]
+    fn withdrawn_questions_hold_their_place_for_a_moment() {
+        let q = PendingQueue::default();
+        let t = Duration::from_secs(60);
+        let scopes = ["a", "b", "c", "d", "e"].map(|s| ScopeSet::from([s]));
+        let churner = caller("/churn", 1);
+        for s in &scopes[..MAX_QUESTIONS_PER_APP] {
+            let ticket = q.ask(&churner, about("acc", s), None, t, 10).unwrap();
+            q.leave(ticket.id, churner.process, 10).unwrap();
+        }
+        assert!(q.list().is_empty());
+        // Asking and hanging up in a loop fills the program's share for a moment…
+        assert!(matches!(
+            q.ask(&churner, about("acc", &scopes[4]), None, t, 11),
+            Err(TooManyQuestions(4))
+        ));
+        assert!(
+            q.ask(&caller("/other", 2), about("acc", &scopes[4]), None, t, 11).is_ok(),
+            "others ask"
+        );
+        // …then the room is back.
+        assert!(q
+            .ask(&churner, about("acc", &scopes[4]), None, t, 10 + WITHDRAWN_HOLD_SECS)
+            .is_ok());
     }
 
     #[test]

@@ -101,15 +101,12 @@ impl Recorder {
 
 /// Appends `row`, or counts it on a row already in the batch: the previous row when it is
 /// the same hand-out again (a busy program asking many times in one batch: one row per
-/// burst, not per request), or the batch's row of the same refusal of the same program
-/// (`refusals` indexes those by (app, detail), wherever they are in the batch).
-fn push_merged(
-    rows: &mut Vec<NewActivity>,
-    refusals: &mut HashMap<(String, String), usize>,
-    row: NewActivity,
-) {
-    if row.is_program_refusal() {
-        match refusals.entry((row.app.clone(), row.detail.clone())) {
+/// burst, not per request), or the batch's row of the same refusal (or withdrawn question)
+/// of the same program (`refusals` indexes those by their `merge_key`, wherever they are in
+/// the batch).
+fn push_merged(rows: &mut Vec<NewActivity>, refusals: &mut Refusals, row: NewActivity) {
+    if row.is_program_made() {
+        match refusals.entry(row.merge_key()) {
             std::collections::hash_map::Entry::Occupied(i) => rows[*i.get()].absorb(&row),
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(rows.len());
@@ -126,6 +123,9 @@ fn push_merged(
     }
     rows.push(row);
 }
+
+/// A batch's program-made rows, by `NewActivity::merge_key`: their index in the batch.
+type Refusals = HashMap<(String, ActivityEvent, Option<String>, String, String), usize>;
 
 fn same_hand_out(a: &NewActivity, b: &NewActivity) -> bool {
     a.event == ActivityEvent::HandedOut

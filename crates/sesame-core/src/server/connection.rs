@@ -5,6 +5,7 @@
 //! [`WRITE_DEADLINE`], or being the idle connection closed to make room.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use super::peer::{own_uid, peer_of, Peer};
 use super::MAX_CONNECTIONS;
 use crate::broker::Broker;
 use crate::events::Subscription;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 
 /// A request line must be complete this long after its first byte arrived.
 pub const LINE_DEADLINE: Duration = Duration::from_secs(5);
@@ -107,7 +108,7 @@ pub async fn serve(
                 Ok(request) if request.method == method::EVENTS_SUBSCRIBE => {
                     // Subscribed before the reply, so no event between the two is lost.
                     let subscription = broker.subscribe();
-                    let reply = dispatch(&broker, &caller, request).await;
+                    let reply = dispatch(&broker, &caller, conn.asker(&caller), request).await;
                     let subscribed = reply.error.is_none();
                     if conn.send(reply).await.is_err() || !subscribed {
                         return;
@@ -115,7 +116,7 @@ pub async fn serve(
                     // The seat stays busy: a stream is never closed to make room.
                     return stream_events(conn, subscription, stop).await;
                 }
-                Ok(request) => dispatch(&broker, &caller, request).await,
+                Ok(request) => dispatch(&broker, &caller, conn.asker(&caller), request).await,
                 Err(reply) => *reply,
             },
         };
@@ -133,7 +134,6 @@ async fn identify(broker: &Arc<Broker>, peer: Peer) -> Result<Caller, String> {
     let pid = peer.pid.ok_or("the kernel did not say which process connected")?;
     let b = broker.clone();
     let identified = tokio::task::spawn_blocking(move || {
-        use std::os::fd::AsFd;
         b.identify_peer(pid, peer.uid, peer.pidfd.as_ref().map(|fd| fd.as_fd()))
     })
     .await;
@@ -193,6 +193,12 @@ struct Conn {
 }
 
 impl Conn {
+    /// Who a request on this connection waits for: the connection, and the process the
+    /// request is attributed to.
+    fn asker(&self, caller: &Caller) -> Asker<'_> {
+        Asker::new(self.stream.as_fd(), caller.process)
+    }
+
     /// The next line. The connection counts as idle from the moment it has to wait for one
     /// (not before: a request that is already here is read, never closed to make room).
     async fn read_line(&mut self, seat: &Seat, stop: &CancellationToken) -> Read {

@@ -12,9 +12,16 @@ use sesame_ipc::protocol::*;
 use sesame_ipc::{ErrorKind, RpcError};
 
 use crate::broker::Broker;
-use crate::policy::Caller;
+use crate::policy::{Asker, Caller};
 
-pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -> Response {
+/// Answers `request` of `caller`; `asker` is what a request waiting for the user watches
+/// (its connection and process), so that it stops waiting when they are gone.
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    caller: &Caller,
+    asker: Asker<'_>,
+    request: Request,
+) -> Response {
     let id = request.id.clone();
     let Some(method) = MethodId::from_name(&request.method) else {
         let message =
@@ -31,7 +38,7 @@ pub async fn dispatch(broker: &Arc<Broker>, caller: &Caller, request: Request) -
         );
         return Response::err(id, RpcError::new(ErrorKind::Forbidden, message));
     }
-    match call(broker, caller, method, &request.params).await {
+    match call(broker, caller, asker, method, &request.params).await {
         Ok(result) => Response::ok(id, result),
         Err(error) => {
             tracing::debug!(method = method.name(), kind = error.kind().as_str(), "request failed");
@@ -52,6 +59,7 @@ fn may_call(caller: &Caller, access: Access) -> bool {
 async fn call(
     broker: &Arc<Broker>,
     caller: &Caller,
+    asker: Asker<'_>,
     method: MethodId,
     p: &Value,
 ) -> Result<Value, RpcError> {
@@ -70,7 +78,7 @@ async fn call(
         }
         MethodId::TokenGet => {
             let p = params::<m::TokenGet>(p)?;
-            reply::<m::TokenGet>(broker.token(caller, &p).await?)
+            reply::<m::TokenGet>(broker.token(caller, asker, &p).await?)
         }
         MethodId::LoginStart => {
             let p = params::<m::LoginStart>(p)?;

@@ -11,9 +11,14 @@ export type PendingInfo = { id: number, app: AppInfo,
 /**
  * The request came through the `sesame` CLI, run by `app`.
  */
-via_cli: boolean, pid: number, account: string, scopes: ScopeSet, 
+via_cli: boolean, 
 /**
- * How many identical requests of this app wait on this one question.
+ * The process the question is for (when that one went away, one still waiting).
+ */
+pid: number, account: string, scopes: ScopeSet, 
+/**
+ * How many identical requests of this app wait on this one question now (one whose
+ * asker went away no longer counts; the last one to go withdraws the question).
  */
 waiting: number, 
 /**
