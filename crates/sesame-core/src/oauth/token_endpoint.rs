@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -187,27 +187,32 @@ impl Drop for HttpAnswer {
 /// endpoint in errors ("the token endpoint").
 pub(super) async fn send(what: &str, req: RequestBuilder) -> Result<HttpAnswer, OAuthError> {
     let mut resp = req.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| unreachable(what, &e))?;
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into());
-    let retry_after = header(RETRY_AFTER);
-    let location = header(LOCATION);
-    let status = resp.status();
-    let mut body = Vec::new();
+    let mut answer = HttpAnswer::new(resp.status(), resp.headers(), Vec::new());
     while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(what, &e))? {
-        if body.len() + chunk.len() > MAX_BODY {
-            body.fill(0);
+        if answer.body.len() + chunk.len() > MAX_BODY {
             return Err(OAuthError::BadResponse(format!(
-                "{what} sent more than {MAX_BODY} bytes (HTTP {status}, {content_type})"
+                "{what} sent more than {MAX_BODY} bytes (HTTP {}, {})",
+                answer.status, answer.content_type
             )));
         }
-        body.extend_from_slice(&chunk);
+        answer.body.extend_from_slice(&chunk);
     }
-    Ok(HttpAnswer { status, content_type, retry_after, location, body })
+    Ok(answer)
+}
+
+impl HttpAnswer {
+    /// What Sesame keeps of an answer: the status, three headers as text (one that is not
+    /// visible ASCII counts as absent) and the body.
+    pub(super) fn new(status: StatusCode, headers: &HeaderMap, body: Vec<u8>) -> HttpAnswer {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        HttpAnswer {
+            status,
+            content_type: header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into()),
+            retry_after: header(RETRY_AFTER),
+            location: header(LOCATION),
+            body,
+        }
+    }
 }
 
 fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
