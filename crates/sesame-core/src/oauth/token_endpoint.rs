@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::client_auth::OAuthClient;
-use super::error::OAuthError;
+use super::error::{clean_provider_text, OAuthError};
 use super::metadata::ProviderMetadata;
 use crate::{ScopeSet, Secret};
 
@@ -22,6 +22,11 @@ use crate::{ScopeSet, Secret};
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token responses and discovery documents are a few KiB; anything this big is broken.
 const MAX_BODY: usize = 1024 * 1024;
+/// The longest quiet period a provider's `Retry-After` gets: longer ones are cut to this
+/// (a clock cannot be moved past `u64::MAX` seconds, and a day is already "not today").
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+/// The longest access token lifetime (`expires_in`) Sesame believes: a year.
+const MAX_EXPIRES_IN: u64 = 365 * 86_400;
 
 #[derive(Debug)]
 pub struct TokenResponse {
@@ -202,14 +207,17 @@ pub(super) async fn send(what: &str, req: RequestBuilder) -> Result<HttpAnswer, 
 
 impl HttpAnswer {
     /// What Sesame keeps of an answer: the status, three headers as text (one that is not
-    /// visible ASCII counts as absent) and the body.
+    /// visible ASCII counts as absent; `Content-Type` and `Location` cleaned as provider
+    /// text, as errors quote them) and the body.
     pub(super) fn new(status: StatusCode, headers: &HeaderMap, body: Vec<u8>) -> HttpAnswer {
         let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // The two that errors quote are provider text: cut short, no control characters.
+        let quoted = |name| header(name).map(|v| clean_provider_text(&v));
         HttpAnswer {
             status,
-            content_type: header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into()),
+            content_type: quoted(CONTENT_TYPE).unwrap_or_else(|| "no content type".into()),
             retry_after: header(RETRY_AFTER),
-            location: header(LOCATION),
+            location: quoted(LOCATION),
             body,
         }
     }
@@ -240,18 +248,19 @@ fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
     OAuthError::Unreachable { what, detail }
 }
 
-/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. `None` for anything
-/// else, so a garbled header means "back off as usual", not "retry at once".
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, at most
+/// [`MAX_RETRY_AFTER`]. `None` for anything else, so a garbled header means "back off as
+/// usual", not "retry at once".
 pub(crate) fn parse_retry_after(
     value: &str,
     now: std::time::SystemTime,
 ) -> Option<std::time::Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(std::time::Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or_default())
+    let quiet = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or_default(),
+    };
+    Some(quiet.min(MAX_RETRY_AFTER))
 }
 
 #[derive(Deserialize)]
@@ -360,7 +369,8 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
         }
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
-    };
+    }
+    .map(|secs: u64| secs.min(MAX_EXPIRES_IN));
     let scope = match raw.scope {
         Some(Value::String(s)) => Some(normalise_scope(&s)),
         Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect()),
