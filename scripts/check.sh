@@ -13,9 +13,13 @@ core_only=false
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
+# The fuzz targets are not a workspace member (they need nightly); rustfmt.toml applies.
+rustfmt --edition 2021 --check fuzz/fuzz_targets/*.rs
 
 echo "== clippy (core crates, e2e harness)"
 cargo clippy --locked -p sesame-ipc -p sesame-core -p sesame-cli -p sesame-e2e --all-targets -- -D warnings
+# The fuzz targets' entry points (`sesame_core::fuzz`, feature `fuzzing`), on stable.
+cargo clippy --locked -p sesame-core --features fuzzing --lib -- -D warnings
 if ! $core_only; then
   echo "== clippy (desktop app)"
   # The tests' identifier (as scripts/test.sh builds it), and the UI it embeds.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: unit tests (core, CLI, UI, app shell), the
 # provider self-check, the end-to-end tests against a real oidc-provider, a real gnome-keyring,
-# the real `sesame` binary and the real desktop app under Xvfb, and builds the .deb.
+# the real `sesame` binary and the real desktop app under Xvfb, builds the .deb, and runs each
+# fuzz target for a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SESAME_GUI=test
@@ -59,7 +60,20 @@ dpkg-deb -x "$deb" "$unpacked"
 rm -rf "$unpacked"
 echo "built $deb"
 
-# One closing line for the whole run: cargo's "test result" lines and Vitest's "Tests" line.
+echo "== fuzz smoke: every target of fuzz/ for 60 s (nightly, cargo-fuzz; scripts/fuzz.sh)"
+# One build for the four, the cheapest that runs the same checks (unoptimized, no sanitizer,
+# debug assertions and overflow checks on: docs/reliability.md), then each runs from its
+# seeds; a crash or a failed check stops the run here, with the input saved.
+export FUZZ_PROFILE=dev FUZZ_SANITIZER=none
+bash scripts/fuzz.sh --build
+fuzz_targets=$(bash scripts/fuzz.sh --list)
+for target in $fuzz_targets; do
+  bash scripts/fuzz.sh "$target" 60 | tee -a "$log"
+done
+
+# One closing line for the whole run: cargo's "test result" lines, Vitest's "Tests" line and
+# one per fuzz target that ran its minute clean.
 awk '/^test result:/ { p += $4; f += $6 }
      /^ *Tests +[0-9]/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^fuzz [a-z_]+: ok,/ { p += 1 }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

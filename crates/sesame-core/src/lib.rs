@@ -19,6 +19,8 @@
 //!   front ends share.
 //! - With the `test-support` feature: [`testing`] (an in-memory keyring, the keyring key of
 //!   a client secret) and [`test_http`] (a one-shot HTTP provider).
+//! - With the `fuzzing` feature (the fuzz targets in `fuzz/` only): `fuzz`, one entry
+//!   function per target.
 //!
 //! Everything else is private to the crate.
 
@@ -71,3 +73,9 @@ pub mod testing {
 /// The provider's side of one HTTP exchange, for tests.
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_http;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): one function per
+/// target, taking the fuzzer's bytes, so the parsers behind them stay private.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;

@@ -35,7 +35,7 @@ impl RateLimits {
             .filter(|d| !d.is_zero())
     }
 
-    fn note(&self, provider: &str, quiet: Duration) {
+    pub(crate) fn note(&self, provider: &str, quiet: Duration) {
         let mut until = self.until.lock().unwrap_or_else(|p| p.into_inner());
         let at = Instant::now() + quiet;
         let entry = until.entry(provider.to_owned()).or_insert(at);

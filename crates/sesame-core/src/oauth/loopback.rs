@@ -270,36 +270,61 @@ async fn serve(mut stream: TcpStream, expect: &CallbackExpectations) -> Served {
         }
         Err(_) => return Served::Other,
     };
-    let Ok(url) = Url::parse(&format!("http://127.0.0.1{}", head.target)) else {
-        respond(stream, "400 Bad Request", "Bad request", ONLY_THE_REDIRECT).await;
-        return Served::Other;
-    };
-    if url.path() != CALLBACK_PATH {
-        respond(stream, "404 Not Found", "Not found", ONLY_THE_REDIRECT).await;
-        return Served::Other;
-    }
-    if head.method != "GET" {
-        respond(
-            stream,
-            "405 Method Not Allowed",
-            "Method not allowed",
-            "The sign-in redirect must be a GET request.",
-        )
-        .await;
-        return Served::Other;
-    }
-    match check_callback(&url, expect) {
-        Verdict::NotThisSignIn => {
+    match route(&head, expect) {
+        Route::Page { status, title, text } => {
+            respond(stream, status, title, text).await;
+            Served::Other
+        }
+        Route::Callback(Verdict::NotThisSignIn) => {
             tracing::warn!("ignored a sign-in redirect without this sign-in's state (an old tab, or forged); still waiting");
             respond(stream, "400 Bad Request", "Not this sign-in", NOT_THIS_SIGN_IN).await;
             Served::NotThisSignIn
         }
-        Verdict::Decided(Ok(callback)) => Served::Decided(Ok((callback, Responder { stream }))),
-        Verdict::Decided(Err(e)) => {
+        Route::Callback(Verdict::Decided(Ok(callback))) => {
+            Served::Decided(Ok((callback, Responder { stream })))
+        }
+        Route::Callback(Verdict::Decided(Err(e))) => {
             respond(stream, "400 Bad Request", "Sign-in failed", &e.to_string()).await;
             Served::Decided(Err(e))
         }
     }
+}
+
+/// Where a request head goes, decided without I/O (the fuzz target runs it on any bytes).
+enum Route {
+    /// Not a callback (bad target, another path, another method): this page, and nothing
+    /// else happens.
+    Page {
+        status: &'static str,
+        title: &'static str,
+        text: &'static str,
+    },
+    Callback(Verdict),
+}
+
+fn route(head: &RequestHead, expect: &CallbackExpectations) -> Route {
+    let Ok(url) = Url::parse(&format!("http://127.0.0.1{}", head.target)) else {
+        return Route::Page {
+            status: "400 Bad Request",
+            title: "Bad request",
+            text: ONLY_THE_REDIRECT,
+        };
+    };
+    if url.path() != CALLBACK_PATH {
+        return Route::Page {
+            status: "404 Not Found",
+            title: "Not found",
+            text: ONLY_THE_REDIRECT,
+        };
+    }
+    if head.method != "GET" {
+        return Route::Page {
+            status: "405 Method Not Allowed",
+            title: "Method not allowed",
+            text: "The sign-in redirect must be a GET request.",
+        };
+    }
+    Route::Callback(check_callback(&url, expect))
 }
 
 /// Another user's connection: its request is read (so the browser sees the page rather than
@@ -315,23 +340,36 @@ struct RequestHead {
 }
 
 async fn read_head(stream: &mut TcpStream) -> Result<RequestHead, &'static str> {
-    let mut buf = Vec::with_capacity(2048);
+    let mut head = HeadReader::default();
     let mut chunk = [0u8; 2048];
-    let end = loop {
+    loop {
         let n = stream.read(&mut chunk).await.map_err(|_| "read failed")?;
         if n == 0 {
             return Err("closed before the request was complete");
         }
-        let scan_from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf[scan_from..].windows(4).position(|w| w == b"\r\n\r\n") {
-            break scan_from + pos;
+        if let Some(done) = head.push(&chunk[..n]) {
+            return done;
         }
-        if buf.len() > MAX_HEAD {
-            return Err("request head too large");
+    }
+}
+
+/// A request head arriving in pieces, up to its blank line and at most [`MAX_HEAD`] bytes.
+#[derive(Default)]
+struct HeadReader {
+    buf: Vec<u8>,
+}
+
+impl HeadReader {
+    /// Adds what one read returned: `None` while the head is still incomplete.
+    fn push(&mut self, bytes: &[u8]) -> Option<Result<RequestHead, &'static str>> {
+        // The blank line may straddle two reads.
+        let scan_from = self.buf.len().saturating_sub(3);
+        self.buf.extend_from_slice(bytes);
+        if let Some(pos) = self.buf[scan_from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(parse_head(&self.buf[..scan_from + pos]));
         }
-    };
-    parse_head(&buf[..end])
+        (self.buf.len() > MAX_HEAD).then_some(Err("request head too large"))
+    }
 }
 
 fn parse_head(head: &[u8]) -> Result<RequestHead, &'static str> {
@@ -404,16 +442,7 @@ fn decide(url: &Url, expect: &CallbackExpectations) -> Result<Callback, OAuthErr
 }
 
 async fn respond(mut stream: TcpStream, status: &str, title: &str, text: &str) {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sesame — {t}</title></head>\n<body><h1>{t}</h1>\n<p>{x}</p></body></html>\n",
-        t = html_escape(title),
-        x = html_escape(text),
-    );
-    // no-store: the page may name the account; no-referrer: the URL held the code.
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\r\n{body}",
-        body.len()
-    );
+    let response = page(status, title, text);
     let write = async {
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await
@@ -424,6 +453,20 @@ async fn respond(mut stream: TcpStream, status: &str, title: &str, text: &str) {
     {
         tracing::debug!(error = %e, "could not answer the browser");
     }
+}
+
+/// The whole HTTP answer: the status line, the headers and a small escaped page.
+fn page(status: &str, title: &str, text: &str) -> String {
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sesame — {t}</title></head>\n<body><h1>{t}</h1>\n<p>{x}</p></body></html>\n",
+        t = html_escape(title),
+        x = html_escape(text),
+    );
+    // no-store: the page may name the account; no-referrer: the URL held the code.
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn html_escape(s: &str) -> String {
@@ -439,6 +482,49 @@ fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The listener's handling of one connection of the user's, without the socket, for the
+/// fuzz target (feature `fuzzing`): `reads` are what the connection's reads returned, in
+/// order. Returns the page answered at once (`None`: nothing yet, the connection ended
+/// first or the callback's answer waits for the code exchange) and, when the request
+/// decided the sign-in, how.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn serve_reads(
+    reads: &[&[u8]],
+    expect: &CallbackExpectations,
+) -> (Option<String>, Option<Result<Callback, OAuthError>>) {
+    let mut reader = HeadReader::default();
+    let head = reads.iter().find_map(|read| reader.push(read));
+    // However the bytes were split, the head is what comes before the first blank line.
+    let whole = reads.concat();
+    if whole.len() <= MAX_HEAD {
+        let at_once =
+            whole.windows(4).position(|w| w == b"\r\n\r\n").map(|end| parse_head(&whole[..end]));
+        let fields = |h: &Option<Result<RequestHead, &str>>| match h {
+            Some(Ok(h)) => Some(Ok((h.method.clone(), h.target.clone()))),
+            Some(Err(why)) => Some(Err(why.to_string())),
+            None => None,
+        };
+        assert_eq!(fields(&head), fields(&at_once), "the head depends on how it was split");
+    }
+    let head = match head {
+        None => return (None, None),
+        Some(Err(_)) => {
+            return (Some(page("400 Bad Request", "Bad request", ONLY_THE_REDIRECT)), None)
+        }
+        Some(Ok(head)) => head,
+    };
+    match route(&head, expect) {
+        Route::Page { status, title, text } => (Some(page(status, title, text)), None),
+        Route::Callback(Verdict::NotThisSignIn) => {
+            (Some(page("400 Bad Request", "Not this sign-in", NOT_THIS_SIGN_IN)), None)
+        }
+        Route::Callback(Verdict::Decided(Ok(callback))) => (None, Some(Ok(callback))),
+        Route::Callback(Verdict::Decided(Err(e))) => {
+            (Some(page("400 Bad Request", "Sign-in failed", &e.to_string())), Some(Err(e)))
+        }
+    }
 }
 
 #[path = "loopback_owner.rs"]

@@ -42,5 +42,36 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// The parsers of provider answers and of the loopback redirect, without the network, for
+/// the fuzz targets (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    use reqwest::StatusCode;
+
+    pub(crate) use super::loopback::serve_reads;
+    pub(crate) use super::token_endpoint::parse_retry_after;
+    use super::token_endpoint::{token_response, HttpAnswer};
+    use super::{DeviceAuthorization, OAuthError, TokenResponse};
+
+    /// An answer of the provider as the HTTP client would hand it over (`None` where it
+    /// would refuse it: a status outside 100–999, a header that is not HTTP), read as a
+    /// token response and as a device authorization response.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn provider_answer(
+        status: u16,
+        headers: &[(&[u8], &[u8])],
+        body: &[u8],
+    ) -> Option<(Result<TokenResponse, OAuthError>, Result<DeviceAuthorization, OAuthError>)> {
+        let status = StatusCode::from_u16(status).ok()?;
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(HeaderName::from_bytes(name).ok()?, HeaderValue::from_bytes(value).ok()?);
+        }
+        let answer = HttpAnswer::new(status, &map, body.to_vec());
+        Some((token_response(&answer), super::device::parse_device_authorization(&answer)))
+    }
+}
+
 #[cfg(test)]
 mod idp_tests;

@@ -8,13 +8,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::client_auth::OAuthClient;
-use super::error::OAuthError;
+use super::error::{clean_provider_text, OAuthError};
 use super::metadata::ProviderMetadata;
 use crate::{ScopeSet, Secret};
 
@@ -22,6 +22,11 @@ use crate::{ScopeSet, Secret};
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token responses and discovery documents are a few KiB; anything this big is broken.
 const MAX_BODY: usize = 1024 * 1024;
+/// The longest quiet period a provider's `Retry-After` gets: longer ones are cut to this
+/// (a clock cannot be moved past `u64::MAX` seconds, and a day is already "not today").
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+/// The longest access token lifetime (`expires_in`) Sesame believes: a year.
+const MAX_EXPIRES_IN: u64 = 365 * 86_400;
 
 #[derive(Debug)]
 pub struct TokenResponse {
@@ -187,27 +192,35 @@ impl Drop for HttpAnswer {
 /// endpoint in errors ("the token endpoint").
 pub(super) async fn send(what: &str, req: RequestBuilder) -> Result<HttpAnswer, OAuthError> {
     let mut resp = req.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| unreachable(what, &e))?;
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into());
-    let retry_after = header(RETRY_AFTER);
-    let location = header(LOCATION);
-    let status = resp.status();
-    let mut body = Vec::new();
+    let mut answer = HttpAnswer::new(resp.status(), resp.headers(), Vec::new());
     while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(what, &e))? {
-        if body.len() + chunk.len() > MAX_BODY {
-            body.fill(0);
+        if answer.body.len() + chunk.len() > MAX_BODY {
             return Err(OAuthError::BadResponse(format!(
-                "{what} sent more than {MAX_BODY} bytes (HTTP {status}, {content_type})"
+                "{what} sent more than {MAX_BODY} bytes (HTTP {}, {})",
+                answer.status, answer.content_type
             )));
         }
-        body.extend_from_slice(&chunk);
+        answer.body.extend_from_slice(&chunk);
     }
-    Ok(HttpAnswer { status, content_type, retry_after, location, body })
+    Ok(answer)
+}
+
+impl HttpAnswer {
+    /// What Sesame keeps of an answer: the status, three headers as text (one that is not
+    /// visible ASCII counts as absent; `Content-Type` and `Location` cleaned as provider
+    /// text, as errors quote them) and the body.
+    pub(super) fn new(status: StatusCode, headers: &HeaderMap, body: Vec<u8>) -> HttpAnswer {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // The two that errors quote are provider text: cut short, no control characters.
+        let quoted = |name| header(name).map(|v| clean_provider_text(&v));
+        HttpAnswer {
+            status,
+            content_type: quoted(CONTENT_TYPE).unwrap_or_else(|| "no content type".into()),
+            retry_after: header(RETRY_AFTER),
+            location: quoted(LOCATION),
+            body,
+        }
+    }
 }
 
 fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
@@ -235,18 +248,19 @@ fn unreachable(what: &str, e: &reqwest::Error) -> OAuthError {
     OAuthError::Unreachable { what, detail }
 }
 
-/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. `None` for anything
-/// else, so a garbled header means "back off as usual", not "retry at once".
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, at most
+/// [`MAX_RETRY_AFTER`]. `None` for anything else, so a garbled header means "back off as
+/// usual", not "retry at once".
 pub(crate) fn parse_retry_after(
     value: &str,
     now: std::time::SystemTime,
 ) -> Option<std::time::Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(std::time::Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or_default())
+    let quiet = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or_default(),
+    };
+    Some(quiet.min(MAX_RETRY_AFTER))
 }
 
 #[derive(Deserialize)]
@@ -355,7 +369,8 @@ pub(super) fn token_response(answer: &HttpAnswer) -> Result<TokenResponse, OAuth
         }
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
-    };
+    }
+    .map(|secs: u64| secs.min(MAX_EXPIRES_IN));
     let scope = match raw.scope {
         Some(Value::String(s)) => Some(normalise_scope(&s)),
         Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect()),

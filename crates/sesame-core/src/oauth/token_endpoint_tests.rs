@@ -515,6 +515,80 @@ fn retry_after_is_seconds_or_an_http_date() {
     assert_eq!(parse_retry_after("-5", now), None);
 }
 
+/// Found by fuzzing (`fuzz/`, target `token_response`): `Retry-After: 18446744073709551615`
+/// became a quiet period that overflowed the clock it is added to (`RateLimits::note`
+/// panicked, so a refresh panicked on a provider's header). A day is the most Sesame waits.
+#[test]
+fn a_huge_retry_after_is_capped_at_a_day() {
+    use std::time::{Duration, SystemTime};
+    let day = Duration::from_secs(86_400);
+    let now = SystemTime::now();
+    assert_eq!(parse_retry_after("18446744073709551615", now), Some(day));
+    assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), Some(day));
+    assert_eq!(parse_retry_after("86399", now), Some(Duration::from_secs(86_399)));
+    let answer = HttpAnswer {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        content_type: "text/plain".into(),
+        retry_after: Some(u64::MAX.to_string()),
+        location: None,
+        body: vec![],
+    };
+    let e = token_response(&answer).unwrap_err();
+    let OAuthError::RateLimited { retry_after: Some(quiet), .. } = e else { panic!("{e}") };
+    assert_eq!(quiet, day);
+    crate::retry::RateLimits::default().note("p", quiet);
+}
+
+/// Found by fuzzing: the `Location` of a redirect and the `Content-Type` went into the error
+/// message whole (a header may be 100 KiB, with tabs in it). Provider text is cut to 200
+/// characters, without control characters, like `error_description`.
+#[test]
+fn headers_quoted_in_errors_are_cut_and_cleaned() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let far = format!("https://elsewhere.example/{}?code=x", "a".repeat(5000));
+    headers.insert(reqwest::header::LOCATION, far.parse().unwrap());
+    let redirect = HttpAnswer::new(StatusCode::TEMPORARY_REDIRECT, &headers, vec![]);
+    let message = token_response(&redirect).unwrap_err().to_string();
+    assert!(message.contains("to https://elsewhere.example/aaa"), "{message}");
+    assert!(message.chars().count() < 500 && message.contains('…'), "{message}");
+    assert!(!message.contains("code=x"), "{message}");
+    headers.insert(reqwest::header::CONTENT_TYPE, "text/html;\tx=y".parse().unwrap());
+    let page = HttpAnswer::new(StatusCode::OK, &headers, b"<html>".to_vec());
+    let message = token_response(&page).unwrap_err().to_string();
+    assert!(message.contains("(text/html; x=y)"), "{message}");
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    headers.insert(reqwest::header::CONTENT_TYPE, "x".repeat(9000).parse().unwrap());
+    let page = HttpAnswer::new(StatusCode::OK, &headers, b"<html>".to_vec());
+    assert!(token_response(&page).unwrap_err().to_string().chars().count() < 500);
+}
+
+/// Found by fuzzing: `expires_in` near `u64::MAX` overflowed `now + expires_in` when the
+/// token was cached (a panic in a debug build, a token that expired long ago in a release
+/// build). A year is the longest lifetime Sesame believes.
+#[test]
+fn expires_in_is_capped_at_a_year() {
+    let year = 365 * 86_400;
+    for lifetime in ["9223372036854775807", "18446744073709551615", "1e300", "\"99999999999\""] {
+        let body = format!(r#"{{"access_token":"a","expires_in":{lifetime}}}"#);
+        let t = token_response(&answer("application/json", &body)).unwrap();
+        assert_eq!(t.expires_in, Some(year), "{lifetime}");
+        let now = crate::now_unix();
+        let asked = sp("openid");
+        let cached = crate::cache::CachedToken::from_answer(
+            t.access_token,
+            t.token_type,
+            t.expires_in,
+            t.scope,
+            &asked,
+            now,
+        );
+        assert_eq!(cached.expires_at, now + year as i64);
+    }
+    let t =
+        token_response(&answer("application/json", r#"{"access_token":"a","expires_in":3599}"#));
+    assert_eq!(t.unwrap().expires_in, Some(3599));
+}
+
 /// A scope set from its space-separated form.
 fn sp(words: &str) -> crate::ScopeSet {
     crate::ScopeSet::parse(words)

@@ -155,6 +155,38 @@ fn params<M: Method>(value: &Value) -> Result<M::Params, RpcError> {
         .map_err(|e| RpcError::new(ErrorKind::BadRequest, format!("invalid params: {e}")))
 }
 
+/// Decodes `p` as `method`'s params exactly as [`call`] does and encodes what it read again,
+/// for the fuzz target (feature `fuzzing`), which checks that the encoding decodes too.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_params(method: MethodId, p: &Value) -> Result<Value, RpcError> {
+    fn again<M: Method>(p: &Value) -> Result<Value, RpcError> {
+        let decoded = params::<M>(p)?;
+        serde_json::to_value(decoded).map_err(|e| {
+            RpcError::new(ErrorKind::Internal, format!("cannot encode the params: {e}"))
+        })
+    }
+    match method {
+        MethodId::Hello => again::<m::Hello>(p),
+        MethodId::ProvidersList => again::<m::ProvidersList>(p),
+        MethodId::AccountsList => again::<m::AccountsList>(p),
+        MethodId::TokenGet => again::<m::TokenGet>(p),
+        MethodId::LoginStart => again::<m::LoginStart>(p),
+        MethodId::LoginDeviceStart => again::<m::LoginDeviceStart>(p),
+        MethodId::LoginWait => again::<m::LoginWait>(p),
+        MethodId::LoginCancel => again::<m::LoginCancel>(p),
+        MethodId::LoginClientCredentials => again::<m::LoginClientCredentials>(p),
+        MethodId::AccountLogout => again::<m::AccountLogout>(p),
+        MethodId::ProviderSetSecret => again::<m::ProviderSetSecret>(p),
+        MethodId::ProviderDeleteSecret => again::<m::ProviderDeleteSecret>(p),
+        MethodId::PendingList => again::<m::PendingList>(p),
+        MethodId::PendingAnswer => again::<m::PendingAnswer>(p),
+        MethodId::GrantsList => again::<m::GrantsList>(p),
+        MethodId::GrantsRevoke => again::<m::GrantsRevoke>(p),
+        MethodId::ActivityList => again::<m::ActivityList>(p),
+        MethodId::EventsSubscribe => again::<m::EventsSubscribe>(p),
+    }
+}
+
 /// The method's result, of the table's type.
 fn reply<M: Method>(result: M::Result) -> Result<Value, RpcError> {
     serde_json::to_value(result)

@@ -10,6 +10,9 @@ mod dispatch;
 mod peer;
 pub(crate) mod socket;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use dispatch::decode_params;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,6 @@
+#![no_main]
+//! See `sesame_core::fuzz::config` for the input and what is checked.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| sesame_core::fuzz::config(data));
