@@ -142,9 +142,11 @@ fn a_half_closed_connection_still_gets_its_answer_and_a_closed_one_withdraws() {
     let (env, account) = setup(Options::default());
     let key = "/usr/bin/socat";
 
-    // socat half-closes the socket at the end of its input. By default it gives up half a
-    // second later and closes: nobody is left to answer to, so the question goes.
-    let quick = socat(&env, &account, None);
+    // socat half-closes the socket at the end of its input, then gives up `-t` seconds later
+    // (half a second by default) and closes: nobody is left to answer to, so the question
+    // goes. Three seconds, so the question is surely listed before it goes (the broker's first
+    // look at a program, its hash, may take part of the default half second).
+    let quick = socat(&env, &account, Some(3));
     let question = env.wait_pending_of(key);
     let out = env.client_result(quick);
     assert!(out.stdout.is_empty(), "socat got no answer: {}", out.stdout);

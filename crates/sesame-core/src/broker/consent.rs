@@ -160,7 +160,7 @@ impl Broker {
                 Gone::Exited { .. } => "the program exited".to_owned(),
             };
             if info.via_cli {
-                detail = format!("{detail}, {}", how_detail(&info.app, true, None));
+                detail.push_str(", via sesame CLI");
             }
             self.record(
                 ActivityEvent::Withdrawn,

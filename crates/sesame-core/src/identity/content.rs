@@ -213,7 +213,11 @@ impl ContentCache {
         if stamp_of(&file).map_err(unreadable)? != at.stamp {
             return Err(moved());
         }
-        let package = if files.host_view && at.root_only && same_file_at(&at.path, &at.stamp) {
+        let package = if files.host_view
+            && at.root_only
+            && packaged_place(&at.path)
+            && same_file_at(&at.path, &at.stamp)
+        {
             self.packages.owner(&at.path)
         } else {
             None
@@ -309,4 +313,12 @@ pub(crate) fn stat_exe(pid: i32) -> io::Result<libc::stat> {
         return Err(io::Error::last_os_error());
     }
     Ok(st)
+}
+
+/// Where Debian packages put programs. Asking dpkg costs two `dpkg-query` runs (a scan of
+/// its whole file list, about half a second): not worth it for a file elsewhere (a build
+/// tree, `/tmp`, a home directory), which no package ships, on a program's first request.
+fn packaged_place(path: &std::path::Path) -> bool {
+    let places = ["/usr/", "/bin/", "/sbin/", "/lib", "/opt/"];
+    path.to_str().is_some_and(|p| places.iter().any(|place| p.starts_with(place)))
 }
