@@ -43,7 +43,10 @@ fi
 build() {
   # fuzz/Cargo.lock as committed (the workspace's versions plus libFuzzer's crates):
   # cargo-fuzz has no --locked, so check it first.
-  cargo +nightly metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+  if ! cargo +nightly metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null; then
+    echo "fuzz/Cargo.lock is out of date (a dependency of sesame-core changed): cp Cargo.lock fuzz/Cargo.lock && cargo metadata --manifest-path fuzz/Cargo.toml >/dev/null, then commit it" >&2
+    exit 1
+  fi
   CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo +nightly fuzz build "${cargo_fuzz_flags[@]}" "$@"
 }
 
