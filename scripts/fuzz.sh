@@ -78,6 +78,10 @@ set -e
 runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$out")
 secs=$(awk '/^Done [0-9]+ runs in/ { print $5 }' "$out")
 cov=$(grep -E '^#[0-9]+' "$out" | tail -1 | grep -oE 'cov: [0-9]+' | cut -d' ' -f2 || true)
+if grep -q 'libFuzzer: run interrupted' "$out"; then
+  echo "fuzz $target: interrupted (a signal) after ${runs:-?} runs" >&2
+  exit 130
+fi
 if [ "$status" -ne 0 ]; then
   echo "fuzz $target: FAILED (exit $status) after ${runs:-?} runs; the input is in fuzz/artifacts/$target/" >&2
   exit "$status"
