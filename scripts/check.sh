@@ -16,6 +16,20 @@ cargo fmt --all --check
 # The fuzz targets are not a workspace member (they need nightly); rustfmt.toml applies.
 rustfmt --edition 2021 --check fuzz/fuzz_targets/*.rs
 
+echo "== fuzz/Cargo.lock: up to date, with the workspace's versions"
+# Its own lock (the fuzz crate is outside the workspace) must not drift from Cargo.lock:
+# the parsers are fuzzed with the versions the broker ships with.
+lock_fix="cp Cargo.lock fuzz/Cargo.lock && cargo metadata --manifest-path fuzz/Cargo.toml >/dev/null, then commit fuzz/Cargo.lock"
+if ! cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null; then
+  echo "FAIL: fuzz/Cargo.lock is out of date; refresh it: $lock_fix" >&2
+  exit 1
+fi
+versions() { awk '/^name = /{n=$3} /^version = /{print n, $3}' "$1" | sort; }
+if comm -13 <(versions Cargo.lock) <(versions fuzz/Cargo.lock) | grep -v -E '^"(sesame-fuzz|libfuzzer-sys|arbitrary|jobserver)" '; then
+  echo "FAIL: fuzz/Cargo.lock has versions Cargo.lock does not (above); refresh it: $lock_fix" >&2
+  exit 1
+fi
+
 echo "== clippy (core crates, e2e harness)"
 cargo clippy --locked -p sesame-ipc -p sesame-core -p sesame-cli -p sesame-e2e --all-targets -- -D warnings
 # The fuzz targets' entry points (`sesame_core::fuzz`, feature `fuzzing`), on stable.

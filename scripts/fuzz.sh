@@ -43,7 +43,10 @@ fi
 build() {
   # fuzz/Cargo.lock as committed (the workspace's versions plus libFuzzer's crates):
   # cargo-fuzz has no --locked, so check it first.
-  cargo +nightly metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+  if ! cargo +nightly metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null; then
+    echo "fuzz/Cargo.lock is out of date (a dependency of sesame-core changed): cp Cargo.lock fuzz/Cargo.lock && cargo metadata --manifest-path fuzz/Cargo.toml >/dev/null, then commit it" >&2
+    exit 1
+  fi
   CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo +nightly fuzz build "${cargo_fuzz_flags[@]}" "$@"
 }
 
@@ -75,6 +78,10 @@ set -e
 runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$out")
 secs=$(awk '/^Done [0-9]+ runs in/ { print $5 }' "$out")
 cov=$(grep -E '^#[0-9]+' "$out" | tail -1 | grep -oE 'cov: [0-9]+' | cut -d' ' -f2 || true)
+if grep -q 'libFuzzer: run interrupted' "$out"; then
+  echo "fuzz $target: interrupted (a signal) after ${runs:-?} runs" >&2
+  exit 130
+fi
 if [ "$status" -ne 0 ]; then
   echo "fuzz $target: FAILED (exit $status) after ${runs:-?} runs; the input is in fuzz/artifacts/$target/" >&2
   exit "$status"
