@@ -106,6 +106,8 @@ pub struct ProviderConfig {
     pub scopes: ScopeSet,
     /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
     pub endpoints: Option<ManualEndpoints>,
+    /// Endpoints set next to `issuer`: they win over (or fill in) the discovered ones.
+    pub endpoint_overrides: EndpointOverrides,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
     pub allow_scope_narrowing: bool,
     /// What this provider does differently; all defaults for plain OIDC.
@@ -139,6 +141,18 @@ pub struct ManualEndpoints {
     pub revocation_endpoint: Option<Url>,
     pub userinfo_endpoint: Option<Url>,
     /// RFC 8628; without it `sesame login --device` is refused for this provider.
+    pub device_authorization_endpoint: Option<Url>,
+}
+
+/// Endpoints the file names next to `issuer` (not both main ones, so Sesame still
+/// discovers): each replaces the discovered value or fills in one the provider's documents
+/// lack (django-oauth-toolkit's OIDC document has no `revocation_endpoint`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub authorization_endpoint: Option<Url>,
+    pub token_endpoint: Option<Url>,
+    pub revocation_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
     pub device_authorization_endpoint: Option<Url>,
 }
 
@@ -512,31 +526,44 @@ fn validate_provider(
         .check_scopes(&scopes)
         .map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
 
-    let endpoints = match (&fixed, &p.authorization_endpoint, &p.token_endpoint) {
-        (Some(f), _, _) => f.endpoints.clone(),
-        (None, Some(a), Some(t)) => Some(ManualEndpoints {
-            authorization_endpoint: url_field("authorization_endpoint", a)?,
-            token_endpoint: url_field("token_endpoint", t)?,
-            revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
-            userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
-            device_authorization_endpoint: p.device_authorization_endpoint.as_ref().map(|v| url_field("device_authorization_endpoint", v)).transpose()?,
-        }),
-        (None, Some(a), None) => return Err(invalid(a.span(), format!(
-            "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, None, Some(t)) => return Err(invalid(t.span(), format!(
-            "provider `{id}`: token_endpoint is set but authorization_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, None, None) => {
-            // Without the two main endpoints Sesame discovers everything; a lone optional
-            // endpoint would be silently ignored, so say so instead.
-            let optional = [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("device_authorization_endpoint", &p.device_authorization_endpoint)];
-            for (field, v) in optional {
-                if let Some(v) = v {
-                    return Err(invalid(v.span(), format!(
-                        "provider `{id}`: {field} only applies together with authorization_endpoint and token_endpoint; add those two or remove {field} (discovery finds it)")));
-                }
-            }
-            None
-        }
+    let url_of =
+        |field: &str, value: &Option<Spanned<String>>| -> Result<Option<Url>, ConfigError> {
+            value.as_ref().map(|v| url_field(field, v)).transpose()
+        };
+    let named = EndpointOverrides {
+        authorization_endpoint: url_of("authorization_endpoint", &p.authorization_endpoint)?,
+        token_endpoint: url_of("token_endpoint", &p.token_endpoint)?,
+        revocation_endpoint: url_of("revocation_endpoint", &p.revocation_endpoint)?,
+        userinfo_endpoint: url_of("userinfo_endpoint", &p.userinfo_endpoint)?,
+        device_authorization_endpoint: url_of(
+            "device_authorization_endpoint",
+            &p.device_authorization_endpoint,
+        )?,
+    };
+    // Both main endpoints named: no discovery at all. Fewer: discovery, and what the file
+    // names wins over what the documents say.
+    let (endpoints, endpoint_overrides) = match (&fixed, named) {
+        (Some(f), _) => (f.endpoints.clone(), EndpointOverrides::default()),
+        (
+            None,
+            EndpointOverrides {
+                authorization_endpoint: Some(a),
+                token_endpoint: Some(t),
+                revocation_endpoint,
+                userinfo_endpoint,
+                device_authorization_endpoint,
+            },
+        ) => (
+            Some(ManualEndpoints {
+                authorization_endpoint: a,
+                token_endpoint: t,
+                revocation_endpoint,
+                userinfo_endpoint,
+                device_authorization_endpoint,
+            }),
+            EndpointOverrides::default(),
+        ),
+        (None, overrides) => (None, overrides),
     };
 
     let (default_narrowing, quirks) = match fixed {
@@ -552,6 +579,7 @@ fn validate_provider(
         client_secret,
         scopes,
         endpoints,
+        endpoint_overrides,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
         quirks,
     })

@@ -91,6 +91,7 @@ mod tests {
             iss_parameter_supported: false,
             code_challenge_methods: vec![],
             grant_types: vec![],
+            scopes_supported: vec![],
         }
     }
 
