@@ -68,6 +68,24 @@ impl Logins {
     }
 }
 
+/// Before any sign-in: every configured scope is one the provider says it offers (when it
+/// says); otherwise the error names them and the config line.
+pub(crate) fn check_scopes_offered(
+    meta: &ProviderMetadata,
+    provider: &ProviderConfig,
+) -> Result<(), BrokerError> {
+    let unknown = oauth::scopes_not_offered(meta, provider);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(BrokerError::ScopeNotOffered {
+        provider: provider.id.clone(),
+        unknown,
+        offered: meta.scopes_supported.clone(),
+        line: provider.scopes_line,
+    })
+}
+
 pub(crate) fn new_login_id() -> String {
     oauth::random_token()[..12].to_owned()
 }
@@ -91,6 +109,7 @@ impl Broker {
             )));
         }
         let meta = self.metadata(&provider).await?;
+        check_scopes_offered(&meta, &provider)?;
         // Before the browser opens: a provider that needs a client secret must have one.
         let client = self.oauth_client(&provider).await?;
         let listener = LoopbackListener::bind().map_err(|e| {

@@ -104,6 +104,9 @@ pub struct ProviderConfig {
     /// other secret lives in the keyring only (see [`ProviderConfig::secret_placement`]).
     pub client_secret: Option<Secret>,
     pub scopes: ScopeSet,
+    /// The line of `scopes` in the config file, for errors about one of them; `None` when
+    /// the preset supplies them.
+    pub scopes_line: Option<usize>,
     /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
     pub endpoints: Option<ManualEndpoints>,
     /// Endpoints set next to `issuer`: they win over (or fill in) the discovered ones.
@@ -242,7 +245,9 @@ impl Config {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for p in raw.provider {
             let id_span = p.id.span();
-            let provider = validate_provider(p, &invalid)?;
+            let scopes_line = p.scopes.as_ref().map(|s| line_of(text, s.span().start));
+            let mut provider = validate_provider(p, &invalid)?;
+            provider.scopes_line = scopes_line;
             let line = line_of(text, id_span.start);
             if let Some(first) = seen.insert(provider.id.clone(), line) {
                 return Err(invalid(
@@ -578,6 +583,7 @@ fn validate_provider(
         grant,
         client_secret,
         scopes,
+        scopes_line: None,
         endpoints,
         endpoint_overrides,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),

@@ -424,7 +424,21 @@ fn decide(url: &Url, expect: &CallbackExpectations) -> Result<Callback, OAuthErr
                 got: clean_provider_text(iss),
             })
         }
-        None if expect.iss_required => return Err(OAuthError::MissingIssuer),
+        // Still refused: a forged redirect may carry any words. But they are the only
+        // clue the user has to a provider's real error (DOT omits `iss` on errors).
+        None if expect.iss_required => {
+            let provider_said = params.get("error").map(|error| {
+                let description = params
+                    .get("error_description")
+                    .map(|d| clean_provider_text(d))
+                    .filter(|d| !d.is_empty());
+                match description {
+                    Some(d) => format!("{}: {d}", clean_provider_text(error)),
+                    None => clean_provider_text(error),
+                }
+            });
+            return Err(OAuthError::MissingIssuer { provider_said });
+        }
         _ => {}
     }
     if let Some(error) = params.get("error") {

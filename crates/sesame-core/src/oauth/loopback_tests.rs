@@ -301,7 +301,32 @@ async fn iss_mismatch() {
 #[tokio::test]
 async fn missing_iss_when_required() {
     let (err, _) = expect_err("/callback?code=C&state=STATE-1", true).await;
-    assert!(matches!(err, OAuthError::MissingIssuer), "{err}");
+    assert!(matches!(err, OAuthError::MissingIssuer { provider_said: None }), "{err}");
+}
+
+/// django-oauth-toolkit's error redirect (recorded shape): `error`, no `iss` although its
+/// metadata promises it. Still refused, but the provider's words reach the user.
+#[tokio::test]
+async fn dot_error_redirect_without_iss_keeps_the_providers_words() {
+    let (err, page) = expect_err(
+        "/callback?error=invalid_scope&error_description=Unknown%20scope%0Aoffline_access&state=STATE-1",
+        true,
+    )
+    .await;
+    assert!(
+        matches!(&err, OAuthError::MissingIssuer { provider_said: Some(w) } if w == "invalid_scope: Unknown scope offline_access"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("(invalid_scope: Unknown scope offline_access)"), "{text}");
+    assert!(text.contains("lacks the `iss` parameter") && text.contains("`scopes`"), "{text}");
+    assert!(page.contains("invalid_scope"), "the browser page says it too: {page}");
+    // Without a description, the error alone.
+    let (err, _) = expect_err("/callback?error=invalid_scope&state=STATE-1", true).await;
+    assert!(
+        matches!(&err, OAuthError::MissingIssuer { provider_said: Some(w) } if w == "invalid_scope"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

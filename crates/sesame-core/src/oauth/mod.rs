@@ -15,7 +15,7 @@ mod pkce;
 mod token_endpoint;
 
 pub use crate::config::SecretPlacement;
-pub use authorize::{authorization_url, AuthorizationOptions};
+pub use authorize::{authorization_url, scopes_not_offered, AuthorizationOptions};
 pub use client_auth::OAuthClient;
 pub use device::{
     device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling,
