@@ -68,6 +68,9 @@ pub(crate) fn start_dot(dir: &Path, opts: &Options) -> (Guard, String) {
             .env("DOT_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
             .env("DOT_ROTATE", if opts.rotate { "1" } else { "0" })
             .env("PYTHONDONTWRITEBYTECODE", "1");
+        if let Some(uri) = &opts.redirect_uri {
+            cmd.env("DOT_REDIRECT_URIS", uri);
+        }
         cmd
     })
 }

@@ -64,6 +64,9 @@ pub fn sesame_bin() -> PathBuf {
 pub struct Options {
     /// The authorization server this env runs (oidc-provider unless told).
     pub provider: Provider,
+    /// Register `desktop-app` with exactly this redirect URI (oidc-provider then compares
+    /// it whole; DOT still matches any loopback port, as it does).
+    pub redirect_uri: Option<String>,
     pub access_token_ttl: u64,
     pub rotate: bool,
     pub keyring: KeyringState,
@@ -93,6 +96,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             provider: Provider::default(),
+            redirect_uri: None,
             access_token_ttl: 3600,
             rotate: true,
             keyring: KeyringState::Unlocked,

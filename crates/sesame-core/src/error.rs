@@ -57,6 +57,9 @@ pub enum BrokerError {
         offered: Vec<String>,
         line: Option<usize>,
     },
+    /// `redirect_port` is taken; `holder` names the program when the kernel says.
+    #[error("provider `{provider}` pins the sign-in's redirect to port {port} (redirect_port), but 127.0.0.1:{port} is in use{}; stop that program and sign in again, or register another http://127.0.0.1:PORT/callback at the provider and set redirect_port to its port", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    RedirectPortBusy { provider: String, port: u16, holder: Option<String> },
     #[error("provider `{provider}` offers no device sign-in: {why}")]
     DeviceFlowUnsupported { provider: String, why: String },
     /// A provider error with what this provider needs to allow it (a preset's hint).
@@ -124,6 +127,7 @@ impl BrokerError {
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
             BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
+            BrokerError::RedirectPortBusy { .. } => ErrorKind::LoginFailed,
             BrokerError::ScopeNotOffered { .. } => ErrorKind::ProviderError,
             BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),

@@ -86,6 +86,21 @@ pub(crate) fn check_scopes_offered(
     })
 }
 
+/// Why the redirect listener could not be opened; for a pinned port in use, who holds it.
+fn listen_error(provider: &ProviderConfig, e: &std::io::Error) -> BrokerError {
+    match provider.redirect_port {
+        Some(port) if e.kind() == std::io::ErrorKind::AddrInUse => BrokerError::RedirectPortBusy {
+            provider: provider.id.clone(),
+            port,
+            // Blocking /proc reads, on this rare path only.
+            holder: oauth::port_holder(port),
+        },
+        _ => BrokerError::Internal(format!(
+            "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
+        )),
+    }
+}
+
 pub(crate) fn new_login_id() -> String {
     oauth::random_token()[..12].to_owned()
 }
@@ -112,11 +127,8 @@ impl Broker {
         check_scopes_offered(&meta, &provider)?;
         // Before the browser opens: a provider that needs a client secret must have one.
         let client = self.oauth_client(&provider).await?;
-        let listener = LoopbackListener::bind().map_err(|e| {
-            BrokerError::Internal(format!(
-                "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
-            ))
-        })?;
+        let listener = LoopbackListener::bind(provider.redirect_port.unwrap_or(0))
+            .map_err(|e| listen_error(&provider, &e))?;
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::new();
         let state = oauth::random_token();

@@ -113,6 +113,9 @@ pub struct ProviderConfig {
     pub endpoint_overrides: EndpointOverrides,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
     pub allow_scope_narrowing: bool,
+    /// `redirect_port = N`: the sign-in's loopback listener uses this port, for providers
+    /// that compare redirect URIs exactly (no RFC 8252 §7.3 port matching); else any free one.
+    pub redirect_port: Option<u16>,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
 }
@@ -386,6 +389,7 @@ struct RawProvider {
     device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
+    redirect_port: Option<Spanned<i64>>,
 }
 
 /// Why `client_secret` may not be in this provider's table, if it may not. Confidential
@@ -571,6 +575,12 @@ fn validate_provider(
         (None, overrides) => (None, overrides),
     };
 
+    let redirect_port = match &p.redirect_port {
+        None => None,
+        Some(v) => Some(u16::try_from(*v.get_ref()).ok().filter(|&port| port != 0).ok_or_else(|| {
+            invalid(v.span(), format!("provider `{id}`: redirect_port must be a port number from 1 to 65535 (the one in the redirect URI registered at the provider, http://127.0.0.1:PORT/callback), got {}", v.get_ref()))
+        })?),
+    };
     let (default_narrowing, quirks) = match fixed {
         Some(f) => (f.allow_scope_narrowing, f.quirks),
         None => (true, Quirks::default()),
@@ -587,6 +597,7 @@ fn validate_provider(
         endpoints,
         endpoint_overrides,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
+        redirect_port,
         quirks,
     })
 }

@@ -253,3 +253,14 @@ fn demo_flag_defaults_to_off() {
     assert!(!parse("").unwrap().demo);
     assert!(parse("demo = true\n").unwrap().demo);
 }
+
+#[test]
+fn redirect_port_pins_the_loopback_port() {
+    let c = parse(&provider("redirect_port = 8912\n")).unwrap();
+    assert_eq!(c.providers[0].redirect_port, Some(8912));
+    assert_eq!(parse(&provider("")).unwrap().providers[0].redirect_port, None);
+    for bad in ["0", "65536", "-1"] {
+        let e = err(&provider(&format!("redirect_port = {bad}\n")));
+        assert!(e.contains("line 6") && e.contains("redirect_port must be a port number"), "{e}");
+    }
+}

@@ -25,6 +25,7 @@ use super::error::{clean_provider_text, OAuthError};
 use super::issuer::response_issuer_matches;
 use super::pkce::constant_time_eq;
 use crate::Secret;
+pub use owner::port_holder;
 use owner::Owner;
 
 pub const CALLBACK_PATH: &str = "/callback";
@@ -134,10 +135,11 @@ pub struct WaitError {
 }
 
 impl LoopbackListener {
-    /// Binds 127.0.0.1 on a free port. Never 0.0.0.0 (other machines could deliver a
-    /// code) and never `localhost` (it may resolve to ::1 or elsewhere).
-    pub fn bind() -> io::Result<LoopbackListener> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    /// Binds 127.0.0.1:`port` (`redirect_port`), or a free port for 0. Never 0.0.0.0
+    /// (other machines could deliver a code) and never `localhost` (it may resolve to ::1
+    /// or elsewhere).
+    pub fn bind(port: u16) -> io::Result<LoopbackListener> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         Ok(LoopbackListener { listener, addr })

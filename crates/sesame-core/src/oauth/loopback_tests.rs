@@ -14,7 +14,7 @@ fn start(
     expectations: CallbackExpectations,
     deadline: Duration,
 ) -> (u16, CancellationToken, tokio::task::JoinHandle<Outcome>) {
-    let listener = LoopbackListener::bind().unwrap();
+    let listener = LoopbackListener::bind(0).unwrap();
     let port = listener.port();
     assert_eq!(listener.redirect_uri(), format!("http://127.0.0.1:{port}/callback"));
     let cancel = CancellationToken::new();
@@ -501,4 +501,17 @@ async fn loopback_figures() {
             if ok { "" } else { " (failed)" }
         );
     }
+}
+
+/// A pinned port that another program listens on: the error can name that program.
+#[test]
+fn the_holder_of_a_busy_port_is_named() {
+    let held = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let e = LoopbackListener::bind(port).err().expect("the port is taken");
+    assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+    let holder = super::port_holder(port).expect("the kernel's tables name the listener");
+    assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+    drop(held);
+    assert!(LoopbackListener::bind(port).is_ok(), "free again");
 }

@@ -23,7 +23,7 @@ pub use device::{
 };
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
-pub use loopback::{CallbackExpectations, LoopbackListener};
+pub use loopback::{port_holder, CallbackExpectations, LoopbackListener};
 pub use metadata::{discover, ProviderMetadata};
 pub use pkce::{random_token, Pkce};
 pub use token_endpoint::{
