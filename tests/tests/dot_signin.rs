@@ -1,6 +1,8 @@
 //! Sign-in quirks of django-oauth-toolkit, against the real DOT (tests/dot): errors that
-//! keep the provider's words, scopes checked against `scopes_supported`.
+//! keep the provider's words, scopes checked against `scopes_supported`, identity from
+//! userinfo.
 
+use serde_json::Value;
 use sesame_e2e::*;
 
 fn dot(extra_config: &str) -> Env {
@@ -47,4 +49,19 @@ fn an_error_redirect_without_iss_is_refused_and_keeps_the_providers_words() {
     let browser_log = std::fs::read_to_string(env.dir.join("logs/browser.log")).unwrap();
     assert!(browser_log.contains("consent page: cancelling"), "the user did cancel: {browser_log}");
     assert_eq!(env.sesame_ok(&["accounts", "--json"]), "[]", "no account was made");
+}
+
+/// DOT's ID token carries only `sub` (here "1", a database id); the e-mail and name come
+/// from userinfo, so the account is Alice's, not "1".
+#[test]
+fn the_identity_comes_from_userinfo_when_the_id_token_has_only_sub() {
+    let env = dot("");
+    let account = env.login("alice");
+    let accounts: Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
+    let a = &accounts[0];
+    assert_eq!(a["id"], Value::from(account));
+    assert_eq!(a["email"], "alice@example.test", "{a}");
+    assert_eq!(a["name"], "Alice", "{a}");
+    let table = env.sesame_ok(&["accounts"]);
+    assert!(table.contains("alice@example.test"), "{table}");
 }

@@ -277,12 +277,10 @@ impl Broker {
                 let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, nonce, now_unix())?;
                 // Many providers put email and name only in userinfo; they are for display,
                 // so a userinfo failure does not fail the sign-in.
-                if who.email.is_none() && meta.userinfo_endpoint.is_some() {
+                // DOT's default ID token carries `sub` alone.
+                if who.lacks_display() && meta.userinfo_endpoint.is_some() {
                     if let Ok(extra) = oauth::userinfo(&self.http, meta, &tokens.access_token).await.and_then(|v| oauth::identity_from_userinfo(&v)) {
-                        if extra.subject == who.subject {
-                            who.email = extra.email;
-                            who.name = who.name.or(extra.name);
-                        }
+                        who.fill_from(extra);
                     }
                 }
                 who
