@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 use crate::idp::start_until_ready;
 use crate::process::Guard;
-use crate::{root, Options};
+use crate::{root, Env, Options};
 
 /// Which authorization server an [`crate::Env`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,4 +75,35 @@ pub(crate) fn start_dot(dir: &Path, opts: &Options) -> (Guard, String) {
         }
         cmd
     })
+}
+
+/// Questions whose answer differs between the two providers.
+impl Env {
+    /// Whether the provider would still take `refresh_token`. oidc-provider answers RFC 7662
+    /// for refresh tokens; DOT's introspection knows access tokens only, so its test
+    /// project answers at a control endpoint (tests/dot/dotsite/stats.py).
+    pub fn refresh_token_active(&self, refresh_token: &str) -> bool {
+        match self.provider {
+            Provider::OidcProvider => self.introspect(refresh_token)["active"] == Value::Bool(true),
+            Provider::Dot => {
+                let resp = reqwest::blocking::Client::new()
+                    .post(format!("{}/test/refresh_token", self.issuer))
+                    .form(&[("token", refresh_token)])
+                    .send()
+                    .expect("refresh token check");
+                assert!(resp.status().is_success(), "the check answered {}", resp.status());
+                resp.json::<Value>().unwrap()["active"] == Value::Bool(true)
+            }
+        }
+    }
+
+    /// The user an introspection answer names: `sub` at oidc-provider (the login name),
+    /// `username` at DOT (whose `sub` is the database id).
+    pub fn introspected_user(&self, info: &Value) -> String {
+        let field = match self.provider {
+            Provider::OidcProvider => "sub",
+            Provider::Dot => "username",
+        };
+        info[field].as_str().unwrap_or_default().to_owned()
+    }
 }

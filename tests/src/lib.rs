@@ -380,34 +380,6 @@ impl Env {
         resp.json().unwrap()
     }
 
-    /// Whether the provider would still take `refresh_token`. oidc-provider answers RFC 7662
-    /// for refresh tokens; DOT's introspection knows access tokens only, so its test
-    /// project answers at a control endpoint (tests/dot/dotsite/stats.py).
-    pub fn refresh_token_active(&self, refresh_token: &str) -> bool {
-        match self.provider {
-            Provider::OidcProvider => self.introspect(refresh_token)["active"] == Value::Bool(true),
-            Provider::Dot => {
-                let resp = reqwest::blocking::Client::new()
-                    .post(format!("{}/test/refresh_token", self.issuer))
-                    .form(&[("token", refresh_token)])
-                    .send()
-                    .expect("refresh token check");
-                assert!(resp.status().is_success(), "the check answered {}", resp.status());
-                resp.json::<Value>().unwrap()["active"] == Value::Bool(true)
-            }
-        }
-    }
-
-    /// The user an introspection answer names: `sub` at oidc-provider (the login name),
-    /// `username` at DOT (whose `sub` is the database id).
-    pub fn introspected_user(&self, info: &Value) -> String {
-        let field = match self.provider {
-            Provider::OidcProvider => "sub",
-            Provider::Dot => "username",
-        };
-        info[field].as_str().unwrap_or_default().to_owned()
-    }
-
     /// Revokes `refresh_token` at the provider directly, as a user would in the provider's
     /// settings: Sesame finds out at its next refresh.
     pub fn revoke_at_provider(&self, refresh_token: &str) {

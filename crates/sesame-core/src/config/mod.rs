@@ -15,8 +15,10 @@ use url::{Host, Url};
 
 use crate::{ScopeSet, Secret};
 
+mod endpoints;
 pub mod presets;
 
+pub use endpoints::{EndpointOverrides, ManualEndpoints};
 pub use presets::{ConsentPrompt, Preset, Quirks};
 
 const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
@@ -138,28 +140,6 @@ impl Grant {
             Grant::ClientCredentials => sesame_ipc::protocol::GRANT_CLIENT_CREDENTIALS,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManualEndpoints {
-    pub authorization_endpoint: Url,
-    pub token_endpoint: Url,
-    pub revocation_endpoint: Option<Url>,
-    pub userinfo_endpoint: Option<Url>,
-    /// RFC 8628; without it `sesame login --device` is refused for this provider.
-    pub device_authorization_endpoint: Option<Url>,
-}
-
-/// Endpoints the file names next to `issuer` (not both main ones, so Sesame still
-/// discovers): each replaces the discovered value or fills in one the provider's documents
-/// lack (django-oauth-toolkit's OIDC document has no `revocation_endpoint`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EndpointOverrides {
-    pub authorization_endpoint: Option<Url>,
-    pub token_endpoint: Option<Url>,
-    pub revocation_endpoint: Option<Url>,
-    pub userinfo_endpoint: Option<Url>,
-    pub device_authorization_endpoint: Option<Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
