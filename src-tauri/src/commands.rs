@@ -66,14 +66,23 @@ pub fn providers_list(state: State<'_, AppState>) -> Answer<ProvidersView> {
 #[tauri::command]
 pub async fn login_start(state: State<'_, AppState>, provider: String) -> Answer<LoginStarted> {
     let started = state.broker()?.login_start(&provider).await?;
-    let browser_error =
-        sesame_core::open_browser(&started.authorization_url).err().map(|e| e.to_string());
+    let browser_error = open_browser(started.authorization_url.clone()).await.err();
     ok(LoginStarted {
         login_id: started.login_id,
         authorization_url: started.authorization_url,
         expires_at: started.expires_at,
         browser_error,
     })
+}
+
+/// Opens the browser off the async workers: the opener's verdict takes up to two seconds.
+pub(crate) async fn open_browser(url: String) -> Result<(), String> {
+    match tauri::async_runtime::spawn_blocking(move || sesame_core::open_browser(&url)).await {
+        Ok(opened) => opened.map_err(|e| e.to_string()),
+        Err(e) => {
+            Err(format!("the browser opener stopped unexpectedly ({e}); open the address by hand"))
+        }
+    }
 }
 
 #[tauri::command]
