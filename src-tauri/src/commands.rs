@@ -9,7 +9,7 @@ use sesame_ipc::consent::{
 };
 use sesame_ipc::protocol::{LoginDeviceStartResult, LogoutResult};
 use sesame_ipc::ErrorKind;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::dto::{
@@ -35,9 +35,25 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         pending_list,
         open_consent,
         autostart_set,
+        app_quit,
         consent_current,
         consent_answer,
     ]
+}
+
+/// The main window's Quit, for desktops with no tray host: the same as the tray's (the
+/// socket closed and removed on the way out). Only the app `lib::run` built can quit; any
+/// other (the tests' mock app) answers that it cannot instead.
+#[tauri::command]
+pub fn app_quit<R: Runtime>(app: AppHandle<R>) -> Answer<()> {
+    if app.try_state::<crate::CanQuit>().is_none() {
+        return Err(CommandError::new(
+            ErrorKind::Internal,
+            "this app cannot quit from its window; end it from the tray or with Ctrl-C",
+        ));
+    }
+    app.exit(0);
+    ok(())
 }
 
 /// Also the page's "Check again": without a broker, it tries to start one first.

@@ -110,6 +110,15 @@ fn activity_is_in_the_order_things_happened_with_sign_in_and_sign_out() {
     let always = s.wait(&css("approve-always"), LONG);
     s.wait_until(LONG, || s.is_enabled(&always).then_some(()))
         .expect("the buttons wake up after the security delay");
+    // The common case, five scopes, needs no scrolling; the account is named as people know it.
+    assert_eq!(s.find_all(&css("consent-scope")).len(), 5, "{}", s.page_text());
+    let overflow = s.execute(
+        "const b = document.querySelector('.body'); return b.scrollHeight - b.clientHeight",
+    );
+    assert!(overflow.as_i64().is_some_and(|o| o <= 1), "the consent window scrolls by {overflow}");
+    assert_eq!(s.text(&s.wait(&css("consent-account"), LONG)), "alice@example.test");
+    assert_eq!(s.text(&s.wait(&css("consent-account-id"), LONG)), account);
+    app.screenshot("consent-five-scopes");
     s.click_closing(&always);
     env.client_result(client).token();
     switch_to_main(&app);
@@ -123,4 +132,20 @@ fn activity_is_in_the_order_things_happened_with_sign_in_and_sign_out() {
         (events.first().map(String::as_str) == Some("signed_out")).then_some(events)
     });
     assert!(signed_out.is_some(), "the sign-out is the newest event: {:?}", activity_events(&app));
+}
+
+#[test]
+fn quit_in_the_main_window_ends_the_app_and_its_socket() {
+    let env = Env::start(Options { daemon: false, ..Default::default() });
+    let display = Display::start(&env.dir.join("logs"));
+    let app = App::start(&env, &display, &[]);
+    switch_to_main(&app);
+    assert!(env.sesame(&["accounts"], &[]).status.success(), "the app's broker serves");
+    let s = &app.session;
+    let quit = s.wait(&css("app-quit"), LONG);
+    s.click_closing(&quit);
+    let gone = wait_for(LONG, || (!app.has_window("Sesame") && !env.socket.exists()).then_some(()));
+    assert!(gone.is_some(), "the window and the socket are gone:\n{}", app.log());
+    let out = env.sesame(&["accounts"], &[]);
+    assert!(!out.status.success(), "nobody serves the socket any more: {}", stdout(&out));
 }

@@ -10,7 +10,12 @@ const WAITING: &str = "waiting for your answer in Sesame (the consent window, or
 
 /// `sesame token <account>` with its stderr in `log`; on a pseudo-terminal (Python's `pty`,
 /// which the scripted browser needs anyway) when `terminal`.
-fn token_cli(env: &Env, account: &str, log: &std::path::Path, terminal: bool) -> std::process::Child {
+fn token_cli(
+    env: &Env,
+    account: &str,
+    log: &std::path::Path,
+    terminal: bool,
+) -> std::process::Child {
     let file = std::fs::File::create(log).unwrap();
     let sesame = sesame_bin();
     let mut cmd = if terminal {
@@ -54,4 +59,27 @@ fn sesame_token_says_on_a_terminal_that_it_waits_for_an_answer_and_nowhere_else(
     deny_the_question(&env, token_cli(&env, &account, &log, false));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("waiting for your answer"), "{text}");
+}
+
+/// `scripts/demo.sh` with its port taken stops at once (before building anything), non-zero,
+/// with a sentence that names what holds the port; it never says the demo is running.
+#[test]
+fn the_demo_with_its_port_taken_says_what_holds_it_and_stops() {
+    let env = Env::start(Options { daemon: false, ..Default::default() });
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    let out = env
+        .command(root().join("scripts/demo.sh"))
+        .env("SESAME_DEMO_PORT", &port)
+        .output()
+        .expect("run scripts/demo.sh");
+    let (said, printed) = (stderr(&out), stdout(&out));
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{port} is taken by")), "{said}");
+    assert!(said.contains("SESAME_DEMO_PORT"), "says what to do: {said}");
+    // The holder is this test: `ss` names it.
+    let me = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert!(said.contains(me.trim()) || said.contains("another program"), "{said}");
+    assert!(!printed.contains("running") && !said.contains("is running"), "{printed}");
+    drop(holder);
 }

@@ -32,6 +32,12 @@ describe('main window', () => {
     expect(b.calls.map((c) => c.method)).toContain('providers');
   });
 
+  it('quits from the main window (for desktops without a tray)', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('app-quit'));
+    expect(b.calls.map((c) => c.method)).toContain('quit');
+  });
+
   it('shows the DEMO banner only for the demo provider', async () => {
     await open(fake({ overview: { ...emptyState().overview, demo: true } }));
     expect(byTestId('demo-banner').textContent).toMatch(/demo.*provider runs on this computer.*no account here is a real one/s);

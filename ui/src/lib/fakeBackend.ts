@@ -269,6 +269,10 @@ export class FakeBackend implements Backend {
     this.broker('openConsent', id);
   }
 
+  async quit(): Promise<void> {
+    this.record('quit');
+  }
+
   async setAutostart(enabled: boolean): Promise<boolean> {
     this.record('setAutostart', enabled);
     this.state.overview.autostart = enabled;
@@ -281,6 +285,7 @@ export class FakeBackend implements Backend {
     if (!request) return null;
     return {
       request: structuredClone(request),
+      account_name: request.accounts.length ? null : (this.state.accounts.find((a) => a.id === request.account)?.email ?? null),
       icon_data_url: this.state.icons[request.app.key] ?? null,
       scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
       security_delay_ms: this.state.securityDelayMs,
