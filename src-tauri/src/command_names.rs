@@ -17,6 +17,7 @@
     "pending_list",
     "open_consent",
     "autostart_set",
+    "app_quit",
     "consent_current",
     "consent_answer",
 ]

@@ -128,6 +128,11 @@ pub struct LoginStarted {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ConsentView {
     pub request: PendingInfo,
+    /// Who `request.account` is, for people (`AccountInfo::display_name`); absent when the
+    /// request names a provider with several accounts (`request.accounts` has their names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub account_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional = nullable)]
     pub icon_data_url: Option<String>,

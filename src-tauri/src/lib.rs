@@ -39,6 +39,9 @@ pub struct Server {
     done: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
+/// Present in the app [`run`] builds: its windows may quit it (`app_quit`).
+pub(crate) struct CanQuit;
+
 pub fn run() {
     init_tracing();
     let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
@@ -56,6 +59,7 @@ pub fn run() {
             let (state, host) = tauri::async_runtime::block_on(async { state::start() });
             let running = state.is_running();
             app.manage(state);
+            app.manage(CanQuit);
             if let Some(host) = host {
                 adopt(app.handle(), host);
             }

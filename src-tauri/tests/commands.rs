@@ -174,6 +174,9 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
         "autostart wrote its entry into the temp HOME"
     );
     assert_eq!(call(&main, "autostart_set", json!({"enabled": false})).unwrap(), false);
+    // Quit (the app e2e quits for real): this mock app cannot, and says so.
+    let quit = call(&main, "app_quit", json!({})).unwrap_err();
+    assert!(quit.to_string().contains("cannot quit"), "{quit}");
 
     // The consent window: opened on the waiting request, answers it, and only it.
     let pending_id = broker.pending_list()[0].id;

@@ -75,7 +75,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
                 scopes: (!scopes.is_empty()).then(|| scopes.into()),
                 min_ttl: Some(min_ttl),
             };
-            let token = client.token(&params).await?;
+            let token = crate::waiting::token(&mut client, &socket, &params).await?;
             if json {
                 println!("{}", serde_json::to_string(&token)?);
             } else {
@@ -130,8 +130,12 @@ async fn login(
         start.authorization_url
     );
     if !no_browser {
-        if let Err(e) = sesame_core::open_browser(&start.authorization_url) {
-            eprintln!("(could not start a browser: {e:#})");
+        // The opener's verdict takes up to two seconds; it blocks no other task meanwhile.
+        let url = start.authorization_url.clone();
+        match tokio::task::spawn_blocking(move || sesame_core::open_browser(&url)).await {
+            Ok(Err(e)) => eprintln!("(the browser did not open: {e:#})"),
+            Err(e) => eprintln!("(the browser opener stopped unexpectedly: {e})"),
+            Ok(Ok(())) => {}
         }
     }
     eprintln!("Waiting for the sign-in to finish (Ctrl-C cancels)…");

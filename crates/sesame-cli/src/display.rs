@@ -1,7 +1,7 @@
 //! Human output: tables and times.
 
 use sesame_ipc::consent::{
-    ActivityInfo, AppInfo, FileContent, GrantInfo, PendingInfo, ProgramContent,
+    ActivityEvent, ActivityInfo, AppInfo, FileContent, GrantInfo, PendingInfo, ProgramContent,
 };
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::{AccountStatus, ListedAccount};
@@ -181,7 +181,13 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
             if r.count > 1 {
                 event = format!("{event} ×{}", r.count);
             }
-            let who = if r.app.is_empty() {
+            let account_event = matches!(
+                r.event,
+                ActivityEvent::SignedIn | ActivityEvent::SignedOut | ActivityEvent::ReauthNeeded
+            );
+            let who = if account_event {
+                "-".into()
+            } else if r.app.is_empty() {
                 "(unidentified)".into()
             } else {
                 format!("{} ({})", r.app_name, r.app)

@@ -5,6 +5,7 @@ mod consent;
 mod daemon;
 mod display;
 mod secret;
+mod waiting;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -50,6 +50,8 @@ export interface Backend {
   openConsent(id?: number): Promise<void>;
   /** Resolves to the state now in force. */
   setAutostart(enabled: boolean): Promise<boolean>;
+  /** Ends the app (the tray's Quit, for desktops without a tray). */
+  quit(): Promise<void>;
   consentCurrent(): Promise<ConsentView | null>;
   consentAnswer(id: number, decision: Decision, options?: AnswerOptions): Promise<void>;
   /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */

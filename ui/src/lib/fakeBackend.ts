@@ -40,6 +40,8 @@ export interface FakeState {
   /** What each provider says when asked to revoke (default: confirmed). */
   revocations: Record<string, Revocation>;
   securityDelayMs: number;
+  /** What the browser opener said when it failed (none: the browser opened). */
+  browserError?: string;
 }
 
 export interface FakeOptions {
@@ -188,7 +190,12 @@ export class FakeBackend implements Backend {
     this.broker('loginStart', provider);
     this.needProvider(provider);
     const id = this.openLogin(provider);
-    return { login_id: id, authorization_url: `https://idp.example/authorize?login=${id}`, expires_at: this.now() + 300 };
+    return {
+      login_id: id,
+      authorization_url: `https://idp.example/authorize?login=${id}&state=${'s'.repeat(60)}`,
+      expires_at: this.now() + 300,
+      browser_error: this.state.browserError ?? null,
+    };
   }
 
   async loginDeviceStart(provider: string): Promise<LoginDeviceStartResult> {
@@ -262,6 +269,10 @@ export class FakeBackend implements Backend {
     this.broker('openConsent', id);
   }
 
+  async quit(): Promise<void> {
+    this.record('quit');
+  }
+
   async setAutostart(enabled: boolean): Promise<boolean> {
     this.record('setAutostart', enabled);
     this.state.overview.autostart = enabled;
@@ -274,6 +285,7 @@ export class FakeBackend implements Backend {
     if (!request) return null;
     return {
       request: structuredClone(request),
+      account_name: request.accounts.length ? null : (this.state.accounts.find((a) => a.id === request.account)?.email ?? null),
       icon_data_url: this.state.icons[request.app.key] ?? null,
       scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
       security_delay_ms: this.state.securityDelayMs,

@@ -42,6 +42,7 @@ export const tauriBackend: Backend = {
     await call('open_consent', defined({ id }));
   },
   setAutostart: (enabled) => call('autostart_set', { enabled }),
+  quit: () => call('app_quit'),
   consentCurrent: () => call('consent_current'),
   consentAnswer: async (id, decision, options = {}) => {
     await call('consent_answer', defined({ id, decision, forSecs: options.forSecs, account: options.account }));

@@ -282,14 +282,18 @@ impl Broker {
             }
         };
         let remembered = event == ActivityEvent::Remembered;
-        let info = self.pending.answer(id, verdict).ok_or(BrokerError::NoSuchPending(id))?;
+        let answering = self.pending.answering(id).ok_or(BrokerError::NoSuchPending(id))?;
+        // The decision is queued before the waiters wake: Activity lists it before the
+        // hand-outs it allowed (the recorder writes in queue order).
+        let detail = detail.unwrap_or_default().join(", ");
+        let (app, scopes) = (&answering.info().app, &answering.info().scopes);
+        self.record(event, app, Some(&account), scopes, detail).await;
+        let info = answering.send(verdict);
         tracing::info!(id, app = %info.app.key, account = %account, ?answer, "answered");
         self.events.emit(BrokerEvent::PendingResolved { id });
         if remembered {
             self.events.emit(BrokerEvent::GrantsChanged);
         }
-        let detail = detail.unwrap_or_default().join(", ");
-        self.record(event, &info.app, Some(&account), &info.scopes, detail).await;
         Ok(())
     }
 

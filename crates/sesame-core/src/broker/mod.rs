@@ -29,12 +29,13 @@ use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, RwLock};
 
+use sesame_ipc::consent::ActivityEvent;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
 use crate::cache::{CachedToken, TokenCache};
 use crate::config::{Config, ProviderConfig};
-use crate::db::Db;
+use crate::db::{Db, NewActivity};
 use crate::error::BrokerError;
 use crate::events::{Events, Subscription};
 use crate::identity::{ContentCache, IdentityError, PackageIndex};
@@ -226,12 +227,28 @@ impl Broker {
         }
     }
 
+    /// Stores a signed-in account (new, or the same person again) and logs the sign-in.
     fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
         self.db.upsert_account(&account)?;
-        self.accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account.id.clone(), account);
+        let who = account.display_name().to_owned();
+        let row = |again: bool| {
+            let detail =
+                format!("{} as {who}", if again { "signed in again" } else { "signed in" });
+            NewActivity::now(
+                ActivityEvent::SignedIn,
+                None,
+                Some(&account.id),
+                &account.scopes,
+                detail,
+            )
+        };
+        let row = {
+            let mut accounts = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+            let row = row(accounts.contains_key(&account.id));
+            accounts.insert(account.id.clone(), account);
+            row
+        };
+        self.recorder.activity_soon(row);
         self.events.emit(BrokerEvent::AccountsChanged);
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use sesame_ipc::consent::ActivityEvent;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
@@ -10,6 +11,7 @@ use super::consent::Consented;
 use super::secrets::client_error;
 use super::Broker;
 use crate::cache::CachedToken;
+use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::keyring::KeyringError;
 use crate::oauth::OAuthError;
@@ -227,6 +229,15 @@ impl Broker {
         }
         self.cache.forget_account(&account.id);
         tracing::warn!(account = %account.id, why, "re-authentication needed");
+        let none = ScopeSet::default();
+        let row = NewActivity::now(
+            ActivityEvent::ReauthNeeded,
+            None,
+            Some(&account.id),
+            &none,
+            why.into(),
+        );
+        self.recorder.activity_soon(row);
         self.events.emit(BrokerEvent::ReauthRequired {
             account: account.id.clone(),
             provider: account.provider.clone(),
