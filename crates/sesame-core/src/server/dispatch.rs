@@ -12,6 +12,7 @@ use sesame_ipc::protocol::*;
 use sesame_ipc::{ErrorKind, RpcError};
 
 use crate::broker::Broker;
+use crate::now_unix;
 use crate::policy::{Asker, Caller};
 
 /// Answers `request` of `caller`; `asker` is what a request waiting for the user watches
@@ -144,6 +145,14 @@ async fn call(
             // The connection switches to events after this reply (see `connection.rs`).
             params::<m::EventsSubscribe>(p)?;
             reply::<m::EventsSubscribe>(Empty {})
+        }
+        MethodId::ConfigReload => {
+            params::<m::ConfigReload>(p)?;
+            reply::<m::ConfigReload>(broker.reload_config().await?)
+        }
+        MethodId::BrokerStatus => {
+            params::<m::BrokerStatus>(p)?;
+            reply::<m::BrokerStatus>(broker.status(now_unix()))
         }
     }
 }
