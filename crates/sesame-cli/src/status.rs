@@ -104,7 +104,7 @@ fn status_words(s: &StatusResult, now: i64) -> String {
                     let each: Vec<String> = a
                         .cached
                         .iter()
-                        .map(|t| format!("{} until {}", t.scopes, in_time(t.expires_at - now)))
+                        .map(|t| format!("{} (expires {})", t.scopes, in_time(t.expires_at - now)))
                         .collect();
                     each.join("; ")
                 };
