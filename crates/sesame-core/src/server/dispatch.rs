@@ -193,6 +193,8 @@ pub(crate) fn decode_params(method: MethodId, p: &Value) -> Result<Value, RpcErr
         MethodId::GrantsRevoke => again::<m::GrantsRevoke>(p),
         MethodId::ActivityList => again::<m::ActivityList>(p),
         MethodId::EventsSubscribe => again::<m::EventsSubscribe>(p),
+        MethodId::ConfigReload => again::<m::ConfigReload>(p),
+        MethodId::BrokerStatus => again::<m::BrokerStatus>(p),
     }
 }
 
