@@ -6,6 +6,7 @@
     "app_overview",
     "accounts_list",
     "providers_list",
+    "config_reload",
     "login_start",
     "login_device_start",
     "login_wait",

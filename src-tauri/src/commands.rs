@@ -3,6 +3,7 @@
 //! command can hand a token to a page (see `dto.rs` for how that is kept and tested).
 //! Which window may call which command is tauri's ACL: `capabilities/*.json`.
 
+use sesame_ipc::admin::ReloadResult;
 use sesame_ipc::consent::{
     ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingAnswerParams,
     PendingInfo,
@@ -24,6 +25,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         app_overview,
         accounts_list,
         providers_list,
+        config_reload,
         login_start,
         login_device_start,
         login_wait,
@@ -76,6 +78,13 @@ pub fn accounts_list(state: State<'_, AppState>) -> Answer<Vec<AccountView>> {
 #[tauri::command]
 pub fn providers_list(state: State<'_, AppState>) -> Answer<ProvidersView> {
     ok(state.providers()?)
+}
+
+/// The Providers page's "Reload config": the file read again and put in force if it parses;
+/// otherwise an error that says where (and the config in force stays).
+#[tauri::command]
+pub async fn config_reload(state: State<'_, AppState>) -> Answer<ReloadResult> {
+    ok(state.broker()?.reload_config().await?)
 }
 
 /// Starts the sign-in and opens the system browser on its page.

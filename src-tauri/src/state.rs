@@ -149,9 +149,16 @@ impl AppState {
                 providers: vec![],
                 config_path,
                 config_error: Some(message.clone()),
+                reload_failure: None,
             });
         }
-        Ok(ProvidersView { providers: self.broker()?.providers(), config_path, config_error: None })
+        let broker = self.broker()?;
+        Ok(ProvidersView {
+            providers: broker.providers(),
+            config_path,
+            config_error: None,
+            reload_failure: broker.reload_failure(),
+        })
     }
 
     /// Which request the consent window should show next time it asks.

@@ -122,6 +122,7 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
                 let label = match a.status {
                     AccountStatus::Active => who(a),
                     AccountStatus::ReauthRequired => format!("Sign in again… {}", who(a)),
+                    AccountStatus::ProviderRemoved => format!("{} (provider removed)", who(a)),
                 };
                 entries.push(item(MenuId::Account(a.id.clone()), label));
             }

@@ -297,6 +297,31 @@ describe('providers', () => {
     expect(b.calls.find((c) => c.method === 'setAutostart')?.args).toEqual([true]);
   });
 
+  it('reloads the config, and shows a refused edit while the old config stays', async () => {
+    const b = fake();
+    await open(b, 'providers');
+    await fireEvent.click(await screen.findByTestId('config-reload'));
+    expect((await screen.findByTestId('reload-result')).textContent).toContain('no provider changed');
+    expect(screen.queryByTestId('reload-failure')).toBeNull();
+
+    b.fail('reloadConfig', 'config_invalid', '/c/config.toml: TOML parse error at line 7, column 17: invalid basic string');
+    await fireEvent.click(byTestId('config-reload'));
+    const failure = await screen.findByTestId('reload-failure');
+    expect(failure.textContent).toMatch(/still in force.*line 7, column 17/s);
+    expect(screen.getAllByTestId('provider-row')).toHaveLength(2);
+
+    b.succeed('reloadConfig');
+    await fireEvent.click(byTestId('config-reload'));
+    await waitFor(() => expect(screen.queryByTestId('reload-failure')).toBeNull());
+  });
+
+  it('marks an account whose provider left the config', async () => {
+    await open(fake({ accounts: [{ ...account(), status: 'provider_removed' }] }));
+    const badge = await screen.findByTestId('account-status');
+    expect(badge.dataset.status).toBe('provider_removed');
+    expect(badge.textContent).toContain('Provider removed');
+  });
+
   it('shows why autostart could not be changed', async () => {
     const b = fake();
     b.fail('setAutostart', 'internal', 'cannot write ~/.config/autostart/sesame.desktop');

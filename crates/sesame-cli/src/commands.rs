@@ -7,14 +7,18 @@ use sesame_ipc::protocol::{Revocation, TokenGetParams, GRANT_CLIENT_CREDENTIALS}
 use sesame_ipc::Client;
 
 use crate::display;
-use crate::{consent, secret, Command};
+use crate::{consent, secret, status, Command};
 
 pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
     let socket = match socket {
         Some(s) => s,
         None => Paths::from_env()?.socket,
     };
-    let mut client = Client::connect(&socket).await?;
+    let mut client = match Client::connect(&socket).await {
+        Ok(client) => client,
+        Err(e) if matches!(command, Command::Status { .. }) => return Err(status::not_running(e)),
+        Err(e) => return Err(e.into()),
+    };
     match command {
         Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
         Command::Pending { .. }
@@ -47,6 +51,8 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             login(&mut client, &socket, &provider, no_browser).await
         }
         Command::Secret { action } => secret::run(&mut client, action).await,
+        Command::Reload => status::reload(&mut client).await,
+        Command::Status { json } => status::status(&mut client, json).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;
             if json {

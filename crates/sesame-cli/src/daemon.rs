@@ -1,4 +1,5 @@
-//! `sesame daemon`: the broker in the foreground, logging to stderr.
+//! `sesame daemon`: the broker in the foreground, logging to stderr; SIGHUP reloads the
+//! config (like `sesame reload`: a config that does not parse is logged and changes nothing).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -30,6 +31,17 @@ pub async fn run(socket: Option<PathBuf>) -> anyhow::Result<()> {
 
     let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    // The reload logs its outcome (and a failure stays visible in `sesame status`).
+    // A weak handle: the broker is dropped (and its log flushed) at shutdown as before.
+    let reloader = std::sync::Arc::downgrade(&host.broker);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let Some(broker) = reloader.upgrade() else { return };
+            tracing::info!("SIGHUP: reloading the config");
+            let _ = broker.reload_config().await;
+        }
+    });
     let shutdown = async move {
         tokio::select! {
             _ = term.recv() => {}

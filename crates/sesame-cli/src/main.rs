@@ -5,6 +5,7 @@ mod consent;
 mod daemon;
 mod display;
 mod secret;
+mod status;
 mod waiting;
 
 use std::path::PathBuf;
@@ -28,8 +29,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the broker in the foreground until SIGINT/SIGTERM.
+    /// Run the broker in the foreground until SIGINT/SIGTERM (SIGHUP: reload the config).
     Daemon,
+    /// Read the config file again and put it in force (as SIGHUP to the daemon does); a
+    /// config that does not parse is reported and the one in force stays.
+    Reload,
+    /// Is it working? Since when the broker runs, accounts and when their cached tokens
+    /// expire, waiting questions, grants that lapse soon.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Internal: one refresh for the broker, which outlives a killed broker (see
     /// sesame-core's rotation.rs). Reads its job on stdin; not for people.
     #[command(hide = true)]

@@ -74,6 +74,10 @@ pub enum BrokerError {
     /// Too much at once from one program (or for the broker): the message says what to wait for.
     #[error("{0}")]
     Busy(String),
+    /// A reload found a config that does not parse (the message names the file and line,
+    /// never a value of `client_secret`); the config in force is unchanged.
+    #[error("{0}; fix it and reload again (`sesame reload`); until then the config that was in force stays in force")]
+    ConfigInvalid(String),
     #[error("{0}")]
     Internal(String),
     /// An error that already happened elsewhere (a sign-in task), handed to every waiter.
@@ -133,6 +137,7 @@ impl BrokerError {
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Busy(_) => ErrorKind::Busy,
+            BrokerError::ConfigInvalid(_) => ErrorKind::ConfigInvalid,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
             BrokerError::Reported(r) => r.kind,
         }

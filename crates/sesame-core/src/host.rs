@@ -81,6 +81,7 @@ pub fn start(paths: Paths, helper: HelperCommand) -> Result<Host, HostError> {
     let keyring = Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT);
     let rotation = Rotation::helper(helper.program, helper.args, paths.data_dir.join("locks"));
     let broker = Broker::with_rotation(config, db, keyring, rotation)?;
+    broker.set_config_file(paths.config_file.clone());
     let (listener, guard) = socket::bind(&paths.socket)?;
     // The grants made "until the screen locks" end when it does.
     broker.watch_screen_lock();

@@ -6,12 +6,14 @@
 //! - [`protocol`]: envelopes, params and results, error kinds.
 //! - [`consent`]: the types of per-app consent (pending requests, grants, activity, and the
 //!   content a grant is bound to).
+//! - [`admin`]: the broker's own state (`config.reload`, `broker.status`).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
 //! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
 //! - [`ScopeSet`]: a set of OAuth scopes; [`Remedy`]: what to do about an error, as data.
 
+pub mod admin;
 pub mod client;
 pub mod codec;
 pub mod consent;

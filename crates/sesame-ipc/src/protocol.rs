@@ -90,6 +90,9 @@ pub enum ErrorKind {
     /// The broker will not take this on now: it serves its most connections at once, or
     /// this program already has its most questions waiting for the user. Try again later.
     Busy,
+    /// The config file does not parse (`config.reload`): the message says where; the
+    /// config in force is unchanged.
+    ConfigInvalid,
     /// A bug or an unexpected local failure (e.g. the database); the message says which.
     Internal,
     /// A kind this client does not know yet (a newer broker).
@@ -134,6 +137,7 @@ impl ErrorKind {
             ErrorKind::LoginCancelled => "login_cancelled",
             ErrorKind::ClientSecretMissing => "client_secret_missing",
             ErrorKind::Busy => "busy",
+            ErrorKind::ConfigInvalid => "config_invalid",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }
@@ -259,6 +263,9 @@ pub struct ProvidersListResult {
 pub enum AccountStatus {
     Active,
     ReauthRequired,
+    /// Its provider is no longer in the config (shown, never stored): the account is kept
+    /// and serves no token until the provider is back or the account is signed out.
+    ProviderRemoved,
 }
 
 /// An account as shown to people and programs: never a secret.
@@ -528,6 +535,7 @@ mod tests {
             ErrorKind::NoSuchGrant,
             ErrorKind::ClientSecretMissing,
             ErrorKind::Busy,
+            ErrorKind::ConfigInvalid,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }

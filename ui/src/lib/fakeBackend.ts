@@ -18,6 +18,7 @@ import type {
   Overview,
   PendingInfo,
   ProvidersView,
+  ReloadResult,
   Remedy,
   Revocation,
 } from './types';
@@ -184,6 +185,23 @@ export class FakeBackend implements Backend {
   async providers(): Promise<ProvidersView> {
     this.broker('providers');
     return structuredClone(this.state.providers);
+  }
+
+  /** Like the broker: a failure (`fail('reloadConfig', 'config_invalid', …)`) is also kept
+   *  for the Providers page; a success clears it. */
+  async reloadConfig(): Promise<ReloadResult> {
+    try {
+      this.broker('reloadConfig');
+    } catch (e) {
+      if (e instanceof BackendError && e.kind === 'config_invalid') {
+        this.state.providers.reload_failure = { at: this.now(), message: e.message };
+        this.emit({ event: 'config_reloaded', ok: false });
+      }
+      throw e;
+    }
+    this.state.providers.reload_failure = null;
+    this.emit({ event: 'config_reloaded', ok: true });
+    return { config_file: this.state.providers.config_path, added: [], removed: [], changed: [], tokens_dropped: [], restart_needed: [] };
   }
 
   async loginStart(provider: string): Promise<LoginStarted> {

@@ -26,6 +26,7 @@ export const tauriBackend: Backend = {
   overview: () => call('app_overview'),
   accounts: () => call('accounts_list'),
   providers: () => call('providers_list'),
+  reloadConfig: () => call('config_reload'),
   loginStart: (provider) => call('login_start', { provider }),
   loginDeviceStart: (provider) => call('login_device_start', { provider }),
   loginWait: (loginId) => call('login_wait', { loginId }),

@@ -75,7 +75,7 @@ impl Broker {
             Question { account: asked.about(), choices: asked.choices(), scopes: &asked.scopes };
         let mut ticket = self
             .pending
-            .ask(caller, question, changed, self.config.consent_timeout, now)
+            .ask(caller, question, changed, self.config().consent_timeout, now)
             .map_err(|TooManyQuestions(open)| {
                 BrokerError::Busy(format!(
                     "{} already has {open} different requests waiting for the user's answer; ask again after the user has answered one (the same request again joins the one waiting)",

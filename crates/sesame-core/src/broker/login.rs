@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,7 +118,7 @@ impl Broker {
         self: &Arc<Self>,
         provider_id: &str,
     ) -> Result<LoginStartResult, BrokerError> {
-        let provider = self.provider(provider_id)?.clone();
+        let provider = self.provider(provider_id)?.deref().clone();
         if provider.is_machine() {
             return Err(BrokerError::BadRequest(format!(
                 "provider `{provider_id}` is a machine account (grant = \"client_credentials\") and has no browser sign-in; `sesame login {provider_id}` signs it in with its client secret (method login.client_credentials)"
@@ -151,7 +152,7 @@ impl Broker {
             &options,
         );
         let login_id = new_login_id();
-        let timeout = self.config.login_timeout;
+        let timeout = self.config().login_timeout;
         // The page `open_browser` gives the browser instead of the URL (browser.rs); it lives
         // as long as the sign-in.
         let page = SigninPage::write(url.as_str());

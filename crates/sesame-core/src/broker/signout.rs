@@ -20,7 +20,7 @@ impl Broker {
         let account = self.resolve_account(name)?;
         let lock = self.refresh_lock(&account.id);
         let _guard = lock.lock().await;
-        let revocation = match self.config.provider(&account.provider) {
+        let revocation = match self.config().provider(&account.provider) {
             // Nothing of a machine account is in the keyring (its client secret belongs to
             // the provider and stays until `sesame secret delete`).
             Some(provider) if provider.is_machine() => {
@@ -63,12 +63,17 @@ impl Broker {
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
         let prepared: Result<(Arc<ProviderMetadata>, OAuthClient), BrokerError> =
-            async { Ok((self.metadata(provider).await?, self.oauth_client(provider).await?)) }
+            async { Ok((self.metadata(&provider).await?, self.oauth_client(&provider).await?)) }
                 .await;
         let (meta, client) = match prepared {
             Ok(p) => p,
             Err(e) => return Revocation::Failed { reason: e.to_string() },
         };
+        // Never to another issuer than the one that issued it (a reload may have moved it).
+        if meta.issuer != account.issuer {
+            let why = super::token::issuer_moved(&meta.issuer, &account.issuer);
+            return Revocation::Failed { reason: format!("not sent for revocation: {why}") };
+        }
         match oauth::revoke(&self.http, &meta, &client, token, "refresh_token").await {
             Ok(RevokeOutcome::Confirmed) => Revocation::Confirmed,
             Ok(RevokeOutcome::NotSupported) => {

@@ -44,7 +44,7 @@ impl Broker {
     }
 
     /// The cached token for (account, scopes), or a fresh one.
-    async fn token_for(
+    pub(super) async fn token_for(
         &self,
         account: &AccountInfo,
         scopes: &ScopeSet,
@@ -131,10 +131,15 @@ impl Broker {
     ) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
         if provider.is_machine() {
-            return self.machine_token(account, provider, scopes).await;
+            return self.machine_token(account, &provider, scopes).await;
         }
-        let meta = self.metadata(provider).await?;
-        let client = self.oauth_client(provider).await?;
+        let meta = self.metadata(&provider).await?;
+        // A reload may have pointed the provider at another issuer: the refresh token goes
+        // only to the one that issued it.
+        if meta.issuer != account.issuer {
+            return Err(self.reauth(account, &issuer_moved(&meta.issuer, &account.issuer)));
+        }
+        let client = self.oauth_client(&provider).await?;
         let lock = self.rotation.lock(&account.id).await?;
         let deadline = Instant::now() + self.rotation.deadline();
         // Dropping this half-way is safe: an unsaved token leaves memory only once stored.
@@ -162,7 +167,7 @@ impl Broker {
                     description.unwrap_or_else(|| "the provider answered invalid_grant".into());
                 return Err(self.mark_reauth(account, &why));
             }
-            Err(e) => return Err(client_error(provider, &client, e)),
+            Err(e) => return Err(client_error(&provider, &client, e)),
         };
         if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
             tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
@@ -253,6 +258,11 @@ impl Broker {
             why: why.into(),
         }
     }
+}
+
+/// Why an account cannot refresh at its provider's issuer now (see `reload.rs`).
+pub(crate) fn issuer_moved(now: &str, signed_in_at: &str) -> String {
+    format!("it signed in at {signed_in_at}, and the config now names {now} for its provider")
 }
 
 fn result(account: &str, t: CachedToken) -> TokenResult {

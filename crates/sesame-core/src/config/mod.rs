@@ -36,7 +36,7 @@ scopes = ["openid", "email", "profile", "offline_access"]
 "#;
 
 /// Proactive refresh (see `broker/refresher.rs`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefreshPolicy {
     pub enabled: bool,
     /// Refresh at this fraction of the token's lifetime (0.5–0.95).
@@ -171,7 +171,7 @@ impl Config {
     pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: parse_error_message(text, &e),
         })?;
         let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
             path: origin.to_owned(),
@@ -299,6 +299,22 @@ impl ProviderConfig {
             (_, Preset::Github) => "GitHub's token endpoint refuses a code exchange without it, even with PKCE; generate one on your OAuth App's (or GitHub App's) settings page",
             _ => "copy it from the provider's app registration",
         }
+    }
+}
+
+/// toml's error without the source line it quotes: that line may hold a `client_secret`,
+/// and the message goes to logs, replies and the app. Where (line, column) and what is wrong
+/// are enough to find it.
+fn parse_error_message(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("TOML parse error at line {line}, column {column}: {what}")
+        }
+        None => format!("TOML parse error: {what}"),
     }
 }
 
