@@ -293,6 +293,7 @@ mod tests {
             Forbidden,
             ConsentDenied,
             ConsentTimeout,
+            ConsentRequired,
             ConsentWithdrawn,
             NoSuchPending,
             NoSuchGrant,

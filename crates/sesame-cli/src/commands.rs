@@ -16,7 +16,10 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     };
     let mut client = Client::connect(&socket).await?;
     match command {
-        Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
+        Command::Daemon
+        | Command::RotateHelper
+        | Command::Completions { .. }
+        | Command::Man { .. } => unreachable!("handled by main"),
         Command::Pending { .. }
         | Command::Approve { .. }
         | Command::Deny { .. }
@@ -69,11 +72,12 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             }
             Ok(())
         }
-        Command::Token { account, scopes, min_ttl, json } => {
+        Command::Token { account, scopes, min_ttl, json, no_wait } => {
             let params = TokenGetParams {
                 account,
                 scopes: (!scopes.is_empty()).then(|| scopes.into()),
                 min_ttl: Some(min_ttl),
+                wait: no_wait.then_some(false),
             };
             let token = client.token(&params).await?;
             if json {
