@@ -80,6 +80,15 @@ fn socket_activation_readiness_and_no_wait_exit_codes() {
     env.token(&bob, &[]);
     let out = env.sesame(&["token", &alice, "--no-wait"], &[]);
     assert_eq!((code(&out), stdout(&out).trim()), (Some(0), token.as_str()), "{}", stderr(&out));
+    // README's curl recipe, as written there: the provider's userinfo answers for alice.
+    let recipe = format!(
+        "curl -sf -H \"Authorization: Bearer $({} token --no-wait {alice})\" {}/me",
+        sesame_bin().display(),
+        env.issuer
+    );
+    let out = env.command("sh").args(["-c", &recipe]).output().unwrap();
+    let me: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(me["sub"], "alice", "curl: {} {}", stdout(&out), stderr(&out));
 
     // The provider refuses alice's refresh token: exit code 4 (sign in again).
     let refresh = env.keyring_lookup(&alice).expect("alice's refresh token");
@@ -118,4 +127,33 @@ fn socket_activation_readiness_and_no_wait_exit_codes() {
         assert!(err.contains(expect) && err.contains("sesame.socket"), "{err}");
     }
     env.assert_no_leaks();
+}
+
+/// The shell completions parse (bash) or are there (zsh, fish), and the manual pages are
+/// one per command, from the same clap definitions the CLI parses with.
+#[test]
+fn completions_and_manual_pages_come_from_the_cli() {
+    let completions = |shell: &str| {
+        let out = Command::new(sesame_bin()).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let bash = completions("bash");
+    let mut check =
+        Command::new("bash").arg("-n").stdin(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut check.stdin.take().unwrap(), bash.as_bytes()).unwrap();
+    assert!(check.wait().unwrap().success(), "bash -n rejects the bash completion");
+    assert!(bash.contains("--no-wait") && bash.contains("completions"));
+    for shell in ["zsh", "fish"] {
+        let script = completions(shell);
+        assert!(script.contains("sesame") && script.contains("no-wait"), "{shell}: {script}");
+    }
+    let dir = std::env::temp_dir().join(format!("sesame-man-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(sesame_bin()).arg("man").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = std::fs::read_to_string(dir.join("sesame-token.1")).unwrap();
+    assert!(token.contains("no\\-wait") && token.contains("Exit codes"), "{token}");
+    assert!(dir.join("sesame.1").is_file() && !dir.join("sesame-man.1").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
