@@ -74,8 +74,13 @@ fn socket_activation_readiness_and_no_wait_exit_codes() {
     let none = env.sesame(&["token", "nobody", "--no-wait"], &[]);
     assert_eq!(code(&none), Some(1), "{}", stderr(&none));
 
-    // Allowed once where someone answers (the peer is still identified through systemd's
-    // socket: the grant is this test program's), then --no-wait gets its token.
+    // Peers are identified on systemd's socket as on the broker's own: this test program is
+    // not Sesame's CLI, so it may not manage.
+    let reply = env.rpc("grants.list", json!({}));
+    assert_eq!(error_kind(&reply), "forbidden", "{reply}");
+
+    // Allowed once where someone answers (the grant is this test program's), then --no-wait
+    // gets its token.
     let token = env.token(&alice, &[]);
     env.token(&bob, &[]);
     let out = env.sesame(&["token", &alice, "--no-wait"], &[]);
