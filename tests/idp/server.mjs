@@ -17,7 +17,9 @@
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never),
 //      IDP_DEVICE_CODE_TTL (s, 600), IDP_DEVICE_INTERVAL (s, 1: the `interval` the device
 //      authorization response names), IDP_DEVICE_SLOW_DOWN (n, 0: answer the first n polls of
-//      every device code with slow_down, as if they came too fast).
+//      every device code with slow_down, as if they came too fast),
+//      IDP_EXACT_REDIRECT_URI (`desktop-app` becomes a web client registered with exactly
+//      this redirect URI: compared as a whole, no RFC 8252 §7.3 loopback port matching).
 //
 // Device flow (RFC 8628): oidc-provider answers the polls but leaves the polling discipline
 // to the deployment, so this server enforces it: a device code polled sooner than its
@@ -42,6 +44,7 @@ const DEVICE_CODE_TTL = num('IDP_DEVICE_CODE_TTL', 600);
 const DEVICE_INTERVAL = num('IDP_DEVICE_INTERVAL', 1);
 const DEVICE_SLOW_DOWN = num('IDP_DEVICE_SLOW_DOWN', 0);
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const EXACT_REDIRECT_URI = process.env.IDP_EXACT_REDIRECT_URI || null;
 
 // issued_codes: so the e2e leak scan can look for device codes in Sesame's files.
 const newDeviceStats = () => ({ authorizations: 0, polls: 0, slow_down: 0, forced_slow_down: 0, issued_codes: [] });
@@ -114,7 +117,10 @@ const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 
 const provider = new Provider(issuer, {
   clients: [
-    nativeClient('desktop-app', [DEVICE_GRANT]),
+    EXACT_REDIRECT_URI
+      // oidc-provider ignores loopback ports for native clients only.
+      ? { ...nativeClient('desktop-app', [DEVICE_GRANT]), application_type: 'web', redirect_uris: [EXACT_REDIRECT_URI] }
+      : nativeClient('desktop-app', [DEVICE_GRANT]),
     nativeClient('desktop-app-2'), // spare, for multi-client tests; no device flow
     {
       // Confidential client used only by tests to call introspection.

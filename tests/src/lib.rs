@@ -7,6 +7,7 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod dot;
 mod events;
 mod flood;
 mod hijack;
@@ -20,6 +21,7 @@ mod webdriver;
 pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use dot::Provider;
 pub use events::*;
 pub use flood::*;
 pub use hijack::*;
@@ -60,6 +62,11 @@ pub fn sesame_bin() -> PathBuf {
 }
 
 pub struct Options {
+    /// The authorization server this env runs (oidc-provider unless told).
+    pub provider: Provider,
+    /// Register `desktop-app` with exactly this redirect URI (oidc-provider then compares
+    /// it whole; DOT still matches any loopback port, as it does).
+    pub redirect_uri: Option<String>,
     pub access_token_ttl: u64,
     pub rotate: bool,
     pub keyring: KeyringState,
@@ -88,6 +95,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            provider: Provider::default(),
+            redirect_uri: None,
             access_token_ttl: 3600,
             rotate: true,
             keyring: KeyringState::Unlocked,
@@ -107,6 +116,7 @@ impl Default for Options {
 pub struct Env {
     pub dir: PathBuf,
     pub issuer: String,
+    pub provider: Provider,
     pub socket: PathBuf,
     pub config: PathBuf,
     bus: bus::Bus,
@@ -127,16 +137,20 @@ impl Env {
         }
         let bus = bus::Bus::start(&dir, opts.keyring);
         let system_bus = opts.system_bus.then(|| bus::Bus::plain(&dir, "system_bus"));
-        let (idp, issuer) = idp::start_idp(&dir, &opts);
+        let (idp, issuer) = match opts.provider {
+            Provider::OidcProvider => idp::start_idp(&dir, &opts),
+            Provider::Dot => dot::start_dot(&dir, &opts),
+        };
         let config = dir.join("config/sesame/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = {}\n{}",
                 opts.login_timeout,
                 opts.consent_timeout,
                 opts.top_config,
+                opts.provider.config_scopes(),
                 opts.extra_config.replace("{issuer}", &issuer)
             ),
         )
@@ -145,6 +159,7 @@ impl Env {
         let mut env = Env {
             dir,
             issuer,
+            provider: opts.provider,
             socket,
             config,
             bus,
@@ -362,7 +377,7 @@ impl Env {
     /// RFC 7662 introspection at the test provider, as the `introspector` client.
     pub fn introspect(&self, token: &str) -> Value {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/introspection", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.introspection_path()))
             .basic_auth("introspector", Some("introspector-secret"))
             .form(&[("token", token)])
             .send()
@@ -375,7 +390,7 @@ impl Env {
     /// settings: Sesame finds out at its next refresh.
     pub fn revoke_at_provider(&self, refresh_token: &str) {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/revocation", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.revocation_path()))
             .form(&[("token", refresh_token), ("client_id", "desktop-app")])
             .send()
             .unwrap();
@@ -471,7 +486,12 @@ impl Env {
         let secrets = self.seen_secrets.lock().unwrap().clone();
         let mut stack = vec![self.dir.clone()];
         let mut scanned = 0;
+        // The test provider's database (DOT's): the one place tokens belong.
+        let provider_files = self.dir.join("provider");
         while let Some(p) = stack.pop() {
+            if p == provider_files {
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
             if meta.is_dir() {
                 for e in std::fs::read_dir(&p).unwrap().flatten() {

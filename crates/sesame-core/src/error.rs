@@ -52,6 +52,17 @@ pub enum BrokerError {
     /// or replaced client secret.
     #[error("provider `{provider}` refused Sesame's client credentials ({detail}); check client_id in the config, and if the client secret is wrong or was replaced, store the right one")]
     ClientRejected { provider: String, detail: String },
+    /// The provider's `scopes_supported` lacks scopes the config asks for.
+    #[error("provider `{provider}` does not offer {} {} (it offers: {}); remove {} from `scopes`{} in the config file, then sign in again", plural(unknown, "scope", "scopes"), quoted(unknown), offered.join(", "), plural(unknown, "it", "them"), line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    ScopeNotOffered {
+        provider: String,
+        unknown: Vec<String>,
+        offered: Vec<String>,
+        line: Option<usize>,
+    },
+    /// `redirect_port` is taken; `holder` names the program when the kernel says.
+    #[error("provider `{provider}` pins the sign-in's redirect to port {port} (redirect_port), but 127.0.0.1:{port} is in use{}; stop that program and sign in again, or register another http://127.0.0.1:PORT/callback at the provider and set redirect_port to its port", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    RedirectPortBusy { provider: String, port: u16, holder: Option<String> },
     #[error("provider `{provider}` offers no device sign-in: {why}")]
     DeviceFlowUnsupported { provider: String, why: String },
     /// A provider error with what this provider needs to allow it (a preset's hint).
@@ -71,6 +82,18 @@ pub enum BrokerError {
     /// An error that already happened elsewhere (a sign-in task), handed to every waiter.
     #[error("{}", .0.message)]
     Reported(ErrorReport),
+}
+
+fn plural(items: &[String], one: &'static str, many: &'static str) -> &'static str {
+    if items.len() == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// An error as data: what `login.wait` hands each of its waiters (an error itself cannot be
@@ -108,6 +131,8 @@ impl BrokerError {
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
             BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
+            BrokerError::RedirectPortBusy { .. } => ErrorKind::LoginFailed,
+            BrokerError::ScopeNotOffered { .. } => ErrorKind::ProviderError,
             BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,

@@ -42,6 +42,7 @@ impl Broker {
                 why: why.into(),
             });
         }
+        super::check_scopes_offered(&meta, &provider)?;
         let scope = provider.scopes.to_string();
         let client = self.oauth_client(&provider).await?;
         let auth = match oauth::device_authorization(&self.http, &meta, &client, &scope).await {

@@ -68,6 +68,39 @@ impl Logins {
     }
 }
 
+/// Before any sign-in: every configured scope is one the provider says it offers (when it
+/// says); otherwise the error names them and the config line.
+pub(crate) fn check_scopes_offered(
+    meta: &ProviderMetadata,
+    provider: &ProviderConfig,
+) -> Result<(), BrokerError> {
+    let unknown = oauth::scopes_not_offered(meta, provider);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(BrokerError::ScopeNotOffered {
+        provider: provider.id.clone(),
+        unknown,
+        offered: meta.scopes_supported.clone(),
+        line: provider.scopes_line,
+    })
+}
+
+/// Why the redirect listener could not be opened; for a pinned port in use, who holds it.
+fn listen_error(provider: &ProviderConfig, e: &std::io::Error) -> BrokerError {
+    match provider.redirect_port {
+        Some(port) if e.kind() == std::io::ErrorKind::AddrInUse => BrokerError::RedirectPortBusy {
+            provider: provider.id.clone(),
+            port,
+            // Blocking /proc reads, on this rare path only.
+            holder: oauth::port_holder(port),
+        },
+        _ => BrokerError::Internal(format!(
+            "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
+        )),
+    }
+}
+
 pub(crate) fn new_login_id() -> String {
     oauth::random_token()[..12].to_owned()
 }
@@ -91,13 +124,11 @@ impl Broker {
             )));
         }
         let meta = self.metadata(&provider).await?;
+        check_scopes_offered(&meta, &provider)?;
         // Before the browser opens: a provider that needs a client secret must have one.
         let client = self.oauth_client(&provider).await?;
-        let listener = LoopbackListener::bind().map_err(|e| {
-            BrokerError::Internal(format!(
-                "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
-            ))
-        })?;
+        let listener = LoopbackListener::bind(provider.redirect_port.unwrap_or(0))
+            .map_err(|e| listen_error(&provider, &e))?;
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::new();
         let state = oauth::random_token();
@@ -246,12 +277,10 @@ impl Broker {
                 let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, nonce, now_unix())?;
                 // Many providers put email and name only in userinfo; they are for display,
                 // so a userinfo failure does not fail the sign-in.
-                if who.email.is_none() && meta.userinfo_endpoint.is_some() {
+                // DOT's default ID token carries `sub` alone.
+                if who.lacks_display() && meta.userinfo_endpoint.is_some() {
                     if let Ok(extra) = oauth::userinfo(&self.http, meta, &tokens.access_token).await.and_then(|v| oauth::identity_from_userinfo(&v)) {
-                        if extra.subject == who.subject {
-                            who.email = extra.email;
-                            who.name = who.name.or(extra.name);
-                        }
+                        who.fill_from(extra);
                     }
                 }
                 who

@@ -67,6 +67,7 @@ mod token;
 mod approval_tests;
 #[cfg(test)]
 pub(crate) use login::account_id as login_account_id;
+pub(crate) use login::check_scopes_offered;
 
 pub struct Broker {
     config: Config,
