@@ -57,10 +57,13 @@ echo "== .deb bundle (release build, the real identifier)"
 deb=$(bash scripts/deb.sh)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
 dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame)$'
+# The systemd user units, the shell completions and the manual pages (one per command).
+bash scripts/deb-extras.sh list "$deb"
 # The packaged CLI runs from where the package puts it.
 unpacked=$(mktemp -d)
 dpkg-deb -x "$deb" "$unpacked"
 "$unpacked/usr/bin/sesame" --version
+bash scripts/deb-extras.sh verify "$unpacked"
 rm -rf "$unpacked"
 echo "built $deb"
 

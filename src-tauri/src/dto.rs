@@ -304,6 +304,7 @@ mod tests {
             Forbidden,
             ConsentDenied,
             ConsentTimeout,
+            ConsentRequired,
             ConsentWithdrawn,
             NoSuchPending,
             NoSuchGrant,

@@ -209,11 +209,17 @@ impl Env {
 
     /// Starts `sesame daemon` (with `tweak` applied to its command) and waits for the socket.
     pub fn start_daemon_with(&mut self, tweak: impl FnOnce(&mut Command)) {
-        assert!(self.daemon.is_none(), "a daemon is already running");
-        self.daemon_runs += 1;
         let mut cmd = self.command(sesame_bin());
         cmd.arg("daemon");
         tweak(&mut cmd);
+        self.start_daemon_command(cmd);
+    }
+
+    /// Starts `cmd` as the env's daemon (e.g. `sesame daemon` behind systemd's socket
+    /// activation) and waits until its socket takes connections.
+    pub fn start_daemon_command(&mut self, cmd: Command) {
+        assert!(self.daemon.is_none(), "a daemon is already running");
+        self.daemon_runs += 1;
         let log = self.dir.join(format!("logs/daemon-{}.log", self.daemon_runs));
         let child = spawn_logged(cmd, &log, false);
         let mut guard = Guard::new("sesame daemon", child, log);

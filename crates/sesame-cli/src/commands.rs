@@ -20,7 +20,10 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
         Err(e) => return Err(e.into()),
     };
     match command {
-        Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
+        Command::Daemon
+        | Command::RotateHelper
+        | Command::Completions { .. }
+        | Command::Man { .. } => unreachable!("handled by main"),
         Command::Pending { .. }
         | Command::Approve { .. }
         | Command::Deny { .. }
@@ -75,11 +78,12 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             }
             Ok(())
         }
-        Command::Token { account, scopes, min_ttl, json } => {
+        Command::Token { account, scopes, min_ttl, json, no_wait } => {
             let params = TokenGetParams {
                 account,
                 scopes: (!scopes.is_empty()).then(|| scopes.into()),
                 min_ttl: Some(min_ttl),
+                wait: no_wait.then_some(false),
             };
             let token = crate::waiting::token(&mut client, &socket, &params).await?;
             if json {

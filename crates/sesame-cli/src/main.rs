@@ -4,6 +4,7 @@ mod commands;
 mod consent;
 mod daemon;
 mod display;
+mod exit_code;
 mod secret;
 mod status;
 mod waiting;
@@ -11,7 +12,7 @@ mod waiting;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the broker in the foreground until SIGINT/SIGTERM (SIGHUP: reload the config).
+    /// Under systemd it serves the socket sesame.socket bound (LISTEN_FDS) and reports
+    /// READY=1 (Type=notify).
     Daemon,
     /// Read the config file again and put it in force (as SIGHUP to the daemon does); a
     /// config that does not parse is reported and the one in force stays.
@@ -39,6 +42,17 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script: `sesame completions bash > /etc/bash_completion.d/sesame`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Internal: write the manual pages (sesame.1, sesame-token.1, ...) into DIR (for the .deb).
+    #[command(hide = true)]
+    Man {
+        /// Where to write them; it must exist.
+        dir: PathBuf,
     },
     /// Internal: one refresh for the broker, which outlives a killed broker (see
     /// sesame-core's rotation.rs). Reads its job on stdin; not for people.
@@ -68,6 +82,10 @@ enum Command {
         json: bool,
     },
     /// Print an access token for an account, alone on stdout.
+    ///
+    /// Exit codes: 0 the token; 1 an error; 2 bad usage; 3 consent needed (no grant, and
+    /// nobody answered yes: consent_required, consent_denied, consent_timeout); 4 the account
+    /// must sign in again (reauth_required); 5 the provider is unreachable.
     Token {
         /// An account id, or a provider id that has exactly one account.
         account: String,
@@ -80,6 +98,10 @@ enum Command {
         /// Print access_token, token_type, expires_at, scope and account as JSON.
         #[arg(long)]
         json: bool,
+        /// Fail at once (exit code 3, consent_required) if no grant covers this program,
+        /// instead of waiting for an answer: for cron jobs and scripts nobody watches.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Store or delete a provider's client secret in the keyring (never in the config file).
     Secret {
@@ -170,6 +192,28 @@ enum SecretAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let is_token = matches!(cli.command, Command::Token { .. });
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "sesame", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man { dir } => {
+            return match clap_mangen::generate_to(Cli::command(), dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sesame: cannot write the manual pages into {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
+    // Before the runtime's threads exist: this changes the process's environment.
+    let systemd = match &cli.command {
+        Command::Daemon => Some(sesame_core::server::systemd::Systemd::take_from_env()),
+        _ => None,
+    };
     // A client command makes one or two calls: a single-threaded runtime starts faster.
     let runtime = match &cli.command {
         Command::Daemon => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
@@ -184,7 +228,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Daemon => daemon::run(cli.socket).await,
+            Command::Daemon => daemon::run(cli.socket, systemd.unwrap_or_default()).await,
             Command::RotateHelper => daemon::rotate_helper().await,
             command => commands::run(cli.socket, command).await,
         }
@@ -193,7 +237,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sesame: {e:#}");
-            ExitCode::FAILURE
+            match is_token {
+                true => exit_code::of_token_error(&e),
+                false => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum BrokerError {
     ConsentDenied { app: String, account: String },
     #[error("nobody answered whether {app} may have a token for account `{account}`")]
     ConsentTimeout { app: String, account: String },
+    /// No grant covers the request and the program asked not to wait (`"wait": false`).
+    #[error("no grant lets {app} have a token for account `{account}`, and it asked not to wait for an answer, so nobody was asked")]
+    ConsentRequired { app: String, account: String },
     /// The request's asker went away while it waited; `why` says how, in a few words.
     #[error("{app} {why} while it waited for an answer about a token for account `{account}`, so Sesame withdrew its request and handed nothing out")]
     ConsentWithdrawn { app: String, account: String, why: String },
@@ -125,6 +128,7 @@ impl BrokerError {
             BrokerError::Forbidden(_) => ErrorKind::Forbidden,
             BrokerError::ConsentDenied { .. } => ErrorKind::ConsentDenied,
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
+            BrokerError::ConsentRequired { .. } => ErrorKind::ConsentRequired,
             BrokerError::ConsentWithdrawn { .. } => ErrorKind::ConsentWithdrawn,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
             BrokerError::AccountNotChosen { .. } => ErrorKind::BadRequest,
@@ -155,6 +159,7 @@ impl BrokerError {
             BrokerError::NoSuchLogin(_) => Remedy::SignIn { provider: None },
             BrokerError::ConsentDenied { .. } | BrokerError::NoSuchGrant(_) => Remedy::ListGrants,
             BrokerError::ConsentTimeout { .. } => Remedy::AnswerPending,
+            BrokerError::ConsentRequired { .. } => Remedy::AllowProgram,
             BrokerError::NoSuchPending(_) => Remedy::ListPending,
             BrokerError::AccountNotChosen { id, ids } => {
                 Remedy::ChooseAccount { pending: *id, ids: ids.clone() }

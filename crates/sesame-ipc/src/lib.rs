@@ -24,6 +24,7 @@ pub mod protocol;
 mod remedy;
 mod scope;
 pub mod secret;
+mod token;
 
 pub use client::{Client, ClientError};
 pub use protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};

@@ -22,6 +22,9 @@ pub(crate) struct Asked {
     /// Asked for, else the grant's, else the account's (for a choice: what every offered
     /// account has).
     pub scopes: ScopeSet,
+    /// Whether a request no grant covers waits for the user's answer (`"wait": false`: it
+    /// fails with `consent_required` and nobody is asked).
+    pub wait: bool,
 }
 
 impl Asked {
@@ -96,7 +99,7 @@ impl Broker {
                 several => common_scopes(several),
             },
         };
-        Ok(Asked { named, accounts, scopes })
+        Ok(Asked { named, accounts, scopes, wait: params.waits() })
     }
 
     /// The account with this id, else the provider's accounts (in the accounts list's

@@ -64,6 +64,14 @@ impl Broker {
                 return Ok(Consented { account: account.clone(), grant });
             }
         }
+        // A caller nobody watches (cron, CI) asked not to wait: no question, no window.
+        if !asked.wait {
+            tracing::info!(app = %caller.app.key, account = %asked.about(), "no grant covers the request and it asked not to wait");
+            return Err(BrokerError::ConsentRequired {
+                app: caller.app.name.clone(),
+                account: asked.about().to_owned(),
+            });
+        }
         // Watched from before the question exists: a program already gone asks nothing.
         let watch = Watch::start(asker, &self.exits)
             .map_err(|gone| withdrawn(caller, asked.about(), gone))?;
