@@ -83,7 +83,10 @@ client_id = "desktop-app"
 scopes = ["openid", "email", "profile", "offline_access", "api:read"]
 TOML
 
-IDP_PORT=$port node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
+# The demo provider keeps what it issued beside the demo's data (tests/idp/file_adapter.mjs):
+# an account kept from an earlier run is one a token can still be had for.
+mkdir -p -m 0700 "$demo/idp-state"
+IDP_PORT=$port IDP_STATE_DIR="$demo/idp-state" node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
 idp=$!
 trap 'kill $idp 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 100); do grep -q READY "$demo/idp.out" && break; sleep 0.1; done

@@ -83,3 +83,73 @@ fn the_demo_with_its_port_taken_says_what_holds_it_and_stops() {
     assert!(!printed.contains("running") && !said.contains("is running"), "{printed}");
     drop(holder);
 }
+
+/// The demo provider with `IDP_STATE_DIR` (as scripts/run.sh and scripts/demo.sh start it)
+/// still knows, after a restart, the tokens it issued before: so a demo account kept from
+/// yesterday is "Active" because a token can really be had. The control: without the state
+/// dir (the tests' provider) the same token is unknown after a restart, so the check can fail.
+#[test]
+fn the_demo_provider_remembers_what_it_issued_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("sesame-demo-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (state, active_after) in [(Some(&dir), true), (None, false)] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut idp = demo_provider(port, state);
+        let token = machine_token(port);
+        assert_eq!(introspect_active(port, &token), true, "active before the restart");
+        idp.kill().unwrap();
+        idp.wait().unwrap();
+        let mut idp = demo_provider(port, state);
+        assert_eq!(
+            introspect_active(port, &token),
+            active_after,
+            "after a restart, with state dir {state:?}"
+        );
+        idp.kill().unwrap();
+        idp.wait().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn demo_provider(port: u16, state: Option<&std::path::PathBuf>) -> std::process::Child {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(root().join("tests/idp/server.mjs"))
+        .env("IDP_PORT", port.to_string())
+        .env("NODE_NO_WARNINGS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    if let Some(dir) = state {
+        cmd.env("IDP_STATE_DIR", dir);
+    }
+    let mut child = cmd.spawn().expect("start the demo provider");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("READY "), "the provider started: {line:?}");
+    child
+}
+
+fn machine_token(port: u16) -> String {
+    let reply: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/token"))
+        .basic_auth("machine-client", Some("machine-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api:read")])
+        .send()
+        .expect("token request")
+        .json()
+        .unwrap();
+    reply["access_token"].as_str().expect("an access token").to_owned()
+}
+
+fn introspect_active(port: u16, token: &str) -> bool {
+    let reply: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/token/introspection"))
+        .basic_auth("introspector", Some("introspector-secret"))
+        .form(&[("token", token)])
+        .send()
+        .expect("introspection request")
+        .json()
+        .unwrap();
+    reply["active"].as_bool().unwrap_or(false)
+}
