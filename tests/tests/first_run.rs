@@ -97,7 +97,7 @@ fn the_demo_provider_remembers_what_it_issued_across_a_restart() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut idp = demo_provider(port, state);
         let token = machine_token(port);
-        assert_eq!(introspect_active(port, &token), true, "active before the restart");
+        assert!(introspect_active(port, &token), "active before the restart");
         idp.kill().unwrap();
         idp.wait().unwrap();
         let mut idp = demo_provider(port, state);
