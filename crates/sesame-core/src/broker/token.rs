@@ -34,15 +34,42 @@ impl Broker {
             .check_scope_set(&asked.scopes)
             .map_err(BrokerError::BadRequest)?;
         let Consented { account, grant } = self.consent(caller, asker, &asked).await?;
-        let scopes = asked.scopes;
+        let scopes = self.carried_scopes(&account, &asked.scopes);
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scopes, min_ttl).await?;
         self.handed_out(caller, &account.id, &scopes, grant).await;
         Ok(result(&account.id, token))
     }
 
+    /// The scopes a token for `asked` really carries at the account's provider: `asked` where
+    /// a refresh can narrow, else the whole grant of the account's refresh token (GitHub;
+    /// a provider found to narrow the refresh token itself, `narrowing.rs`). The cache is
+    /// keyed by these, so every subset shares the one token a provider that cannot narrow
+    /// mints, and one refresh.
+    pub(crate) fn carried_scopes(&self, account: &AccountInfo, asked: &ScopeSet) -> ScopeSet {
+        let narrows = match self.provider(&account.provider) {
+            Ok(p) => p.is_machine() || (p.allow_scope_narrowing && !self.narrowing.stopped(&p.id)),
+            Err(_) => false,
+        };
+        if narrows || !asked.is_subset(&account.scopes) {
+            asked.clone()
+        } else {
+            account.scopes.clone()
+        }
+    }
+
+    /// Stores a refreshed token. A user account's refresh may have rotated its refresh
+    /// token, which can kill the account's other access tokens: they are dropped. A machine
+    /// account's client-credentials tokens are independent of each other.
+    fn store_refreshed(&self, account: &AccountInfo, scopes: &ScopeSet, token: CachedToken) {
+        match self.provider(&account.provider) {
+            Ok(p) if p.is_machine() => self.cache.put(&account.id, scopes, token),
+            _ => self.cache.put_superseding(&account.id, scopes, token),
+        }
+    }
+
     /// The cached token for (account, scopes), or a fresh one.
-    async fn token_for(
+    pub(super) async fn token_for(
         &self,
         account: &AccountInfo,
         scopes: &ScopeSet,
@@ -73,7 +100,7 @@ impl Broker {
         }
         match self.refresh(account, scopes).await {
             Ok(token) => {
-                self.cache.put(&account.id, scopes, token.clone());
+                self.store_refreshed(account, scopes, token.clone());
                 Ok(token)
             }
             // The provider is away: a token that is still valid beats an error.
@@ -112,7 +139,7 @@ impl Broker {
             return Ok(());
         }
         let token = self.refresh(&account, scopes).await?;
-        self.cache.put(&account.id, scopes, token);
+        self.store_refreshed(&account, scopes, token);
         Ok(())
     }
 
@@ -143,13 +170,15 @@ impl Broker {
                 Ok(token) => token?,
                 Err(_) => return Err(KeyringError::Timeout(self.rotation.deadline()).into()),
             };
+        // `scopes` is what the token will carry (`carried_scopes`): narrower than the
+        // account's only where the provider narrows.
         let narrowed = *scopes != account.scopes;
         let job = RefreshJob::new(
             &account.id,
             meta.token_endpoint.clone(),
             &client,
             refresh_token,
-            (narrowed && provider.allow_scope_narrowing).then(|| scopes.clone()),
+            narrowed.then(|| scopes.clone()),
         );
         let call =
             || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref(), deadline);
@@ -174,6 +203,9 @@ impl Broker {
         let now = now_unix();
         self.note_refreshed(&account.id, now);
         tracing::info!(account = %account.id, %scopes, rotated = response.rotated, "refreshed");
+        self.check_granted(account, provider, narrowed, scopes, response.scope.as_ref());
+        // An answer without `scope` carries what was asked (RFC 6749 §5.1), and a refresh
+        // that asked for nothing asked for the refresh token's whole grant: `scopes` is both.
         Ok(CachedToken::from_answer(
             response.access_token,
             response.token_type,
