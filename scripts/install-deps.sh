@@ -10,6 +10,8 @@ command -v dbus-daemon >/dev/null || need_apt+=(dbus)
 command -v dbus-send >/dev/null || need_apt+=(dbus-bin)
 command -v secret-tool >/dev/null || need_apt+=(libsecret-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The second test provider (django-oauth-toolkit, tests/dot/setup.sh) runs in a venv.
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 # The sandbox tests run a `sesame` inside bubblewrap.
@@ -34,7 +36,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
-  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev bubblewrap msmtp socat perl)
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 python3-venv gcc libc6-dev bubblewrap msmtp socat perl)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
   [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")

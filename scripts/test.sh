@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: unit tests (core, CLI, UI, app shell), the
-# provider self-check, the end-to-end tests against a real oidc-provider, a real gnome-keyring,
+# provider self-check, the end-to-end tests against a real oidc-provider (and, for the core
+# scenarios and DOT's quirks, django-oauth-toolkit), a real gnome-keyring,
 # the real `sesame` binary and the real desktop app under Xvfb, builds the .deb, and runs each
 # fuzz target for a minute.
 set -euo pipefail
@@ -13,6 +14,9 @@ trap 'rm -f "$log"' EXIT
 echo "== npm ci (test identity provider, UI)"
 (cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
 (cd ui && npm ci --loglevel=error --no-audit --no-fund)
+
+echo "== django-oauth-toolkit venv (the second test provider, pinned: tests/dot/requirements.txt)"
+bash tests/dot/setup.sh
 
 echo "== the core has no GUI dependency"
 if cargo tree --locked -e normal -p sesame-core -p sesame-ipc -p sesame-cli | grep -E -i 'gtk|webkit|tauri'; then

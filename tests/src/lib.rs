@@ -7,6 +7,7 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod dot;
 mod events;
 mod flood;
 mod hijack;
@@ -20,6 +21,7 @@ mod webdriver;
 pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use dot::Provider;
 pub use events::*;
 pub use flood::*;
 pub use hijack::*;
@@ -60,6 +62,8 @@ pub fn sesame_bin() -> PathBuf {
 }
 
 pub struct Options {
+    /// The authorization server this env runs (oidc-provider unless told).
+    pub provider: Provider,
     pub access_token_ttl: u64,
     pub rotate: bool,
     pub keyring: KeyringState,
@@ -88,6 +92,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            provider: Provider::default(),
             access_token_ttl: 3600,
             rotate: true,
             keyring: KeyringState::Unlocked,
@@ -107,6 +112,7 @@ impl Default for Options {
 pub struct Env {
     pub dir: PathBuf,
     pub issuer: String,
+    pub provider: Provider,
     pub socket: PathBuf,
     pub config: PathBuf,
     bus: bus::Bus,
@@ -127,16 +133,20 @@ impl Env {
         }
         let bus = bus::Bus::start(&dir, opts.keyring);
         let system_bus = opts.system_bus.then(|| bus::Bus::plain(&dir, "system_bus"));
-        let (idp, issuer) = idp::start_idp(&dir, &opts);
+        let (idp, issuer) = match opts.provider {
+            Provider::OidcProvider => idp::start_idp(&dir, &opts),
+            Provider::Dot => dot::start_dot(&dir, &opts),
+        };
         let config = dir.join("config/sesame/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = {}\n{}",
                 opts.login_timeout,
                 opts.consent_timeout,
                 opts.top_config,
+                opts.provider.config_scopes(),
                 opts.extra_config.replace("{issuer}", &issuer)
             ),
         )
@@ -145,6 +155,7 @@ impl Env {
         let mut env = Env {
             dir,
             issuer,
+            provider: opts.provider,
             socket,
             config,
             bus,
@@ -356,7 +367,7 @@ impl Env {
     /// RFC 7662 introspection at the test provider, as the `introspector` client.
     pub fn introspect(&self, token: &str) -> Value {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/introspection", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.introspection_path()))
             .basic_auth("introspector", Some("introspector-secret"))
             .form(&[("token", token)])
             .send()
@@ -365,11 +376,39 @@ impl Env {
         resp.json().unwrap()
     }
 
+    /// Whether the provider would still take `refresh_token`. oidc-provider answers RFC 7662
+    /// for refresh tokens; DOT's introspection knows access tokens only, so its test
+    /// project answers at a control endpoint (tests/dot/dotsite/stats.py).
+    pub fn refresh_token_active(&self, refresh_token: &str) -> bool {
+        match self.provider {
+            Provider::OidcProvider => self.introspect(refresh_token)["active"] == Value::Bool(true),
+            Provider::Dot => {
+                let resp = reqwest::blocking::Client::new()
+                    .post(format!("{}/test/refresh_token", self.issuer))
+                    .form(&[("token", refresh_token)])
+                    .send()
+                    .expect("refresh token check");
+                assert!(resp.status().is_success(), "the check answered {}", resp.status());
+                resp.json::<Value>().unwrap()["active"] == Value::Bool(true)
+            }
+        }
+    }
+
+    /// The user an introspection answer names: `sub` at oidc-provider (the login name),
+    /// `username` at DOT (whose `sub` is the database id).
+    pub fn introspected_user(&self, info: &Value) -> String {
+        let field = match self.provider {
+            Provider::OidcProvider => "sub",
+            Provider::Dot => "username",
+        };
+        info[field].as_str().unwrap_or_default().to_owned()
+    }
+
     /// Revokes `refresh_token` at the provider directly, as a user would in the provider's
     /// settings: Sesame finds out at its next refresh.
     pub fn revoke_at_provider(&self, refresh_token: &str) {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/revocation", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.revocation_path()))
             .form(&[("token", refresh_token), ("client_id", "desktop-app")])
             .send()
             .unwrap();
@@ -465,7 +504,12 @@ impl Env {
         let secrets = self.seen_secrets.lock().unwrap().clone();
         let mut stack = vec![self.dir.clone()];
         let mut scanned = 0;
+        // The test provider's database (DOT's): the one place tokens belong.
+        let provider_files = self.dir.join("provider");
         while let Some(p) = stack.pop() {
+            if p == provider_files {
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
             if meta.is_dir() {
                 for e in std::fs::read_dir(&p).unwrap().flatten() {
