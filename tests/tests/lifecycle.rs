@@ -50,7 +50,17 @@ fn two_hundred_concurrent_requests_for_an_expired_token_cause_one_refresh() {
 /// meanwhile instead of refreshing again (issue 12, item 9).
 #[test]
 fn after_a_restart_two_hundred_concurrent_requests_cause_one_refresh() {
+    after_a_restart_one_refresh(Provider::OidcProvider);
+}
+
+#[test]
+fn dot_after_a_restart_two_hundred_concurrent_requests_cause_one_refresh() {
+    after_a_restart_one_refresh(Provider::Dot);
+}
+
+fn after_a_restart_one_refresh(provider: Provider) {
     let opts = Options {
+        provider,
         access_token_ttl: 5,
         top_config: "proactive_refresh = false".into(),
         ..Default::default()
