@@ -231,7 +231,11 @@ fn consent_view(request: PendingInfo) -> ConsentView {
     let scopes = request
         .scopes
         .iter()
-        .map(|s| ScopeWords { scope: s.to_owned(), description: sesame_core::describe_scope(s) })
+        .map(|s| ScopeWords {
+            scope: s.to_owned(),
+            description: sesame_core::describe_scope(s),
+            beyond_asked: request.beyond_asked.iter().any(|b| b == s),
+        })
         .collect();
     ConsentView { request, icon_data_url, scopes, security_delay_ms: SECURITY_DELAY_MS }
 }

@@ -275,7 +275,7 @@ export class FakeBackend implements Backend {
     return {
       request: structuredClone(request),
       icon_data_url: this.state.icons[request.app.key] ?? null,
-      scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
+      scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope, beyond_asked: request.beyond_asked.includes(scope) })),
       security_delay_ms: this.state.securityDelayMs,
     };
   }

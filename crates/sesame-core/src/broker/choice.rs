@@ -22,6 +22,8 @@ pub(crate) struct Asked {
     /// Asked for, else the grant's, else the account's (for a choice: what every offered
     /// account has).
     pub scopes: ScopeSet,
+    /// Of `scopes`, what the program did not ask for: set by [`Asked::carried`].
+    pub beyond_asked: ScopeSet,
 }
 
 impl Asked {
@@ -96,7 +98,7 @@ impl Broker {
                 several => common_scopes(several),
             },
         };
-        Ok(Asked { named, accounts, scopes })
+        Ok(Asked { named, accounts, scopes, beyond_asked: ScopeSet::default() })
     }
 
     /// The account with this id, else the provider's accounts (in the accounts list's

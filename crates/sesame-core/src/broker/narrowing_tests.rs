@@ -148,3 +148,53 @@ async fn a_refresh_drops_the_accounts_tokens_of_other_scope_sets() {
     token(&b, &account, FULL).await;
     assert_eq!(*asked.lock().unwrap(), [None, Some("openid".to_owned()), None]);
 }
+
+#[tokio::test]
+async fn where_the_provider_cannot_narrow_the_question_and_grant_show_the_whole_grant_marked() {
+    use sesame_ipc::consent::{Answer, AppInfo, Approval, PendingAnswerParams};
+    use sesame_ipc::protocol::TokenGetParams;
+
+    use crate::policy::caller::ProcessRef;
+    use crate::policy::{Asker, Caller};
+
+    let app = |key: &str| AppInfo {
+        key: key.into(),
+        name: key.into(),
+        exe: key.into(),
+        script: None,
+        icon: None,
+        flatpak_app: None,
+        sandboxed: false,
+        content: None,
+        chain: vec![],
+        generic: None,
+    };
+    let user = Caller {
+        app: app("/usr/bin/sesame"),
+        process: ProcessRef { pid: 1, start_time: 1 },
+        via_cli: true,
+        management: true,
+        files: None,
+    };
+    let (b, account, _) = broker(|_, grant| (None, grant.to_owned()), false).await;
+    let mail = Caller::in_process(app("/usr/bin/mail"));
+    let params =
+        TokenGetParams { account: account.id.clone(), scopes: Some(s("email")), min_ttl: None };
+    let waiting = tokio::spawn({
+        let (b, mail) = (b.clone(), mail.clone());
+        async move { b.token(&mail, Asker::unwatched(), &params).await.map(|t| t.scope) }
+    });
+    let question = loop {
+        if let Some(p) = b.pending_list().into_iter().next() {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(question.scopes, s(FULL), "the question says what the token will carry");
+    assert_eq!(question.beyond_asked, s("openid profile"), "and marks what was not asked for");
+    let answer = PendingAnswerParams::new(question.id, Answer::Approve(Approval::Always), None);
+    b.answer_pending(&user, &answer).await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), s(FULL), "the reply says the same");
+    let grants = b.grants_list().await.unwrap();
+    assert_eq!(grants[0].scopes, s(FULL), "the grant shows what the program really gets");
+}

@@ -27,12 +27,20 @@ impl Broker {
         asker: Asker<'_>,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
-        let asked = self.asked(caller, params, now_unix())?;
+        let mut asked = self.asked(caller, params, now_unix())?;
         // Some providers cannot put these scopes in one token (Microsoft: one resource each).
         // Every account offered is of the same provider.
         self.provider(&asked.accounts[0].provider)?
             .check_scope_set(&asked.scopes)
             .map_err(BrokerError::BadRequest)?;
+        // The question, and a grant from it, show what the token will carry: at a provider
+        // that cannot narrow, more than was asked, and marked so. (A question offering
+        // several accounts shows what was asked; the chosen account's token says the rest.)
+        if let Some(account) = asked.account() {
+            let carried = self.carried_scopes(account, &asked.scopes);
+            asked.beyond_asked = carried.missing_from(&asked.scopes);
+            asked.scopes = carried;
+        }
         let Consented { account, grant } = self.consent(caller, asker, &asked).await?;
         let scopes = self.carried_scopes(&account, &asked.scopes);
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
