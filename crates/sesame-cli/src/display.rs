@@ -401,7 +401,7 @@ mod tests {
             }),
             accounts: vec![],
         };
-        let table = super::pending_table(&[pending.clone()]);
+        let table = super::pending_table(std::slice::from_ref(&pending));
         assert!(!table.contains("more than the program asked for"), "{table}");
         use sesame_ipc::ScopeSet;
         let wider = PendingInfo {
