@@ -76,12 +76,35 @@ fn dot_a_narrowed_refresh_token_is_noticed_and_the_account_tells_the_truth() {
 }
 
 /// Item 5: a provider that cannot narrow (GitHub: `scope` ignored on refresh, none in the
-/// answer). A token for `email` carries the account's every scope, and the reply says so.
-fn the_reply_scope_is_what_the_token_carries(env: &Env) {
+/// answer). A token for `email` carries the account's every scope, and the reply says so;
+/// so does the question where Sesame knows it beforehand (`known`: the config says so).
+fn the_reply_scope_is_what_the_token_carries(env: &Env, known: bool) {
     let account = env.login("alice");
     let all = account_scopes(env);
-    // --min-ttl above the token's life: a refresh, not the sign-in's cached token.
-    let reply = token_json(env, &account, &["--scope", "email", "--min-ttl", "100000"]);
+    // --min-ttl above the token's life: a refresh, not the sign-in's cached token. The
+    // question shows the whole grant, the scopes not asked for marked.
+    let args = ["token", &account, "--json", "--scope", "email", "--min-ttl", "100000"];
+    let out = std::thread::scope(|s| {
+        let asking = s.spawn(|| env.sesame(&args, &[]));
+        let question = wait_for(std::time::Duration::from_secs(30), || {
+            env.try_pending().and_then(|list| list.into_iter().next())
+        })
+        .expect("no question");
+        let id = question["id"].as_u64().unwrap().to_string();
+        if known {
+            let beyond: BTreeSet<String> = all.iter().filter(|w| *w != "email").cloned().collect();
+            let shown = env.manage_ok(&["pending"]);
+            env.manage_ok(&["approve", &id]);
+            assert_eq!(words(&question["scopes"]), all, "the question says what the token carries");
+            assert_eq!(words(&question["beyond_asked"]), beyond, "marked: more than asked");
+            assert!(shown.contains("more than the program asked for"), "{shown}");
+            return asking.join().unwrap();
+        }
+        env.manage_ok(&["approve", &id]);
+        asking.join().unwrap()
+    });
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reply: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(words(&reply["scope"]), all, "the whole grant, not the request copied back");
     let carried = env.introspect(reply["access_token"].as_str().unwrap());
     assert_eq!(words(&carried["scope"]), all, "which is what the provider says it carries");
@@ -94,7 +117,7 @@ fn oidc_provider_that_cannot_narrow_the_reply_names_the_whole_grant() {
         extra_config: "allow_scope_narrowing = false\n".into(),
         ..Default::default()
     });
-    the_reply_scope_is_what_the_token_carries(&env);
+    the_reply_scope_is_what_the_token_carries(&env, true);
     env.assert_no_leaks();
 }
 
@@ -103,7 +126,7 @@ fn oidc_provider_ignoring_scope_while_sesame_narrows_stops_narrowing() {
     // Misconfigured as narrowing: the answer names the whole grant, and Sesame believes it.
     let env =
         Env::start(Options { idp_env: &[("IDP_REFRESH_SCOPE", "full")], ..Default::default() });
-    the_reply_scope_is_what_the_token_carries(&env);
+    the_reply_scope_is_what_the_token_carries(&env, false);
     assert!(env.daemon_log().contains("cannot narrow"), "{}", env.daemon_log());
     env.assert_no_leaks();
 }
@@ -115,6 +138,6 @@ fn dot_without_narrowing_the_reply_names_the_whole_grant() {
         extra_config: "allow_scope_narrowing = false\n".into(),
         ..Default::default()
     });
-    the_reply_scope_is_what_the_token_carries(&env);
+    the_reply_scope_is_what_the_token_carries(&env, true);
     env.assert_no_leaks();
 }
