@@ -24,6 +24,9 @@ fn words(v: &Value) -> BTreeSet<String> {
     }
 }
 
+/// The provider kills earlier access tokens at a refresh (DOT; oidc-provider made so).
+const REVOKES: &str = "refresh_revokes_access_tokens = true\n";
+
 fn account_scopes(env: &Env) -> BTreeSet<String> {
     let accounts: Value = serde_json::from_str(&env.sesame_ok(&["accounts", "--json"])).unwrap();
     words(&accounts[0]["scopes"])
@@ -48,8 +51,11 @@ fn after_a_refresh_of_another_scope_set_the_first_token_is_not_handed_out(env: &
 
 #[test]
 fn oidc_provider_revoking_at_rotation_leaves_no_dead_token_in_the_cache() {
-    let env =
-        Env::start(Options { idp_env: &[("IDP_REVOKE_ON_ROTATION", "1")], ..Default::default() });
+    let env = Env::start(Options {
+        idp_env: &[("IDP_REVOKE_ON_ROTATION", "1")],
+        extra_config: REVOKES.into(),
+        ..Default::default()
+    });
     after_a_refresh_of_another_scope_set_the_first_token_is_not_handed_out(&env);
     env.assert_no_leaks();
 }
@@ -59,7 +65,11 @@ fn oidc_provider_revoking_at_rotation_leaves_no_dead_token_in_the_cache() {
 /// token carries, and narrows no more.
 #[test]
 fn dot_a_narrowed_refresh_token_is_noticed_and_the_account_tells_the_truth() {
-    let env = Env::start(Options { provider: Provider::Dot, ..Default::default() });
+    let env = Env::start(Options {
+        provider: Provider::Dot,
+        extra_config: REVOKES.into(),
+        ..Default::default()
+    });
     after_a_refresh_of_another_scope_set_the_first_token_is_not_handed_out(&env);
     let openid: BTreeSet<String> = ["openid".to_owned()].into();
     assert_eq!(account_scopes(&env), openid, "the account lists what DOT grants now");

@@ -64,7 +64,7 @@ async fn broker(
     let (base, asked) = provider(answer).await;
     let text = format!(
         "[[provider]]\nid = \"p\"\nissuer = \"{base}\"\nclient_id = \"c\"\nscopes = [\"openid\", \"email\", \"profile\"]\n\
-         allow_scope_narrowing = {narrowing}\n\
+         allow_scope_narrowing = {narrowing}\nrefresh_revokes_access_tokens = true\n\
          authorization_endpoint = \"{base}/auth\"\ntoken_endpoint = \"{base}/token\"\n"
     );
     let config = Config::parse(&text, Path::new("test.toml")).unwrap();

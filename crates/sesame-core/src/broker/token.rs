@@ -66,13 +66,16 @@ impl Broker {
         }
     }
 
-    /// Stores a refreshed token. A user account's refresh may have rotated its refresh
-    /// token, which can kill the account's other access tokens: they are dropped. A machine
-    /// account's client-credentials tokens are independent of each other.
+    /// Stores a refreshed token. At a provider whose refresh kills the access tokens issued
+    /// before (`refresh_revokes_access_tokens`), the account's other cached tokens are
+    /// dropped: they must not be handed out dead. A machine account's client-credentials
+    /// tokens are independent of each other.
     fn store_refreshed(&self, account: &AccountInfo, scopes: &ScopeSet, token: CachedToken) {
         match self.provider(&account.provider) {
-            Ok(p) if p.is_machine() => self.cache.put(&account.id, scopes, token),
-            _ => self.cache.put_superseding(&account.id, scopes, token),
+            Ok(p) if p.refresh_revokes_access_tokens && !p.is_machine() => {
+                self.cache.put_superseding(&account.id, scopes, token)
+            }
+            _ => self.cache.put(&account.id, scopes, token),
         }
     }
 

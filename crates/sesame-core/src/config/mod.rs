@@ -108,6 +108,11 @@ pub struct ProviderConfig {
     pub endpoints: Option<ManualEndpoints>,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
     pub allow_scope_narrowing: bool,
+    /// Whether a refresh kills the access tokens issued before it (django-oauth-toolkit
+    /// deletes the previous one when it rotates): then a refresh drops the account's cached
+    /// tokens of other scope sets. Off by default: oidc-provider, Google and Microsoft keep
+    /// them, and dropping them would cost a refresh per request of programs that alternate.
+    pub refresh_revokes_access_tokens: bool,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
 }
@@ -367,6 +372,7 @@ struct RawProvider {
     device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
+    refresh_revokes_access_tokens: Option<bool>,
 }
 
 /// Why `client_secret` may not be in this provider's table, if it may not. Confidential
@@ -553,6 +559,7 @@ fn validate_provider(
         scopes,
         endpoints,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
+        refresh_revokes_access_tokens: p.refresh_revokes_access_tokens.unwrap_or(false),
         quirks,
     })
 }
