@@ -153,6 +153,9 @@ pub struct ConsentView {
 pub struct ScopeWords {
     pub scope: String,
     pub description: String,
+    /// The program did not ask for it; the token carries it anyway (a provider that
+    /// cannot narrow): the window marks it "more than the program asked for".
+    pub beyond_asked: bool,
 }
 
 /// `{kind, message, remedy?}`, what every failed command rejects with. `message` says what

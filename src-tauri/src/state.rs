@@ -242,7 +242,11 @@ fn consent_view(request: PendingInfo, accounts: &[AccountInfo]) -> ConsentView {
     let scopes = request
         .scopes
         .iter()
-        .map(|s| ScopeWords { scope: s.to_owned(), description: sesame_core::describe_scope(s) })
+        .map(|s| ScopeWords {
+            scope: s.to_owned(),
+            description: sesame_core::describe_scope(s),
+            beyond_asked: request.beyond_asked.iter().any(|b| b == s),
+        })
         .collect();
     ConsentView {
         request,

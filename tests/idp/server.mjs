@@ -15,6 +15,10 @@
 //     `machine-secret`, client_credentials only, scopes api:read api:write).
 // Env: IDP_PORT (default: any free port), IDP_ACCESS_TOKEN_TTL (s, 3600), IDP_REFRESH_TOKEN_TTL (s, 86400),
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never),
+//      IDP_REFRESH_SCOPE ("narrow": RFC 6749 §6, the default; "ignore": as GitHub, a refresh's
+//      `scope` is dropped and the answer names no scope; "full": `scope` dropped, the answer
+//      names the whole grant), IDP_REVOKE_ON_ROTATION ("1": a refresh revokes the access tokens
+//      issued with the refresh token it spends, as django-oauth-toolkit deletes them),
 //      IDP_DEVICE_CODE_TTL (s, 600), IDP_DEVICE_INTERVAL (s, 1: the `interval` the device
 //      authorization response names), IDP_DEVICE_SLOW_DOWN (n, 0: answer the first n polls of
 //      every device code with slow_down, as if they came too fast),
@@ -48,6 +52,8 @@ const DEVICE_INTERVAL = num('IDP_DEVICE_INTERVAL', 1);
 const DEVICE_SLOW_DOWN = num('IDP_DEVICE_SLOW_DOWN', 0);
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const EXACT_REDIRECT_URI = process.env.IDP_EXACT_REDIRECT_URI || null;
+const REFRESH_SCOPE = process.env.IDP_REFRESH_SCOPE ?? 'narrow';
+const REVOKE_ON_ROTATION = process.env.IDP_REVOKE_ON_ROTATION === '1';
 
 // issued_codes: so the e2e leak scan can look for device codes in Sesame's files.
 const newDeviceStats = () => ({ authorizations: 0, polls: 0, slow_down: 0, forced_slow_down: 0, issued_codes: [] });
@@ -238,9 +244,15 @@ const devicePolls = new Map(); // device_code -> { last: ms, interval: s, forced
 const readBody = async (req) => { const chunks = []; for await (const c of req) chunks.push(c); return Buffer.concat(chunks); };
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/token' && ctx.is('application/x-www-form-urlencoded')) {
-    const raw = await readBody(ctx.req);
-    ctx.req.body = raw;
+    let raw = await readBody(ctx.req);
     const params = new URLSearchParams(raw.toString());
+    if (params.get('grant_type') === 'refresh_token' && REFRESH_SCOPE !== 'narrow' && params.has('scope')) {
+      // A provider that cannot narrow: the request's scope never reaches oidc-provider.
+      params.delete('scope');
+      raw = Buffer.from(params.toString());
+      ctx.req.headers['content-length'] = String(raw.length);
+    }
+    ctx.req.body = raw;
     const poll = params.get('grant_type') === DEVICE_GRANT && devicePolls.get(params.get('device_code'));
     if (poll) {
       stats.device.polls += 1;
@@ -260,6 +272,9 @@ provider.use(async (ctx, next) => {
     }
   }
   await next();
+  if (ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+    await afterTokenAnswer(ctx);
+  }
   if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && ctx.body?.device_code) {
     stats.device.authorizations += 1;
     stats.device.issued_codes.push(ctx.body.device_code);
@@ -268,6 +283,28 @@ provider.use(async (ctx, next) => {
     ctx.body = { ...ctx.body, interval: DEVICE_INTERVAL };
   }
 });
+
+// Access tokens by the refresh token issued with them (IDP_REVOKE_ON_ROTATION).
+const accessByRefresh = new Map();
+const afterTokenAnswer = async (ctx) => {
+  const params = new URLSearchParams(ctx.req.body?.toString() ?? '');
+  if (params.get('grant_type') === 'refresh_token') {
+    if (REFRESH_SCOPE === 'ignore') { const { scope, ...rest } = ctx.body; ctx.body = rest; }
+    if (REVOKE_ON_ROTATION) {
+      const spent = params.get('refresh_token');
+      for (const value of accessByRefresh.get(spent) ?? []) {
+        const token = await provider.AccessToken.find(value);
+        if (token) await token.destroy();
+      }
+      accessByRefresh.delete(spent);
+    }
+  }
+  if (REVOKE_ON_ROTATION && ctx.body.refresh_token) {
+    const list = accessByRefresh.get(ctx.body.refresh_token) ?? [];
+    list.push(ctx.body.access_token);
+    accessByRefresh.set(ctx.body.refresh_token, list);
+  }
+};
 
 // Count token/revocation endpoint calls so tests can assert how many
 // refreshes the broker performed.
@@ -287,7 +324,7 @@ provider.on('server_error', (ctx, err) => console.error('server_error', err));
 
 providerCallback = provider.callback();
 process.stdout.write(`READY ${issuer}\n`);
-console.error(`idp: issuer=${issuer} access_ttl=${ACCESS_TTL} refresh_ttl=${REFRESH_TTL} rotate=${ROTATE} device_code_ttl=${DEVICE_CODE_TTL} device_interval=${DEVICE_INTERVAL} device_slow_down=${DEVICE_SLOW_DOWN}`);
+console.error(`idp: issuer=${issuer} access_ttl=${ACCESS_TTL} refresh_ttl=${REFRESH_TTL} rotate=${ROTATE} device_code_ttl=${DEVICE_CODE_TTL} device_interval=${DEVICE_INTERVAL} device_slow_down=${DEVICE_SLOW_DOWN} refresh_scope=${REFRESH_SCOPE} revoke_on_rotation=${REVOKE_ON_ROTATION}`);
 
 // server.close() would wait for keep-alive sockets; tests want a fast exit.
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

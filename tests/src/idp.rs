@@ -23,7 +23,8 @@ pub(crate) fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
             .env("IDP_DEVICE_CODE_TTL", opts.device_code_ttl.to_string())
             .env("IDP_DEVICE_INTERVAL", opts.device_interval.to_string())
             .env("IDP_DEVICE_SLOW_DOWN", opts.device_slow_down.to_string())
-            .env("NODE_NO_WARNINGS", "1");
+            .env("NODE_NO_WARNINGS", "1")
+            .envs(opts.idp_env.iter().copied());
         if let Some(uri) = &opts.redirect_uri {
             cmd.env("IDP_EXACT_REDIRECT_URI", uri);
         }

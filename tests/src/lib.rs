@@ -90,6 +90,9 @@ pub struct Options {
     /// A private "system" bus (a plain dbus-daemon) for the programs' `DBUS_SYSTEM_BUS_ADDRESS`;
     /// without it that address points at nothing, so no test reaches the host's system bus.
     pub system_bus: bool,
+    /// Extra environment for oidc-provider (`tests/idp/server.mjs` lists them), to make it
+    /// behave like another provider: `IDP_REFRESH_SCOPE`, `IDP_REVOKE_ON_ROTATION`.
+    pub idp_env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Options {
@@ -109,6 +112,7 @@ impl Default for Options {
             device_slow_down: 0,
             daemon: true,
             system_bus: false,
+            idp_env: &[],
         }
     }
 }

@@ -44,6 +44,51 @@ fn two_hundred_concurrent_requests_for_an_expired_token_cause_one_refresh() {
     env.assert_no_leaks();
 }
 
+/// After a restart the cache is empty and the provider's access token has expired: the
+/// whole burst, default `min_ttl` included (the token lives shorter than it), shares one
+/// refresh. Requests that waited on the account's refresh lock take the token stored
+/// meanwhile instead of refreshing again (issue 12, item 9).
+#[test]
+fn after_a_restart_two_hundred_concurrent_requests_cause_one_refresh() {
+    after_a_restart_one_refresh(Provider::OidcProvider);
+}
+
+#[test]
+fn dot_after_a_restart_two_hundred_concurrent_requests_cause_one_refresh() {
+    after_a_restart_one_refresh(Provider::Dot);
+}
+
+fn after_a_restart_one_refresh(provider: Provider) {
+    let opts = Options {
+        provider,
+        access_token_ttl: 5,
+        top_config: "proactive_refresh = false".into(),
+        ..Default::default()
+    };
+    let mut env = Env::start(opts);
+    let account = env.login("alice");
+    env.rpc_token(json!({"account": account, "min_ttl": 0})); // the grant
+    std::thread::sleep(Duration::from_secs(6)); // the provider's token has expired
+    env.kill_daemon();
+    env.start_daemon();
+    env.reset_idp_stats();
+
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let ask = || token_of(&env.rpc("token.get", json!({"account": account})));
+        let handles: Vec<_> = (0..200).map(|_| s.spawn(ask)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        env.idp_token_requests("refresh_token"),
+        1,
+        "one token-endpoint call for 200 requests after a restart:\n{}",
+        env.daemon_log()
+    );
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "all 200 got the one new token");
+    assert_eq!(env.introspect(&tokens[0])["active"], json!(true));
+    env.assert_no_leaks();
+}
+
 #[test]
 fn a_used_token_is_refreshed_before_it_expires() {
     let opts = Options { access_token_ttl: 8, ..Default::default() };

@@ -45,6 +45,22 @@ describe('consent window', () => {
     expect(email.textContent).toContain('email');
   });
 
+  it('marks the scopes the token carries beyond what the program asked for', async () => {
+    const b = fake({ pending: [pending({ scopes: ['email', 'openid'], beyond_asked: ['openid'] })] });
+    render(ConsentApp, { props: { backend: b } });
+    await screen.findByTestId('consent-app-name');
+    const scopes = screen.getAllByTestId('consent-scope');
+    expect(scopes.map((s) => s.dataset.scope)).toEqual(['email', 'openid']);
+    expect(within(scopes[0]).queryByTestId('consent-beyond-asked')).toBeNull();
+    expect(within(scopes[1]).getByTestId('consent-beyond-asked').textContent).toMatch(/More than the program asked for/);
+  });
+
+  it('marks nothing when the token carries what was asked', async () => {
+    render(ConsentApp, { props: { backend: fake({ pending: [pending()] }) } });
+    await screen.findByTestId('consent-app-name');
+    expect(screen.queryByTestId('consent-beyond-asked')).toBeNull();
+  });
+
   it('a key press locks the answers again, and Enter approves only after a full quiet delay', async () => {
     const b = fake({ pending: [pending()], securityDelayMs: 150 });
     render(ConsentApp, { props: { backend: b } });

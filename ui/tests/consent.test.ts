@@ -40,8 +40,8 @@ describe('ConsentModel', () => {
     await model.load();
     expect(model.current?.request.id).toBe(3);
     expect(model.current?.scopes).toEqual([
-      { scope: 'email', description: 'See your email address' },
-      { scope: 'openid', description: 'Confirm who you are' },
+      { scope: 'email', description: 'See your email address', beyond_asked: false },
+      { scope: 'openid', description: 'Confirm who you are', beyond_asked: false },
     ]);
     expect(model.canAnswer).toBe(false);
 

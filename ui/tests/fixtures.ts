@@ -20,6 +20,7 @@ export function pending(over: Partial<PendingInfo> = {}): PendingInfo {
     created_at: NOW,
     expires_at: Math.floor(Date.now() / 1000) + 120,
     accounts: [],
+    beyond_asked: [],
     ...over,
   };
 }

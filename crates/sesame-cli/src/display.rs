@@ -80,6 +80,13 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
         }
     }
     let mut out = table(&header, &rows) + &notes;
+    // The truth about what the token carries, where the provider cannot narrow.
+    for p in pending.iter().filter(|p| !p.beyond_asked.is_empty()) {
+        out += &format!(
+            "Request {}: the token will also carry {}, more than the program asked for (this provider gives every token the account's whole grant).\n",
+            p.id, p.beyond_asked
+        );
+    }
     // What does not fit a cell: why a program may not be remembered forever.
     for p in pending {
         if let Some(why) = &p.app.generic {
@@ -318,6 +325,7 @@ mod tests {
             pid: 42,
             account: "local-1".into(),
             scopes: Default::default(),
+            beyond_asked: Default::default(),
             waiting: 1,
             created_at: 0,
             expires_at: 120,
@@ -393,6 +401,7 @@ mod tests {
             pid: 1,
             account: "local-1".into(),
             scopes: Default::default(),
+            beyond_asked: Default::default(),
             waiting: 1,
             created_at: 0,
             expires_at: 60,
@@ -404,7 +413,22 @@ mod tests {
             }),
             accounts: vec![],
         };
-        let table = super::pending_table(&[pending]);
+        let table = super::pending_table(std::slice::from_ref(&pending));
+        assert!(!table.contains("more than the program asked for"), "{table}");
+        use sesame_ipc::ScopeSet;
+        let wider = PendingInfo {
+            id: 5,
+            scopes: ScopeSet::parse("repo read:org"),
+            beyond_asked: ScopeSet::parse("read:org"),
+            ..pending.clone()
+        };
+        let marked = super::pending_table(&[wider]);
+        assert!(
+            marked.contains(
+                "Request 5: the token will also carry read:org, more than the program asked for"
+            ),
+            "{marked}"
+        );
         assert!(
             table.contains("! 4: msmtp changed since you allowed it: the executable differs (grant 2, allowed 2026-11-28 00:00 UTC)"),
             "{table}"

@@ -109,6 +109,18 @@ impl TokenCache {
         map.insert(key, Entry { token, generation, last_used });
     }
 
+    /// Stores the token a refresh or sign-in just minted as the account's only one: the
+    /// account's tokens of other scope sets are dropped, since a provider may revoke them
+    /// when it rotates the refresh token (django-oauth-toolkit deletes the previous access
+    /// token), and a token the provider killed must not be handed out.
+    pub fn put_superseding(&self, account: &str, scopes: &ScopeSet, token: CachedToken) {
+        {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.retain(|(a, s), _| a != account || s == scopes);
+        }
+        self.put(account, scopes, token);
+    }
+
     pub fn forget_account(&self, account: &str) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|(a, _), _| a != account);
@@ -185,6 +197,19 @@ mod tests {
         let t =
             CachedToken::from_answer(x(), "Bearer".into(), Some(5), Some(s("email")), &asked, 10);
         assert_eq!((t.scope, t.expires_at), (s("email"), 15));
+    }
+
+    #[test]
+    fn a_superseding_put_drops_the_accounts_other_scope_sets_only() {
+        let c = TokenCache::default();
+        c.put("acc", &s("a"), token(0, 1000));
+        c.put("acc", &s("a b"), token(0, 1000));
+        c.put("other", &s("b"), token(0, 1000));
+        c.put_superseding("acc", &s("b"), token(5, 1000));
+        assert!(c.get("acc", &s("a"), 0, 10).is_none(), "revoked at rotation, maybe");
+        assert!(c.get("acc", &s("a b"), 0, 10).is_none());
+        assert!(c.get("acc", &s("b"), 0, 10).is_some());
+        assert!(c.get("other", &s("b"), 0, 10).is_some(), "another account is not touched");
     }
 
     #[test]

@@ -305,7 +305,7 @@ export class FakeBackend implements Backend {
       request: structuredClone(request),
       account_name: request.accounts.length ? null : (this.state.accounts.find((a) => a.id === request.account)?.email ?? null),
       icon_data_url: this.state.icons[request.app.key] ?? null,
-      scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
+      scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope, beyond_asked: request.beyond_asked.includes(scope) })),
       security_delay_ms: this.state.securityDelayMs,
     };
   }

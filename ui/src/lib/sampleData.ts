@@ -99,7 +99,7 @@ export function sampleState(now: number): FakeState {
   ];
   state.activity = sampleActivity(now, state.grants);
   state.pending = [
-    { id: 17, app: apps.backup, via_cli: true, pid: 48213, account: 'google-8c41d07b', scopes: ['https://www.googleapis.com/auth/drive.file', 'openid'], waiting: 2, created_at: now - 8, expires_at: now + 112, accounts: [] } satisfies PendingInfo,
+    { id: 17, app: apps.backup, via_cli: true, pid: 48213, account: 'google-8c41d07b', scopes: ['https://www.googleapis.com/auth/drive.file', 'openid'], waiting: 2, created_at: now - 8, expires_at: now + 112, accounts: [], beyond_asked: [] } satisfies PendingInfo,
   ];
   return state;
 }

@@ -25,6 +25,8 @@ pub(crate) struct Asked {
     /// Whether a request no grant covers waits for the user's answer (`"wait": false`: it
     /// fails with `consent_required` and nobody is asked).
     pub wait: bool,
+    /// Of `scopes`, what the program did not ask for: set by [`Asked::carried`].
+    pub beyond_asked: ScopeSet,
 }
 
 impl Asked {
@@ -99,7 +101,13 @@ impl Broker {
                 several => common_scopes(several),
             },
         };
-        Ok(Asked { named, accounts, scopes, wait: params.waits() })
+        Ok(Asked {
+            named,
+            accounts,
+            scopes,
+            wait: params.waits(),
+            beyond_asked: ScopeSet::default(),
+        })
     }
 
     /// The account with this id, else the provider's accounts (in the accounts list's

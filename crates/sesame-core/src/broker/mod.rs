@@ -64,6 +64,7 @@ mod device;
 mod lapse;
 mod login;
 mod machine;
+mod narrowing;
 mod refresher;
 mod reload;
 mod secrets;
@@ -114,6 +115,8 @@ pub struct Broker {
     /// What programs' files are (hashes, packages), by stamp: the content grants bind to.
     contents: Arc<ContentCache>,
     events: Events,
+    /// Providers at which refreshes no longer narrow (`narrowing.rs`).
+    narrowing: narrowing::Narrowing,
 }
 
 impl Broker {
@@ -164,6 +167,7 @@ impl Broker {
             identifier: Identifier::from_env(),
             contents: Arc::new(ContentCache::new(PackageIndex::system())),
             events: Events::default(),
+            narrowing: Default::default(),
         });
         refresher::spawn(Arc::downgrade(&broker), refresh_policy);
         lapse::spawn(Arc::downgrade(&broker), ended);
@@ -294,8 +298,9 @@ impl Broker {
         Ok(())
     }
 
+    /// Caches a token a sign-in minted; the account's older tokens may be dead now.
     fn cache_token(&self, account: &str, scopes: &ScopeSet, token: CachedToken) {
-        self.cache.put(account, scopes, token);
+        self.cache.put_superseding(account, scopes, token);
     }
 
     fn forget_cached(&self, account: &str) {

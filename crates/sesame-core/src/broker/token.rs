@@ -29,18 +29,56 @@ impl Broker {
         asker: Asker<'_>,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
-        let asked = self.asked(caller, params, now_unix())?;
+        let mut asked = self.asked(caller, params, now_unix())?;
         // Some providers cannot put these scopes in one token (Microsoft: one resource each).
         // Every account offered is of the same provider.
         self.provider(&asked.accounts[0].provider)?
             .check_scope_set(&asked.scopes)
             .map_err(BrokerError::BadRequest)?;
+        // The question, and a grant from it, show what the token will carry: at a provider
+        // that cannot narrow, more than was asked, and marked so. (A question offering
+        // several accounts shows what was asked; the chosen account's token says the rest.)
+        if let Some(account) = asked.account() {
+            let carried = self.carried_scopes(account, &asked.scopes);
+            asked.beyond_asked = carried.missing_from(&asked.scopes);
+            asked.scopes = carried;
+        }
         let Consented { account, grant } = self.consent(caller, asker, &asked).await?;
-        let scopes = asked.scopes;
+        let scopes = self.carried_scopes(&account, &asked.scopes);
         let min_ttl = params.min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let token = self.token_for(&account, &scopes, min_ttl).await?;
         self.handed_out(caller, &account.id, &scopes, grant).await;
         Ok(result(&account.id, token))
+    }
+
+    /// The scopes a token for `asked` really carries at the account's provider: `asked` where
+    /// a refresh can narrow, else the whole grant of the account's refresh token (GitHub;
+    /// a provider found to narrow the refresh token itself, `narrowing.rs`). The cache is
+    /// keyed by these, so every subset shares the one token a provider that cannot narrow
+    /// mints, and one refresh.
+    pub(crate) fn carried_scopes(&self, account: &AccountInfo, asked: &ScopeSet) -> ScopeSet {
+        let narrows = match self.provider(&account.provider) {
+            Ok(p) => p.is_machine() || (p.allow_scope_narrowing && !self.narrowing.stopped(&p.id)),
+            Err(_) => false,
+        };
+        if narrows || !asked.is_subset(&account.scopes) {
+            asked.clone()
+        } else {
+            account.scopes.clone()
+        }
+    }
+
+    /// Stores a refreshed token. At a provider whose refresh kills the access tokens issued
+    /// before (`refresh_revokes_access_tokens`), the account's other cached tokens are
+    /// dropped: they must not be handed out dead. A machine account's client-credentials
+    /// tokens are independent of each other.
+    fn store_refreshed(&self, account: &AccountInfo, scopes: &ScopeSet, token: CachedToken) {
+        match self.provider(&account.provider) {
+            Ok(p) if p.refresh_revokes_access_tokens && !p.is_machine() => {
+                self.cache.put_superseding(&account.id, scopes, token)
+            }
+            _ => self.cache.put(&account.id, scopes, token),
+        }
     }
 
     /// The cached token for (account, scopes), or a fresh one.
@@ -75,7 +113,7 @@ impl Broker {
         }
         match self.refresh(account, scopes).await {
             Ok(token) => {
-                self.cache.put(&account.id, scopes, token.clone());
+                self.store_refreshed(account, scopes, token.clone());
                 Ok(token)
             }
             // The provider is away: a token that is still valid beats an error.
@@ -114,7 +152,7 @@ impl Broker {
             return Ok(());
         }
         let token = self.refresh(&account, scopes).await?;
-        self.cache.put(&account.id, scopes, token);
+        self.store_refreshed(&account, scopes, token);
         Ok(())
     }
 
@@ -150,13 +188,15 @@ impl Broker {
                 Ok(token) => token?,
                 Err(_) => return Err(KeyringError::Timeout(self.rotation.deadline()).into()),
             };
+        // `scopes` is what the token will carry (`carried_scopes`): narrower than the
+        // account's only where the provider narrows.
         let narrowed = *scopes != account.scopes;
         let job = RefreshJob::new(
             &account.id,
             meta.token_endpoint.clone(),
             &client,
             refresh_token,
-            (narrowed && provider.allow_scope_narrowing).then(|| scopes.clone()),
+            narrowed.then(|| scopes.clone()),
         );
         let call =
             || self.rotation.refresh(&self.http, &self.keyring, &job, lock.as_ref(), deadline);
@@ -181,6 +221,9 @@ impl Broker {
         let now = now_unix();
         self.note_refreshed(&account.id, now);
         tracing::info!(account = %account.id, %scopes, rotated = response.rotated, "refreshed");
+        self.check_granted(account, &provider, narrowed, scopes, response.scope.as_ref());
+        // An answer without `scope` carries what was asked (RFC 6749 §5.1), and a refresh
+        // that asked for nothing asked for the refresh token's whole grant: `scopes` is both.
         Ok(CachedToken::from_answer(
             response.access_token,
             response.token_type,

@@ -118,6 +118,11 @@ pub struct ProviderConfig {
     /// `redirect_port = N`: the sign-in's loopback listener uses this port, for providers
     /// that compare redirect URIs exactly (no RFC 8252 §7.3 port matching); else any free one.
     pub redirect_port: Option<u16>,
+    /// Whether a refresh kills the access tokens issued before it (django-oauth-toolkit
+    /// deletes the previous one when it rotates): then a refresh drops the account's cached
+    /// tokens of other scope sets. Off by default: oidc-provider, Google and Microsoft keep
+    /// them, and dropping them would cost a refresh per request of programs that alternate.
+    pub refresh_revokes_access_tokens: bool,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
 }
@@ -386,6 +391,7 @@ struct RawProvider {
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
     redirect_port: Option<Spanned<i64>>,
+    refresh_revokes_access_tokens: Option<bool>,
 }
 
 /// Why `client_secret` may not be in this provider's table, if it may not. Confidential
@@ -594,6 +600,7 @@ fn validate_provider(
         endpoint_overrides,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
         redirect_port,
+        refresh_revokes_access_tokens: p.refresh_revokes_access_tokens.unwrap_or(false),
         quirks,
     })
 }

@@ -65,6 +65,8 @@ pub struct Question<'a> {
     pub account: &'a str,
     pub choices: Vec<AccountChoice>,
     pub scopes: &'a ScopeSet,
+    /// Of `scopes`, those the program did not ask for (a provider that cannot narrow).
+    pub beyond_asked: &'a ScopeSet,
 }
 
 /// What [`PendingQueue::ask`] hands a waiter.
@@ -88,7 +90,7 @@ impl PendingQueue {
         timeout: Duration,
         now: i64,
     ) -> Result<Ticket, TooManyQuestions> {
-        let Question { account, choices, scopes } = question;
+        let Question { account, choices, scopes, beyond_asked } = question;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Other bytes under the same key are another question: the answer is about the
         // program the user was shown.
@@ -125,6 +127,7 @@ impl PendingQueue {
             pid: caller.process.pid,
             account: account.to_owned(),
             scopes: scopes.clone(),
+            beyond_asked: beyond_asked.clone(),
             waiting: 1,
             created_at: now,
             expires_at: now + timeout.as_secs() as i64,
@@ -254,7 +257,8 @@ mod tests {
     use sesame_ipc::consent::AppInfo;
 
     fn about<'a>(account: &'a str, scopes: &'a ScopeSet) -> Question<'a> {
-        Question { account, choices: vec![], scopes }
+        let beyond_asked = Box::leak(Box::default());
+        Question { account, choices: vec![], scopes, beyond_asked }
     }
 
     fn yes() -> Verdict {

@@ -15,7 +15,18 @@ via_cli: boolean,
 /**
  * The process the question is for (when that one went away, one still waiting).
  */
-pid: number, account: string, scopes: ScopeSet, 
+pid: number, account: string, 
+/**
+ * What the token will carry: what the program asked for, or more where the provider
+ * cannot narrow (then `beyond_asked` names the extra scopes).
+ */
+scopes: ScopeSet, 
+/**
+ * Scopes in `scopes` the program did not ask for: the provider gives every token the
+ * account's whole grant (GitHub), so saying less would not be true. Shown marked as
+ * "more than the program asked for".
+ */
+beyond_asked: ScopeSet, 
 /**
  * How many identical requests of this app wait on this one question now (one whose
  * asker went away no longer counts; the last one to go withdraws the question).

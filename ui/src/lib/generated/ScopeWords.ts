@@ -3,4 +3,9 @@
 /**
  * A scope and what it lets a program do, in plain words.
  */
-export type ScopeWords = { scope: string, description: string, };
+export type ScopeWords = { scope: string, description: string, 
+/**
+ * The program did not ask for it; the token carries it anyway (a provider that
+ * cannot narrow): the window marks it "more than the program asked for".
+ */
+beyond_asked: boolean, };
