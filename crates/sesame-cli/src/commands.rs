@@ -16,7 +16,9 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     };
     let mut client = Client::connect(&socket).await?;
     match command {
-        Command::Daemon | Command::RotateHelper => unreachable!("handled by main"),
+        Command::Daemon | Command::RotateHelper | Command::GitCredential { .. } => {
+            unreachable!("handled by main")
+        }
         Command::Pending { .. }
         | Command::Approve { .. }
         | Command::Deny { .. }

@@ -78,6 +78,13 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             );
         }
     }
+    // What the program says the request is for: its word, not the kernel's.
+    for p in pending {
+        if let Some(repository) = &p.told_repository {
+            notes +=
+                &format!("  {}: for repository {repository} (as {} tells it)\n", p.id, p.app.name);
+        }
+    }
     let mut out = table(&header, &rows) + &notes;
     // What does not fit a cell: why a program may not be remembered forever.
     for p in pending {
@@ -311,6 +318,7 @@ mod tests {
             expires_at: 120,
             changed: None,
             accounts: vec![],
+            told_repository: None,
         };
         let table = super::pending_table(&[
             pending(3, app("/usr/bin/msmtp", &["msmtp", "dash -c", "sesame token"], None)),
@@ -391,6 +399,7 @@ mod tests {
                 allowed: content("aa", None),
             }),
             accounts: vec![],
+            told_repository: None,
         };
         let table = super::pending_table(&[pending]);
         assert!(

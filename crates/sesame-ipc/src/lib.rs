@@ -7,6 +7,7 @@
 //! - [`consent`]: the types of per-app consent (pending requests, grants, activity, and the
 //!   content a grant is bound to).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
+//! - [`git`]: the git credential methods' params and results.
 //! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
@@ -17,6 +18,7 @@ pub mod codec;
 pub mod consent;
 mod content;
 pub mod events;
+pub mod git;
 pub mod methods;
 pub mod protocol;
 mod remedy;

@@ -22,6 +22,8 @@ pub(crate) struct Asked {
     /// Asked for, else the grant's, else the account's (for a choice: what every offered
     /// account has).
     pub scopes: ScopeSet,
+    /// What the program says the request is for (git's repository): display only.
+    pub told_repository: Option<String>,
 }
 
 impl Asked {
@@ -96,7 +98,7 @@ impl Broker {
                 several => common_scopes(several),
             },
         };
-        Ok(Asked { named, accounts, scopes })
+        Ok(Asked { named, accounts, scopes, told_repository: None })
     }
 
     /// The account with this id, else the provider's accounts (in the accounts list's

@@ -71,8 +71,12 @@ impl Broker {
         let mut asking = caller.clone();
         asking.app.content = content.cloned();
         let caller = &asking;
-        let question =
-            Question { account: asked.about(), choices: asked.choices(), scopes: &asked.scopes };
+        let question = Question {
+            account: asked.about(),
+            choices: asked.choices(),
+            scopes: &asked.scopes,
+            told_repository: asked.told_repository.as_deref(),
+        };
         let mut ticket = self
             .pending
             .ask(caller, question, changed, self.config.consent_timeout, now)

@@ -15,7 +15,10 @@ use url::{Host, Url};
 
 use crate::{ScopeSet, Secret};
 
+mod git;
 pub mod presets;
+
+pub use git::GitHosting;
 
 pub use presets::{ConsentPrompt, Preset, Quirks};
 
@@ -110,6 +113,8 @@ pub struct ProviderConfig {
     pub allow_scope_narrowing: bool,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
+    /// `git_hosts` / `git_username` (defaulted by the preset): `sesame git-credential`.
+    pub git: GitHosting,
 }
 
 /// `grant = "..."` in a `[[provider]]` table.
@@ -367,6 +372,8 @@ struct RawProvider {
     device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
+    git_hosts: Option<Spanned<Vec<String>>>,
+    git_username: Option<Spanned<String>>,
 }
 
 /// Why `client_secret` may not be in this provider's table, if it may not. Confidential
@@ -539,6 +546,15 @@ fn validate_provider(
         }
     };
 
+    let git_span = p.git_hosts.as_ref().map_or(p.id.span(), Spanned::span);
+    let git = git::git_hosting(
+        &id,
+        preset,
+        &issuer,
+        p.git_hosts.as_ref().map(|h| h.get_ref().as_slice()),
+        p.git_username.as_ref().map(|u| u.get_ref().as_str()),
+    )
+    .map_err(|e| invalid(git_span, e))?;
     let (default_narrowing, quirks) = match fixed {
         Some(f) => (f.allow_scope_narrowing, f.quirks),
         None => (true, Quirks::default()),
@@ -554,6 +570,7 @@ fn validate_provider(
         endpoints,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
         quirks,
+        git,
     })
 }
 

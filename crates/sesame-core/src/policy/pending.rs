@@ -65,6 +65,9 @@ pub struct Question<'a> {
     pub account: &'a str,
     pub choices: Vec<AccountChoice>,
     pub scopes: &'a ScopeSet,
+    /// Display only (`PendingInfo::told_repository`): requests that differ only in it are
+    /// the same question, which shows the first one's.
+    pub told_repository: Option<&'a str>,
 }
 
 /// What [`PendingQueue::ask`] hands a waiter.
@@ -88,7 +91,7 @@ impl PendingQueue {
         timeout: Duration,
         now: i64,
     ) -> Result<Ticket, TooManyQuestions> {
-        let Question { account, choices, scopes } = question;
+        let Question { account, choices, scopes, told_repository } = question;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Other bytes under the same key are another question: the answer is about the
         // program the user was shown.
@@ -130,6 +133,7 @@ impl PendingQueue {
             expires_at: now + timeout.as_secs() as i64,
             changed,
             accounts: choices,
+            told_repository: told_repository.map(str::to_owned),
         };
         let (tx, rx) = watch::channel(None);
         let ticket =
@@ -216,7 +220,7 @@ mod tests {
     use sesame_ipc::consent::AppInfo;
 
     fn about<'a>(account: &'a str, scopes: &'a ScopeSet) -> Question<'a> {
-        Question { account, choices: vec![], scopes }
+        Question { account, choices: vec![], scopes, told_repository: None }
     }
 
     fn yes() -> Verdict {
