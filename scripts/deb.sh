@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package: target/release/bundle/deb/Sesame_<version>_amd64.deb, with
-# /usr/bin/sesame-app (the desktop app, the real identifier) and /usr/bin/sesame (the CLI).
+# /usr/bin/sesame-app (the desktop app, the real identifier), /usr/bin/sesame (the CLI) and
+# /usr/bin/git-credential-sesame (the same CLI under the name git runs for
+# `credential.helper sesame`; a copy: the bundler copies files).
 # Expects what scripts/run.sh installs (SESAME_GUI=1) and `npm ci` in ui/. Prints the
 # package's path on stdout; the builds' output goes to stderr.
 set -euo pipefail

@@ -74,6 +74,18 @@ fn git_clones_and_pushes_with_sesame_as_its_credential_helper() {
     assert!(env.pending().is_empty(), "no question for the second clone");
     assert_eq!(env.idp_token_requests("refresh_token"), refreshes, "the cached token served");
 
+    // Another program may not make git's token go: it holds no grant, so it erases nothing.
+    let params = json!({"host": host}).to_string();
+    let other = env.client_result(env.spawn_token_client(&["--call", "git.erase", &params]));
+    assert_eq!(
+        other.ok()["accounts"],
+        json!([]),
+        "the broker answered the other program: {}",
+        other.stdout
+    );
+    env.git_ok(&one, &["fetch", "-q"]);
+    assert_eq!(env.idp_token_requests("refresh_token"), refreshes, "still the cached token");
+
     // The host rejects the token once: git erases it, fails, and the retry gets a new one.
     server.reject_next();
     let out = env.git(&one, &["fetch", "-q"]);

@@ -106,6 +106,21 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_reads_them_with_line_numbers() {
+        let parse = |t: &str| crate::config::Config::parse(t, std::path::Path::new("/c.toml"));
+        let gh =
+            parse("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"Iv1\"\n").unwrap();
+        assert_eq!(gh.providers[0].git.hosts, ["github.com"]);
+        let gl = parse("[[provider]]\nid = \"gl\"\npreset = \"gitlab\"\ninstance = \"https://git.example.org\"\nclient_id = \"x\"\ngit_username = \"me\"\n").unwrap();
+        assert_eq!(
+            (gl.providers[0].git.hosts.as_slice(), gl.providers[0].git.username.as_str()),
+            (["git.example.org".to_owned()].as_slice(), "me")
+        );
+        let e = parse("[[provider]]\nid = \"o\"\nissuer = \"https://x.example\"\nclient_id = \"x\"\nscopes = [\"openid\"]\ngit_hosts = [\"a b\"]\n").unwrap_err().to_string();
+        assert!(e.contains("line 6") && e.contains("git_hosts entry `a b`"), "{e}");
+    }
+
+    #[test]
     fn the_file_wins_and_bad_hosts_are_named() {
         let hosts = vec!["127.0.0.1:8123".to_owned(), "Git.Example.com".to_owned()];
         let g = git_hosting("o", Preset::Oidc, &url("https://x.example"), Some(&hosts), Some("me"))
