@@ -74,6 +74,18 @@ fn git_clones_and_pushes_with_sesame_as_its_credential_helper() {
     assert!(env.pending().is_empty(), "no question for the second clone");
     assert_eq!(env.idp_token_requests("refresh_token"), refreshes, "the cached token served");
 
+    // The `!sesame git-credential` form: git's HTTP transport runs it through `sh -c`, and
+    // the walk past the shell finds that program, which is asked about on its own.
+    let bang = format!("credential.helper=!{} git-credential", sesame_bin().display());
+    let args = ["-c", "credential.helper=", "-c", &bang, "clone", "-q", &url, "three"];
+    let clone = env.git_command(&work, &args).spawn().unwrap();
+    let remote_http = "/usr/lib/git-core/git-remote-http";
+    let p = env.wait_pending(|p| p["app"]["exe"] == json!(remote_http));
+    assert!(p["app"]["chain"].to_string().contains("sesame git-credential"), "{p}");
+    env.manage_ok(&["approve", &p["id"].as_u64().unwrap().to_string()]);
+    let out = clone.wait_with_output().unwrap();
+    assert!(out.status.success(), "clone with !sesame failed: {}", stderr(&out));
+
     // Another program may not make git's token go: it holds no grant, so it erases nothing.
     let params = json!({"host": host}).to_string();
     let other = env.client_result(env.spawn_token_client(&["--call", "git.erase", &params]));
