@@ -19,6 +19,9 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v msmtp >/dev/null || need_apt+=(msmtp)
 command -v socat >/dev/null || need_apt+=(socat)
 command -v perl >/dev/null || need_apt+=(perl)
+# Debian's git (tests/tests/git.rs runs /usr/bin/git and its http-backend on purpose; another
+# git elsewhere on PATH does not count).
+[ -x /usr/bin/git ] && [ -x /usr/lib/git-core/git-http-backend ] || need_apt+=(git)
 # The desktop app (SESAME_GUI=1): Tauri's GTK/WebKit build packages, and for its tests an
 # X server and WebKit's WebDriver. The core and the CLI need none of these.
 gui_apt=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xdg-utils)
@@ -34,7 +37,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
-  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev bubblewrap msmtp socat perl)
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev bubblewrap msmtp socat perl git)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
   [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")

@@ -22,10 +22,10 @@ pub const HELPER_BINARY: &str = "git-credential-sesame";
 
 #[derive(Subcommand)]
 pub enum GitAction {
-    /// git asks for a credential (the protocol on stdin): prints username, password (an
+    /// Git asks for a credential (the protocol on stdin): prints username, password (an
     /// access token) and password_expiry_utc; nothing for a host Sesame does not serve.
     Get,
-    /// git stores a credential that worked: nothing to do (Sesame keeps its own tokens).
+    /// Git stores a credential that worked: nothing to do (Sesame keeps its own tokens).
     Store,
     /// The host rejected the token: drop it from the cache so the next `get` refreshes.
     Erase,
