@@ -20,14 +20,21 @@ cat > icon.svg <<'SVG'
 </svg>
 SVG
 
-# Tray: the key alone, light on a transparent ground (panels are mostly dark);
-# attention adds an amber dot.
+# Tray: the key alone, light with a dark outline on a transparent ground, so it reads on
+# dark panels and light ones alike (the panel's theme is not ours to ask); attention adds an
+# amber dot.
 tray() {
   dot=$1
   cat <<SVG
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
-  <circle cx="16" cy="10" r="6" fill="none" stroke="#f2f2f2" stroke-width="3"/>
-  <path d="M16 16 V29 M16 22 h5 M16 27 h4" fill="none" stroke="#f2f2f2" stroke-width="3" stroke-linecap="round"/>
+  <g fill="none" stroke="#1b1b1b" stroke-width="5.5" stroke-linecap="round">
+    <circle cx="16" cy="10" r="6"/>
+    <path d="M16 16 V28.5 M16 22 h5 M16 27 h4"/>
+  </g>
+  <g fill="none" stroke="#f2f2f2" stroke-width="3" stroke-linecap="round">
+    <circle cx="16" cy="10" r="6"/>
+    <path d="M16 16 V28.5 M16 22 h5 M16 27 h4"/>
+  </g>
   $dot
 </svg>
 SVG

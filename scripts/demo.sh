@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo-cli"
+port=${SESAME_DEMO_PORT:-9400}
+# Before building anything: a port or socket in use is said at once.
+source scripts/demo-checks.sh
+demo_check_port "$port"
+demo_check_socket "$demo/run/sesame.sock"
 source scripts/install-deps.sh
 if [ -z "${SESAME_DEMO_INNER:-}" ]; then
   (cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
@@ -21,12 +27,9 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ -z "${SESAME_DEMO_INNER:-}" ]; th
   exec tests/keyring-env.sh "$0" "$@"
 fi
 
-
-demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo-cli"
 mkdir -p -m 0700 "$demo"
 export SESAME_CONFIG="$demo/config.toml" SESAME_DATA_DIR="$demo/data" SESAME_SOCKET="$demo/run/sesame.sock"
 export PATH="$root/target/release:$PATH"
-port=${SESAME_DEMO_PORT:-9400}
 cat > "$SESAME_CONFIG" <<TOML
 # DEMO configuration written by scripts/demo.sh: a local test provider, not a real account.
 [[provider]]
@@ -36,13 +39,26 @@ client_id = "desktop-app"
 scopes = ["openid", "email", "profile", "offline_access"]
 TOML
 
-IDP_PORT=$port node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
+# The demo provider keeps what it issued beside the demo's data (tests/idp/file_adapter.mjs):
+# an account kept from an earlier run is one a token can still be had for.
+mkdir -p -m 0700 "$demo/idp-state"
+IDP_PORT=$port IDP_STATE_DIR="$demo/idp-state" node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
 idp=$!
 sesame daemon 2>"$demo/daemon.log" &
 daemon=$!
 trap 'kill $daemon $idp 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 100); do [ -S "$SESAME_SOCKET" ] && grep -q READY "$demo/idp.out" && break; sleep 0.1; done
-[ -S "$SESAME_SOCKET" ] || { cat "$demo/daemon.log"; exit 1; }
+# "running" only when it is: both processes alive, the provider ready, the socket there.
+if ! kill -0 "$idp" 2>/dev/null || ! grep -q READY "$demo/idp.out"; then
+  echo "The demo provider did not start (its log, $demo/idp.log, follows):" >&2
+  cat "$demo/idp.log" >&2
+  exit 1
+fi
+if ! kill -0 "$daemon" 2>/dev/null || [ ! -S "$SESAME_SOCKET" ]; then
+  echo "The demo broker did not start (its log, $demo/daemon.log, follows):" >&2
+  cat "$demo/daemon.log" >&2
+  exit 1
+fi
 
 cat <<MSG
 

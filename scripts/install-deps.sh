@@ -10,6 +10,8 @@ command -v dbus-daemon >/dev/null || need_apt+=(dbus)
 command -v dbus-send >/dev/null || need_apt+=(dbus-bin)
 command -v secret-tool >/dev/null || need_apt+=(libsecret-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The second test provider (django-oauth-toolkit, tests/dot/setup.sh) runs in a venv.
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 # The sandbox tests run a `sesame` inside bubblewrap.
@@ -22,6 +24,12 @@ command -v perl >/dev/null || need_apt+=(perl)
 # Debian's git (tests/tests/git.rs runs /usr/bin/git and its http-backend on purpose; another
 # git elsewhere on PATH does not count).
 [ -x /usr/bin/git ] && [ -x /usr/lib/git-core/git-http-backend ] || need_apt+=(git)
+# systemd's socket activation (`systemd-socket-activate`) and unit checks (`systemd-analyze`);
+# groff renders the manual pages the .deb check reads.
+command -v systemd-socket-activate >/dev/null || need_apt+=(systemd)
+command -v groff >/dev/null || need_apt+=(groff-base)
+# README's curl recipe is run as written.
+command -v curl >/dev/null || need_apt+=(curl)
 # The desktop app (SESAME_GUI=1): Tauri's GTK/WebKit build packages, and for its tests an
 # X server and WebKit's WebDriver. The core and the CLI need none of these.
 gui_apt=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xdg-utils)
@@ -37,7 +45,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
-  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 gcc libc6-dev bubblewrap msmtp socat perl git)
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 python3-venv gcc libc6-dev bubblewrap msmtp socat perl systemd groff-base curl git)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
   [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")

@@ -8,6 +8,10 @@
 #
 #   scripts/run.sh           build and start the app with the demo provider
 #   scripts/run.sh client    (in a second terminal) a program that asks the app for a token
+#   scripts/run.sh shell     (in a second terminal) a shell where `sesame` talks to the app
+#
+# It builds the `local` profile (Cargo.toml: quick to build; the .deb uses release) into
+# target/local/, and rebuilds the UI only when ui/ changed since the last build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,6 +23,19 @@ if [ "${1:-}" = client ]; then
   # the consent window.
   exec python3 "$root/docs/examples/token.py" "${2:-demo}"
 fi
+if [ "${1:-}" = shell ]; then
+  # The CLI this script built, talking to the demo app (`sesame pending`, `sesame login demo`).
+  export PATH="$root/target/local:$PATH"
+  echo "A shell for the Sesame demo: \`sesame\` here is $root/target/local/sesame and talks to the demo app. Leave it with exit." >&2
+  PS1="(sesame demo) \w\$ " exec bash --norc -i
+fi
+
+# Before building anything: a port or socket in use is said at once (another demo, or this
+# one still running).
+port=${SESAME_DEMO_PORT:-9400}
+source scripts/demo-checks.sh
+demo_check_port "$port"
+demo_check_socket "$SESAME_SOCKET"
 
 export SESAME_GUI=1
 source scripts/install-deps.sh
@@ -28,17 +45,33 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exit 1
 fi
 
-echo "== installing the UI's and the demo provider's packages (npm ci)"
-(cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
-(cd ui && npm ci --loglevel=error --no-audit --no-fund && npm run --silent build)
-echo "== building the app (the first build takes a few minutes)"
-cargo build --release -p sesame-app
+# npm ci only when the lock file is newer than what it installed.
+npm_ci() {
+  [ -d "$1/node_modules" ] && [ "$1/node_modules" -nt "$1/package-lock.json" ] && return 0
+  echo "== installing $1's packages (npm ci)"
+  (cd "$1" && npm ci --loglevel=error --no-audit --no-fund && touch node_modules)
+}
+npm_ci tests/idp
+npm_ci ui
+# The UI is rebuilt only when a file under ui/ (not its packages or its output) is newer
+# than the last build's stamp: an unchanged UI leaves ui/dist, so cargo rebuilds nothing.
+# (The stamp is not in ui/dist: the app embeds every file there.)
+stamp=target/.ui-built
+mkdir -p target
+if [ ! -f "$stamp" ] || [ ! -f ui/dist/index.html ] || [ -n "$(find ui -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -newer "$stamp" -print -quit)" ]; then
+  echo "== building the UI"
+  (cd ui && npm run --silent build) && touch "$stamp"
+fi
+if [ ! -x target/local/sesame-app ]; then
+  echo "== building the app and the sesame CLI (profile local). The first build compiles about"
+  echo "   600 crates: 10 to 15 minutes on a 2-core machine, much less on a bigger one; later"
+  echo "   runs rebuild only what changed."
+else
+  echo "== building the app and the sesame CLI (profile local; only what changed)"
+fi
+cargo build --profile local -p sesame-app -p sesame-cli
 
 mkdir -p -m 0700 "$demo" "$demo/run"
-port=${SESAME_DEMO_PORT:-9400}
-if python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
-  port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-fi
 cat > "$SESAME_CONFIG" <<TOML
 # DEMO configuration written by scripts/run.sh: a local test provider, not a real account.
 demo = true
@@ -50,7 +83,10 @@ client_id = "desktop-app"
 scopes = ["openid", "email", "profile", "offline_access", "api:read"]
 TOML
 
-IDP_PORT=$port node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
+# The demo provider keeps what it issued beside the demo's data (tests/idp/file_adapter.mjs):
+# an account kept from an earlier run is one a token can still be had for.
+mkdir -p -m 0700 "$demo/idp-state"
+IDP_PORT=$port IDP_STATE_DIR="$demo/idp-state" node tests/idp/server.mjs >"$demo/idp.out" 2>"$demo/idp.log" &
 idp=$!
 trap 'kill $idp 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 100); do grep -q READY "$demo/idp.out" && break; sleep 0.1; done
@@ -65,9 +101,11 @@ cat <<MSG
   2. In a second terminal:  scripts/run.sh client
      The consent window asks whether this program may have a token: "Always allow".
   3. Apps & grants shows it; Revoke, and run the client again: it asks again.
-  4. Activity shows what happened. Quit from the tray icon to end the demo.
+  4. Activity shows what happened. Quit (the tray icon, or Quit in the window) ends the demo.
+
+  The sesame CLI for this demo:  scripts/run.sh shell
 
   Logs: $demo/app.log, $demo/idp.log
 
 MSG
-"$root/target/release/sesame-app" 2>"$demo/app.log"
+"$root/target/local/sesame-app" 2>"$demo/app.log"

@@ -11,7 +11,8 @@ script reads the page and follows the refresh, as a browser would. With
 $BROWSER_WAIT_FOR set it first waits (up to a minute) until that file exists,
 so a test can act while the sign-in is open.
 
-Drives the oidc-provider devInteractions pages (tests/idp/server.mjs): logs in
+Drives the oidc-provider devInteractions pages (tests/idp/server.mjs), and the
+django-oauth-toolkit pages shaped like them (tests/dot): logs in
 as $BROWSER_LOGIN (default "alice"), answers the consent page, and stops at
 the redirect to the broker's loopback callback (http://127.0.0.1:<port>/callback).
 What happens then depends on $BROWSER_MODE:
@@ -168,11 +169,16 @@ def interaction(page, url, mode, login):
     prompt = form.fields["prompt"]
     if prompt == "consent" and mode == "deny":
         abort = next((h for h in page.links if "/abort" in h), None)
-        if abort is None:
-            log("deny mode: no abort link on consent page")
-            return None
-        log("consent page: aborting")
-        return urllib.parse.urljoin(url, abort), "GET", None
+        if abort is not None:
+            log("consent page: aborting")
+            return urllib.parse.urljoin(url, abort), "GET", None
+        if "allow" in form.fields:
+            # django-oauth-toolkit's consent form: "Cancel" submits it without `allow`.
+            log("consent page: cancelling")
+            fields = {k: v for k, v in form.fields.items() if k != "allow"}
+            return urllib.parse.urljoin(url, form.action), form.method.upper(), urllib.parse.urlencode(fields).encode()
+        log("deny mode: no abort link on consent page")
+        return None
     fields = dict(form.fields)
     if prompt == "login":
         fields.update(login=login, password="any-password")

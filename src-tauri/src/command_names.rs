@@ -6,6 +6,7 @@
     "app_overview",
     "accounts_list",
     "providers_list",
+    "config_reload",
     "login_start",
     "login_device_start",
     "login_wait",
@@ -17,6 +18,7 @@
     "pending_list",
     "open_consent",
     "autostart_set",
+    "app_quit",
     "consent_current",
     "consent_answer",
 ]

@@ -3,13 +3,14 @@
 //! command can hand a token to a page (see `dto.rs` for how that is kept and tested).
 //! Which window may call which command is tauri's ACL: `capabilities/*.json`.
 
+use sesame_ipc::admin::ReloadResult;
 use sesame_ipc::consent::{
     ActivityInfo, ActivityListParams, Decision, GrantInfo, GrantsRevokeParams, PendingAnswerParams,
     PendingInfo,
 };
 use sesame_ipc::protocol::{LoginDeviceStartResult, LogoutResult};
 use sesame_ipc::ErrorKind;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::dto::{
@@ -24,6 +25,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         app_overview,
         accounts_list,
         providers_list,
+        config_reload,
         login_start,
         login_device_start,
         login_wait,
@@ -35,9 +37,25 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         pending_list,
         open_consent,
         autostart_set,
+        app_quit,
         consent_current,
         consent_answer,
     ]
+}
+
+/// The main window's Quit, for desktops with no tray host: the same as the tray's (the
+/// socket closed and removed on the way out). Only the app `lib::run` built can quit; any
+/// other (the tests' mock app) answers that it cannot instead.
+#[tauri::command]
+pub fn app_quit<R: Runtime>(app: AppHandle<R>) -> Answer<()> {
+    if app.try_state::<crate::CanQuit>().is_none() {
+        return Err(CommandError::new(
+            ErrorKind::Internal,
+            "this app cannot quit from its window; end it from the tray or with Ctrl-C",
+        ));
+    }
+    app.exit(0);
+    ok(())
 }
 
 /// Also the page's "Check again": without a broker, it tries to start one first.
@@ -62,18 +80,34 @@ pub fn providers_list(state: State<'_, AppState>) -> Answer<ProvidersView> {
     ok(state.providers()?)
 }
 
+/// The Providers page's "Reload config": the file read again and put in force if it parses;
+/// otherwise an error that says where (and the config in force stays).
+#[tauri::command]
+pub async fn config_reload(state: State<'_, AppState>) -> Answer<ReloadResult> {
+    ok(state.broker()?.reload_config().await?)
+}
+
 /// Starts the sign-in and opens the system browser on its page.
 #[tauri::command]
 pub async fn login_start(state: State<'_, AppState>, provider: String) -> Answer<LoginStarted> {
     let started = state.broker()?.login_start(&provider).await?;
-    let browser_error =
-        sesame_core::open_browser(&started.authorization_url).err().map(|e| e.to_string());
+    let browser_error = open_browser(started.authorization_url.clone()).await.err();
     ok(LoginStarted {
         login_id: started.login_id,
         authorization_url: started.authorization_url,
         expires_at: started.expires_at,
         browser_error,
     })
+}
+
+/// Opens the browser off the async workers: the opener's verdict takes up to two seconds.
+pub(crate) async fn open_browser(url: String) -> Result<(), String> {
+    match tauri::async_runtime::spawn_blocking(move || sesame_core::open_browser(&url)).await {
+        Ok(opened) => opened.map_err(|e| e.to_string()),
+        Err(e) => {
+            Err(format!("the browser opener stopped unexpectedly ({e}); open the address by hand"))
+        }
+    }
 }
 
 #[tauri::command]

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sesame_core::BrokerError;
+use sesame_ipc::admin::{ReloadFailure, ReloadResult};
 use sesame_ipc::consent::{ActivityInfo, GrantInfo, PendingInfo};
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult, ProviderInfo};
 use sesame_ipc::{ErrorKind, Remedy, RpcError};
@@ -55,6 +56,7 @@ impl WebviewSafe for LogoutResult {}
 impl WebviewSafe for LoginDeviceStartResult {}
 impl WebviewSafe for Overview {}
 impl WebviewSafe for ProvidersView {}
+impl WebviewSafe for ReloadResult {}
 impl WebviewSafe for LoginStarted {}
 impl WebviewSafe for ConsentView {}
 
@@ -108,6 +110,10 @@ pub struct ProvidersView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional = nullable)]
     pub config_error: Option<String>,
+    /// A reload found the file broken: the config before it is still in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub reload_failure: Option<ReloadFailure>,
 }
 
 /// `login_start`: the broker's `LoginStartResult` minus the redirect URI (nothing for the
@@ -128,6 +134,11 @@ pub struct LoginStarted {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ConsentView {
     pub request: PendingInfo,
+    /// Who `request.account` is, for people (`AccountInfo::display_name`); absent when the
+    /// request names a provider with several accounts (`request.accounts` has their names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub account_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional = nullable)]
     pub icon_data_url: Option<String>,
@@ -293,6 +304,7 @@ mod tests {
             Forbidden,
             ConsentDenied,
             ConsentTimeout,
+            ConsentRequired,
             ConsentWithdrawn,
             NoSuchPending,
             NoSuchGrant,

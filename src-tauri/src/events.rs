@@ -55,6 +55,10 @@ fn react<R: Runtime>(app: &AppHandle<R>, event: &BrokerEvent) {
                 }
             }
         }
-        BrokerEvent::AccountsChanged | BrokerEvent::GrantsChanged => {}
+        // The pages re-read what they show (`sesame:changed`); a failure is on the
+        // Providers page (`providers_list`'s `reload_failure`).
+        BrokerEvent::AccountsChanged
+        | BrokerEvent::GrantsChanged
+        | BrokerEvent::ConfigReloaded { .. } => {}
     }
 }

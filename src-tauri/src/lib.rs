@@ -39,6 +39,9 @@ pub struct Server {
     done: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
+/// Present in the app [`run`] builds: its windows may quit it (`app_quit`).
+pub(crate) struct CanQuit;
+
 pub fn run() {
     init_tracing();
     let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
@@ -56,6 +59,7 @@ pub fn run() {
             let (state, host) = tauri::async_runtime::block_on(async { state::start() });
             let running = state.is_running();
             app.manage(state);
+            app.manage(CanQuit);
             if let Some(host) = host {
                 adopt(app.handle(), host);
             }
@@ -84,6 +88,7 @@ pub fn run() {
 /// from the conflict or config-error page succeeds).
 pub(crate) fn adopt<R: Runtime>(app: &tauri::AppHandle<R>, host: Host) {
     events::spawn(app.clone(), &host.broker);
+    reload_on_sighup(&host.broker);
     app.manage(serve(host));
     tray::refresh(app);
 }
@@ -103,6 +108,23 @@ fn quit_on_signals<R: Runtime>(app: tauri::AppHandle<R>) {
             _ = int.recv() => {}
         }
         app.exit(0);
+    });
+}
+
+/// SIGHUP reloads the config, as it does for `sesame daemon` (a broken file is logged and
+/// shown on the Providers page; the config in force stays).
+fn reload_on_sighup(broker: &std::sync::Arc<sesame_core::Broker>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let broker = std::sync::Arc::downgrade(broker);
+    tauri::async_runtime::spawn(async move {
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return tracing::warn!("cannot install the SIGHUP handler");
+        };
+        while hup.recv().await.is_some() {
+            let Some(broker) = broker.upgrade() else { return };
+            tracing::info!("SIGHUP: reloading the config");
+            let _ = broker.reload_config().await;
+        }
     });
 }
 

@@ -13,7 +13,7 @@ use sesame_core::Caller;
 use sesame_core::Config;
 use sesame_core::Paths;
 use sesame_ipc::consent::{AppInfo, PendingInfo};
-use sesame_ipc::protocol::AccountStatus;
+use sesame_ipc::protocol::{AccountInfo, AccountStatus};
 use sesame_ipc::ErrorKind;
 
 use crate::dto::{
@@ -149,9 +149,16 @@ impl AppState {
                 providers: vec![],
                 config_path,
                 config_error: Some(message.clone()),
+                reload_failure: None,
             });
         }
-        Ok(ProvidersView { providers: self.broker()?.providers(), config_path, config_error: None })
+        let broker = self.broker()?;
+        Ok(ProvidersView {
+            providers: broker.providers(),
+            config_path,
+            config_error: None,
+            reload_failure: broker.reload_failure(),
+        })
     }
 
     /// Which request the consent window should show next time it asks.
@@ -162,12 +169,14 @@ impl AppState {
     /// The request on screen: the chosen one while it waits, else the oldest. Remembered as
     /// the only one [`AppState::check_shown`] lets through.
     pub fn consent_current(&self) -> Result<Option<ConsentView>, CommandError> {
-        let pending = self.broker()?.pending_list();
+        let broker = self.broker()?;
+        let pending = broker.pending_list();
         let mut selection = lock(&self.consent);
         let chosen = selection.chosen.and_then(|id| pending.iter().find(|p| p.id == id));
         let request = chosen.or_else(|| pending.iter().min_by_key(|p| p.id)).cloned();
         selection.shown = request.as_ref().map(|r| r.id);
-        Ok(request.map(consent_view))
+        let accounts = broker.accounts();
+        Ok(request.map(|r| consent_view(r, &accounts)))
     }
 
     /// A window may only answer what it was shown: not an id guessed or left over from an
@@ -226,14 +235,22 @@ fn why_not_running(core: &Core) -> String {
     }
 }
 
-fn consent_view(request: PendingInfo) -> ConsentView {
+fn consent_view(request: PendingInfo, accounts: &[AccountInfo]) -> ConsentView {
     let icon_data_url = request.app.icon.as_deref().and_then(sesame_core::icon_data_url);
+    let account_name =
+        accounts.iter().find(|a| a.id == request.account).map(|a| a.display_name().to_owned());
     let scopes = request
         .scopes
         .iter()
         .map(|s| ScopeWords { scope: s.to_owned(), description: sesame_core::describe_scope(s) })
         .collect();
-    ConsentView { request, icon_data_url, scopes, security_delay_ms: SECURITY_DELAY_MS }
+    ConsentView {
+        request,
+        account_name,
+        icon_data_url,
+        scopes,
+        security_delay_ms: SECURITY_DELAY_MS,
+    }
 }
 
 /// This app as the answering party of consent questions (never a program that asks).

@@ -122,6 +122,7 @@ pub fn view(state: &AppState, autostart: bool) -> TrayView {
                 let label = match a.status {
                     AccountStatus::Active => who(a),
                     AccountStatus::ReauthRequired => format!("Sign in again… {}", who(a)),
+                    AccountStatus::ProviderRemoved => format!("{} (provider removed)", who(a)),
                 };
                 entries.push(item(MenuId::Account(a.id.clone()), label));
             }
@@ -283,9 +284,9 @@ fn sign_in<R: Runtime>(app: &AppHandle<R>, provider: String) {
 
 async fn sign_in_flow(broker: &Arc<Broker>, provider: &str) -> Result<AccountInfo, String> {
     let started = broker.login_start(provider).await.map_err(|e| e.to_string())?;
-    if let Err(e) = sesame_core::open_browser(&started.authorization_url) {
+    if let Err(e) = crate::commands::open_browser(started.authorization_url.clone()).await {
         let _ = broker.login_cancel(&started.login_id);
-        return Err(e.to_string());
+        return Err(e);
     }
     broker.login_wait(&started.login_id).await.map_err(|e| e.to_string())
 }

@@ -61,7 +61,10 @@ pub fn show_consent<R: Runtime>(app: &AppHandle<R>, opened: Opened) -> tauri::Re
     }
     let window = WebviewWindowBuilder::new(app, CONSENT, WebviewUrl::App("consent.html".into()))
         .title("Sesame: allow access?")
-        .inner_size(480.0, 580.0)
+        // Room for the common case without scrolling: five or six scopes, the program's content
+        // and the run-by line (app e2e: activity_is_in_the_order_things_happened…); still
+        // fits a 768-pixel-high screen with a panel.
+        .inner_size(480.0, 700.0)
         .resizable(false)
         .always_on_top(true)
         .center()

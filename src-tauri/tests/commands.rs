@@ -136,6 +136,9 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
     );
     assert_eq!(call(&main, "accounts_list", json!({})).unwrap()[0]["id"], "acme-ann");
     assert_eq!(call(&main, "providers_list", json!({})).unwrap()["providers"][0]["id"], "acme");
+    // This broker was built without a config file: the reload says so, as an error.
+    let reload = call(&main, "config_reload", json!({})).unwrap_err();
+    assert!(reload["message"].as_str().unwrap().contains("without a config file"), "{reload}");
     assert_eq!(call(&main, "pending_list", json!({})).unwrap().as_array().unwrap().len(), 1);
 
     // A full browser sign-in: the code and the new tokens stay in the broker.
@@ -174,6 +177,9 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
         "autostart wrote its entry into the temp HOME"
     );
     assert_eq!(call(&main, "autostart_set", json!({"enabled": false})).unwrap(), false);
+    // Quit (the app e2e quits for real): this mock app cannot, and says so.
+    let quit = call(&main, "app_quit", json!({})).unwrap_err();
+    assert!(quit.to_string().contains("cannot quit"), "{quit}");
 
     // The consent window: opened on the waiting request, answers it, and only it.
     let pending_id = broker.pending_list()[0].id;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use sesame_app::dto::{
     AccountView, CommandError, ConsentView, LoginStarted, Overview, ProvidersView,
 };
+use sesame_ipc::admin::ReloadResult;
 use sesame_ipc::consent::{ActivityInfo, Decision, GrantInfo, PendingInfo};
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::{AccountInfo, LoginDeviceStartResult, LogoutResult};
@@ -42,6 +43,7 @@ fn export(dir: &Path) {
     // The fake backend keeps accounts as the broker does (AccountView flattens it).
     with_deps::<AccountInfo>(&cfg);
     with_deps::<ProvidersView>(&cfg);
+    with_deps::<ReloadResult>(&cfg);
     with_deps::<LoginStarted>(&cfg);
     with_deps::<LoginDeviceStartResult>(&cfg);
     with_deps::<LogoutResult>(&cfg);

@@ -1,6 +1,6 @@
 // Throwaway OpenID provider for Sesame end-to-end tests. NEVER deploy this:
 // accounts accept any password, keys and cookie secrets are random per run,
-// and everything lives in memory.
+// and everything lives in memory (the demos keep theirs in IDP_STATE_DIR).
 //
 // Contract with the test harness:
 //   - stdout carries exactly one line, `READY http://127.0.0.1:<port>`;
@@ -17,7 +17,11 @@
 //      IDP_ROTATE ("1" rotate refresh tokens on every use, "0" never),
 //      IDP_DEVICE_CODE_TTL (s, 600), IDP_DEVICE_INTERVAL (s, 1: the `interval` the device
 //      authorization response names), IDP_DEVICE_SLOW_DOWN (n, 0: answer the first n polls of
-//      every device code with slow_down, as if they came too fast).
+//      every device code with slow_down, as if they came too fast),
+//      IDP_EXACT_REDIRECT_URI (`desktop-app` becomes a web client registered with exactly
+//      this redirect URI: compared as a whole, no RFC 8252 §7.3 loopback port matching),
+//      IDP_STATE_DIR (the demos only: keep grants, tokens, sessions and keys in this
+//      directory across restarts, file_adapter.mjs; the tests keep everything in memory).
 //
 // Device flow (RFC 8628): oidc-provider answers the polls but leaves the polling discipline
 // to the deployment, so this server enforces it: a device code polled sooner than its
@@ -25,6 +29,7 @@
 
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createFileAdapter, loadOrCreateKeys } from './file_adapter.mjs';
 
 // oidc-provider prints NOTICEs with console.info (stdout). The harness parses
 // stdout, so route every console method to stderr before the library loads.
@@ -42,6 +47,7 @@ const DEVICE_CODE_TTL = num('IDP_DEVICE_CODE_TTL', 600);
 const DEVICE_INTERVAL = num('IDP_DEVICE_INTERVAL', 1);
 const DEVICE_SLOW_DOWN = num('IDP_DEVICE_SLOW_DOWN', 0);
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const EXACT_REDIRECT_URI = process.env.IDP_EXACT_REDIRECT_URI || null;
 
 // issued_codes: so the e2e leak scan can look for device codes in Sesame's files.
 const newDeviceStats = () => ({ authorizations: 0, polls: 0, slow_down: 0, forced_slow_down: 0, issued_codes: [] });
@@ -90,9 +96,18 @@ const server = http.createServer((req, res) => {
 await new Promise((resolve) => server.listen(Number(process.env.IDP_PORT ?? 0), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
-// Fresh signing key per run: tests must never depend on key material.
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' };
+// Fresh signing key per run: tests must never depend on key material. (A demo with
+// IDP_STATE_DIR keeps its keys, so what it issued yesterday still verifies.)
+const STATE_DIR = process.env.IDP_STATE_DIR;
+const freshKeys = () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    jwk: { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' },
+    cookie: randomBytes(32).toString('base64url'),
+  };
+};
+const keys = STATE_DIR ? loadOrCreateKeys(STATE_DIR, freshKeys) : freshKeys();
+const { jwk } = keys;
 
 const nativeClient = (clientId, extraGrants = []) => ({
   client_id: clientId,
@@ -114,7 +129,10 @@ const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 
 const provider = new Provider(issuer, {
   clients: [
-    nativeClient('desktop-app', [DEVICE_GRANT]),
+    EXACT_REDIRECT_URI
+      // oidc-provider ignores loopback ports for native clients only.
+      ? { ...nativeClient('desktop-app', [DEVICE_GRANT]), application_type: 'web', redirect_uris: [EXACT_REDIRECT_URI] }
+      : nativeClient('desktop-app', [DEVICE_GRANT]),
     nativeClient('desktop-app-2'), // spare, for multi-client tests; no device flow
     {
       // Confidential client used only by tests to call introspection.
@@ -138,7 +156,8 @@ const provider = new Provider(issuer, {
     },
   ],
   jwks: { keys: [jwk] },
-  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  cookies: { keys: [keys.cookie] },
+  ...(STATE_DIR ? { adapter: createFileAdapter(STATE_DIR) } : {}),
   clockTolerance: 0,
   scopes: ['openid', 'email', 'profile', 'offline_access', 'api:read', 'api:write'],
   claims: { email: ['email', 'email_verified'], profile: ['name'] },

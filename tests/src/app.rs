@@ -101,8 +101,14 @@ pub struct App {
 impl App {
     /// Starts `sesame-app args…` on `display` with `env`'s environment.
     pub fn start(env: &Env, display: &Display, args: &[&str]) -> App {
+        App::start_with(env, display, args, &[])
+    }
+
+    /// [`App::start`] with `vars` set on top of `env`'s environment (e.g. another `$BROWSER`).
+    pub fn start_with(env: &Env, display: &Display, args: &[&str], vars: &[(&str, &str)]) -> App {
         let (port, native_port) = (free_port(), free_port());
         let mut cmd = env.command(tauri_driver());
+        cmd.envs(vars.iter().copied());
         cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DISPLAY", &display.name)
             .env("GDK_BACKEND", "x11")

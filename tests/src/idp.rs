@@ -13,11 +13,9 @@ use crate::{root, Options};
 /// before listening (its main thread stuck on a lock), which would hang the whole run; so a
 /// provider that is not ready in time is killed and started again.
 pub(crate) fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
-    const ATTEMPTS: usize = 3;
-    const READY_WITHIN: Duration = Duration::from_secs(30);
     let script = root().join("tests/idp/server.mjs");
     assert!(root().join("tests/idp/node_modules").exists(), "run `npm ci` in tests/idp first");
-    for attempt in 1..=ATTEMPTS {
+    start_until_ready("oidc-provider", &dir.join("logs/idp.log"), || {
         let mut cmd = Command::new("node");
         cmd.arg(&script)
             .env("IDP_ACCESS_TOKEN_TTL", opts.access_token_ttl.to_string())
@@ -26,9 +24,25 @@ pub(crate) fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
             .env("IDP_DEVICE_INTERVAL", opts.device_interval.to_string())
             .env("IDP_DEVICE_SLOW_DOWN", opts.device_slow_down.to_string())
             .env("NODE_NO_WARNINGS", "1");
-        let log = dir.join("logs/idp.log");
-        let child = spawn_logged(cmd, &log, true);
-        let mut guard = Guard::new("oidc-provider", child, log);
+        if let Some(uri) = &opts.redirect_uri {
+            cmd.env("IDP_EXACT_REDIRECT_URI", uri);
+        }
+        cmd
+    })
+}
+
+/// Starts the provider `command` makes and waits for its `READY <issuer>` line on stdout;
+/// one not ready in time is killed and started again (see [`start_idp`]).
+pub(crate) fn start_until_ready(
+    name: &'static str,
+    log: &Path,
+    command: impl Fn() -> Command,
+) -> (Guard, String) {
+    const ATTEMPTS: usize = 3;
+    const READY_WITHIN: Duration = Duration::from_secs(30);
+    for attempt in 1..=ATTEMPTS {
+        let child = spawn_logged(command(), log, true);
+        let mut guard = Guard::new(name, child, log.to_owned());
         let stdout = guard.child().stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -41,15 +55,15 @@ pub(crate) fn start_idp(dir: &Path, opts: &Options) -> (Guard, String) {
                 let issuer = line
                     .trim()
                     .strip_prefix("READY ")
-                    .unwrap_or_else(|| panic!("the provider did not start:\n{}", guard.log()));
+                    .unwrap_or_else(|| panic!("{name} did not start:\n{}", guard.log()));
                 return (guard, issuer.to_owned());
             }
             Err(_) if attempt < ATTEMPTS => {
-                eprintln!("e2e: the provider was not ready within {READY_WITHIN:?} (attempt {attempt}); starting it again");
+                eprintln!("e2e: {name} was not ready within {READY_WITHIN:?} (attempt {attempt}); starting it again");
                 guard.kill();
             }
             Err(_) => {
-                panic!("the provider was not ready after {ATTEMPTS} attempts:\n{}", guard.log())
+                panic!("{name} was not ready after {ATTEMPTS} attempts:\n{}", guard.log())
             }
         }
     }

@@ -7,6 +7,7 @@ mod app;
 mod bus;
 mod consent;
 mod device;
+mod dot;
 mod events;
 mod flood;
 mod git;
@@ -21,6 +22,7 @@ mod webdriver;
 pub use app::*;
 pub use consent::*;
 pub use device::*;
+pub use dot::Provider;
 pub use events::*;
 pub use flood::*;
 pub use git::*;
@@ -62,6 +64,11 @@ pub fn sesame_bin() -> PathBuf {
 }
 
 pub struct Options {
+    /// The authorization server this env runs (oidc-provider unless told).
+    pub provider: Provider,
+    /// Register `desktop-app` with exactly this redirect URI (oidc-provider then compares
+    /// it whole; DOT still matches any loopback port, as it does).
+    pub redirect_uri: Option<String>,
     pub access_token_ttl: u64,
     pub rotate: bool,
     pub keyring: KeyringState,
@@ -90,6 +97,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            provider: Provider::default(),
+            redirect_uri: None,
             access_token_ttl: 3600,
             rotate: true,
             keyring: KeyringState::Unlocked,
@@ -109,6 +118,7 @@ impl Default for Options {
 pub struct Env {
     pub dir: PathBuf,
     pub issuer: String,
+    pub provider: Provider,
     pub socket: PathBuf,
     pub config: PathBuf,
     bus: bus::Bus,
@@ -129,16 +139,20 @@ impl Env {
         }
         let bus = bus::Bus::start(&dir, opts.keyring);
         let system_bus = opts.system_bus.then(|| bus::Bus::plain(&dir, "system_bus"));
-        let (idp, issuer) = idp::start_idp(&dir, &opts);
+        let (idp, issuer) = match opts.provider {
+            Provider::OidcProvider => idp::start_idp(&dir, &opts),
+            Provider::Dot => dot::start_dot(&dir, &opts),
+        };
         let config = dir.join("config/sesame/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(
             &config,
             format!(
-                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = [\"openid\", \"email\", \"profile\", \"offline_access\", \"api:read\", \"api:write\"]\n{}",
+                "login_timeout_secs = {}\nconsent_timeout_secs = {}\n{}\n[[provider]]\nid = \"local\"\nissuer = \"{issuer}\"\nclient_id = \"desktop-app\"\nscopes = {}\n{}",
                 opts.login_timeout,
                 opts.consent_timeout,
                 opts.top_config,
+                opts.provider.config_scopes(),
                 opts.extra_config.replace("{issuer}", &issuer)
             ),
         )
@@ -147,6 +161,7 @@ impl Env {
         let mut env = Env {
             dir,
             issuer,
+            provider: opts.provider,
             socket,
             config,
             bus,
@@ -196,11 +211,17 @@ impl Env {
 
     /// Starts `sesame daemon` (with `tweak` applied to its command) and waits for the socket.
     pub fn start_daemon_with(&mut self, tweak: impl FnOnce(&mut Command)) {
-        assert!(self.daemon.is_none(), "a daemon is already running");
-        self.daemon_runs += 1;
         let mut cmd = self.command(sesame_bin());
         cmd.arg("daemon");
         tweak(&mut cmd);
+        self.start_daemon_command(cmd);
+    }
+
+    /// Starts `cmd` as the env's daemon (e.g. `sesame daemon` behind systemd's socket
+    /// activation) and waits until its socket takes connections.
+    pub fn start_daemon_command(&mut self, cmd: Command) {
+        assert!(self.daemon.is_none(), "a daemon is already running");
+        self.daemon_runs += 1;
         let log = self.dir.join(format!("logs/daemon-{}.log", self.daemon_runs));
         let child = spawn_logged(cmd, &log, false);
         let mut guard = Guard::new("sesame daemon", child, log);
@@ -358,7 +379,7 @@ impl Env {
     /// RFC 7662 introspection at the test provider, as the `introspector` client.
     pub fn introspect(&self, token: &str) -> Value {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/introspection", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.introspection_path()))
             .basic_auth("introspector", Some("introspector-secret"))
             .form(&[("token", token)])
             .send()
@@ -371,7 +392,7 @@ impl Env {
     /// settings: Sesame finds out at its next refresh.
     pub fn revoke_at_provider(&self, refresh_token: &str) {
         let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/token/revocation", self.issuer))
+            .post(format!("{}{}", self.issuer, self.provider.revocation_path()))
             .form(&[("token", refresh_token), ("client_id", "desktop-app")])
             .send()
             .unwrap();
@@ -467,7 +488,12 @@ impl Env {
         let secrets = self.seen_secrets.lock().unwrap().clone();
         let mut stack = vec![self.dir.clone()];
         let mut scanned = 0;
+        // The test provider's database (DOT's): the one place tokens belong.
+        let provider_files = self.dir.join("provider");
         while let Some(p) = stack.pop() {
+            if p == provider_files {
+                continue;
+            }
             let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
             if meta.is_dir() {
                 for e in std::fs::read_dir(&p).unwrap().flatten() {

@@ -124,6 +124,12 @@ impl Session {
         }
     }
 
+    /// Clicks `e`, which ends the app: whatever the driver answers (the app went away under
+    /// the click) is not a failure; the caller checks that it ended.
+    pub fn click_ending_the_app(&self, e: &Element) {
+        let _ = self.post(&format!("/element/{}/click", e.0), json!({}));
+    }
+
     /// Waits for `css`, then clicks it.
     pub fn click_on(&self, css: &str, limit: Duration) {
         let e = self.wait(css, limit);

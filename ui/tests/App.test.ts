@@ -1,6 +1,6 @@
 // The main window against the fake backend: every element id docs/app.md promises the
 // end-to-end test, and the flows behind them.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import App from '../src/App.svelte';
 import { emptyState } from '../src/lib/fakeBackend';
@@ -32,9 +32,15 @@ describe('main window', () => {
     expect(b.calls.map((c) => c.method)).toContain('providers');
   });
 
+  it('quits from the main window (for desktops without a tray)', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('app-quit'));
+    expect(b.calls.map((c) => c.method)).toContain('quit');
+  });
+
   it('shows the DEMO banner only for the demo provider', async () => {
     await open(fake({ overview: { ...emptyState().overview, demo: true } }));
-    expect(byTestId('demo-banner').textContent).toMatch(/demo provider.*Nothing here is a real account/s);
+    expect(byTestId('demo-banner').textContent).toMatch(/demo.*provider runs on this computer.*no account here is a real one/s);
   });
 
   it('shows the conflict page when another Sesame serves the socket', async () => {
@@ -95,6 +101,36 @@ describe('accounts', () => {
     await waitFor(() => expect(screen.queryByTestId('signin-progress')).toBeNull());
     await waitFor(() => expect(screen.getAllByTestId('account-row')).toHaveLength(1));
     expect(screen.getByText(/Signed in to/).textContent).toMatch(/Signed in to local as new@example.test/);
+  });
+
+  it('without a browser: the opener\'s error at once, the whole address to copy', async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    await open(fake({ browserError: '`xdg-open` could not open the sign-in page (no method available)' }));
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    const progress = await screen.findByTestId('signin-progress');
+    expect((await screen.findByTestId('signin-browser-error')).textContent).toContain('no method available');
+    expect(progress.textContent).not.toMatch(/window that opened/);
+    const url = byTestId('signin-url').textContent ?? '';
+    expect(url).toMatch(/^https:\/\/idp.example\/authorize\?login=.*&state=s{60}$/); // all of it, no "…"
+    await fireEvent.click(byTestId('signin-copy'));
+    expect(writeText).toHaveBeenCalledWith(url);
+    await waitFor(() => expect(byTestId('signin-copy').textContent).toContain('Copied'));
+  });
+
+  it('drops "Signed in to … as …" once that account is signed out', async () => {
+    const b = await open(fake());
+    await fireEvent.click(byTestId('add-account'));
+    await fireEvent.click(await screen.findByTestId('signin-local'));
+    await waitFor(() => expect(b.openLogins()).toHaveLength(1));
+    b.completeLogin(b.openLogins()[0], { email: 'new@example.test' });
+    await waitFor(() => expect(screen.getByText(/Signed in to/).textContent).toMatch(/as new@example.test/));
+    const id = (await screen.findByTestId('account-row')).getAttribute('data-account-id');
+    await fireEvent.click(byTestId(`signout-${id}`));
+    await fireEvent.click(byTestId(`signout-${id}`)); // confirm
+    await screen.findByTestId('signout-result');
+    await waitFor(() => expect(screen.queryByText(/Signed in to/)).toBeNull());
   });
 
   it('signs in on another device with the code, the page and a QR code', async () => {
@@ -259,6 +295,31 @@ describe('providers', () => {
     await fireEvent.click(toggle);
     await waitFor(() => expect(toggle.getAttribute('aria-checked')).toBe('true'));
     expect(b.calls.find((c) => c.method === 'setAutostart')?.args).toEqual([true]);
+  });
+
+  it('reloads the config, and shows a refused edit while the old config stays', async () => {
+    const b = fake();
+    await open(b, 'providers');
+    await fireEvent.click(await screen.findByTestId('config-reload'));
+    expect((await screen.findByTestId('reload-result')).textContent).toContain('no provider changed');
+    expect(screen.queryByTestId('reload-failure')).toBeNull();
+
+    b.fail('reloadConfig', 'config_invalid', '/c/config.toml: TOML parse error at line 7, column 17: invalid basic string');
+    await fireEvent.click(byTestId('config-reload'));
+    const failure = await screen.findByTestId('reload-failure');
+    expect(failure.textContent).toMatch(/still in force.*line 7, column 17/s);
+    expect(screen.getAllByTestId('provider-row')).toHaveLength(2);
+
+    b.succeed('reloadConfig');
+    await fireEvent.click(byTestId('config-reload'));
+    await waitFor(() => expect(screen.queryByTestId('reload-failure')).toBeNull());
+  });
+
+  it('marks an account whose provider left the config', async () => {
+    await open(fake({ accounts: [{ ...account(), status: 'provider_removed' }] }));
+    const badge = await screen.findByTestId('account-status');
+    expect(badge.dataset.status).toBe('provider_removed');
+    expect(badge.textContent).toContain('Provider removed');
   });
 
   it('shows why autostart could not be changed', async () => {

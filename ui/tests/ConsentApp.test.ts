@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import ConsentApp from '../src/consent/ConsentApp.svelte';
-import { fake, pending } from './fixtures';
+import { account, fake, pending } from './fixtures';
 
 const ids = ['approve-once', 'approve-always', 'deny'];
 const buttons = () => ids.map((id) => screen.getByTestId(id) as HTMLButtonElement);
@@ -31,6 +31,18 @@ describe('consent window', () => {
     await fireEvent.click(screen.getByTestId('approve-once'));
     await screen.findByText('Nothing waiting');
     expect(b.calls.find((c) => c.method === 'consentAnswer')?.args).toEqual([3, 'approve_once']);
+  });
+
+  it('names the account as people know it, its id small beside it; a scope without words once', async () => {
+    const b = fake({ accounts: [account()], pending: [pending({ scopes: ['api:read', 'email'] })] });
+    render(ConsentApp, { props: { backend: b } });
+    expect((await screen.findByTestId('consent-account')).textContent).toBe('alice@example.test');
+    expect(screen.getByTestId('consent-account-id').textContent).toBe('local-1a2b3c4d');
+    const [raw, email] = screen.getAllByTestId('consent-scope');
+    expect(raw.dataset.scope).toBe('api:read');
+    expect(raw.textContent?.trim()).toBe('api:read'); // not "api:read api:read"
+    expect(email.textContent).toContain('See your email address');
+    expect(email.textContent).toContain('email');
   });
 
   it('a key press locks the answers again, and Enter approves only after a full quiet delay', async () => {

@@ -17,6 +17,7 @@ const all: Remedy[] = [
   { do: 'answer_pending' },
   { do: 'list_pending' },
   { do: 'list_grants' },
+  { do: 'allow_program' },
   { do: 'store_secret', provider: 'bot' },
 ];
 
@@ -31,6 +32,7 @@ describe('remedyWords', () => {
     expect(remedyWords({ do: 'answer_pending' })).toContain('consent window');
     expect(remedyWords({ do: 'list_pending' })).toContain('consent window');
     expect(remedyWords({ do: 'list_grants' })).toContain('Apps & grants page');
+    expect(remedyWords({ do: 'allow_program' })).toContain('consent window');
   });
 
   it('names a CLI command only for what the app cannot do: storing a client secret', () => {

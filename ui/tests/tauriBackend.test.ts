@@ -24,6 +24,7 @@ describe('tauriBackend', () => {
     await b.overview();
     await b.accounts();
     await b.providers();
+    await b.reloadConfig();
     await b.loginStart('local');
     await b.loginDeviceStart('local');
     await b.loginWait('L1');
@@ -44,6 +45,7 @@ describe('tauriBackend', () => {
       ['app_overview', {}],
       ['accounts_list', {}],
       ['providers_list', {}],
+      ['config_reload', {}],
       ['login_start', { provider: 'local' }],
       ['login_device_start', { provider: 'local' }],
       ['login_wait', { loginId: 'L1' }],

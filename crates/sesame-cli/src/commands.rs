@@ -7,18 +7,24 @@ use sesame_ipc::protocol::{Revocation, TokenGetParams, GRANT_CLIENT_CREDENTIALS}
 use sesame_ipc::Client;
 
 use crate::display;
-use crate::{consent, secret, Command};
+use crate::{consent, secret, status, Command};
 
 pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()> {
     let socket = match socket {
         Some(s) => s,
         None => Paths::from_env()?.socket,
     };
-    let mut client = Client::connect(&socket).await?;
+    let mut client = match Client::connect(&socket).await {
+        Ok(client) => client,
+        Err(e) if matches!(command, Command::Status { .. }) => return Err(status::not_running(e)),
+        Err(e) => return Err(e.into()),
+    };
     match command {
-        Command::Daemon | Command::RotateHelper | Command::GitCredential { .. } => {
-            unreachable!("handled by main")
-        }
+        Command::Daemon
+        | Command::RotateHelper
+        | Command::GitCredential { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => unreachable!("handled by main"),
         Command::Pending { .. }
         | Command::Approve { .. }
         | Command::Deny { .. }
@@ -49,6 +55,8 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             login(&mut client, &socket, &provider, no_browser).await
         }
         Command::Secret { action } => secret::run(&mut client, action).await,
+        Command::Reload => status::reload(&mut client).await,
+        Command::Status { json } => status::status(&mut client, json).await,
         Command::Accounts { json } => {
             let accounts = client.accounts().await?;
             if json {
@@ -71,13 +79,14 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
             }
             Ok(())
         }
-        Command::Token { account, scopes, min_ttl, json } => {
+        Command::Token { account, scopes, min_ttl, json, no_wait } => {
             let params = TokenGetParams {
                 account,
                 scopes: (!scopes.is_empty()).then(|| scopes.into()),
                 min_ttl: Some(min_ttl),
+                wait: no_wait.then_some(false),
             };
-            let token = client.token(&params).await?;
+            let token = crate::waiting::token(&mut client, &socket, &params).await?;
             if json {
                 println!("{}", serde_json::to_string(&token)?);
             } else {
@@ -132,8 +141,12 @@ async fn login(
         start.authorization_url
     );
     if !no_browser {
-        if let Err(e) = sesame_core::open_browser(&start.authorization_url) {
-            eprintln!("(could not start a browser: {e:#})");
+        // The opener's verdict takes up to two seconds; it blocks no other task meanwhile.
+        let url = start.authorization_url.clone();
+        match tokio::task::spawn_blocking(move || sesame_core::open_browser(&url)).await {
+            Ok(Err(e)) => eprintln!("(the browser did not open: {e:#})"),
+            Err(e) => eprintln!("(the browser opener stopped unexpectedly: {e})"),
+            Ok(Ok(())) => {}
         }
     }
     eprintln!("Waiting for the sign-in to finish (Ctrl-C cancels)…");

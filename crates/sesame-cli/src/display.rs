@@ -1,7 +1,7 @@
 //! Human output: tables and times.
 
 use sesame_ipc::consent::{
-    ActivityInfo, AppInfo, FileContent, GrantInfo, PendingInfo, ProgramContent,
+    ActivityEvent, ActivityInfo, AppInfo, FileContent, GrantInfo, PendingInfo, ProgramContent,
 };
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::{AccountStatus, ListedAccount};
@@ -22,6 +22,7 @@ pub fn accounts_table(accounts: &[ListedAccount]) -> String {
                 match a.status {
                     AccountStatus::Active => "active".into(),
                     AccountStatus::ReauthRequired => "re-auth needed".into(),
+                    AccountStatus::ProviderRemoved => "provider removed from config".into(),
                 },
                 utc(a.created_at),
                 a.last_refreshed_at.map(utc).unwrap_or_else(|| "-".into()),
@@ -188,7 +189,13 @@ pub fn activity_table(rows: &[ActivityInfo]) -> String {
             if r.count > 1 {
                 event = format!("{event} ×{}", r.count);
             }
-            let who = if r.app.is_empty() {
+            let account_event = matches!(
+                r.event,
+                ActivityEvent::SignedIn | ActivityEvent::SignedOut | ActivityEvent::ReauthNeeded
+            );
+            let who = if account_event {
+                "-".into()
+            } else if r.app.is_empty() {
                 "(unidentified)".into()
             } else {
                 format!("{} ({})", r.app_name, r.app)
@@ -222,7 +229,7 @@ fn app(a: &AppInfo) -> String {
     format!("{} ({}{sandbox}){via}", a.name, a.key)
 }
 
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
@@ -275,6 +282,11 @@ pub fn event_line(event: &BrokerEvent) -> String {
         }
         BrokerEvent::AccountsChanged => "accounts changed".into(),
         BrokerEvent::GrantsChanged => "grants changed".into(),
+        BrokerEvent::ConfigReloaded { ok: true } => "config reloaded".into(),
+        BrokerEvent::ConfigReloaded { ok: false } => {
+            "config reload failed; the previous config stays in force (`sesame status` says why)"
+                .into()
+        }
         BrokerEvent::Lagged { missed } => {
             format!("missed {missed} events (this reader fell behind)")
         }

@@ -4,13 +4,16 @@ mod commands;
 mod consent;
 mod daemon;
 mod display;
+mod exit_code;
 mod git_credential;
 mod secret;
+mod status;
+mod waiting;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -28,8 +31,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the broker in the foreground until SIGINT/SIGTERM.
+    /// Run the broker in the foreground until SIGINT/SIGTERM (SIGHUP: reload the config).
+    /// Under systemd it serves the socket sesame.socket bound (LISTEN_FDS) and reports
+    /// READY=1 (Type=notify).
     Daemon,
+    /// Read the config file again and put it in force (as SIGHUP to the daemon does); a
+    /// config that does not parse is reported and the one in force stays.
+    Reload,
+    /// Is it working? Since when the broker runs, accounts and when their cached tokens
+    /// expire, waiting questions, grants that lapse soon.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script: `sesame completions bash > /etc/bash_completion.d/sesame`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Internal: write the manual pages (sesame.1, sesame-token.1, ...) into DIR (for the .deb).
+    #[command(hide = true)]
+    Man {
+        /// Where to write them; it must exist.
+        dir: PathBuf,
+    },
     /// Internal: one refresh for the broker, which outlives a killed broker (see
     /// sesame-core's rotation.rs). Reads its job on stdin; not for people.
     #[command(hide = true)]
@@ -58,6 +83,10 @@ enum Command {
         json: bool,
     },
     /// Print an access token for an account, alone on stdout.
+    ///
+    /// Exit codes: 0 the token; 1 an error; 2 bad usage; 3 consent needed (no grant, and
+    /// nobody answered yes: consent_required, consent_denied, consent_timeout); 4 the account
+    /// must sign in again (reauth_required); 5 the provider is unreachable.
     Token {
         /// An account id, or a provider id that has exactly one account.
         account: String,
@@ -70,6 +99,10 @@ enum Command {
         /// Print access_token, token_type, expires_at, scope and account as JSON.
         #[arg(long)]
         json: bool,
+        /// Fail at once (exit code 3, consent_required) if no grant covers this program,
+        /// instead of waiting for an answer: for cron jobs and scripts nobody watches.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Store or delete a provider's client secret in the keyring (never in the config file).
     Secret {
@@ -166,6 +199,28 @@ enum SecretAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments());
+    let is_token = matches!(cli.command, Command::Token { .. });
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "sesame", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man { dir } => {
+            return match clap_mangen::generate_to(Cli::command(), dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sesame: cannot write the manual pages into {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
+    // Before the runtime's threads exist: this changes the process's environment.
+    let systemd = match &cli.command {
+        Command::Daemon => Some(sesame_core::server::systemd::Systemd::take_from_env()),
+        _ => None,
+    };
     // A client command makes one or two calls: a single-threaded runtime starts faster.
     let runtime = match &cli.command {
         Command::Daemon => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
@@ -180,7 +235,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Daemon => daemon::run(cli.socket).await,
+            Command::Daemon => daemon::run(cli.socket, systemd.unwrap_or_default()).await,
             Command::RotateHelper => daemon::rotate_helper().await,
             Command::GitCredential { action } => git_credential::run(cli.socket, action).await,
             command => commands::run(cli.socket, command).await,
@@ -190,7 +245,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sesame: {e:#}");
-            ExitCode::FAILURE
+            match is_token {
+                true => exit_code::of_token_error(&e),
+                false => ExitCode::FAILURE,
+            }
         }
     }
 }

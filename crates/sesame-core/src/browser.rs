@@ -18,16 +18,31 @@ use sha2::{Digest, Sha256};
 
 use crate::paths::Paths;
 
+/// Why the sign-in page did not open; each says what to do instead.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot run `{program}` to open the sign-in page ({cause}); set $BROWSER to your browser, or open the URL by hand")]
-pub struct BrowserError {
-    program: String,
-    cause: std::io::Error,
+pub enum BrowserError {
+    #[error("cannot run `{program}` to open the sign-in page ({cause}); set $BROWSER to your browser, or open the address by hand")]
+    Spawn { program: String, cause: std::io::Error },
+    #[error("`{program}` could not open the sign-in page ({said}); set $BROWSER to your browser, or open the address by hand")]
+    Failed { program: String, said: String },
 }
+
+/// How long the opener has to fail before it counts as having opened the page. `xdg-open`
+/// without a browser fails at once ("no method available"); an opener that hands the page to
+/// a running browser exits 0 within moments; one that runs the browser in the foreground
+/// (xdg-open's generic mode, `$BROWSER=firefox`) does not return, and that is success.
+const OPENER_VERDICT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The most of the opener's stderr kept for its error message.
+const SAID_MAX: usize = 300;
 
 /// `$BROWSER <page>` when set (one argument, never through a shell), else the desktop's
 /// opener, where `<page>` is the sign-in's private page as a `file://` URL when the broker
-/// wrote one, else `url`. The browser's own output is not ours to print.
+/// wrote one, else `url`. Blocks up to [`OPENER_VERDICT`] for the opener's exit status: a
+/// failure is an error with the last line it wrote on stderr. The opener is always waited
+/// for (on a thread of its own if it outlives the verdict), so none is left a zombie. Its
+/// stderr goes to an anonymous in-memory file, not a pipe: a browser that outlives us (the
+/// CLI exits after the sign-in) never writes into a closed pipe.
 pub fn open(url: &str) -> Result<(), BrowserError> {
     let target = runtime_dir()
         .and_then(|dir| find_page(&dir, url))
@@ -37,10 +52,64 @@ pub fn open(url: &str) -> Result<(), BrowserError> {
         .ok()
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| "xdg-open".into());
-    match Command::new(&program).arg(target).stdin(Stdio::null()).stdout(Stdio::null()).spawn() {
-        Ok(_) => Ok(()),
-        Err(cause) => Err(BrowserError { program, cause }),
+    let log = anonymous_file();
+    let stderr =
+        log.as_ref().and_then(|f| f.try_clone().ok()).map_or_else(Stdio::null, Stdio::from);
+    let mut child = match Command::new(&program)
+        .arg(&target)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(cause) => return Err(BrowserError::Spawn { program, cause }),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reaper = std::thread::Builder::new().name("browser-opener".into()).spawn(move || {
+        // Sent to nobody once the verdict passed; the wait itself is what reaps the child.
+        let _ = tx.send(child.wait());
+    });
+    if let Err(e) = reaper {
+        tracing::warn!(error = %e, "cannot start the thread that waits for the browser opener");
+        return Ok(());
     }
+    match rx.recv_timeout(OPENER_VERDICT) {
+        Ok(Ok(status)) if !status.success() => {
+            let said = log
+                .and_then(|mut f| last_line(&mut f))
+                .map(|line| line.replace(&target, "the page"));
+            Err(BrowserError::Failed { program, said: said.unwrap_or_else(|| status.to_string()) })
+        }
+        // Exited 0, or still running (the browser itself, in the foreground), or its status
+        // could not be read: the page is taken to be open.
+        _ => Ok(()),
+    }
+}
+
+/// A file in memory (memfd), closed on exec; `None` where the kernel has none.
+fn anonymous_file() -> Option<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the name is a NUL-terminated literal; the returned descriptor, when valid, is
+    // new and owned by nobody else, so the File may own it.
+    let fd = unsafe { libc::memfd_create(c"sesame-opener-stderr".as_ptr(), libc::MFD_CLOEXEC) };
+    (fd >= 0).then(|| unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+/// The last non-empty line in the file's last 4 KiB, cut to [`SAID_MAX`] bytes.
+fn last_line(file: &mut std::fs::File) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.seek(SeekFrom::End(0)).ok()?;
+    file.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let mut end = line.len().min(SAID_MAX);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(line[..end].to_owned())
 }
 
 /// A sign-in's redirect page on disk; removed when dropped (the sign-in ended).
@@ -186,6 +255,23 @@ mod tests {
         assert_eq!(find_page(&dir, URL), None);
         assert!(SigninPage::write_in(&dir, URL).is_err(), "never written through a symlink");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_opener_that_fails_is_an_error_with_what_it_said() {
+        let mut file = anonymous_file().unwrap();
+        file.write_all(
+            b"xdg-open: starting\n\nxdg-open: no method available for opening 'x'\n  \n",
+        )
+        .unwrap();
+        assert_eq!(
+            last_line(&mut file).as_deref(),
+            Some("xdg-open: no method available for opening 'x'")
+        );
+        let mut long = anonymous_file().unwrap();
+        long.write_all("é".repeat(400).as_bytes()).unwrap();
+        assert!(last_line(&mut long).unwrap().len() <= SAID_MAX);
+        assert_eq!(last_line(&mut anonymous_file().unwrap()), None);
     }
 
     #[test]

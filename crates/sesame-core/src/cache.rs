@@ -127,6 +127,12 @@ impl TokenCache {
             .collect()
     }
 
+    /// (account, scopes, expires_at) of every cached token, for `broker.status`.
+    pub fn expiries(&self) -> Vec<(String, ScopeSet, i64)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|((a, s), e)| (a.clone(), s.clone(), e.token.expires_at)).collect()
+    }
+
     /// (account, scopes) whose token has used up `fraction` of its lifetime and that a
     /// program took within the last `idle` seconds: refresh these before anyone waits.
     pub fn due(&self, now: i64, fraction: f64, idle: i64) -> Vec<(String, ScopeSet)> {

@@ -31,6 +31,9 @@ pub enum BrokerError {
     ConsentDenied { app: String, account: String },
     #[error("nobody answered whether {app} may have a token for account `{account}`")]
     ConsentTimeout { app: String, account: String },
+    /// No grant covers the request and the program asked not to wait (`"wait": false`).
+    #[error("no grant lets {app} have a token for account `{account}`, and it asked not to wait for an answer, so nobody was asked")]
+    ConsentRequired { app: String, account: String },
     /// The request's asker went away while it waited; `why` says how, in a few words.
     #[error("{app} {why} while it waited for an answer about a token for account `{account}`, so Sesame withdrew its request and handed nothing out")]
     ConsentWithdrawn { app: String, account: String, why: String },
@@ -49,6 +52,17 @@ pub enum BrokerError {
     /// or replaced client secret.
     #[error("provider `{provider}` refused Sesame's client credentials ({detail}); check client_id in the config, and if the client secret is wrong or was replaced, store the right one")]
     ClientRejected { provider: String, detail: String },
+    /// The provider's `scopes_supported` lacks scopes the config asks for.
+    #[error("provider `{provider}` does not offer {} {} (it offers: {}); remove {} from `scopes`{} in the config file, then sign in again", plural(unknown, "scope", "scopes"), quoted(unknown), offered.join(", "), plural(unknown, "it", "them"), line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    ScopeNotOffered {
+        provider: String,
+        unknown: Vec<String>,
+        offered: Vec<String>,
+        line: Option<usize>,
+    },
+    /// `redirect_port` is taken; `holder` names the program when the kernel says.
+    #[error("provider `{provider}` pins the sign-in's redirect to port {port} (redirect_port), but 127.0.0.1:{port} is in use{}; stop that program and sign in again, or register another http://127.0.0.1:PORT/callback at the provider and set redirect_port to its port", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    RedirectPortBusy { provider: String, port: u16, holder: Option<String> },
     #[error("provider `{provider}` offers no device sign-in: {why}")]
     DeviceFlowUnsupported { provider: String, why: String },
     /// A provider error with what this provider needs to allow it (a preset's hint).
@@ -63,11 +77,27 @@ pub enum BrokerError {
     /// Too much at once from one program (or for the broker): the message says what to wait for.
     #[error("{0}")]
     Busy(String),
+    /// A reload found a config that does not parse (the message names the file and line,
+    /// never a value of `client_secret`); the config in force is unchanged.
+    #[error("{0}; fix it and reload again (`sesame reload`); until then the config that was in force stays in force")]
+    ConfigInvalid(String),
     #[error("{0}")]
     Internal(String),
     /// An error that already happened elsewhere (a sign-in task), handed to every waiter.
     #[error("{}", .0.message)]
     Reported(ErrorReport),
+}
+
+fn plural(items: &[String], one: &'static str, many: &'static str) -> &'static str {
+    if items.len() == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// An error as data: what `login.wait` hands each of its waiters (an error itself cannot be
@@ -98,16 +128,20 @@ impl BrokerError {
             BrokerError::Forbidden(_) => ErrorKind::Forbidden,
             BrokerError::ConsentDenied { .. } => ErrorKind::ConsentDenied,
             BrokerError::ConsentTimeout { .. } => ErrorKind::ConsentTimeout,
+            BrokerError::ConsentRequired { .. } => ErrorKind::ConsentRequired,
             BrokerError::ConsentWithdrawn { .. } => ErrorKind::ConsentWithdrawn,
             BrokerError::NoSuchPending(_) => ErrorKind::NoSuchPending,
             BrokerError::AccountNotChosen { .. } => ErrorKind::BadRequest,
             BrokerError::NoSuchGrant(_) => ErrorKind::NoSuchGrant,
             BrokerError::ClientSecretMissing { .. } => ErrorKind::ClientSecretMissing,
             BrokerError::ClientRejected { .. } => ErrorKind::ProviderError,
+            BrokerError::RedirectPortBusy { .. } => ErrorKind::LoginFailed,
+            BrokerError::ScopeNotOffered { .. } => ErrorKind::ProviderError,
             BrokerError::DeviceFlowUnsupported { .. } => ErrorKind::BadRequest,
             BrokerError::OAuth(e) | BrokerError::Hinted { source: e, .. } => e.kind(),
             BrokerError::Keyring(_) => ErrorKind::KeyringUnavailable,
             BrokerError::Busy(_) => ErrorKind::Busy,
+            BrokerError::ConfigInvalid(_) => ErrorKind::ConfigInvalid,
             BrokerError::Db(_) | BrokerError::Internal(_) => ErrorKind::Internal,
             BrokerError::Reported(r) => r.kind,
         }
@@ -125,6 +159,7 @@ impl BrokerError {
             BrokerError::NoSuchLogin(_) => Remedy::SignIn { provider: None },
             BrokerError::ConsentDenied { .. } | BrokerError::NoSuchGrant(_) => Remedy::ListGrants,
             BrokerError::ConsentTimeout { .. } => Remedy::AnswerPending,
+            BrokerError::ConsentRequired { .. } => Remedy::AllowProgram,
             BrokerError::NoSuchPending(_) => Remedy::ListPending,
             BrokerError::AccountNotChosen { id, ids } => {
                 Remedy::ChooseAccount { pending: *id, ids: ids.clone() }

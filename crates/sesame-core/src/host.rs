@@ -49,7 +49,8 @@ pub struct Host {
     pub broker: Arc<Broker>,
     pub listener: UnixListener,
     pub paths: Paths,
-    _socket: SocketGuard,
+    /// `None` for a socket systemd bound: it stays for systemd to hand to the next broker.
+    _socket: Option<SocketGuard>,
 }
 
 /// The refresh helper: `program args…` must call [`crate::rotation::helper_main`] (the CLI
@@ -69,8 +70,22 @@ impl HelperCommand {
 /// Must run inside a tokio runtime. The socket is bound last: when it exists, the broker
 /// behind it is ready.
 pub fn start(paths: Paths, helper: HelperCommand) -> Result<Host, HostError> {
+    start_on(paths, helper, None)
+}
+
+/// [`start`], serving `inherited` if given: the socket systemd bound at `paths.socket`
+/// (checked by [`crate::server::systemd`]). Connections that systemd queued on it before the
+/// broker was ready are served then.
+pub fn start_on(
+    paths: Paths,
+    helper: HelperCommand,
+    inherited: Option<std::os::unix::net::UnixListener>,
+) -> Result<Host, HostError> {
     // Refuse early, before touching the keyring, if another broker already serves the user.
-    socket::check_free(&paths.socket)?;
+    // (An inherited socket answers connections by design: the kernel queues them for us.)
+    if inherited.is_none() {
+        socket::check_free(&paths.socket)?;
+    }
     let config = Config::load(&paths.config_file)?;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -81,7 +96,14 @@ pub fn start(paths: Paths, helper: HelperCommand) -> Result<Host, HostError> {
     let keyring = Keyring::new(Arc::new(SecretServiceStore::new()), KEYRING_TIMEOUT);
     let rotation = Rotation::helper(helper.program, helper.args, paths.data_dir.join("locks"));
     let broker = Broker::with_rotation(config, db, keyring, rotation)?;
-    let (listener, guard) = socket::bind(&paths.socket)?;
+    broker.set_config_file(paths.config_file.clone());
+    let (listener, guard) = match inherited {
+        Some(listener) => (socket::adopt(&paths.socket, listener)?, None),
+        None => {
+            let (listener, guard) = socket::bind(&paths.socket)?;
+            (listener, Some(guard))
+        }
+    };
     // The grants made "until the screen locks" end when it does.
     broker.watch_screen_lock();
     Ok(Host { broker, listener, paths, _socket: guard })

@@ -353,6 +353,13 @@ pub enum ActivityEvent {
     Lapsed,
     /// The broker refused the caller (another user, or a management call from an app).
     Refused,
+    /// The user signed in to an account (a new one, or the same person again); no program.
+    SignedIn,
+    /// The user signed out of an account; the detail says what the provider did.
+    SignedOut,
+    /// The provider refused the account's refresh token for good: it waits for the user to
+    /// sign in again; the detail says why.
+    ReauthNeeded,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -23,6 +23,9 @@ pub enum BrokerEvent {
     AccountsChanged,
     /// A grant was made, revoked, or lapsed.
     GrantsChanged,
+    /// A config reload put a new config in force, or failed (`broker.status` says why):
+    /// re-read providers and accounts.
+    ConfigReloaded { ok: bool },
     /// This subscriber fell behind and missed `missed` events: re-read everything it shows.
     Lagged { missed: u64 },
 }

@@ -6,6 +6,7 @@
 //! - [`protocol`]: envelopes, params and results, error kinds.
 //! - [`consent`]: the types of per-app consent (pending requests, grants, activity, and the
 //!   content a grant is bound to).
+//! - [`admin`]: the broker's own state (`config.reload`, `broker.status`).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
 //! - [`git`]: the git credential methods' params and results.
 //! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
@@ -13,6 +14,7 @@
 //! - [`secret`]: the `Secret` newtype for tokens.
 //! - [`ScopeSet`]: a set of OAuth scopes; [`Remedy`]: what to do about an error, as data.
 
+pub mod admin;
 pub mod client;
 pub mod codec;
 pub mod consent;
@@ -24,6 +26,7 @@ pub mod protocol;
 mod remedy;
 mod scope;
 pub mod secret;
+mod token;
 
 pub use client::{Client, ClientError};
 pub use protocol::{ErrorKind, RpcError, PROTOCOL_VERSION};

@@ -7,6 +7,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::admin::*;
 use crate::consent::*;
 use crate::git::*;
 use crate::protocol::*;
@@ -124,6 +125,10 @@ method_table! {
         ActivityPageParams => ActivityListResult;
     /// After its reply, the connection carries only event notifications (see `events`).
     EventsSubscribe, EVENTS_SUBSCRIBE = "events.subscribe", SesameOnly, Empty => Empty;
+    /// Reads the config file again and puts it in force if it parses (as SIGHUP does).
+    ConfigReload, CONFIG_RELOAD = "config.reload", SesameOnly, Empty => ReloadResult;
+    /// Accounts, cached tokens' expiry, waiting questions, lapsing grants: "is it working?".
+    BrokerStatus, BROKER_STATUS = "broker.status", SesameOnly, Empty => StatusResult;
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// declares each method's name, access, params and result.
 pub use crate::methods::method;
 
+/// `token.get`'s params and result (their own file: `token.rs`).
+pub use crate::token::{TokenGetParams, TokenResult, DEFAULT_MIN_TTL};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub jsonrpc: String,
@@ -59,6 +62,8 @@ pub enum ErrorKind {
     ConsentDenied,
     /// Nobody answered the consent question in time.
     ConsentTimeout,
+    /// The program has no grant and asked not to wait (`"wait": false`): nobody was asked.
+    ConsentRequired,
     /// The program the request was made for exited (or its connection closed) before the
     /// user answered: the question was withdrawn and nothing was handed out.
     ConsentWithdrawn,
@@ -90,6 +95,9 @@ pub enum ErrorKind {
     /// The broker will not take this on now: it serves its most connections at once, or
     /// this program already has its most questions waiting for the user. Try again later.
     Busy,
+    /// The config file does not parse (`config.reload`): the message says where; the
+    /// config in force is unchanged.
+    ConfigInvalid,
     /// A bug or an unexpected local failure (e.g. the database); the message says which.
     Internal,
     /// A kind this client does not know yet (a newer broker).
@@ -116,6 +124,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::ConsentDenied => "consent_denied",
             ErrorKind::ConsentTimeout => "consent_timeout",
+            ErrorKind::ConsentRequired => "consent_required",
             ErrorKind::ConsentWithdrawn => "consent_withdrawn",
             ErrorKind::NoSuchPending => "no_such_pending",
             ErrorKind::NoSuchGrant => "no_such_grant",
@@ -134,6 +143,7 @@ impl ErrorKind {
             ErrorKind::LoginCancelled => "login_cancelled",
             ErrorKind::ClientSecretMissing => "client_secret_missing",
             ErrorKind::Busy => "busy",
+            ErrorKind::ConfigInvalid => "config_invalid",
             ErrorKind::Internal => "internal",
             ErrorKind::Unknown => "unknown",
         }
@@ -259,6 +269,9 @@ pub struct ProvidersListResult {
 pub enum AccountStatus {
     Active,
     ReauthRequired,
+    /// Its provider is no longer in the config (shown, never stored): the account is kept
+    /// and serves no token until the provider is back or the account is signed out.
+    ProviderRemoved,
 }
 
 /// An account as shown to people and programs: never a secret.
@@ -322,39 +335,6 @@ pub struct GrantedAccount {
     pub provider: String,
     /// The scopes its grants for this account hold, together.
     pub scopes: ScopeSet,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenGetParams {
-    /// An account id, or a provider id that has exactly one account.
-    pub account: String,
-    /// Defaults to all of the account's scopes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<ScopeSet>,
-    /// Refresh first when the cached token expires within this many seconds (default 60).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_ttl: Option<u64>,
-}
-
-/// Default for [`TokenGetParams::min_ttl`].
-pub const DEFAULT_MIN_TTL: u64 = 60;
-
-/// The one result that carries a token: the field is serialized on purpose.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenResult {
-    #[serde(
-        serialize_with = "Secret::serialize_exposed",
-        deserialize_with = "Secret::deserialize_exposed"
-    )]
-    pub access_token: Secret,
-    pub token_type: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// Space-separated on the wire, as in OAuth.
-    #[serde(with = "crate::space_joined")]
-    pub scope: ScopeSet,
-    pub account: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -523,11 +503,13 @@ mod tests {
             ErrorKind::LoginCancelled,
             ErrorKind::ConsentDenied,
             ErrorKind::ConsentTimeout,
+            ErrorKind::ConsentRequired,
             ErrorKind::ConsentWithdrawn,
             ErrorKind::NoSuchPending,
             ErrorKind::NoSuchGrant,
             ErrorKind::ClientSecretMissing,
             ErrorKind::Busy,
+            ErrorKind::ConfigInvalid,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::String(kind.as_str().into()));
         }

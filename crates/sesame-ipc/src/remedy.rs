@@ -32,6 +32,9 @@ pub enum Remedy {
     ListPending,
     /// Look at what is allowed.
     ListGrants,
+    /// The program asked without waiting and no grant covers it: run it once where the
+    /// user can answer, and allow it for a time or always.
+    AllowProgram,
     /// Store (or replace) the provider's client secret.
     StoreSecret { provider: String },
 }
@@ -60,6 +63,7 @@ impl Remedy {
             }
             Remedy::ListPending => "`sesame pending` lists them".into(),
             Remedy::ListGrants => "`sesame grants` shows what is allowed".into(),
+            Remedy::AllowProgram => "to allow it, run it once where you can answer (without `--no-wait`) and approve it for a time or always, in the Sesame app or with `sesame pending` and `sesame approve <id> --for 8h` (or `--remember`)".into(),
             Remedy::StoreSecret { provider } => {
                 format!("`sesame secret set {provider}` stores it (paste it when asked)")
             }

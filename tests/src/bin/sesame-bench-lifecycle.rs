@@ -80,7 +80,12 @@ fn main() {
 async fn token(socket: &Path, account: &str, min_ttl: u64) {
     let mut client = Client::connect(socket).await.unwrap();
     client
-        .token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: Some(min_ttl) })
+        .token(&TokenGetParams {
+            account: account.into(),
+            scopes: None,
+            min_ttl: Some(min_ttl),
+            wait: None,
+        })
         .await
         .unwrap();
 }
@@ -91,7 +96,8 @@ async fn token_owned(socket: std::path::PathBuf, account: String) {
 
 async fn warm_latency(socket: &Path, account: &str, n: usize) -> (Duration, Duration) {
     let mut client = Client::connect(socket).await.unwrap();
-    let params = TokenGetParams { account: account.into(), scopes: None, min_ttl: Some(0) };
+    let params =
+        TokenGetParams { account: account.into(), scopes: None, min_ttl: Some(0), wait: None };
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();

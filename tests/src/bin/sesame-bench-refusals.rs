@@ -85,7 +85,8 @@ fn main() {
 
 async fn hand_out(env: &Env, account: &str) {
     let mut client = Client::connect(&env.socket).await.unwrap();
-    let params = TokenGetParams { account: account.into(), scopes: None, min_ttl: None };
+    let params =
+        TokenGetParams { account: account.into(), scopes: None, min_ttl: None, wait: None };
     client.token(&params).await.unwrap();
 }
 

@@ -154,7 +154,7 @@ async fn one_token(socket: &Path, account: &str) {
 }
 
 fn params(account: &str) -> TokenGetParams {
-    TokenGetParams { account: account.into(), scopes: None, min_ttl: None }
+    TokenGetParams { account: account.into(), scopes: None, min_ttl: None, wait: None }
 }
 
 fn measure(rt: &tokio::runtime::Runtime, socket: &Path, account: &str, n: usize) -> Run {

@@ -91,7 +91,7 @@ fn main() {
 async fn one_token(socket: &Path, account: &str) {
     let mut client = Client::connect(socket).await.unwrap();
     client
-        .token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: None })
+        .token(&TokenGetParams { account: account.into(), scopes: None, min_ttl: None, wait: None })
         .await
         .unwrap();
 }
@@ -131,7 +131,8 @@ async fn echo_server(path: PathBuf, reply_len: usize) {
 
 async fn latencies_sesame(socket: &Path, account: &str, n: usize) -> (Duration, Duration) {
     let mut client = Client::connect(socket).await.unwrap();
-    let params = TokenGetParams { account: account.into(), scopes: None, min_ttl: None };
+    let params =
+        TokenGetParams { account: account.into(), scopes: None, min_ttl: None, wait: None };
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
@@ -173,7 +174,8 @@ async fn throughput(target: Target, n: usize) -> f64 {
             match target {
                 Target::Sesame(socket, account) => {
                     let mut client = Client::connect(&socket).await.unwrap();
-                    let params = TokenGetParams { account, scopes: None, min_ttl: None };
+                    let params =
+                        TokenGetParams { account, scopes: None, min_ttl: None, wait: None };
                     for _ in 0..per {
                         client.token(&params).await.unwrap();
                     }

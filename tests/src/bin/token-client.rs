@@ -50,7 +50,7 @@ fn parse(args: &[String]) -> Option<Action> {
         }
     }
     let scopes = if scopes.is_empty() { None } else { Some(scopes.into()) };
-    Some(Action::Token(TokenGetParams { account, scopes, min_ttl }))
+    Some(Action::Token(TokenGetParams { account, scopes, min_ttl, wait: None }))
 }
 
 fn socket_path() -> Option<PathBuf> {

@@ -15,6 +15,7 @@ import type {
   Overview,
   PendingInfo,
   ProvidersView,
+  ReloadResult,
   Remedy,
 } from './types';
 
@@ -34,6 +35,8 @@ export interface Backend {
   overview(): Promise<Overview>;
   accounts(): Promise<AccountView[]>;
   providers(): Promise<ProvidersView>;
+  /** Reads the config file again; rejects with `config_invalid` (the config in force stays). */
+  reloadConfig(): Promise<ReloadResult>;
   /** The shell opens the system browser itself. */
   loginStart(provider: string): Promise<LoginStarted>;
   loginDeviceStart(provider: string): Promise<LoginDeviceStartResult>;
@@ -50,6 +53,8 @@ export interface Backend {
   openConsent(id?: number): Promise<void>;
   /** Resolves to the state now in force. */
   setAutostart(enabled: boolean): Promise<boolean>;
+  /** Ends the app (the tray's Quit, for desktops without a tray). */
+  quit(): Promise<void>;
   consentCurrent(): Promise<ConsentView | null>;
   consentAnswer(id: number, decision: Decision, options?: AnswerOptions): Promise<void>;
   /** Calls `cb` on every `sesame:changed`; resolves to the function that stops it. */

@@ -18,6 +18,7 @@ import type {
   Overview,
   PendingInfo,
   ProvidersView,
+  ReloadResult,
   Remedy,
   Revocation,
 } from './types';
@@ -40,6 +41,8 @@ export interface FakeState {
   /** What each provider says when asked to revoke (default: confirmed). */
   revocations: Record<string, Revocation>;
   securityDelayMs: number;
+  /** What the browser opener said when it failed (none: the browser opened). */
+  browserError?: string;
 }
 
 export interface FakeOptions {
@@ -184,11 +187,33 @@ export class FakeBackend implements Backend {
     return structuredClone(this.state.providers);
   }
 
+  /** Like the broker: a failure (`fail('reloadConfig', 'config_invalid', …)`) is also kept
+   *  for the Providers page; a success clears it. */
+  async reloadConfig(): Promise<ReloadResult> {
+    try {
+      this.broker('reloadConfig');
+    } catch (e) {
+      if (e instanceof BackendError && e.kind === 'config_invalid') {
+        this.state.providers.reload_failure = { at: this.now(), message: e.message };
+        this.emit({ event: 'config_reloaded', ok: false });
+      }
+      throw e;
+    }
+    this.state.providers.reload_failure = null;
+    this.emit({ event: 'config_reloaded', ok: true });
+    return { config_file: this.state.providers.config_path, added: [], removed: [], changed: [], tokens_dropped: [], restart_needed: [] };
+  }
+
   async loginStart(provider: string): Promise<LoginStarted> {
     this.broker('loginStart', provider);
     this.needProvider(provider);
     const id = this.openLogin(provider);
-    return { login_id: id, authorization_url: `https://idp.example/authorize?login=${id}`, expires_at: this.now() + 300 };
+    return {
+      login_id: id,
+      authorization_url: `https://idp.example/authorize?login=${id}&state=${'s'.repeat(60)}`,
+      expires_at: this.now() + 300,
+      browser_error: this.state.browserError ?? null,
+    };
   }
 
   async loginDeviceStart(provider: string): Promise<LoginDeviceStartResult> {
@@ -262,6 +287,10 @@ export class FakeBackend implements Backend {
     this.broker('openConsent', id);
   }
 
+  async quit(): Promise<void> {
+    this.record('quit');
+  }
+
   async setAutostart(enabled: boolean): Promise<boolean> {
     this.record('setAutostart', enabled);
     this.state.overview.autostart = enabled;
@@ -274,6 +303,7 @@ export class FakeBackend implements Backend {
     if (!request) return null;
     return {
       request: structuredClone(request),
+      account_name: request.accounts.length ? null : (this.state.accounts.find((a) => a.id === request.account)?.email ?? null),
       icon_data_url: this.state.icons[request.app.key] ?? null,
       scopes: request.scopes.map((scope) => ({ scope, description: this.state.scopeWords[scope] ?? scope })),
       security_delay_ms: this.state.securityDelayMs,

@@ -72,7 +72,15 @@ const EVENT_WORDS: Record<ActivityEvent, string> = {
   updated: 'Grant kept after an update',
   lapsed: 'Grant lapsed',
   refused: 'Refused',
+  signed_in: 'Signed in',
+  signed_out: 'Signed out',
+  reauth_needed: 'Sign-in needed again',
 };
+
+/** Events about an account itself (the user's sign-ins), not about a program. */
+export function isAccountEvent(event: string): boolean {
+  return event === 'signed_in' || event === 'signed_out' || event === 'reauth_needed';
+}
 
 export const ACTIVITY_EVENTS = Object.keys(EVENT_WORDS) as ActivityEvent[];
 

@@ -31,6 +31,8 @@ export function remedyWords(r: Remedy): string {
       return 'the consent window shows what still waits';
     case 'list_grants':
       return 'the Apps & grants page shows what is allowed';
+    case 'allow_program':
+      return 'run it once where you can answer, and allow it for a time or always in the consent window';
     case 'store_secret':
       // The app cannot take a secret: the terminal is the only way.
       return `store it in a terminal with \`sesame secret set ${r.provider}\` (paste it when asked)`;

@@ -26,6 +26,7 @@ export const tauriBackend: Backend = {
   overview: () => call('app_overview'),
   accounts: () => call('accounts_list'),
   providers: () => call('providers_list'),
+  reloadConfig: () => call('config_reload'),
   loginStart: (provider) => call('login_start', { provider }),
   loginDeviceStart: (provider) => call('login_device_start', { provider }),
   loginWait: (loginId) => call('login_wait', { loginId }),
@@ -42,6 +43,7 @@ export const tauriBackend: Backend = {
     await call('open_consent', defined({ id }));
   },
   setAutostart: (enabled) => call('autostart_set', { enabled }),
+  quit: () => call('app_quit'),
   consentCurrent: () => call('consent_current'),
   consentAnswer: async (id, decision, options = {}) => {
     await call('consent_answer', defined({ id, decision, forSecs: options.forSecs, account: options.account }));

@@ -34,6 +34,8 @@ export type { PendingInfo } from './generated/PendingInfo';
 export type { ProgramContent } from './generated/ProgramContent';
 export type { ProviderInfo } from './generated/ProviderInfo';
 export type { ProvidersView } from './generated/ProvidersView';
+export type { ReloadFailure } from './generated/ReloadFailure';
+export type { ReloadResult } from './generated/ReloadResult';
 export type { Remedy } from './generated/Remedy';
 export type { Revocation } from './generated/Revocation';
 export type { ScopeSet } from './generated/ScopeSet';

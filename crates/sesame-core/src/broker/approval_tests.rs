@@ -78,7 +78,7 @@ fn user() -> Caller {
 }
 
 fn ask(account: &str) -> TokenGetParams {
-    TokenGetParams { account: account.into(), scopes: None, min_ttl: None }
+    TokenGetParams { account: account.into(), scopes: None, min_ttl: None, wait: None }
 }
 
 /// Starts `caller`'s consent for `params` and returns its question once it waits.
@@ -321,4 +321,25 @@ async fn a_grant_found_lapsed_covers_nothing_before_the_sweep_and_until_lock_end
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
+}
+
+#[tokio::test]
+async fn a_request_that_does_not_wait_fails_without_a_question_until_a_grant_covers_it() {
+    let b = broker_on(Db::open_in_memory().unwrap());
+    b.remember_account(account("local-a", "alice", 10)).unwrap();
+    let cron = Caller::in_process(app("/usr/bin/cron-job"));
+    let no_wait = TokenGetParams { wait: Some(false), ..ask("local-a") };
+
+    let asked = b.asked(&cron, &no_wait, now_unix()).unwrap();
+    let e = b.consent(&cron, Asker::unwatched(), &asked).await.err().expect("no grant: refused");
+    assert_eq!((e.kind(), e.remedy()), (ErrorKind::ConsentRequired, Some(Remedy::AllowProgram)));
+    assert!(e.to_string().contains("cron-job") && e.to_string().contains("local-a"), "{e}");
+    assert!(b.pending_list().is_empty(), "nobody was asked");
+
+    // Allowed once where the user could answer: the same call now passes without waiting.
+    let (waiting, p) = question(&b, &cron, ask("local-a")).await;
+    answer(&b, p.id, Approval::Always, None).await.unwrap();
+    let (_, grant) = waiting.await.unwrap().unwrap();
+    let asked = b.asked(&cron, &no_wait, now_unix()).unwrap();
+    assert_eq!(b.consent(&cron, Asker::unwatched(), &asked).await.unwrap().grant, grant);
 }

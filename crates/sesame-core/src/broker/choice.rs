@@ -24,6 +24,9 @@ pub(crate) struct Asked {
     pub scopes: ScopeSet,
     /// What the program says the request is for (git's repository): display only.
     pub told_repository: Option<String>,
+    /// Whether a request no grant covers waits for the user's answer (`"wait": false`: it
+    /// fails with `consent_required` and nobody is asked).
+    pub wait: bool,
 }
 
 impl Asked {
@@ -98,7 +101,7 @@ impl Broker {
                 several => common_scopes(several),
             },
         };
-        Ok(Asked { named, accounts, scopes, told_repository: None })
+        Ok(Asked { named, accounts, scopes, wait: params.waits(), told_repository: None })
     }
 
     /// The account with this id, else the provider's accounts (in the accounts list's

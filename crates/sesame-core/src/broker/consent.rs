@@ -64,6 +64,14 @@ impl Broker {
                 return Ok(Consented { account: account.clone(), grant });
             }
         }
+        // A caller nobody watches (cron, CI) asked not to wait: no question, no window.
+        if !asked.wait {
+            tracing::info!(app = %caller.app.key, account = %asked.about(), "no grant covers the request and it asked not to wait");
+            return Err(BrokerError::ConsentRequired {
+                app: caller.app.name.clone(),
+                account: asked.about().to_owned(),
+            });
+        }
         // Watched from before the question exists: a program already gone asks nothing.
         let watch = Watch::start(asker, &self.exits)
             .map_err(|gone| withdrawn(caller, asked.about(), gone))?;
@@ -79,7 +87,7 @@ impl Broker {
         };
         let mut ticket = self
             .pending
-            .ask(caller, question, changed, self.config.consent_timeout, now)
+            .ask(caller, question, changed, self.config().consent_timeout, now)
             .map_err(|TooManyQuestions(open)| {
                 BrokerError::Busy(format!(
                     "{} already has {open} different requests waiting for the user's answer; ask again after the user has answered one (the same request again joins the one waiting)",
@@ -286,14 +294,18 @@ impl Broker {
             }
         };
         let remembered = event == ActivityEvent::Remembered;
-        let info = self.pending.answer(id, verdict).ok_or(BrokerError::NoSuchPending(id))?;
+        let answering = self.pending.answering(id).ok_or(BrokerError::NoSuchPending(id))?;
+        // The decision is queued before the waiters wake: Activity lists it before the
+        // hand-outs it allowed (the recorder writes in queue order).
+        let detail = detail.unwrap_or_default().join(", ");
+        let (app, scopes) = (&answering.info().app, &answering.info().scopes);
+        self.record(event, app, Some(&account), scopes, detail).await;
+        let info = answering.send(verdict);
         tracing::info!(id, app = %info.app.key, account = %account, ?answer, "answered");
         self.events.emit(BrokerEvent::PendingResolved { id });
         if remembered {
             self.events.emit(BrokerEvent::GrantsChanged);
         }
-        let detail = detail.unwrap_or_default().join(", ");
-        self.record(event, &info.app, Some(&account), &info.scopes, detail).await;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! The device code stays inside the task: it is a [`crate::Secret`], sent to the provider
 //! only, and never in a log line or a reply.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,7 +31,7 @@ impl Broker {
         self: &Arc<Self>,
         provider_id: &str,
     ) -> Result<LoginDeviceStartResult, BrokerError> {
-        let provider = self.provider(provider_id)?.clone();
+        let provider = self.provider(provider_id)?.deref().clone();
         let meta = self.metadata(&provider).await?;
         if meta.device_authorization_endpoint.is_none() {
             let why = match provider.endpoints {
@@ -42,6 +43,7 @@ impl Broker {
                 why: why.into(),
             });
         }
+        super::check_scopes_offered(&meta, &provider)?;
         let scope = provider.scopes.to_string();
         let client = self.oauth_client(&provider).await?;
         let auth = match oauth::device_authorization(&self.http, &meta, &client, &scope).await {

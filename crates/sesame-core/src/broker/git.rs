@@ -6,7 +6,7 @@
 use sesame_ipc::git::*;
 use sesame_ipc::protocol::{AccountInfo, TokenGetParams};
 
-use super::Broker;
+use super::{Broker, ProviderRef};
 use crate::config::ProviderConfig;
 use crate::error::BrokerError;
 use crate::now_unix;
@@ -23,8 +23,8 @@ impl Broker {
         let Some(provider) = self.git_provider(&params.host) else {
             return Ok(GitCredentialResult { credential: None });
         };
-        let named = self.git_account(provider, params.username.as_deref())?;
-        let asked = TokenGetParams { account: named, scopes: None, min_ttl: None };
+        let named = self.git_account(&provider, params.username.as_deref())?;
+        let asked = TokenGetParams { account: named, scopes: None, min_ttl: None, wait: None };
         let repository = params.repository.as_ref().map(|r| bounded(r));
         let token = self.token_told(caller, asker, &asked, repository).await?;
         let username = provider.git.username.clone();
@@ -42,7 +42,7 @@ impl Broker {
         let Some(provider) = self.git_provider(&params.host) else {
             return Ok(GitEraseResult { accounts: vec![] });
         };
-        let candidates = match self.git_account(provider, params.username.as_deref()) {
+        let candidates = match self.git_account(&provider, params.username.as_deref()) {
             Ok(named) if named != provider.id => vec![named],
             Ok(_) => self.provider_accounts(&provider.id).into_iter().map(|a| a.id).collect(),
             Err(_) => vec![],
@@ -60,8 +60,11 @@ impl Broker {
         Ok(GitEraseResult { accounts: granted })
     }
 
-    fn git_provider(&self, host: &str) -> Option<&ProviderConfig> {
-        self.config.providers.iter().find(|p| p.git.serves(host.trim()))
+    /// The first provider (in the config in force) whose `git_hosts` has `host`.
+    fn git_provider(&self, host: &str) -> Option<ProviderRef> {
+        let config = self.config();
+        let id = &config.providers.iter().find(|p| p.git.serves(host.trim()))?.id;
+        self.provider(id).ok()
     }
 
     /// What to ask `token.get` for: the account `username` names (its e-mail, name,

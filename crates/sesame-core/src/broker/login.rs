@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,39 @@ impl Logins {
     }
 }
 
+/// Before any sign-in: every configured scope is one the provider says it offers (when it
+/// says); otherwise the error names them and the config line.
+pub(crate) fn check_scopes_offered(
+    meta: &ProviderMetadata,
+    provider: &ProviderConfig,
+) -> Result<(), BrokerError> {
+    let unknown = oauth::scopes_not_offered(meta, provider);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(BrokerError::ScopeNotOffered {
+        provider: provider.id.clone(),
+        unknown,
+        offered: meta.scopes_supported.clone(),
+        line: provider.scopes_line,
+    })
+}
+
+/// Why the redirect listener could not be opened; for a pinned port in use, who holds it.
+fn listen_error(provider: &ProviderConfig, e: &std::io::Error) -> BrokerError {
+    match provider.redirect_port {
+        Some(port) if e.kind() == std::io::ErrorKind::AddrInUse => BrokerError::RedirectPortBusy {
+            provider: provider.id.clone(),
+            port,
+            // Blocking /proc reads, on this rare path only.
+            holder: oauth::port_holder(port),
+        },
+        _ => BrokerError::Internal(format!(
+            "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
+        )),
+    }
+}
+
 pub(crate) fn new_login_id() -> String {
     oauth::random_token()[..12].to_owned()
 }
@@ -84,20 +118,18 @@ impl Broker {
         self: &Arc<Self>,
         provider_id: &str,
     ) -> Result<LoginStartResult, BrokerError> {
-        let provider = self.provider(provider_id)?.clone();
+        let provider = self.provider(provider_id)?.deref().clone();
         if provider.is_machine() {
             return Err(BrokerError::BadRequest(format!(
                 "provider `{provider_id}` is a machine account (grant = \"client_credentials\") and has no browser sign-in; `sesame login {provider_id}` signs it in with its client secret (method login.client_credentials)"
             )));
         }
         let meta = self.metadata(&provider).await?;
+        check_scopes_offered(&meta, &provider)?;
         // Before the browser opens: a provider that needs a client secret must have one.
         let client = self.oauth_client(&provider).await?;
-        let listener = LoopbackListener::bind().map_err(|e| {
-            BrokerError::Internal(format!(
-                "cannot listen on 127.0.0.1 for the sign-in redirect: {e}"
-            ))
-        })?;
+        let listener = LoopbackListener::bind(provider.redirect_port.unwrap_or(0))
+            .map_err(|e| listen_error(&provider, &e))?;
         let redirect_uri = listener.redirect_uri();
         let pkce = Pkce::new();
         let state = oauth::random_token();
@@ -120,7 +152,7 @@ impl Broker {
             &options,
         );
         let login_id = new_login_id();
-        let timeout = self.config.login_timeout;
+        let timeout = self.config().login_timeout;
         // The page `open_browser` gives the browser instead of the URL (browser.rs); it lives
         // as long as the sign-in.
         let page = SigninPage::write(url.as_str());
@@ -246,12 +278,10 @@ impl Broker {
                 let mut who = oauth::identity_from_id_token(id_token, &meta.issuer, &provider.client_id, nonce, now_unix())?;
                 // Many providers put email and name only in userinfo; they are for display,
                 // so a userinfo failure does not fail the sign-in.
-                if who.email.is_none() && meta.userinfo_endpoint.is_some() {
+                // DOT's default ID token carries `sub` alone.
+                if who.lacks_display() && meta.userinfo_endpoint.is_some() {
                     if let Ok(extra) = oauth::userinfo(&self.http, meta, &tokens.access_token).await.and_then(|v| oauth::identity_from_userinfo(&v)) {
-                        if extra.subject == who.subject {
-                            who.email = extra.email;
-                            who.name = who.name.or(extra.name);
-                        }
+                        who.fill_from(extra);
                     }
                 }
                 who

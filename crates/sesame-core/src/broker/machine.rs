@@ -32,8 +32,8 @@ impl Broker {
                 "provider `{provider_id}` signs a person in, in the browser (login.start); only providers with grant = \"client_credentials\" are machine accounts"
             )));
         }
-        let meta = self.metadata(provider).await?;
-        let client = self.oauth_client(provider).await?;
+        let meta = self.metadata(&provider).await?;
+        let client = self.oauth_client(&provider).await?;
         let requested = &provider.scopes;
         let response = self
             .rate_limits
@@ -41,11 +41,11 @@ impl Broker {
                 oauth::client_credentials(&self.http, &meta, &client, requested)
             })
             .await
-            .map_err(|e| client_error(provider, &client, e))?;
+            .map_err(|e| client_error(&provider, &client, e))?;
         let now = now_unix();
         // The account's scopes are what the provider granted, when it says.
         let scopes = response.scope.clone().unwrap_or_else(|| provider.scopes.clone());
-        let id = machine_account_id(provider, &meta.issuer);
+        let id = machine_account_id(&provider, &meta.issuer);
         let created_at = self.resolve_account(&id).map(|a| a.created_at).unwrap_or(now);
         let account = AccountInfo {
             id,

@@ -147,6 +147,7 @@ async fn tokens_pass_consent_then_the_cache_then_one_request_per_miss() {
         account: "machine".into(),
         scopes,
         min_ttl: None,
+        wait: None,
     };
 
     // No grant: the request waits for the user like any account's; the user says no.
@@ -245,7 +246,7 @@ async fn a_deleted_secret_stops_new_tokens_with_a_clear_error() {
         .token(
             &caller,
             Asker::unwatched(),
-            &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None },
+            &TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None, wait: None },
         )
         .await
         .unwrap_err();
@@ -275,7 +276,8 @@ async fn a_generic_caller_is_asked_every_time_and_cannot_be_allowed_forever() {
     let caller = Caller::in_process(inline);
     let asking = tokio::spawn({
         let (b, caller) = (b.clone(), caller.clone());
-        let params = TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None };
+        let params =
+            TokenGetParams { account: "machine".into(), scopes: None, min_ttl: None, wait: None };
         async move { b.token(&caller, Asker::unwatched(), &params).await }
     });
     let pending = loop {

@@ -10,7 +10,9 @@
 //! - `lapse.rs`: grants that end by themselves (their time is up, the screen locked);
 //! - `login.rs`, `device.rs`: browser and device sign-in; `machine.rs`: machine accounts;
 //! - `signout.rs`: sign-out and revocation; `secrets.rs`: client secrets;
-//! - `refresher.rs`: the proactive refresher task.
+//! - `refresher.rs`: the proactive refresher task;
+//! - `reload.rs`: a new config put in force (`config.reload`, SIGHUP); `status.rs`: the
+//!   one-screen summary (`broker.status`).
 //!
 //! Invariants kept here:
 //! - the refresh token is read from and written to the keyring only; a rotated one is stored
@@ -27,15 +29,19 @@
 //!   misses are client-credentials requests instead of refreshes.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::os::fd::BorrowedFd;
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use sesame_ipc::admin::ReloadFailure;
+use sesame_ipc::consent::ActivityEvent;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
 use crate::cache::{CachedToken, TokenCache};
 use crate::config::{Config, ProviderConfig};
-use crate::db::Db;
+use crate::db::{Db, NewActivity};
 use crate::error::BrokerError;
 use crate::events::{Events, Subscription};
 use crate::identity::{ContentCache, IdentityError, PackageIndex};
@@ -61,17 +67,28 @@ mod lapse;
 mod login;
 mod machine;
 mod refresher;
+mod reload;
 mod secrets;
 mod signout;
+mod status;
 mod token;
 
 #[cfg(test)]
 mod approval_tests;
 #[cfg(test)]
 pub(crate) use login::account_id as login_account_id;
+pub(crate) use login::check_scopes_offered;
 
 pub struct Broker {
-    config: Config,
+    /// The config in force: the last one that parsed (`reload.rs` swaps it whole).
+    config: RwLock<Arc<Config>>,
+    /// Where `config.reload` reads the config from (the host sets it; unset in unit tests).
+    config_file: OnceLock<PathBuf>,
+    /// The last reload that failed, while no later one succeeded (shown by `broker.status`
+    /// and the app's Providers page).
+    reload_failure: Mutex<Option<ReloadFailure>>,
+    /// When this broker started (Unix seconds).
+    started_at: i64,
     db: Arc<Db>,
     keyring: Keyring,
     http: reqwest::Client,
@@ -126,7 +143,10 @@ impl Broker {
         let recorder = Recorder::start(db.clone(), retention);
         let refresh_policy = config.refresh;
         let broker = Arc::new(Broker {
-            config,
+            config: RwLock::new(Arc::new(config)),
+            config_file: OnceLock::new(),
+            reload_failure: Mutex::new(None),
+            started_at: now_unix(),
             db,
             keyring,
             http,
@@ -161,8 +181,14 @@ impl Broker {
         HelloResult { protocol: PROTOCOL_VERSION, broker: env!("CARGO_PKG_VERSION").into() }
     }
 
+    /// The config in force (a snapshot: a reload meanwhile does not change it).
+    pub(crate) fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn providers(&self) -> Vec<ProviderInfo> {
-        let list = self.config.providers.iter();
+        let config = self.config();
+        let list = config.providers.iter();
         list.map(|p| ProviderInfo {
             id: p.id.clone(),
             issuer: p.issuer.to_string(),
@@ -172,26 +198,43 @@ impl Broker {
         .collect()
     }
 
+    /// Every account; one whose provider is no longer in the config is shown as
+    /// `ProviderRemoved` (never stored so: it is active again when the provider is back).
     pub fn accounts(&self) -> Vec<AccountInfo> {
-        let mut list: Vec<AccountInfo> =
-            self.accounts.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let config = self.config();
+        let mut list: Vec<AccountInfo> = self
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .map(|mut a| {
+                if config.provider(&a.provider).is_none() {
+                    a.status = AccountStatus::ProviderRemoved;
+                }
+                a
+            })
+            .collect();
         list.sort_by(|a, b| {
             (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id))
         });
         list
     }
 
-    pub(crate) fn provider(&self, id: &str) -> Result<&ProviderConfig, BrokerError> {
-        self.config.provider(id).ok_or_else(|| BrokerError::NoSuchProvider {
-            id: id.into(),
-            known: self
-                .config
-                .providers
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    pub(crate) fn provider(&self, id: &str) -> Result<ProviderRef, BrokerError> {
+        let config = self.config();
+        match config.providers.iter().position(|p| p.id == id) {
+            Some(index) => Ok(ProviderRef { config, index }),
+            None => Err(BrokerError::NoSuchProvider {
+                id: id.into(),
+                known: config
+                    .providers
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
     }
 
     /// Discovery runs once per provider and broker lifetime.
@@ -227,12 +270,28 @@ impl Broker {
         }
     }
 
+    /// Stores a signed-in account (new, or the same person again) and logs the sign-in.
     fn remember_account(&self, account: AccountInfo) -> Result<(), BrokerError> {
         self.db.upsert_account(&account)?;
-        self.accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account.id.clone(), account);
+        let who = account.display_name().to_owned();
+        let row = |again: bool| {
+            let detail =
+                format!("{} as {who}", if again { "signed in again" } else { "signed in" });
+            NewActivity::now(
+                ActivityEvent::SignedIn,
+                None,
+                Some(&account.id),
+                &account.scopes,
+                detail,
+            )
+        };
+        let row = {
+            let mut accounts = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+            let row = row(accounts.contains_key(&account.id));
+            accounts.insert(account.id.clone(), account);
+            row
+        };
+        self.recorder.activity_soon(row);
         self.events.emit(BrokerEvent::AccountsChanged);
         Ok(())
     }
@@ -264,5 +323,21 @@ impl Broker {
         pidfd: Option<BorrowedFd<'_>>,
     ) -> Result<Caller, IdentityError> {
         self.identifier.identify(pid, uid, pidfd)
+    }
+}
+
+/// One provider's config as it was when it was looked up: a reload meanwhile does not change
+/// it under a sign-in or refresh that already started.
+#[derive(Clone)]
+pub(crate) struct ProviderRef {
+    config: Arc<Config>,
+    index: usize,
+}
+
+impl Deref for ProviderRef {
+    type Target = ProviderConfig;
+
+    fn deref(&self) -> &ProviderConfig {
+        &self.config.providers[self.index]
     }
 }

@@ -56,7 +56,7 @@ impl Broker {
             return Err(BrokerError::BadRequest(format!("`{provider_id}` is not a provider id (a-z, 0-9, `_` and `-`); `sesame providers` lists them")));
         }
         let existed = self.keyring.delete(&client_secret_key(provider_id)).await?;
-        if self.config.provider(provider_id).is_some_and(ProviderConfig::is_machine) {
+        if self.config().provider(provider_id).is_some_and(ProviderConfig::is_machine) {
             for account in self.accounts().iter().filter(|a| a.provider == provider_id) {
                 self.forget_cached(&account.id);
             }
@@ -179,7 +179,7 @@ mod tests {
         let r = b.set_client_secret("machine", &Secret::new("rotated")).await.unwrap();
         assert!(r.existed, "a second set replaces");
         assert_eq!(store.get("client-secret:machine").unwrap().unwrap().expose(), "rotated");
-        let client = b.oauth_client(b.provider("machine").unwrap()).await.unwrap();
+        let client = b.oauth_client(&b.provider("machine").unwrap()).await.unwrap();
         assert!(
             client.has_secret() && client.form_fields().is_empty(),
             "machine clients use HTTP Basic"
@@ -228,7 +228,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_secret_says_what_to_do() {
         let (b, _) = broker();
-        let e = b.oauth_client(b.provider("g").unwrap()).await.unwrap_err();
+        let e = b.oauth_client(&b.provider("g").unwrap()).await.unwrap_err();
         let msg = wire(&e);
         assert_eq!(e.kind(), ErrorKind::ClientSecretMissing);
         assert!(
@@ -237,33 +237,33 @@ mod tests {
                 && msg.contains("`sesame secret set g`"),
             "{msg}"
         );
-        let e = b.oauth_client(b.provider("gh").unwrap()).await.unwrap_err();
+        let e = b.oauth_client(&b.provider("gh").unwrap()).await.unwrap_err();
         assert!(
             wire(&e).contains("settings page") && wire(&e).contains("`sesame secret set gh`"),
             "{}",
             wire(&e)
         );
-        let e = b.oauth_client(b.provider("machine").unwrap()).await.unwrap_err();
+        let e = b.oauth_client(&b.provider("machine").unwrap()).await.unwrap_err();
         assert!(wire(&e).contains("`sesame secret set machine`"), "{}", wire(&e));
         // Public clients need nothing.
-        assert!(!b.oauth_client(b.provider("local").unwrap()).await.unwrap().has_secret());
+        assert!(!b.oauth_client(&b.provider("local").unwrap()).await.unwrap().has_secret());
     }
 
     #[tokio::test]
     async fn google_prefers_the_keyring_over_the_config() {
         let (b, _) = broker();
         assert_eq!(
-            secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()),
+            secret_of(&b.oauth_client(&b.provider("g2").unwrap()).await.unwrap()),
             "GOCSPX-config"
         );
         b.set_client_secret("g2", &Secret::new("GOCSPX-keyring")).await.unwrap();
         assert_eq!(
-            secret_of(&b.oauth_client(b.provider("g2").unwrap()).await.unwrap()),
+            secret_of(&b.oauth_client(&b.provider("g2").unwrap()).await.unwrap()),
             "GOCSPX-keyring"
         );
         b.set_client_secret("gh", &Secret::new("gh-secret")).await.unwrap();
         assert_eq!(
-            secret_of(&b.oauth_client(b.provider("gh").unwrap()).await.unwrap()),
+            secret_of(&b.oauth_client(&b.provider("gh").unwrap()).await.unwrap()),
             "gh-secret"
         );
     }

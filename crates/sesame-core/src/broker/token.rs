@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use sesame_ipc::consent::ActivityEvent;
 use sesame_ipc::events::BrokerEvent;
 use sesame_ipc::protocol::*;
 
@@ -10,6 +11,7 @@ use super::consent::Consented;
 use super::secrets::client_error;
 use super::Broker;
 use crate::cache::CachedToken;
+use crate::db::NewActivity;
 use crate::error::BrokerError;
 use crate::keyring::KeyringError;
 use crate::oauth::OAuthError;
@@ -55,7 +57,7 @@ impl Broker {
     }
 
     /// The cached token for (account, scopes), or a fresh one.
-    async fn token_for(
+    pub(super) async fn token_for(
         &self,
         account: &AccountInfo,
         scopes: &ScopeSet,
@@ -142,10 +144,15 @@ impl Broker {
     ) -> Result<CachedToken, BrokerError> {
         let provider = self.provider(&account.provider)?;
         if provider.is_machine() {
-            return self.machine_token(account, provider, scopes).await;
+            return self.machine_token(account, &provider, scopes).await;
         }
-        let meta = self.metadata(provider).await?;
-        let client = self.oauth_client(provider).await?;
+        let meta = self.metadata(&provider).await?;
+        // A reload may have pointed the provider at another issuer: the refresh token goes
+        // only to the one that issued it.
+        if meta.issuer != account.issuer {
+            return Err(self.reauth(account, &issuer_moved(&meta.issuer, &account.issuer)));
+        }
+        let client = self.oauth_client(&provider).await?;
         let lock = self.rotation.lock(&account.id).await?;
         let deadline = Instant::now() + self.rotation.deadline();
         // Dropping this half-way is safe: an unsaved token leaves memory only once stored.
@@ -173,7 +180,7 @@ impl Broker {
                     description.unwrap_or_else(|| "the provider answered invalid_grant".into());
                 return Err(self.mark_reauth(account, &why));
             }
-            Err(e) => return Err(client_error(provider, &client, e)),
+            Err(e) => return Err(client_error(&provider, &client, e)),
         };
         if let (Some(rotated), Some(e)) = (response.unsaved, response.keyring_error) {
             tracing::warn!(account = %account.id, error = %e, "could not store the rotated refresh token; keeping it in memory");
@@ -240,6 +247,15 @@ impl Broker {
         }
         self.cache.forget_account(&account.id);
         tracing::warn!(account = %account.id, why, "re-authentication needed");
+        let none = ScopeSet::default();
+        let row = NewActivity::now(
+            ActivityEvent::ReauthNeeded,
+            None,
+            Some(&account.id),
+            &none,
+            why.into(),
+        );
+        self.recorder.activity_soon(row);
         self.events.emit(BrokerEvent::ReauthRequired {
             account: account.id.clone(),
             provider: account.provider.clone(),
@@ -255,6 +271,11 @@ impl Broker {
             why: why.into(),
         }
     }
+}
+
+/// Why an account cannot refresh at its provider's issuer now (see `reload.rs`).
+pub(crate) fn issuer_moved(now: &str, signed_in_at: &str) -> String {
+    format!("it signed in at {signed_in_at}, and the config now names {now} for its provider")
 }
 
 fn result(account: &str, t: CachedToken) -> TokenResult {

@@ -133,7 +133,8 @@ async fn a_hung_keyring_fails_the_refresh_by_the_deadline_releases_the_lock_and_
     );
     let config = Config::parse(&text, Path::new("test.toml")).unwrap();
     let db = Db::open_in_memory().unwrap();
-    let account = account("p");
+    // Signed in at this provider's issuer (a refresh goes nowhere else).
+    let account = AccountInfo { issuer: base.clone(), ..account("p") };
     db.upsert_account(&account).unwrap();
     let store = Arc::new(HangingStore::default());
     store.inner.set(&account.id, &Secret::new("RT-1")).unwrap();

@@ -15,11 +15,13 @@ use url::{Host, Url};
 
 use crate::{ScopeSet, Secret};
 
+mod endpoints;
 mod git;
 pub mod presets;
 
 pub use git::GitHosting;
 
+pub use endpoints::{EndpointOverrides, ManualEndpoints};
 pub use presets::{ConsentPrompt, Preset, Quirks};
 
 const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
@@ -37,7 +39,7 @@ scopes = ["openid", "email", "profile", "offline_access"]
 "#;
 
 /// Proactive refresh (see `broker/refresher.rs`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefreshPolicy {
     pub enabled: bool,
     /// Refresh at this fraction of the token's lifetime (0.5–0.95).
@@ -107,10 +109,18 @@ pub struct ProviderConfig {
     /// other secret lives in the keyring only (see [`ProviderConfig::secret_placement`]).
     pub client_secret: Option<Secret>,
     pub scopes: ScopeSet,
+    /// The line of `scopes` in the config file, for errors about one of them; `None` when
+    /// the preset supplies them.
+    pub scopes_line: Option<usize>,
     /// `Some` when the file (or the preset) names the endpoints: no discovery request is made.
     pub endpoints: Option<ManualEndpoints>,
+    /// Endpoints set next to `issuer`: they win over (or fill in) the discovered ones.
+    pub endpoint_overrides: EndpointOverrides,
     /// Whether a refresh may ask for a subset of the granted scopes (`scope=` on refresh).
     pub allow_scope_narrowing: bool,
+    /// `redirect_port = N`: the sign-in's loopback listener uses this port, for providers
+    /// that compare redirect URIs exactly (no RFC 8252 §7.3 port matching); else any free one.
+    pub redirect_port: Option<u16>,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
     /// `git_hosts` / `git_username` (defaulted by the preset): `sesame git-credential`.
@@ -135,16 +145,6 @@ impl Grant {
             Grant::ClientCredentials => sesame_ipc::protocol::GRANT_CLIENT_CREDENTIALS,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManualEndpoints {
-    pub authorization_endpoint: Url,
-    pub token_endpoint: Url,
-    pub revocation_endpoint: Option<Url>,
-    pub userinfo_endpoint: Option<Url>,
-    /// RFC 8628; without it `sesame login --device` is refused for this provider.
-    pub device_authorization_endpoint: Option<Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,7 @@ impl Config {
     pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: parse_error_message(text, &e),
         })?;
         let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
             path: origin.to_owned(),
@@ -233,7 +233,9 @@ impl Config {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for p in raw.provider {
             let id_span = p.id.span();
-            let provider = validate_provider(p, &invalid)?;
+            let scopes_line = p.scopes.as_ref().map(|s| line_of(text, s.span().start));
+            let mut provider = validate_provider(p, &invalid)?;
+            provider.scopes_line = scopes_line;
             let line = line_of(text, id_span.start);
             if let Some(first) = seen.insert(provider.id.clone(), line) {
                 return Err(invalid(
@@ -302,6 +304,22 @@ impl ProviderConfig {
             (_, Preset::Github) => "GitHub's token endpoint refuses a code exchange without it, even with PKCE; generate one on your OAuth App's (or GitHub App's) settings page",
             _ => "copy it from the provider's app registration",
         }
+    }
+}
+
+/// toml's error without the source line it quotes: that line may hold a `client_secret`,
+/// and the message goes to logs, replies and the app. Where (line, column) and what is wrong
+/// are enough to find it.
+fn parse_error_message(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("TOML parse error at line {line}, column {column}: {what}")
+        }
+        None => format!("TOML parse error: {what}"),
     }
 }
 
@@ -374,6 +392,7 @@ struct RawProvider {
     allow_scope_narrowing: Option<bool>,
     git_hosts: Option<Spanned<Vec<String>>>,
     git_username: Option<Spanned<String>>,
+    redirect_port: Option<Spanned<i64>>,
 }
 
 /// Why `client_secret` may not be in this provider's table, if it may not. Confidential
@@ -519,31 +538,44 @@ fn validate_provider(
         .check_scopes(&scopes)
         .map_err(|e| invalid(scopes_span.clone(), format!("provider `{id}`: {e}")))?;
 
-    let endpoints = match (&fixed, &p.authorization_endpoint, &p.token_endpoint) {
-        (Some(f), _, _) => f.endpoints.clone(),
-        (None, Some(a), Some(t)) => Some(ManualEndpoints {
-            authorization_endpoint: url_field("authorization_endpoint", a)?,
-            token_endpoint: url_field("token_endpoint", t)?,
-            revocation_endpoint: p.revocation_endpoint.as_ref().map(|v| url_field("revocation_endpoint", v)).transpose()?,
-            userinfo_endpoint: p.userinfo_endpoint.as_ref().map(|v| url_field("userinfo_endpoint", v)).transpose()?,
-            device_authorization_endpoint: p.device_authorization_endpoint.as_ref().map(|v| url_field("device_authorization_endpoint", v)).transpose()?,
-        }),
-        (None, Some(a), None) => return Err(invalid(a.span(), format!(
-            "provider `{id}`: authorization_endpoint is set but token_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, None, Some(t)) => return Err(invalid(t.span(), format!(
-            "provider `{id}`: token_endpoint is set but authorization_endpoint is not; set both (no discovery) or neither (discovery from the issuer)"))),
-        (None, None, None) => {
-            // Without the two main endpoints Sesame discovers everything; a lone optional
-            // endpoint would be silently ignored, so say so instead.
-            let optional = [("revocation_endpoint", &p.revocation_endpoint), ("userinfo_endpoint", &p.userinfo_endpoint), ("device_authorization_endpoint", &p.device_authorization_endpoint)];
-            for (field, v) in optional {
-                if let Some(v) = v {
-                    return Err(invalid(v.span(), format!(
-                        "provider `{id}`: {field} only applies together with authorization_endpoint and token_endpoint; add those two or remove {field} (discovery finds it)")));
-                }
-            }
-            None
-        }
+    let url_of =
+        |field: &str, value: &Option<Spanned<String>>| -> Result<Option<Url>, ConfigError> {
+            value.as_ref().map(|v| url_field(field, v)).transpose()
+        };
+    let named = EndpointOverrides {
+        authorization_endpoint: url_of("authorization_endpoint", &p.authorization_endpoint)?,
+        token_endpoint: url_of("token_endpoint", &p.token_endpoint)?,
+        revocation_endpoint: url_of("revocation_endpoint", &p.revocation_endpoint)?,
+        userinfo_endpoint: url_of("userinfo_endpoint", &p.userinfo_endpoint)?,
+        device_authorization_endpoint: url_of(
+            "device_authorization_endpoint",
+            &p.device_authorization_endpoint,
+        )?,
+    };
+    // Both main endpoints named: no discovery at all. Fewer: discovery, and what the file
+    // names wins over what the documents say.
+    let (endpoints, endpoint_overrides) = match (&fixed, named) {
+        (Some(f), _) => (f.endpoints.clone(), EndpointOverrides::default()),
+        (
+            None,
+            EndpointOverrides {
+                authorization_endpoint: Some(a),
+                token_endpoint: Some(t),
+                revocation_endpoint,
+                userinfo_endpoint,
+                device_authorization_endpoint,
+            },
+        ) => (
+            Some(ManualEndpoints {
+                authorization_endpoint: a,
+                token_endpoint: t,
+                revocation_endpoint,
+                userinfo_endpoint,
+                device_authorization_endpoint,
+            }),
+            EndpointOverrides::default(),
+        ),
+        (None, overrides) => (None, overrides),
     };
 
     let git_span = p.git_hosts.as_ref().map_or(p.id.span(), Spanned::span);
@@ -555,6 +587,12 @@ fn validate_provider(
         p.git_username.as_ref().map(|u| u.get_ref().as_str()),
     )
     .map_err(|e| invalid(git_span, e))?;
+    let redirect_port = match &p.redirect_port {
+        None => None,
+        Some(v) => Some(u16::try_from(*v.get_ref()).ok().filter(|&port| port != 0).ok_or_else(|| {
+            invalid(v.span(), format!("provider `{id}`: redirect_port must be a port number from 1 to 65535 (the one in the redirect URI registered at the provider, http://127.0.0.1:PORT/callback), got {}", v.get_ref()))
+        })?),
+    };
     let (default_narrowing, quirks) = match fixed {
         Some(f) => (f.allow_scope_narrowing, f.quirks),
         None => (true, Quirks::default()),
@@ -567,8 +605,11 @@ fn validate_provider(
         grant,
         client_secret,
         scopes,
+        scopes_line: None,
         endpoints,
+        endpoint_overrides,
         allow_scope_narrowing: p.allow_scope_narrowing.unwrap_or(default_narrowing),
+        redirect_port,
         quirks,
         git,
     })

@@ -188,17 +188,23 @@ fn confidential_client_secrets_are_refused_in_the_file() {
     );
 }
 
+/// Endpoints named next to `issuer` (not both main ones) are overrides: discovery still
+/// runs and they win over it (oauth/metadata_tests.rs).
 #[test]
-fn half_manual_endpoints_are_refused() {
-    let e = err(&provider("authorization_endpoint = \"https://idp.example/a\"\n"));
-    assert!(e.contains("line 6") && e.contains("token_endpoint"), "{e}");
-    let e = err(&provider("revocation_endpoint = \"https://idp.example/r\"\n"));
-    assert!(e.contains("line 6") && e.contains("revocation_endpoint"), "{e}");
-    let e = err(&provider("device_authorization_endpoint = \"https://idp.example/d\"\n"));
-    assert!(
-        e.contains("line 6") && e.contains("device_authorization_endpoint only applies"),
-        "{e}"
+fn endpoints_next_to_the_issuer_are_overrides() {
+    let c = parse(&provider("revocation_endpoint = \"https://idp.example/r\"\n")).unwrap();
+    let p = &c.providers[0];
+    assert!(p.endpoints.is_none(), "still discovered");
+    assert_eq!(
+        p.endpoint_overrides.revocation_endpoint.as_ref().unwrap().as_str(),
+        "https://idp.example/r"
     );
+    let c = parse(&provider("authorization_endpoint = \"https://idp.example/a\"\n")).unwrap();
+    assert!(c.providers[0].endpoints.is_none());
+    assert!(c.providers[0].endpoint_overrides.authorization_endpoint.is_some());
+    // A bad URL is still refused, with its line.
+    let e = err(&provider("device_authorization_endpoint = \"http://idp.example/d\"\n"));
+    assert!(e.contains("line 6") && e.contains("must use https"), "{e}");
 }
 
 #[test]
@@ -246,4 +252,15 @@ fn issuer_string_keeps_paths() {
 fn demo_flag_defaults_to_off() {
     assert!(!parse("").unwrap().demo);
     assert!(parse("demo = true\n").unwrap().demo);
+}
+
+#[test]
+fn redirect_port_pins_the_loopback_port() {
+    let c = parse(&provider("redirect_port = 8912\n")).unwrap();
+    assert_eq!(c.providers[0].redirect_port, Some(8912));
+    assert_eq!(parse(&provider("")).unwrap().providers[0].redirect_port, None);
+    for bad in ["0", "65536", "-1"] {
+        let e = err(&provider(&format!("redirect_port = {bad}\n")));
+        assert!(e.contains("line 6") && e.contains("redirect_port must be a port number"), "{e}");
+    }
 }

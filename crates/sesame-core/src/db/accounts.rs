@@ -94,7 +94,9 @@ fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountInfo> {
 
 fn status_str(s: AccountStatus) -> &'static str {
     match s {
-        AccountStatus::Active => "active",
+        // Shown when the provider left the config, never a stored state (the mirror never
+        // holds it); should one reach here, the row keeps the state it can mean.
+        AccountStatus::Active | AccountStatus::ProviderRemoved => "active",
         AccountStatus::ReauthRequired => "reauth_required",
     }
 }

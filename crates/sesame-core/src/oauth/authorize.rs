@@ -17,6 +17,22 @@ pub struct AuthorizationOptions {
     pub has_refresh_token: bool,
 }
 
+/// The configured scopes the provider does not list in its `scopes_supported`; none when
+/// it publishes no list (then only the provider can judge). Checked before the browser
+/// opens: a provider's `invalid_scope` redirect may not even be acceptable (DOT's has no
+/// `iss`), and a named scope and config line beat either.
+pub fn scopes_not_offered(meta: &ProviderMetadata, provider: &ProviderConfig) -> Vec<String> {
+    if meta.scopes_supported.is_empty() {
+        return Vec::new();
+    }
+    provider
+        .scopes
+        .iter()
+        .filter(|s| !meta.scopes_supported.iter().any(|offered| offered == s))
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn authorization_url(
     meta: &ProviderMetadata,
     provider: &ProviderConfig,
@@ -91,6 +107,7 @@ mod tests {
             iss_parameter_supported: false,
             code_challenge_methods: vec![],
             grant_types: vec![],
+            scopes_supported: vec![],
         }
     }
 
@@ -183,5 +200,24 @@ mod tests {
     fn plain_oidc_ignores_has_refresh_token() {
         let p = provider(&["openid", "offline_access"]);
         assert_eq!(url_with(&p, true)["prompt"], "consent");
+    }
+
+    /// django-oauth-toolkit lists its scopes and has no `offline_access` (it issues refresh
+    /// tokens anyway): the README's example scopes name one it lacks.
+    #[test]
+    fn dot_has_no_offline_access() {
+        let p = provider(&["openid", "email", "offline_access", "api:read"]);
+        assert_eq!(p.scopes_line, Some(5), "the line of `scopes` in the file");
+        let mut m = meta("https://idp.example/o/authorize/");
+        assert!(scopes_not_offered(&m, &p).is_empty(), "no list published: the provider judges");
+        m.scopes_supported =
+            ["openid", "email", "profile", "api:read", "api:write"].map(str::to_owned).to_vec();
+        assert_eq!(scopes_not_offered(&m, &p), ["offline_access"]);
+        let e = crate::broker::check_scopes_offered(&m, &p).unwrap_err().to_string();
+        assert!(
+            e.contains("does not offer scope `offline_access` (it offers: openid, email, profile, api:read, api:write)")
+                && e.contains("`scopes` (line 5)"),
+            "{e}"
+        );
     }
 }

@@ -333,6 +333,7 @@ fn meta(endpoint: &Url, device: Option<&Url>) -> ProviderMetadata {
         iss_parameter_supported: false,
         code_challenge_methods: vec![],
         grant_types: vec![],
+        scopes_supported: vec![],
     }
 }
 

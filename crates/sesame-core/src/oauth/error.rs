@@ -39,8 +39,11 @@ pub enum OAuthError {
     #[error("the sign-in redirect came from issuer `{got}` instead of `{expected}` (possible mix-up attack); start the sign-in again and check the provider's issuer in the config")]
     IssuerMismatch { expected: String, got: String },
 
-    #[error("the sign-in redirect lacks the `iss` parameter although the provider promises to send it (RFC 9207); start the sign-in again")]
-    MissingIssuer,
+    /// `provider_said`: the redirect's own `error` (and `error_description`), kept so the
+    /// user sees the provider's words although the redirect itself is refused (DOT sends
+    /// its error redirects without `iss`).
+    #[error("{}the sign-in redirect lacks the `iss` parameter although the provider promises to send it (RFC 9207), so Sesame cannot tell it came from the provider and refused it; {}", said(provider_said), next_after_missing_iss(provider_said))]
+    MissingIssuer { provider_said: Option<String> },
 
     #[error("the sign-in timed out before the browser came back; start it again and finish it in the browser sooner")]
     Timeout,
@@ -81,7 +84,7 @@ impl OAuthError {
             OAuthError::AccessDenied { .. } => ErrorKind::AccessDenied,
             OAuthError::StateMismatch
             | OAuthError::IssuerMismatch { .. }
-            | OAuthError::MissingIssuer
+            | OAuthError::MissingIssuer { .. }
             | OAuthError::BadIdToken(_)
             | OAuthError::BadResponse(_)
             | OAuthError::DeviceCodeRejected { .. } => ErrorKind::LoginFailed,
@@ -113,6 +116,20 @@ fn wait(retry_after: &Option<std::time::Duration>) -> String {
     match retry_after {
         Some(d) => format!(", asking for {} s of quiet", d.as_secs()),
         None => String::new(),
+    }
+}
+
+fn said(provider_said: &Option<String>) -> String {
+    match provider_said {
+        Some(words) => format!("the provider answered the sign-in with an error ({words}), but "),
+        None => String::new(),
+    }
+}
+
+fn next_after_missing_iss(provider_said: &Option<String>) -> &'static str {
+    match provider_said {
+        Some(_) => "if that error is right, fix its cause (often the provider's `scopes` in the config) and sign in again",
+        None => "start the sign-in again",
     }
 }
 

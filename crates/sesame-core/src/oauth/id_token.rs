@@ -22,6 +22,23 @@ pub struct Identity {
     pub name: Option<String>,
 }
 
+impl Identity {
+    /// No e-mail or no name: worth asking userinfo (for display only).
+    pub fn lacks_display(&self) -> bool {
+        self.email.is_none() || self.name.is_none()
+    }
+
+    /// Fills what this identity lacks from the userinfo answer about the same subject;
+    /// an answer about anyone else adds nothing.
+    pub fn fill_from(&mut self, userinfo: Identity) {
+        if userinfo.subject != self.subject {
+            return;
+        }
+        self.email = self.email.take().or(userinfo.email);
+        self.name = self.name.take().or(userinfo.name);
+    }
+}
+
 /// Reads and checks the claims of an ID token straight from the token endpoint.
 ///
 /// The signature is not verified, on purpose: OIDC Core §3.1.3.7 (item 6) allows a
@@ -303,5 +320,37 @@ mod tests {
             identity_from_userinfo(&json!({"id": 42, "login": "octo", "email": null})).unwrap();
         assert_eq!((gh.subject.as_str(), gh.email, gh.name.as_deref()), ("42", None, Some("octo")));
         assert!(identity_from_userinfo(&json!({"email": "x"})).is_err());
+    }
+
+    /// django-oauth-toolkit's default ID token (recorded shape): `sub` (the database id)
+    /// and the protocol claims, nothing to show; its userinfo, in a deployment that adds
+    /// claims there, has the e-mail and name.
+    #[test]
+    fn dot_identity_comes_from_userinfo() {
+        let claims = json!({"aud": "cid", "iat": NOW, "at_hash": "x", "sub": "1", "iss": ISS, "exp": NOW + 300, "auth_time": NOW, "jti": "j", "nonce": "N"});
+        let mut who = check(claims).unwrap();
+        assert!(who.lacks_display() && who.email.is_none() && who.name.is_none());
+        let userinfo = json!({"sub": "1", "email": "alice@example.test", "email_verified": true, "name": "Alice"});
+        who.fill_from(identity_from_userinfo(&userinfo).unwrap());
+        assert_eq!(
+            (who.email.as_deref(), who.name.as_deref()),
+            (Some("alice@example.test"), Some("Alice"))
+        );
+        assert!(!who.lacks_display());
+        // The ID token's own claims win; another subject's answer adds nothing.
+        let mut who = check(good()).unwrap();
+        who.name = Some("From token".into());
+        who.email = None;
+        who.fill_from(
+            identity_from_userinfo(&json!({"sub": "u-1", "name": "Other", "email": "e@x"}))
+                .unwrap(),
+        );
+        assert_eq!((who.email.as_deref(), who.name.as_deref()), (Some("e@x"), Some("From token")));
+        let mut who = check(good()).unwrap();
+        who.email = None;
+        who.fill_from(
+            identity_from_userinfo(&json!({"sub": "someone-else", "email": "e@x"})).unwrap(),
+        );
+        assert_eq!(who.email, None);
     }
 }

@@ -95,7 +95,7 @@ async fn idp_full_flow() {
     assert!(meta.iss_parameter_supported);
     let client = OAuthClient::public(&provider.client_id);
 
-    let listener = LoopbackListener::bind().unwrap();
+    let listener = LoopbackListener::bind(0).unwrap();
     let redirect_uri = listener.redirect_uri();
     let pkce = Pkce::new();
     let (state, nonce) = (random_token(), random_token());

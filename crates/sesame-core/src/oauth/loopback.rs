@@ -25,6 +25,7 @@ use super::error::{clean_provider_text, OAuthError};
 use super::issuer::response_issuer_matches;
 use super::pkce::constant_time_eq;
 use crate::Secret;
+pub use owner::port_holder;
 use owner::Owner;
 
 pub const CALLBACK_PATH: &str = "/callback";
@@ -134,10 +135,11 @@ pub struct WaitError {
 }
 
 impl LoopbackListener {
-    /// Binds 127.0.0.1 on a free port. Never 0.0.0.0 (other machines could deliver a
-    /// code) and never `localhost` (it may resolve to ::1 or elsewhere).
-    pub fn bind() -> io::Result<LoopbackListener> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    /// Binds 127.0.0.1:`port` (`redirect_port`), or a free port for 0. Never 0.0.0.0
+    /// (other machines could deliver a code) and never `localhost` (it may resolve to ::1
+    /// or elsewhere).
+    pub fn bind(port: u16) -> io::Result<LoopbackListener> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         Ok(LoopbackListener { listener, addr })
@@ -424,7 +426,21 @@ fn decide(url: &Url, expect: &CallbackExpectations) -> Result<Callback, OAuthErr
                 got: clean_provider_text(iss),
             })
         }
-        None if expect.iss_required => return Err(OAuthError::MissingIssuer),
+        // Still refused: a forged redirect may carry any words. But they are the only
+        // clue the user has to a provider's real error (DOT omits `iss` on errors).
+        None if expect.iss_required => {
+            let provider_said = params.get("error").map(|error| {
+                let description = params
+                    .get("error_description")
+                    .map(|d| clean_provider_text(d))
+                    .filter(|d| !d.is_empty());
+                match description {
+                    Some(d) => format!("{}: {d}", clean_provider_text(error)),
+                    None => clean_provider_text(error),
+                }
+            });
+            return Err(OAuthError::MissingIssuer { provider_said });
+        }
         _ => {}
     }
     if let Some(error) = params.get("error") {

@@ -202,6 +202,38 @@ pub(super) fn parse_diag_answer(answer: &[u8], peer: SocketAddr, local: SocketAd
     found().map_or(Owner::Unknown, Owner::Uid)
 }
 
+/// Who holds a listening socket on `port`, for the error when a pinned redirect port is
+/// busy: the socket's inode from `/proc/net/tcp{,6}`, then the process with a descriptor
+/// on it (`` `socat` (pid 12) ``); only its uid when that process cannot be inspected (another
+/// user's). `None` when the kernel's tables name no such socket.
+pub fn port_holder(port: u16) -> Option<String> {
+    let row = TABLES.iter().find_map(|table| {
+        let file = std::fs::File::open(table).ok()?;
+        BufReader::new(file).lines().map_while(Result::ok).skip(1).find_map(|line| {
+            let row = Row::parse(&line)?;
+            // A listener's remote address is all zeros.
+            (row.local.port() == port && row.remote.port() == 0 && row.inode != 0).then_some(row)
+        })
+    })?;
+    let target = format!("socket:[{}]", row.inode);
+    for process in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = process.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else { continue };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()))
+        {
+            let comm = std::fs::read_to_string(process.path().join("comm")).unwrap_or_default();
+            // The process names itself: no control characters into our messages.
+            let name: String = comm.trim().chars().filter(|c| !c.is_control()).collect();
+            return Some(format!("`{name}` (pid {pid})"));
+        }
+    }
+    Some(format!("a program of uid {} that Sesame may not inspect", row.uid))
+}
+
 /// The broker's own uid, which a callback's socket must have.
 pub fn own_uid() -> u32 {
     // SAFETY: geteuid cannot fail and touches no memory of ours.

@@ -14,7 +14,7 @@ fn start(
     expectations: CallbackExpectations,
     deadline: Duration,
 ) -> (u16, CancellationToken, tokio::task::JoinHandle<Outcome>) {
-    let listener = LoopbackListener::bind().unwrap();
+    let listener = LoopbackListener::bind(0).unwrap();
     let port = listener.port();
     assert_eq!(listener.redirect_uri(), format!("http://127.0.0.1:{port}/callback"));
     let cancel = CancellationToken::new();
@@ -301,7 +301,32 @@ async fn iss_mismatch() {
 #[tokio::test]
 async fn missing_iss_when_required() {
     let (err, _) = expect_err("/callback?code=C&state=STATE-1", true).await;
-    assert!(matches!(err, OAuthError::MissingIssuer), "{err}");
+    assert!(matches!(err, OAuthError::MissingIssuer { provider_said: None }), "{err}");
+}
+
+/// django-oauth-toolkit's error redirect (recorded shape): `error`, no `iss` although its
+/// metadata promises it. Still refused, but the provider's words reach the user.
+#[tokio::test]
+async fn dot_error_redirect_without_iss_keeps_the_providers_words() {
+    let (err, page) = expect_err(
+        "/callback?error=invalid_scope&error_description=Unknown%20scope%0Aoffline_access&state=STATE-1",
+        true,
+    )
+    .await;
+    assert!(
+        matches!(&err, OAuthError::MissingIssuer { provider_said: Some(w) } if w == "invalid_scope: Unknown scope offline_access"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("(invalid_scope: Unknown scope offline_access)"), "{text}");
+    assert!(text.contains("lacks the `iss` parameter") && text.contains("`scopes`"), "{text}");
+    assert!(page.contains("invalid_scope"), "the browser page says it too: {page}");
+    // Without a description, the error alone.
+    let (err, _) = expect_err("/callback?error=invalid_scope&state=STATE-1", true).await;
+    assert!(
+        matches!(&err, OAuthError::MissingIssuer { provider_said: Some(w) } if w == "invalid_scope"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -476,4 +501,17 @@ async fn loopback_figures() {
             if ok { "" } else { " (failed)" }
         );
     }
+}
+
+/// A pinned port that another program listens on: the error can name that program.
+#[test]
+fn the_holder_of_a_busy_port_is_named() {
+    let held = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = held.local_addr().unwrap().port();
+    let e = LoopbackListener::bind(port).err().expect("the port is taken");
+    assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+    let holder = super::port_holder(port).expect("the kernel's tables name the listener");
+    assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+    drop(held);
+    assert!(LoopbackListener::bind(port).is_ok(), "free again");
 }

@@ -1,5 +1,7 @@
-//! Provider metadata: from the config's manual endpoints, or discovered (OpenID Connect
-//! Discovery 1.0, falling back to RFC 8414).
+//! Provider metadata: from the config's manual endpoints, or discovered: OpenID Connect
+//! Discovery 1.0 and RFC 8414 both, merged (a provider may publish an endpoint in one
+//! only: django-oauth-toolkit's revocation endpoint is in its RFC 8414 document alone),
+//! then the endpoints the config names next to `issuer` on top.
 
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
@@ -29,6 +31,9 @@ pub struct ProviderMetadata {
     pub code_challenge_methods: Vec<String>,
     /// Empty when the provider does not say.
     pub grant_types: Vec<String>,
+    /// `scopes_supported`; empty when the provider does not say (then any scope may be
+    /// asked for and the provider judges).
+    pub scopes_supported: Vec<String>,
 }
 
 impl ProviderMetadata {
@@ -45,6 +50,7 @@ impl ProviderMetadata {
             iss_parameter_supported: false,
             code_challenge_methods: vec![],
             grant_types: vec![],
+            scopes_supported: vec![],
         }
     }
 
@@ -65,6 +71,7 @@ impl ProviderMetadata {
             iss_parameter_supported: false,
             code_challenge_methods: Vec::new(),
             grant_types: Vec::new(),
+            scopes_supported: Vec::new(),
         })
     }
 }
@@ -77,22 +84,49 @@ pub async fn discover(
         return Ok(meta);
     }
     let oidc = oidc_discovery_url(&provider.issuer);
-    let (source, doc) = match fetch(http, &oidc).await? {
-        Some(doc) => (oidc, doc),
-        None => {
-            let rfc8414 = rfc8414_url(&provider.issuer);
-            match fetch(http, &rfc8414).await? {
-                Some(doc) => (rfc8414, doc),
-                None => {
-                    return Err(OAuthError::BadMetadata(format!(
-                        "provider `{}` has no discovery document at {oidc} nor at {rfc8414} (HTTP 404); check its issuer, or set authorization_endpoint and token_endpoint in the config",
-                        provider.id
-                    )))
-                }
-            }
+    let rfc8414 = rfc8414_url(&provider.issuer);
+    let first = fetch(http, &oidc).await?;
+    let second = fetch(http, &rfc8414).await;
+    let (source, doc) = match (first, second) {
+        (Some(doc), Ok(Some(other))) => (oidc, doc.merged_with(other, provider, &rfc8414)),
+        (Some(doc), Ok(None)) => (oidc, doc),
+        (Some(doc), Err(e)) => {
+            // The OIDC document is complete by itself; the other one only fills gaps.
+            tracing::warn!(provider = %provider.id, error = %e, "ignoring the provider's RFC 8414 metadata");
+            (oidc, doc)
         }
+        (None, second) => match second? {
+            Some(doc) => (rfc8414, doc),
+            None => {
+                return Err(OAuthError::BadMetadata(format!(
+                    "provider `{}` has no discovery document at {oidc} nor at {rfc8414} (HTTP 404); check its issuer, or set authorization_endpoint and token_endpoint in the config",
+                    provider.id
+                )))
+            }
+        },
     };
-    validate(doc, provider, &source)
+    Ok(overridden(validate(doc, provider, &source)?, provider))
+}
+
+/// The endpoints the config names next to `issuer` replace the discovered ones.
+fn overridden(mut meta: ProviderMetadata, provider: &ProviderConfig) -> ProviderMetadata {
+    let o = &provider.endpoint_overrides;
+    if let Some(url) = &o.authorization_endpoint {
+        meta.authorization_endpoint = url.clone();
+    }
+    if let Some(url) = &o.token_endpoint {
+        meta.token_endpoint = url.clone();
+    }
+    for (field, value) in [
+        (&mut meta.revocation_endpoint, &o.revocation_endpoint),
+        (&mut meta.userinfo_endpoint, &o.userinfo_endpoint),
+        (&mut meta.device_authorization_endpoint, &o.device_authorization_endpoint),
+    ] {
+        if value.is_some() {
+            field.clone_from(value);
+        }
+    }
+    meta
 }
 
 /// `{issuer}/.well-known/openid-configuration`, issuer without its trailing slash.
@@ -141,6 +175,46 @@ struct RawMetadata {
     authorization_response_iss_parameter_supported: bool,
     code_challenge_methods_supported: Option<Vec<String>>,
     grant_types_supported: Option<Vec<String>>,
+    scopes_supported: Option<Vec<String>>,
+}
+
+impl RawMetadata {
+    /// This document with the gaps filled from `other` (the provider's RFC 8414 document,
+    /// fetched from `source`): what this one says wins. A document about another issuer
+    /// contributes nothing (the mix-up defence of [`validate`]).
+    fn merged_with(
+        self,
+        other: RawMetadata,
+        provider: &ProviderConfig,
+        source: &Url,
+    ) -> RawMetadata {
+        let about_us =
+            other.issuer.as_deref().is_some_and(|i| discovery_issuer_matches(&provider.issuer, i));
+        if !about_us {
+            tracing::warn!(provider = %provider.id, %source, issuer = ?other.issuer, "ignoring metadata about another issuer");
+            return self;
+        }
+        RawMetadata {
+            issuer: self.issuer,
+            authorization_endpoint: self.authorization_endpoint.or(other.authorization_endpoint),
+            token_endpoint: self.token_endpoint.or(other.token_endpoint),
+            revocation_endpoint: self.revocation_endpoint.or(other.revocation_endpoint),
+            userinfo_endpoint: self.userinfo_endpoint.or(other.userinfo_endpoint),
+            introspection_endpoint: self.introspection_endpoint.or(other.introspection_endpoint),
+            device_authorization_endpoint: self
+                .device_authorization_endpoint
+                .or(other.device_authorization_endpoint),
+            // Either document's promise of `iss` makes a redirect without it a mix-up.
+            authorization_response_iss_parameter_supported: self
+                .authorization_response_iss_parameter_supported
+                || other.authorization_response_iss_parameter_supported,
+            code_challenge_methods_supported: self
+                .code_challenge_methods_supported
+                .or(other.code_challenge_methods_supported),
+            grant_types_supported: self.grant_types_supported.or(other.grant_types_supported),
+            scopes_supported: self.scopes_supported.or(other.scopes_supported),
+        }
+    }
 }
 
 fn validate(
@@ -202,255 +276,11 @@ fn validate(
         iss_parameter_supported: raw.authorization_response_iss_parameter_supported,
         code_challenge_methods,
         grant_types: raw.grant_types_supported.unwrap_or_default(),
+        scopes_supported: raw.scopes_supported.unwrap_or_default(),
         issuer,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
-
-    fn provider(issuer: &str) -> ProviderConfig {
-        let text = format!("[[provider]]\nid = \"p\"\nissuer = \"{issuer}\"\nclient_id = \"c\"\nscopes = [\"openid\"]\n");
-        crate::config::Config::parse(&text, std::path::Path::new("t.toml"))
-            .unwrap()
-            .providers
-            .remove(0)
-    }
-
-    fn preset(text: &str) -> ProviderConfig {
-        crate::config::Config::parse(text, std::path::Path::new("t.toml"))
-            .unwrap()
-            .providers
-            .remove(0)
-    }
-
-    /// The shape of https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration
-    /// (abridged): the issuer is a template, no iss-parameter promise, S256 advertised.
-    const ENTRA_DOC: &str = r#"{"token_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported":["client_secret_post","private_key_jwt","client_secret_basic"],
-        "jwks_uri":"https://login.microsoftonline.com/organizations/discovery/v2.0/keys",
-        "response_modes_supported":["query","fragment","form_post"],"subject_types_supported":["pairwise"],
-        "id_token_signing_alg_values_supported":["RS256"],"response_types_supported":["code","id_token","code id_token","id_token token"],
-        "scopes_supported":["openid","profile","email","offline_access"],"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0",
-        "request_uri_parameter_supported":false,"userinfo_endpoint":"https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
-        "device_authorization_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode",
-        "http_logout_supported":true,"frontchannel_logout_supported":true,
-        "end_session_endpoint":"https://login.microsoftonline.com/organizations/oauth2/v2.0/logout",
-        "claims_supported":["sub","iss","cloud_instance_name","cloud_instance_host_name","cloud_graph_host_name","msgraph_host","aud","exp","iat","auth_time","acr","nonce","preferred_username","name","tid","ver","at_hash","c_hash","email"],
-        "kerberos_endpoint":"https://login.microsoftonline.com/organizations/kerberos","tenant_region_scope":null,
-        "cloud_instance_name":"microsoftonline.com","cloud_graph_host_name":"graph.windows.net","msgraph_host":"graph.microsoft.com","rbac_url":"https://pas.windows.net"}"#;
-
-    #[test]
-    fn entra_multi_tenant_document_is_accepted() {
-        let p = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"organizations\"\nclient_id = \"c\"\n");
-        let source = Url::parse(
-            "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
-        )
-        .unwrap();
-        let meta = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &p, &source).unwrap();
-        assert_eq!(meta.issuer, "https://login.microsoftonline.com/{tenantid}/v2.0");
-        assert!(meta.revocation_endpoint.is_none() && !meta.iss_parameter_supported);
-        assert_eq!(
-            meta.device_authorization_endpoint.as_ref().unwrap().as_str(),
-            "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode"
-        );
-        // The same document under a single-tenant configuration is a mix-up.
-        let single = preset("[[provider]]\nid = \"work\"\npreset = \"microsoft\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\nclient_id = \"c\"\n");
-        let e = validate(serde_json::from_str(ENTRA_DOC).unwrap(), &single, &source).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("is for issuer `https://login.microsoftonline.com/{tenantid}/v2.0`"),
-            "{e}"
-        );
-    }
-
-    /// GitLab's discovery document (doorkeeper-openid_connect) does not list its device
-    /// endpoint; the preset supplies it. An advertised one wins.
-    #[test]
-    fn gitlab_device_endpoint_comes_from_the_preset() {
-        let p = preset("[[provider]]\nid = \"gl\"\npreset = \"gitlab\"\nclient_id = \"c\"\n");
-        let source = Url::parse("https://gitlab.com/.well-known/openid-configuration").unwrap();
-        let doc = r#"{"issuer":"https://gitlab.com","authorization_endpoint":"https://gitlab.com/oauth/authorize","token_endpoint":"https://gitlab.com/oauth/token"}"#;
-        let meta = validate(serde_json::from_str(doc).unwrap(), &p, &source).unwrap();
-        assert_eq!(
-            meta.device_authorization_endpoint.unwrap().as_str(),
-            "https://gitlab.com/oauth/authorize_device"
-        );
-        let doc = doc.replace(
-            "}",
-            r#","device_authorization_endpoint":"https://gitlab.com/oauth/device_new"}"#,
-        );
-        let meta = validate(serde_json::from_str(&doc).unwrap(), &p, &source).unwrap();
-        assert_eq!(
-            meta.device_authorization_endpoint.unwrap().as_str(),
-            "https://gitlab.com/oauth/device_new"
-        );
-    }
-
-    #[tokio::test]
-    async fn github_preset_needs_no_discovery() {
-        let p = preset("[[provider]]\nid = \"gh\"\npreset = \"github\"\nclient_id = \"Ov23li\"\n");
-        let meta = discover(&reqwest::Client::new(), &p).await.unwrap();
-        assert_eq!(meta.token_endpoint.as_str(), "https://github.com/login/oauth/access_token");
-        assert_eq!(meta.userinfo_endpoint.unwrap().as_str(), "https://api.github.com/user");
-        assert!(meta.revocation_endpoint.is_none());
-        assert_eq!(
-            meta.device_authorization_endpoint.unwrap().as_str(),
-            "https://github.com/login/device/code"
-        );
-    }
-
-    /// A tiny HTTP server answering each path from the documents `make` builds from the
-    /// server's own base URL (others get 404). Returns the base URL and the paths asked.
-    async fn server(
-        make: impl Fn(&str) -> Vec<(String, String)>,
-    ) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let docs = make(&base);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 8192];
-                let n = s.read(&mut buf).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-                log.lock().unwrap().push(path.clone());
-                let (status, body) = match docs.iter().find(|(p, _)| *p == path) {
-                    Some((_, body)) => ("200 OK", body.clone()),
-                    None => ("404 Not Found", String::new()),
-                };
-                let resp = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-                let _ = s.write_all(resp.as_bytes()).await;
-            }
-        });
-        (base, seen)
-    }
-
-    fn doc(issuer: &str, extra: &str) -> String {
-        format!(
-            r#"{{"issuer":"{issuer}","authorization_endpoint":"{issuer}/auth","token_endpoint":"{issuer}/token"{extra}}}"#
-        )
-    }
-
-    const OIDC: &str = "/.well-known/openid-configuration";
-
-    #[tokio::test]
-    async fn discovers_openid_configuration() {
-        let extra = r#","authorization_response_iss_parameter_supported":true,"code_challenge_methods_supported":["plain","S256"],"revocation_endpoint":"https://x.example/revoke""#;
-        let (base, seen) = server(|b| vec![(OIDC.into(), doc(b, extra))]).await;
-        let meta = discover(&reqwest::Client::new(), &provider(&base)).await.unwrap();
-        assert_eq!(meta.issuer, base);
-        assert!(meta.iss_parameter_supported);
-        assert_eq!(meta.token_endpoint.as_str(), format!("{base}/token"));
-        assert_eq!(meta.revocation_endpoint.unwrap().as_str(), "https://x.example/revoke");
-        assert_eq!(seen.lock().unwrap().as_slice(), [OIDC]);
-    }
-
-    #[tokio::test]
-    async fn falls_back_to_rfc8414() {
-        let (base, seen) = server(|b| {
-            vec![(
-                "/.well-known/oauth-authorization-server/tenant".into(),
-                doc(&format!("{b}/tenant"), ""),
-            )]
-        })
-        .await;
-        let meta =
-            discover(&reqwest::Client::new(), &provider(&format!("{base}/tenant"))).await.unwrap();
-        assert_eq!(meta.issuer, format!("{base}/tenant"));
-        assert_eq!(
-            seen.lock().unwrap().as_slice(),
-            [
-                "/tenant/.well-known/openid-configuration",
-                "/.well-known/oauth-authorization-server/tenant"
-            ]
-        );
-    }
-
-    #[tokio::test]
-    async fn no_document_says_what_to_do() {
-        let (base, _) = server(|_| vec![]).await;
-        let e = discover(&reqwest::Client::new(), &provider(&base)).await.unwrap_err().to_string();
-        assert!(
-            e.contains("404") && e.contains("authorization_endpoint and token_endpoint"),
-            "{e}"
-        );
-    }
-
-    #[tokio::test]
-    async fn refuses_bad_documents() {
-        type MakeDoc = Box<dyn Fn(&str) -> String>;
-        let cases: Vec<(MakeDoc, &str)> = vec![
-            (Box::new(|_| doc("https://evil.example", "")), "is for issuer `https://evil.example`"),
-            (
-                Box::new(|b| doc(b, r#","code_challenge_methods_supported":["plain"]"#)),
-                "does not support PKCE S256",
-            ),
-            (
-                Box::new(|b| format!(r#"{{"issuer":"{b}","authorization_endpoint":"{b}/auth"}}"#)),
-                "`token_endpoint` field is missing",
-            ),
-            (
-                Box::new(|b| doc(b, r#","userinfo_endpoint":"http://idp.example/userinfo""#)),
-                "`userinfo_endpoint` is `http://idp.example/userinfo`",
-            ),
-            (Box::new(|_| "not json".into()), "not valid metadata JSON"),
-        ];
-        for (make, expected) in cases {
-            let (base, _) = server(|b| vec![(OIDC.into(), make(b))]).await;
-            let e = discover(&reqwest::Client::new(), &provider(&base)).await.unwrap_err();
-            assert!(matches!(e, OAuthError::BadMetadata(_)), "{e}");
-            assert!(e.to_string().contains(expected), "{e}");
-        }
-    }
-
-    #[tokio::test]
-    async fn trailing_slash_is_tolerated() {
-        let (base, _) = server(|b| vec![(OIDC.into(), doc(&format!("{b}/"), ""))]).await;
-        let meta = discover(&reqwest::Client::new(), &provider(&base)).await.unwrap();
-        assert_eq!(meta.issuer, format!("{base}/"));
-    }
-
-    #[tokio::test]
-    async fn manual_endpoints_need_no_request() {
-        let mut p = provider("https://unreachable.invalid");
-        p.endpoints = Some(crate::config::ManualEndpoints {
-            authorization_endpoint: Url::parse("https://unreachable.invalid/authorize").unwrap(),
-            token_endpoint: Url::parse("https://unreachable.invalid/token").unwrap(),
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            device_authorization_endpoint: None,
-        });
-        let meta = discover(&reqwest::Client::new(), &p).await.unwrap();
-        assert_eq!(meta.issuer, "https://unreachable.invalid");
-        assert!(!meta.iss_parameter_supported);
-    }
-
-    #[test]
-    fn well_known_urls() {
-        let u = |s| Url::parse(s).unwrap();
-        assert_eq!(
-            oidc_discovery_url(&u("https://a.example")).as_str(),
-            "https://a.example/.well-known/openid-configuration"
-        );
-        assert_eq!(
-            oidc_discovery_url(&u("https://a.example/realms/x/")).as_str(),
-            "https://a.example/realms/x/.well-known/openid-configuration"
-        );
-        assert_eq!(
-            rfc8414_url(&u("https://a.example")).as_str(),
-            "https://a.example/.well-known/oauth-authorization-server"
-        );
-        assert_eq!(
-            rfc8414_url(&u("https://a.example/t1")).as_str(),
-            "https://a.example/.well-known/oauth-authorization-server/t1"
-        );
-    }
-}
+#[path = "metadata_tests.rs"]
+mod tests;

@@ -15,7 +15,7 @@ mod pkce;
 mod token_endpoint;
 
 pub use crate::config::SecretPlacement;
-pub use authorize::{authorization_url, AuthorizationOptions};
+pub use authorize::{authorization_url, scopes_not_offered, AuthorizationOptions};
 pub use client_auth::OAuthClient;
 pub use device::{
     device_authorization, poll_device_token, poll_until_done, DeviceAuthorization, Polling,
@@ -23,7 +23,7 @@ pub use device::{
 };
 pub use error::OAuthError;
 pub use id_token::{identity_from_id_token, identity_from_userinfo, Identity};
-pub use loopback::{CallbackExpectations, LoopbackListener};
+pub use loopback::{port_holder, CallbackExpectations, LoopbackListener};
 pub use metadata::{discover, ProviderMetadata};
 pub use pkce::{random_token, Pkce};
 pub use token_endpoint::{

@@ -18,6 +18,7 @@ fn meta(endpoint: &Url) -> ProviderMetadata {
         iss_parameter_supported: false,
         code_challenge_methods: vec![],
         grant_types: vec![],
+        scopes_supported: vec![],
     }
 }
 

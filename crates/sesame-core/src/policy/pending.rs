@@ -144,10 +144,17 @@ impl PendingQueue {
     }
 
     /// Answers and removes the question; `None` if it is gone (answered or expired).
+    #[cfg(test)]
     pub fn answer(&self, id: u64, verdict: Verdict) -> Option<PendingInfo> {
+        Some(self.answering(id)?.send(verdict))
+    }
+
+    /// Takes the question out to answer it: nobody else can answer it now, and its waiters
+    /// wake only at [`Answering::send`], so what the answer records (the decision) is
+    /// recorded before what it lets happen (the hand-outs). `None` if it is gone.
+    pub fn answering(&self, id: u64) -> Option<Answering<'_>> {
         let entry = self.take(id)?;
-        let _ = entry.decision.send(Some(verdict));
-        Some(entry.info)
+        Some(Answering { queue: self, entry: Some(entry) })
     }
 
     /// Removes a question whose time is up; `None` if someone else already did.
@@ -204,6 +211,37 @@ impl PendingQueue {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let i = state.entries.iter().position(|e| e.info.id == id)?;
         Some(state.entries.remove(i))
+    }
+}
+
+/// A question being answered ([`PendingQueue::answering`]). Dropped without an answer (the
+/// answering call was cancelled), the question goes back to the queue, still waiting.
+pub struct Answering<'a> {
+    queue: &'a PendingQueue,
+    entry: Option<Entry>,
+}
+
+impl Answering<'_> {
+    pub fn info(&self) -> &PendingInfo {
+        // Some until `send` or drop take it.
+        &self.entry.as_ref().expect("an unanswered question").info
+    }
+
+    /// Wakes the waiters with `verdict`.
+    pub fn send(mut self, verdict: Verdict) -> PendingInfo {
+        let entry = self.entry.take().expect("an unanswered question");
+        let _ = entry.decision.send(Some(verdict));
+        entry.info
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            let mut state = self.queue.state.lock().unwrap_or_else(|p| p.into_inner());
+            let at = state.entries.partition_point(|e| e.info.id < entry.info.id);
+            state.entries.insert(at, entry);
+        }
     }
 }
 
@@ -284,6 +322,28 @@ mod tests {
         assert!(q.answer(1, Verdict::Denied).is_none(), "answered already");
         assert!(q.expire(c.id).is_some());
         assert!(q.list().is_empty());
+    }
+
+    /// An answer under way holds the question (nobody else answers it) and wakes nobody
+    /// until it is sent; dropped unsent, the question is back, in its place.
+    #[tokio::test]
+    async fn an_answer_wakes_the_waiters_only_when_sent() {
+        let q = PendingQueue::default();
+        let s = ScopeSet::from(["email"]);
+        let mut a =
+            q.ask(&caller("/a", 1), about("acc", &s), None, Duration::from_secs(5), 100).unwrap();
+        let b =
+            q.ask(&caller("/b", 2), about("acc", &s), None, Duration::from_secs(5), 100).unwrap();
+        let answering = q.answering(a.id).unwrap();
+        assert!(q.answering(a.id).is_none() && q.get(a.id).is_none(), "taken out");
+        assert!(a.decision.borrow().is_none(), "nobody woken yet");
+        drop(answering);
+        assert_eq!(q.list().iter().map(|p| p.id).collect::<Vec<_>>(), [a.id, b.id]);
+        let answering = q.answering(a.id).unwrap();
+        assert_eq!(answering.info().id, a.id);
+        answering.send(yes());
+        assert_eq!(*a.decision.wait_for(|d| d.is_some()).await.unwrap(), Some(yes()));
+        assert!(q.get(a.id).is_none());
     }
 
     /// Two programs at one path with different bytes are asked about apart: an answer is

@@ -73,6 +73,19 @@ impl Recorder {
         let _ = self.tx.send(Record::Activity(row)).await;
     }
 
+    /// [`Recorder::activity`] from code that cannot wait: queued now when there is room
+    /// (so in order with what is queued next), else by a task once there is.
+    pub fn activity_soon(&self, row: NewActivity) {
+        if let Err(mpsc::error::TrySendError::Full(record)) =
+            self.tx.try_send(Record::Activity(row))
+        {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(record).await;
+            });
+        }
+    }
+
     /// Never waits: this is on the warm path of `token.get`.
     pub async fn handed_out(&self, row: NewActivity, grant: Option<i64>) {
         let full = self.tx.try_send(Record::HandOut(row, grant));

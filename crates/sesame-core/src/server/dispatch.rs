@@ -12,6 +12,7 @@ use sesame_ipc::protocol::*;
 use sesame_ipc::{ErrorKind, RpcError};
 
 use crate::broker::Broker;
+use crate::now_unix;
 use crate::policy::{Asker, Caller};
 
 /// Answers `request` of `caller`; `asker` is what a request waiting for the user watches
@@ -153,6 +154,14 @@ async fn call(
             params::<m::EventsSubscribe>(p)?;
             reply::<m::EventsSubscribe>(Empty {})
         }
+        MethodId::ConfigReload => {
+            params::<m::ConfigReload>(p)?;
+            reply::<m::ConfigReload>(broker.reload_config().await?)
+        }
+        MethodId::BrokerStatus => {
+            params::<m::BrokerStatus>(p)?;
+            reply::<m::BrokerStatus>(broker.status(now_unix()))
+        }
     }
 }
 
@@ -194,6 +203,8 @@ pub(crate) fn decode_params(method: MethodId, p: &Value) -> Result<Value, RpcErr
         MethodId::GrantsRevoke => again::<m::GrantsRevoke>(p),
         MethodId::ActivityList => again::<m::ActivityList>(p),
         MethodId::EventsSubscribe => again::<m::EventsSubscribe>(p),
+        MethodId::ConfigReload => again::<m::ConfigReload>(p),
+        MethodId::BrokerStatus => again::<m::BrokerStatus>(p),
     }
 }
 

@@ -2,13 +2,14 @@
 //! each to [`connection`]; [`admission`] decides who may keep one (the caps that stop a
 //! program from hoarding them); [`dispatch`] maps a request to a broker call; [`socket`]
 //! owns the socket file and its 0700 directory; [`peer`] asks the kernel who is on the
-//! other end.
+//! other end; [`systemd`] takes a socket systemd bound (socket activation) and says ready.
 
 mod admission;
 mod connection;
 mod dispatch;
 mod peer;
 pub(crate) mod socket;
+pub mod systemd;
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use dispatch::decode_params;

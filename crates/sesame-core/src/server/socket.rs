@@ -69,6 +69,16 @@ pub fn bind(path: &Path) -> Result<(UnixListener, SocketGuard), SocketError> {
     Ok((listener, SocketGuard { path: path.to_owned() }))
 }
 
+/// Serves a socket bound by someone else (systemd), already checked.
+pub fn adopt(
+    path: &Path,
+    listener: std::os::unix::net::UnixListener,
+) -> Result<UnixListener, SocketError> {
+    let io = |cause| SocketError::Io { path: path.to_owned(), cause };
+    listener.set_nonblocking(true).map_err(io)?;
+    UnixListener::from_std(listener).map_err(io)
+}
+
 /// Creates `dir` as 0700, or tightens an existing one of ours to 0700.
 fn private_dir(dir: &Path) -> Result<(), SocketError> {
     let io = |cause| SocketError::Io { path: dir.to_owned(), cause };

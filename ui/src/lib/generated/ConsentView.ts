@@ -5,7 +5,12 @@ import type { ScopeWords } from "./ScopeWords";
 /**
  * `consent_current`: the request on screen.
  */
-export type ConsentView = { request: PendingInfo, icon_data_url?: string | null, scopes: Array<ScopeWords>, 
+export type ConsentView = { request: PendingInfo, 
+/**
+ * Who `request.account` is, for people (`AccountInfo::display_name`); absent when the
+ * request names a provider with several accounts (`request.accounts` has their names).
+ */
+account_name?: string | null, icon_data_url?: string | null, scopes: Array<ScopeWords>, 
 /**
  * The buttons stay disabled this long after the window shows a request, so a click or
  * key press meant for another window cannot approve it.

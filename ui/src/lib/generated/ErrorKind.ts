@@ -3,4 +3,4 @@
 /**
  * What went wrong, for programs: every error reply carries one in `error.data.kind`.
  */
-export type ErrorKind = "bad_request" | "frame_too_large" | "method_not_found" | "forbidden" | "consent_denied" | "consent_timeout" | "consent_withdrawn" | "no_such_pending" | "no_such_grant" | "no_such_provider" | "no_such_account" | "ambiguous_account" | "insufficient_scope" | "reauth_required" | "provider_error" | "provider_unreachable" | "keyring_unavailable" | "no_such_login" | "login_failed" | "access_denied" | "login_timeout" | "login_cancelled" | "client_secret_missing" | "busy" | "internal" | "unknown";
+export type ErrorKind = "bad_request" | "frame_too_large" | "method_not_found" | "forbidden" | "consent_denied" | "consent_timeout" | "consent_required" | "consent_withdrawn" | "no_such_pending" | "no_such_grant" | "no_such_provider" | "no_such_account" | "ambiguous_account" | "insufficient_scope" | "reauth_required" | "provider_error" | "provider_unreachable" | "keyring_unavailable" | "no_such_login" | "login_failed" | "access_denied" | "login_timeout" | "login_cancelled" | "client_secret_missing" | "busy" | "config_invalid" | "internal" | "unknown";
