@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package: target/release/bundle/deb/Sesame_<version>_amd64.deb, with
 # /usr/bin/sesame-app (the desktop app, the real identifier) and /usr/bin/sesame (the CLI),
+# /usr/bin/git-credential-sesame (the same CLI under the name git runs for
+# `credential.helper sesame`; a copy: the bundler copies files),
 # the systemd user units (packaging/systemd/), and the CLI's shell completions and manual
 # pages, generated here from its clap definitions (`sesame completions`, `sesame man`).
 # Expects what scripts/run.sh installs (SESAME_GUI=1) and `npm ci` in ui/. Prints the

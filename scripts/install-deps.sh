@@ -21,6 +21,9 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v msmtp >/dev/null || need_apt+=(msmtp)
 command -v socat >/dev/null || need_apt+=(socat)
 command -v perl >/dev/null || need_apt+=(perl)
+# Debian's git (tests/tests/git.rs runs /usr/bin/git and its http-backend on purpose; another
+# git elsewhere on PATH does not count).
+[ -x /usr/bin/git ] && [ -x /usr/lib/git-core/git-http-backend ] || need_apt+=(git)
 # systemd's socket activation (`systemd-socket-activate`) and unit checks (`systemd-analyze`);
 # groff renders the manual pages the .deb check reads.
 command -v systemd-socket-activate >/dev/null || need_apt+=(systemd)
@@ -42,7 +45,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
 if [ -n "${CI:-}" ]; then
-  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 python3-venv gcc libc6-dev bubblewrap msmtp socat perl systemd groff-base curl)
+  need_apt=(gnome-keyring dbus dbus-bin libsecret-tools python3 python3-venv gcc libc6-dev bubblewrap msmtp socat perl systemd groff-base curl git)
   command -v npm >/dev/null || need_apt+=(nodejs npm)
   [ -z "${SESAME_GUI:-}" ] || need_apt+=("${gui_apt[@]}")
   [ "${SESAME_GUI:-}" != test ] || need_apt+=("${gui_test_apt[@]}")

@@ -56,13 +56,16 @@ unset TAURI_CONFIG
 echo "== .deb bundle (release build, the real identifier)"
 deb=$(bash scripts/deb.sh)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
-dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame)$'
+dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame|git-credential-sesame)$'
+dpkg-deb --contents "$deb" | grep -q 'usr/bin/git-credential-sesame$' || { echo "the .deb lacks git-credential-sesame" >&2; exit 1; }
 # The systemd user units, the shell completions and the manual pages (one per command).
 bash scripts/deb-extras.sh list "$deb"
 # The packaged CLI runs from where the package puts it.
 unpacked=$(mktemp -d)
 dpkg-deb -x "$deb" "$unpacked"
 "$unpacked/usr/bin/sesame" --version
+# Under git's name it is `sesame git-credential`.
+"$unpacked/usr/bin/git-credential-sesame" --help | grep -q unconfigure
 bash scripts/deb-extras.sh verify "$unpacked"
 rm -rf "$unpacked"
 echo "built $deb"

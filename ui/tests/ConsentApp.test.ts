@@ -108,6 +108,20 @@ describe('consent window', () => {
     expect(screen.getByTestId('consent-content').textContent).toBe('python3.11-minimal 3.11.2-6 + sha256 bbbbbbbbbbbb…');
   });
 
+  it('shows the repository git named, as the word of the program', async () => {
+    const app = { key: '/usr/lib/git-core/git', name: 'git', exe: '/usr/lib/git-core/git', sandboxed: false };
+    const told_repository = 'https://github.com/me/project.git';
+    render(ConsentApp, { props: { backend: fake({ pending: [pending({ app, told_repository })] }) } });
+    const row = await screen.findByTestId('consent-repository');
+    expect(row.textContent).toMatch(/https:\/\/github\.com\/me\/project\.git.*told by the program/s);
+  });
+
+  it('has no repository row when the program named none', async () => {
+    render(ConsentApp, { props: { backend: fake({ pending: [pending()] }) } });
+    await screen.findByTestId('consent-app-name');
+    expect(screen.queryByTestId('consent-repository')).toBeNull();
+  });
+
   it('has no change notice for a first question', async () => {
     render(ConsentApp, { props: { backend: fake({ pending: [pending()] }) } });
     await screen.findByTestId('consent-app-name');

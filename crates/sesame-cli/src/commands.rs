@@ -22,6 +22,7 @@ pub async fn run(socket: Option<PathBuf>, command: Command) -> anyhow::Result<()
     match command {
         Command::Daemon
         | Command::RotateHelper
+        | Command::GitCredential { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => unreachable!("handled by main"),
         Command::Pending { .. }

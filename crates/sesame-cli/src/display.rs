@@ -79,6 +79,13 @@ pub fn pending_table(pending: &[PendingInfo]) -> String {
             );
         }
     }
+    // What the program says the request is for: its word, not the kernel's.
+    for p in pending {
+        if let Some(repository) = &p.told_repository {
+            notes +=
+                &format!("  {}: for repository {repository} (as {} tells it)\n", p.id, p.app.name);
+        }
+    }
     let mut out = table(&header, &rows) + &notes;
     // The truth about what the token carries, where the provider cannot narrow.
     for p in pending.iter().filter(|p| !p.beyond_asked.is_empty()) {
@@ -331,6 +338,7 @@ mod tests {
             expires_at: 120,
             changed: None,
             accounts: vec![],
+            told_repository: None,
         };
         let table = super::pending_table(&[
             pending(3, app("/usr/bin/msmtp", &["msmtp", "dash -c", "sesame token"], None)),
@@ -412,6 +420,7 @@ mod tests {
                 allowed: content("aa", None),
             }),
             accounts: vec![],
+            told_repository: None,
         };
         let table = super::pending_table(std::slice::from_ref(&pending));
         assert!(!table.contains("more than the program asked for"), "{table}");

@@ -5,6 +5,7 @@ mod consent;
 mod daemon;
 mod display;
 mod exit_code;
+mod git_credential;
 mod secret;
 mod status;
 mod waiting;
@@ -162,6 +163,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A git credential helper (`credential.helper sesame`): `get`, `store`, `erase` speak
+    /// git's protocol on stdin/stdout; `configure` and `unconfigure` set up your git config.
+    GitCredential {
+        #[command(subcommand)]
+        action: git_credential::GitAction,
+    },
     /// Show what happened: hand-outs, answers, revocations, refusals (newest first).
     Activity {
         #[arg(long)]
@@ -191,7 +198,7 @@ enum SecretAction {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     let is_token = matches!(cli.command, Command::Token { .. });
     match &cli.command {
         Command::Completions { shell } => {
@@ -230,6 +237,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Daemon => daemon::run(cli.socket, systemd.unwrap_or_default()).await,
             Command::RotateHelper => daemon::rotate_helper().await,
+            Command::GitCredential { action } => git_credential::run(cli.socket, action).await,
             command => commands::run(cli.socket, command).await,
         }
     });
@@ -243,4 +251,17 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The command line; run as `git-credential-sesame` (a link to `sesame`, which git runs for
+/// `credential.helper sesame`), it is `sesame git-credential ...`. A link, not a copy: the
+/// broker knows its own binaries by their files, so the helper's requests are attributed
+/// to git like every CLI request is to the program that ran it.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked = args.first().map(std::path::Path::new).and_then(|p| p.file_name());
+    if invoked.is_some_and(|name| name == git_credential::HELPER_BINARY) {
+        args.splice(0..1, ["sesame".into(), "git-credential".into()]);
+    }
+    args
 }

@@ -76,6 +76,11 @@ pub struct PendingInfo {
     /// the question is about `account` only.
     #[serde(default)]
     pub accounts: Vec<AccountChoice>,
+    /// The repository the request is for, as the program tells it (git's `path` or URL, by
+    /// `git.credential`): shown to the user marked as the program's word, since the kernel
+    /// does not vouch for it; it does not change what is granted (grants stay per program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_repository: Option<String>,
 }
 
 /// An account a question offers, for people: its id and who it is.

@@ -8,6 +8,7 @@
 //!   content a grant is bound to).
 //! - [`admin`]: the broker's own state (`config.reload`, `broker.status`).
 //! - [`events`]: what the broker tells subscribers (pending requests, re-auth needed, ...).
+//! - [`git`]: the git credential methods' params and results.
 //! - [`codec`]: the bounded line codecs (requests for the broker, replies for clients).
 //! - [`client`]: the async client the CLI (and anyone in Rust) uses.
 //! - [`secret`]: the `Secret` newtype for tokens.
@@ -19,6 +20,7 @@ pub mod codec;
 pub mod consent;
 mod content;
 pub mod events;
+pub mod git;
 pub mod methods;
 pub mod protocol;
 mod remedy;

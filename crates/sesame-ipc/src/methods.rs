@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::admin::*;
 use crate::consent::*;
+use crate::git::*;
 use crate::protocol::*;
 
 /// Who may call a method. The broker decides which class a connection is in from the
@@ -95,6 +96,11 @@ method_table! {
     AccountsList, ACCOUNTS_LIST = "accounts.list", AnyProgram, Empty => AccountsListResult;
     /// An access token, after consent.
     TokenGet, TOKEN_GET = "token.get", AnyProgram, TokenGetParams => TokenResult;
+    /// `sesame git-credential get`: the token of the account serving a git host.
+    GitCredential, GIT_CREDENTIAL = "git.credential", AnyProgram,
+        GitCredentialParams => GitCredentialResult;
+    /// `sesame git-credential erase`: only what this program could get is dropped.
+    GitErase, GIT_ERASE = "git.erase", AnyProgram, GitEraseParams => GitEraseResult;
     LoginStart, LOGIN_START = "login.start", SesameOnly, LoginStartParams => LoginStartResult;
     LoginDeviceStart, LOGIN_DEVICE_START = "login.device_start", SesameOnly,
         LoginStartParams => LoginDeviceStartResult;

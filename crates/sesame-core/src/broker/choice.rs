@@ -22,6 +22,8 @@ pub(crate) struct Asked {
     /// Asked for, else the grant's, else the account's (for a choice: what every offered
     /// account has).
     pub scopes: ScopeSet,
+    /// What the program says the request is for (git's repository): display only.
+    pub told_repository: Option<String>,
     /// Whether a request no grant covers waits for the user's answer (`"wait": false`: it
     /// fails with `consent_required` and nobody is asked).
     pub wait: bool,
@@ -107,6 +109,7 @@ impl Broker {
             scopes,
             wait: params.waits(),
             beyond_asked: ScopeSet::default(),
+            told_repository: None,
         })
     }
 

@@ -84,6 +84,7 @@ impl Broker {
             choices: asked.choices(),
             scopes: &asked.scopes,
             beyond_asked: &asked.beyond_asked,
+            told_repository: asked.told_repository.as_deref(),
         };
         let mut ticket = self
             .pending

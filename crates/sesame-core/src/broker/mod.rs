@@ -2,6 +2,7 @@
 //! host exactly one. Its methods are split by concern, one file each:
 //!
 //! - `token.rs`: `token.get` — account and scopes, consent, then the cache or a refresh;
+//! - `git.rs`: `git.credential` / `git.erase` — a git host's account, through `token.get`;
 //! - `choice.rs`: which account a request is about (or which the user chooses among);
 //! - `consent.rs`: the consent gate and the management calls (pending, grants, activity);
 //! - `content.rs`: the asking program's content (hashes, packages), grants moved by the
@@ -61,6 +62,7 @@ mod choice;
 mod consent;
 mod content;
 mod device;
+mod git;
 mod lapse;
 mod login;
 mod machine;

@@ -29,7 +29,20 @@ impl Broker {
         asker: Asker<'_>,
         params: &TokenGetParams,
     ) -> Result<TokenResult, BrokerError> {
+        self.token_told(caller, asker, params, None).await
+    }
+
+    /// [`Broker::token`], with what the program says the request is for (`told_repository`,
+    /// shown in the question only: it changes neither the account, the scopes nor the grant).
+    pub(crate) async fn token_told(
+        &self,
+        caller: &Caller,
+        asker: Asker<'_>,
+        params: &TokenGetParams,
+        told_repository: Option<String>,
+    ) -> Result<TokenResult, BrokerError> {
         let mut asked = self.asked(caller, params, now_unix())?;
+        asked.told_repository = told_repository;
         // Some providers cannot put these scopes in one token (Microsoft: one resource each).
         // Every account offered is of the same provider.
         self.provider(&asked.accounts[0].provider)?

@@ -16,7 +16,10 @@ use url::{Host, Url};
 use crate::{ScopeSet, Secret};
 
 mod endpoints;
+mod git;
 pub mod presets;
+
+pub use git::GitHosting;
 
 pub use endpoints::{EndpointOverrides, ManualEndpoints};
 pub use presets::{ConsentPrompt, Preset, Quirks};
@@ -125,6 +128,8 @@ pub struct ProviderConfig {
     pub refresh_revokes_access_tokens: bool,
     /// What this provider does differently; all defaults for plain OIDC.
     pub quirks: Quirks,
+    /// `git_hosts` / `git_username` (defaulted by the preset): `sesame git-credential`.
+    pub git: GitHosting,
 }
 
 /// `grant = "..."` in a `[[provider]]` table.
@@ -390,6 +395,8 @@ struct RawProvider {
     device_authorization_endpoint: Option<Spanned<String>>,
     grant: Option<Spanned<String>>,
     allow_scope_narrowing: Option<bool>,
+    git_hosts: Option<Spanned<Vec<String>>>,
+    git_username: Option<Spanned<String>>,
     redirect_port: Option<Spanned<i64>>,
     refresh_revokes_access_tokens: Option<bool>,
 }
@@ -577,6 +584,15 @@ fn validate_provider(
         (None, overrides) => (None, overrides),
     };
 
+    let git_span = p.git_hosts.as_ref().map_or(p.id.span(), Spanned::span);
+    let git = git::git_hosting(
+        &id,
+        preset,
+        &issuer,
+        p.git_hosts.as_ref().map(|h| h.get_ref().as_slice()),
+        p.git_username.as_ref().map(|u| u.get_ref().as_str()),
+    )
+    .map_err(|e| invalid(git_span, e))?;
     let redirect_port = match &p.redirect_port {
         None => None,
         Some(v) => Some(u16::try_from(*v.get_ref()).ok().filter(|&port| port != 0).ok_or_else(|| {
@@ -602,6 +618,7 @@ fn validate_provider(
         redirect_port,
         refresh_revokes_access_tokens: p.refresh_revokes_access_tokens.unwrap_or(false),
         quirks,
+        git,
     })
 }
 

@@ -131,17 +131,21 @@ fn app_info(who: &Attribution) -> AppInfo {
 }
 
 /// Sesame's own binaries as seen by `/proc/<pid>/exe`: this executable, and a `sesame`
-/// beside it (the app ships the CLI next to itself).
+/// beside it (the app ships the CLI next to itself), and a `git-credential-sesame` beside
+/// it (the CLI under the name git runs; the .deb ships it as a copy, a source install as a
+/// link, which resolves to `sesame` itself).
 fn own_binaries() -> Vec<PathBuf> {
     let mut list = vec![];
     if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
-        if let Some(sibling) =
-            me.parent().map(|d| d.join("sesame")).and_then(|p| std::fs::canonicalize(p).ok())
-        {
-            list.push(sibling);
+        for name in ["sesame", "git-credential-sesame"] {
+            let sibling = me.parent().map(|d| d.join(name));
+            if let Some(sibling) = sibling.and_then(|p| std::fs::canonicalize(p).ok()) {
+                list.push(sibling);
+            }
         }
         list.push(me);
     }
+    list.sort();
     list.dedup();
     list
 }

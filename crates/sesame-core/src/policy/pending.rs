@@ -67,6 +67,9 @@ pub struct Question<'a> {
     pub scopes: &'a ScopeSet,
     /// Of `scopes`, those the program did not ask for (a provider that cannot narrow).
     pub beyond_asked: &'a ScopeSet,
+    /// Display only (`PendingInfo::told_repository`): requests that differ only in it are
+    /// the same question, which shows the first one's.
+    pub told_repository: Option<&'a str>,
 }
 
 /// What [`PendingQueue::ask`] hands a waiter.
@@ -90,7 +93,7 @@ impl PendingQueue {
         timeout: Duration,
         now: i64,
     ) -> Result<Ticket, TooManyQuestions> {
-        let Question { account, choices, scopes, beyond_asked } = question;
+        let Question { account, choices, scopes, beyond_asked, told_repository } = question;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Other bytes under the same key are another question: the answer is about the
         // program the user was shown.
@@ -133,6 +136,7 @@ impl PendingQueue {
             expires_at: now + timeout.as_secs() as i64,
             changed,
             accounts: choices,
+            told_repository: told_repository.map(str::to_owned),
         };
         let (tx, rx) = watch::channel(None);
         let ticket =
@@ -258,7 +262,7 @@ mod tests {
 
     fn about<'a>(account: &'a str, scopes: &'a ScopeSet) -> Question<'a> {
         let beyond_asked = Box::leak(Box::default());
-        Question { account, choices: vec![], scopes, beyond_asked }
+        Question { account, choices: vec![], scopes, beyond_asked, told_repository: None }
     }
 
     fn yes() -> Verdict {

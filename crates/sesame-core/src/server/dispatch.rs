@@ -81,6 +81,14 @@ async fn call(
             let p = params::<m::TokenGet>(p)?;
             reply::<m::TokenGet>(broker.token(caller, asker, &p).await?)
         }
+        MethodId::GitCredential => {
+            let p = params::<m::GitCredential>(p)?;
+            reply::<m::GitCredential>(broker.git_credential(caller, asker, &p).await?)
+        }
+        MethodId::GitErase => {
+            let p = params::<m::GitErase>(p)?;
+            reply::<m::GitErase>(broker.git_erase(caller, &p)?)
+        }
         MethodId::LoginStart => {
             let p = params::<m::LoginStart>(p)?;
             reply::<m::LoginStart>(broker.login_start(&p.provider).await?)
@@ -179,6 +187,8 @@ pub(crate) fn decode_params(method: MethodId, p: &Value) -> Result<Value, RpcErr
         MethodId::ProvidersList => again::<m::ProvidersList>(p),
         MethodId::AccountsList => again::<m::AccountsList>(p),
         MethodId::TokenGet => again::<m::TokenGet>(p),
+        MethodId::GitCredential => again::<m::GitCredential>(p),
+        MethodId::GitErase => again::<m::GitErase>(p),
         MethodId::LoginStart => again::<m::LoginStart>(p),
         MethodId::LoginDeviceStart => again::<m::LoginDeviceStart>(p),
         MethodId::LoginWait => again::<m::LoginWait>(p),

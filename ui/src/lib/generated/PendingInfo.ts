@@ -50,4 +50,10 @@ changed?: ContentChange | null,
  * (`account` is then the provider id) and holds a grant for none of them. Empty when
  * the question is about `account` only.
  */
-accounts: Array<AccountChoice>, };
+accounts: Array<AccountChoice>, 
+/**
+ * The repository the request is for, as the program tells it (git's `path` or URL, by
+ * `git.credential`): shown to the user marked as the program's word, since the kernel
+ * does not vouch for it; it does not change what is granted (grants stay per program).
+ */
+told_repository?: string | null, };
