@@ -202,7 +202,7 @@ fn no_command_hands_out_a_token_and_each_window_has_only_its_commands() {
     assert_eq!(current["security_delay_ms"], 1000);
     assert_eq!(
         current["scopes"][0],
-        json!({"scope": "email", "description": "See your email address"})
+        json!({"scope": "email", "description": "See your email address", "beyond_asked": false})
     );
     assert_eq!(
         kind(
