@@ -56,8 +56,11 @@ unset TAURI_CONFIG
 echo "== .deb bundle (release build, the real identifier)"
 deb=$(bash scripts/deb.sh)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
-dpkg-deb --contents "$deb" | grep -E 'usr/bin/(sesame-app|sesame|git-credential-sesame)$'
-dpkg-deb --contents "$deb" | grep -q 'usr/bin/git-credential-sesame$' || { echo "the .deb lacks git-credential-sesame" >&2; exit 1; }
+# Read whole first: `grep -q` on the pipe would stop reading at its match, and dpkg-deb's tar
+# killed by SIGPIPE fails the pipeline (pipefail).
+contents=$(dpkg-deb --contents "$deb")
+grep -E 'usr/bin/(sesame-app|sesame|git-credential-sesame)$' <<<"$contents"
+grep -q 'usr/bin/git-credential-sesame$' <<<"$contents" || { echo "the .deb lacks git-credential-sesame" >&2; exit 1; }
 # The systemd user units, the shell completions and the manual pages (one per command).
 bash scripts/deb-extras.sh list "$deb"
 # The packaged CLI runs from where the package puts it.
@@ -65,7 +68,8 @@ unpacked=$(mktemp -d)
 dpkg-deb -x "$deb" "$unpacked"
 "$unpacked/usr/bin/sesame" --version
 # Under git's name it is `sesame git-credential`.
-"$unpacked/usr/bin/git-credential-sesame" --help | grep -q unconfigure
+help=$("$unpacked/usr/bin/git-credential-sesame" --help)
+grep -q unconfigure <<<"$help"
 bash scripts/deb-extras.sh verify "$unpacked"
 rm -rf "$unpacked"
 echo "built $deb"
