@@ -24,7 +24,7 @@ impl Db {
     pub fn accounts(&self) -> Result<Vec<AccountInfo>, DbError> {
         self.with(|c| {
             let mut stmt =
-                c.prepare(&format!("{SELECT_ACCOUNT} ORDER BY provider, created_at, id"))?;
+                c.prepare(&format!("{SELECT_ACCOUNT} ORDER BY provider, created_at, rowid"))?;
             let rows = stmt.query_map([], row_to_account)?;
             rows.collect()
         })
@@ -36,10 +36,13 @@ impl Db {
         })
     }
 
+    /// In the order they were signed in: `created_at` has whole seconds, so two sign-ins in
+    /// one second are told apart by insertion order (`rowid`, which an upsert keeps), not
+    /// by the id, which is a hash and would order them at random.
     pub fn accounts_of_provider(&self, provider: &str) -> Result<Vec<AccountInfo>, DbError> {
         self.with(|c| {
             let mut stmt = c.prepare(&format!(
-                "{SELECT_ACCOUNT} WHERE provider = ?1 ORDER BY created_at, id"
+                "{SELECT_ACCOUNT} WHERE provider = ?1 ORDER BY created_at, rowid"
             ))?;
             let rows = stmt.query_map([provider], row_to_account)?;
             rows.collect()
@@ -137,5 +140,17 @@ pub(super) mod tests {
         assert_eq!(db.accounts_of_provider("p").unwrap().len(), 2);
         assert!(db.delete_account("a").unwrap());
         assert!(!db.delete_account("a").unwrap());
+    }
+
+    #[test]
+    fn accounts_signed_in_in_one_second_are_listed_in_sign_in_order() {
+        let db = Db::open_in_memory().unwrap();
+        // Same created_at; "z" first, so an order by id would put it last.
+        db.upsert_account(&account("z", "p")).unwrap();
+        db.upsert_account(&account("a", "p")).unwrap();
+        db.upsert_account(&account("z", "p")).unwrap(); // signing in again keeps the place
+        let ids = |v: Vec<AccountInfo>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(ids(db.accounts_of_provider("p").unwrap()), ["z", "a"]);
+        assert_eq!(ids(db.accounts().unwrap()), ["z", "a"]);
     }
 }
