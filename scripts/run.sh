@@ -9,12 +9,18 @@
 #   scripts/run.sh           build and start the app with the demo provider
 #   scripts/run.sh client    (in a second terminal) a program that asks the app for a token
 #   scripts/run.sh shell     (in a second terminal) a shell where `sesame` talks to the app
+#   scripts/run.sh build     only install and build (no desktop session needed), then exit
 #
 # It builds the `local` profile (Cargo.toml: quick to build; the .deb uses release) into
-# target/local/, and rebuilds the UI only when ui/ changed since the last build.
+# target/local/ (SESAME_RUN_PROFILE=release or dev builds another), and rebuilds the UI only
+# when ui/ changed since the last build: a second run with nothing changed compiles nothing
+# (scripts/test.sh checks that with `build`, twice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+profile=${SESAME_RUN_PROFILE:-local}
+# Cargo's output directory for the profile: `dev` builds into target/debug.
+out="$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")"
 demo="${XDG_RUNTIME_DIR:-/tmp}/sesame-demo-app"
 export SESAME_CONFIG="$demo/config.toml" SESAME_DATA_DIR="$demo/data" SESAME_SOCKET="$demo/run/sesame.sock"
 
@@ -25,21 +31,26 @@ if [ "${1:-}" = client ]; then
 fi
 if [ "${1:-}" = shell ]; then
   # The CLI this script built, talking to the demo app (`sesame pending`, `sesame login demo`).
-  export PATH="$root/target/local:$PATH"
-  echo "A shell for the Sesame demo: \`sesame\` here is $root/target/local/sesame and talks to the demo app. Leave it with exit." >&2
+  export PATH="$out:$PATH"
+  echo "A shell for the Sesame demo: \`sesame\` here is $out/sesame and talks to the demo app. Leave it with exit." >&2
   PS1="(sesame demo) \w\$ " exec bash --norc -i
 fi
+
+build_only=
+[ "${1:-}" = build ] && build_only=1
 
 # Before building anything: a port or socket in use is said at once (another demo, or this
 # one still running).
 port=${SESAME_DEMO_PORT:-9400}
-source scripts/demo-checks.sh
-demo_check_port "$port"
-demo_check_socket "$SESAME_SOCKET"
+if [ -z "$build_only" ]; then
+  source scripts/demo-checks.sh
+  demo_check_port "$port"
+  demo_check_socket "$SESAME_SOCKET"
+fi
 
 export SESAME_GUI=1
 source scripts/install-deps.sh
-if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+if [ -z "$build_only" ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "No desktop session (DISPLAY is not set). The app needs one; for the headless broker" >&2
   echo "and CLI demo run scripts/demo.sh instead." >&2
   exit 1
@@ -62,14 +73,15 @@ if [ ! -f "$stamp" ] || [ ! -f ui/dist/index.html ] || [ -n "$(find ui -path ui/
   echo "== building the UI"
   (cd ui && npm run --silent build) && touch "$stamp"
 fi
-if [ ! -x target/local/sesame-app ]; then
-  echo "== building the app and the sesame CLI (profile local). The first build compiles about"
+if [ ! -x "$out/sesame-app" ]; then
+  echo "== building the app and the sesame CLI (profile $profile). The first build compiles about"
   echo "   600 crates: 10 to 15 minutes on a 2-core machine, much less on a bigger one; later"
   echo "   runs rebuild only what changed."
 else
-  echo "== building the app and the sesame CLI (profile local; only what changed)"
+  echo "== building the app and the sesame CLI (profile $profile; only what changed)"
 fi
-cargo build --profile local -p sesame-app -p sesame-cli
+cargo build --profile "$profile" -p sesame-app -p sesame-cli
+[ -z "$build_only" ] || exit 0
 
 mkdir -p -m 0700 "$demo" "$demo/run"
 cat > "$SESAME_CONFIG" <<TOML
@@ -108,4 +120,4 @@ cat <<MSG
   Logs: $demo/app.log, $demo/idp.log
 
 MSG
-"$root/target/local/sesame-app" 2>"$demo/app.log"
+"$out/sesame-app" 2>"$demo/app.log"

@@ -10,50 +10,55 @@ export SESAME_GUI=test
 source scripts/install-deps.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Each step's heading says when it began (seconds into the run), so a slow CI run shows where.
+step() { echo "== $* [+${SECONDS}s]"; }
 
-echo "== npm ci (test identity provider, UI)"
+step "npm ci (test identity provider, UI)"
 (cd tests/idp && npm ci --loglevel=error --no-audit --no-fund)
 (cd ui && npm ci --loglevel=error --no-audit --no-fund)
 
-echo "== django-oauth-toolkit venv (the second test provider, pinned: tests/dot/requirements.txt)"
+step "django-oauth-toolkit venv (the second test provider, pinned: tests/dot/requirements.txt)"
 bash tests/dot/setup.sh
 
-echo "== the core has no GUI dependency"
+step "the core has no GUI dependency"
 if cargo tree --locked -e normal -p sesame-core -p sesame-ipc -p sesame-cli | grep -E -i 'gtk|webkit|tauri'; then
   echo "FAIL: a GUI library reached the core crates" >&2
   exit 1
 fi
 
-echo "== scripts/check.sh: formatting, clippy, UI type check, unit tests (core, ipc, cli)"
+step "scripts/check.sh: formatting, clippy, UI type check, unit tests (core, ipc, cli)"
 bash scripts/check.sh 2>&1 | tee -a "$log"
 
-echo "== build"
+step "build"
 cargo build --locked -p sesame-cli
 
-echo "== the core's OAuth client against the test provider (no broker, no keyring)"
+step "the core's OAuth client against the test provider (no broker, no keyring)"
 cargo test --locked -p sesame-core -- --ignored idp_ 2>&1 | tee -a "$log"
 
-echo "== UI: type check, unit tests (Tauri IPC mocked), build"
+step "UI: type check, unit tests (Tauri IPC mocked), build"
 # NO_COLOR: the closing tally below reads Vitest's plain "Tests  N passed" line.
 (cd ui && npm run --silent check && NO_COLOR=1 npx vitest run 2>&1 | tee -a "$log" && npm run --silent build)
 
-echo "== desktop app: build with the test identifier (UI embedded), shell tests"
+step "desktop app: build with the test identifier (UI embedded), shell tests"
 # A separate identifier, so the tests never share the app's data or single-instance name
 # with a real installation (their dirs and keyring are private anyway).
 export TAURI_CONFIG='{"identifier":"dev.sesame.app.test"}'
 cargo build --locked -p sesame-app
 cargo test --locked -p sesame-app 2>&1 | tee -a "$log"
 
-echo "== test provider self-check"
+step "scripts/run.sh build twice: the second compiles nothing (dev profile, as just built)"
+bash tests/run_twice.sh
+
+step "test provider self-check"
 python3 tests/idp/selfcheck.py
 
-echo "== end-to-end tests"
+step "end-to-end tests"
 # Each test starts its own bus, keyring, provider and daemon (or app); a few at a time on 2 cores.
 # A bound on the whole suite, so a hung external program fails the run instead of stalling CI.
 timeout 1800 cargo test --locked -p sesame-e2e -- --test-threads="${SESAME_E2E_THREADS:-4}" 2>&1 | tee -a "$log"
 unset TAURI_CONFIG
 
-echo "== .deb bundle (release build, the real identifier)"
+step ".deb bundle (release build, the real identifier)"
 deb=$(bash scripts/deb.sh)
 dpkg-deb --info "$deb" | grep -E 'Package|Version|Depends'
 # Read whole first: `grep -q` on the pipe would stop reading at its match, and dpkg-deb's tar
@@ -74,7 +79,7 @@ bash scripts/deb-extras.sh verify "$unpacked"
 rm -rf "$unpacked"
 echo "built $deb"
 
-echo "== fuzz smoke: every target of fuzz/ for 60 s (nightly, cargo-fuzz; scripts/fuzz.sh)"
+step "fuzz smoke: every target of fuzz/ for 60 s (nightly, cargo-fuzz; scripts/fuzz.sh)"
 # One build for the four, the cheapest that runs the same checks (unoptimized, no sanitizer,
 # debug assertions and overflow checks on: docs/reliability.md), then each runs from its
 # seeds; a crash or a failed check stops the run here, with the input saved.
