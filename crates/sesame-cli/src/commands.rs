@@ -149,8 +149,9 @@ async fn login(
             Ok(Ok(())) => {}
         }
     }
+    let interrupt = ctrl_c_listener()?;
     eprintln!("Waiting for the sign-in to finish (Ctrl-C cancels)…");
-    finish(client, socket, &start.login_id).await
+    finish(client, socket, &start.login_id, interrupt).await
 }
 
 /// The device sign-in (RFC 8628): the code and the page go to stderr, like the browser
@@ -171,10 +172,20 @@ async fn login_device(
     }
     let secs = (start.expires_at - sesame_core::now_unix()).max(0);
     let left = if secs < 120 { format!("{secs} s") } else { format!("{} min", (secs + 59) / 60) };
+    let interrupt = ctrl_c_listener()?;
     eprintln!(
         "Waiting for you to approve the sign-in (the code expires in {left}; Ctrl-C cancels)…"
     );
-    finish(client, socket, &start.login_id).await
+    finish(client, socket, &start.login_id, interrupt).await
+}
+
+/// Ctrl-C's handler, installed before "Ctrl-C cancels" is printed: `tokio::signal::ctrl_c()`
+/// registers only when first polled, and a Ctrl-C between the line and that poll killed the
+/// CLI without cancelling the sign-in at the broker.
+fn ctrl_c_listener() -> anyhow::Result<tokio::signal::unix::Signal> {
+    use anyhow::Context as _;
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("could not listen for Ctrl-C")
 }
 
 /// Waits for the sign-in's end and prints the account id (Ctrl-C cancels it at the broker).
@@ -182,10 +193,11 @@ async fn finish(
     client: &mut Client,
     socket: &std::path::Path,
     login_id: &str,
+    mut interrupt: tokio::signal::unix::Signal,
 ) -> anyhow::Result<()> {
     let account = tokio::select! {
         account = client.login_wait(login_id) => account?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             // The waiting connection is busy; cancel through a second one.
             if let Ok(mut other) = Client::connect(socket).await {
                 let _ = other.login_cancel(login_id).await;
