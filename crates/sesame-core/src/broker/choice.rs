@@ -120,12 +120,12 @@ impl Broker {
         if let Some(a) = accounts.get(name) {
             return Ok(vec![a.clone()]);
         }
-        let mut of_provider: Vec<AccountInfo> =
+        // The mirror is in sign-in order.
+        let of_provider: Vec<AccountInfo> =
             accounts.values().filter(|a| a.provider == name).cloned().collect();
         if of_provider.is_empty() {
             return Err(BrokerError::NoSuchAccount(name.into()));
         }
-        of_provider.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(of_provider)
     }
 }

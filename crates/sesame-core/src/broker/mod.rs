@@ -34,6 +34,7 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use indexmap::IndexMap;
 use sesame_ipc::admin::ReloadFailure;
 use sesame_ipc::consent::ActivityEvent;
 use sesame_ipc::events::BrokerEvent;
@@ -94,8 +95,10 @@ pub struct Broker {
     keyring: Keyring,
     http: reqwest::Client,
     cache: TokenCache,
-    /// Mirror of the accounts table, so resolving an account needs no SQLite call.
-    accounts: RwLock<HashMap<String, AccountInfo>>,
+    /// Mirror of the accounts table, so resolving an account needs no SQLite call. In
+    /// sign-in order (the table's order when loaded, new accounts last): `created_at` has
+    /// whole seconds, and two sign-ins within one were listed by their hashed ids, at random.
+    accounts: RwLock<IndexMap<String, AccountInfo>>,
     metadata: tokio::sync::Mutex<HashMap<String, Arc<ProviderMetadata>>>,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Rotated refresh tokens the keyring refused to store; retried before the next refresh,
@@ -219,9 +222,8 @@ impl Broker {
                 a
             })
             .collect();
-        list.sort_by(|a, b| {
-            (&a.provider, a.created_at, &a.id).cmp(&(&b.provider, b.created_at, &b.id))
-        });
+        // Stable: within a provider, sign-in order (the mirror's).
+        list.sort_by(|a, b| a.provider.cmp(&b.provider));
         list
     }
 

@@ -45,7 +45,7 @@ impl Broker {
         // The account's grants go with it (ON DELETE CASCADE, and the mirror here).
         self.db.delete_account(&account.id)?;
         self.grants.remove_account(&account.id);
-        self.accounts.write().unwrap_or_else(|p| p.into_inner()).remove(&account.id);
+        self.accounts.write().unwrap_or_else(|p| p.into_inner()).shift_remove(&account.id);
         tracing::info!(account = %account.id, ?revocation, "signed out");
         let detail = signed_out_detail(&revocation);
         let none = ScopeSet::default();
