@@ -140,29 +140,55 @@ impl Db {
         before: Option<i64>,
     ) -> Result<Vec<ActivityInfo>, DbError> {
         self.with(|c| {
-            let sql = "SELECT id, at, event, app, app_name, account, scopes, detail, count, first_at
-                       FROM activity
-                       WHERE (?1 IS NULL OR app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0)
-                         AND (?3 IS NULL OR id < ?3)
-                       ORDER BY id DESC LIMIT ?2";
-            let mut stmt = c.prepare(sql)?;
-            let rows = stmt.query_map(params![app, limit, before], |r| {
-                let event: String = r.get(2)?;
-                let scopes: String = r.get(6)?;
-                Ok(ActivityInfo {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    event: parse_event(&event),
-                    app: r.get(3)?,
-                    app_name: r.get(4)?,
-                    account: r.get(5)?,
-                    scopes: ScopeSet::parse(&scopes),
-                    detail: r.get(7)?,
-                    count: r.get::<_, i64>(8)? as u64,
-                    first_at: r.get(9)?,
-                })
-            })?;
-            rows.collect()
+            let Some(text) = app else {
+                let mut stmt = c.prepare_cached(&format!(
+                    "{SELECT_ACTIVITY} WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], row_to_activity)?;
+                return rows.collect();
+            };
+            // Which programs match (a few rows), then the newest `limit` rows of each
+            // through the index on `app`, merged.
+            let mut matching: Vec<(String, Option<Vec<String>>)> = vec![];
+            {
+                let mut stmt = c.prepare_cached(
+                    "SELECT app, app_name FROM activity_apps
+                     WHERE app = ?1 OR instr(app, ?1) > 0 OR instr(app_name, ?1) > 0
+                     ORDER BY app",
+                )?;
+                let pairs = stmt.query_map([text], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                for pair in pairs {
+                    let (key, name): (String, String) = pair?;
+                    // The key itself matches: every row of it does, whatever its name.
+                    let names = (!key.contains(text)).then(|| vec![name]);
+                    match matching.last_mut() {
+                        Some((k, Some(ns))) if *k == key => ns.extend(names.into_iter().flatten()),
+                        Some((k, None)) if *k == key => {}
+                        _ => matching.push((key, names)),
+                    }
+                }
+            }
+            let mut by_key = c.prepare_cached(&format!(
+                "{SELECT_ACTIVITY} WHERE app = ?1 AND (?2 IS NULL OR app_name = ?2)
+                   AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let mut found = vec![];
+            for (key, names) in &matching {
+                let names: Vec<Option<&str>> = match names {
+                    None => vec![None],
+                    Some(ns) => ns.iter().map(|n| Some(n.as_str())).collect(),
+                };
+                for name in names {
+                    let rows =
+                        by_key.query_map(params![key, name, before, limit], row_to_activity)?;
+                    for row in rows {
+                        found.push(row?);
+                    }
+                }
+            }
+            found.sort_by_key(|r| std::cmp::Reverse(r.id));
+            found.truncate(limit as usize);
+            Ok(found)
         })
     }
 
@@ -192,6 +218,12 @@ impl Db {
                 over -= n as i64;
                 squeezed += n;
             }
+            // Programs with no row left go from the filter's table too.
+            tx.execute(
+                "DELETE FROM activity_apps WHERE NOT EXISTS (SELECT 1 FROM activity a
+                 WHERE a.app = activity_apps.app AND a.app_name = activity_apps.app_name)",
+                [],
+            )?;
             tx.commit()?;
             Ok(old + refusals + squeezed)
         })
@@ -201,6 +233,26 @@ impl Db {
 /// The events of [`NewActivity::is_program_made`] rows (the SQL above spells them too).
 fn is_program_made(event: ActivityEvent) -> bool {
     matches!(event, ActivityEvent::Refused | ActivityEvent::Withdrawn)
+}
+
+const SELECT_ACTIVITY: &str =
+    "SELECT id, at, event, app, app_name, account, scopes, detail, count, first_at FROM activity";
+
+fn row_to_activity(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActivityInfo> {
+    let event: String = r.get(2)?;
+    let scopes: String = r.get(6)?;
+    Ok(ActivityInfo {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        event: parse_event(&event),
+        app: r.get(3)?,
+        app_name: r.get(4)?,
+        account: r.get(5)?,
+        scopes: ScopeSet::parse(&scopes),
+        detail: r.get(7)?,
+        count: r.get::<_, i64>(8)? as u64,
+        first_at: r.get(9)?,
+    })
 }
 
 fn event_str(e: ActivityEvent) -> String {
@@ -257,6 +309,62 @@ mod tests {
         assert_eq!(db.prune_activity(0, limits(5, 5)).unwrap(), 3, "keep the newest 5");
         let left = db.activity(100, None, None).unwrap();
         assert_eq!((left.len(), left.last().unwrap().at), (5, 5));
+    }
+
+    /// The filter reads only the matching programs' rows, and finds what testing every row
+    /// for the substring finds: by key, by name (a program seen under two names matches
+    /// only on its rows with the matching name), paged, and after a prune.
+    #[test]
+    fn filtered_listing_finds_what_a_scan_of_every_row_finds() {
+        let db = Db::open_in_memory().unwrap();
+        let named = |at: i64, app: &str, name: &str| NewActivity {
+            app_name: name.into(),
+            ..row(at, ActivityEvent::HandedOut, app)
+        };
+        let rows: Vec<_> = std::iter::once(named(-1, "/usr/bin/old", "old"))
+            .chain((0..60).map(|i| match i % 4 {
+                0 => named(i, "/usr/bin/git", "git"),
+                1 => named(i, "/usr/bin/msmtp", "msmtp"),
+                2 => named(i, "/opt/tool", "tool"),
+                _ => named(i, "/opt/tool", "renamed git helper"),
+            }))
+            .collect();
+        db.append_activity(&rows).unwrap();
+        let scan = |text: &str, before: i64| -> Vec<i64> {
+            let mut ats: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.at < before && (r.app.contains(text) || r.app_name.contains(text)))
+                .map(|r| r.at)
+                .collect();
+            ats.reverse();
+            ats
+        };
+        for text in ["git", "/usr/bin/git", "tool", "opt", "renamed", "t", "old", "nothing", ""] {
+            let all: Vec<i64> =
+                db.activity(1000, Some(text), None).unwrap().iter().map(|r| r.at).collect();
+            assert_eq!(all, scan(text, i64::MAX), "filter {text:?}");
+            // Paged by the id cursor, five at a time: the same rows in the same order.
+            let (mut paged, mut before) = (vec![], None);
+            loop {
+                let page = db.activity(5, Some(text), before).unwrap();
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                paged.extend(page.iter().map(|r| r.at));
+            }
+            assert_eq!(paged, all, "filter {text:?}, paged");
+        }
+        // Rows older than 40 go, with the only row of /usr/bin/old: its entry in the
+        // filter's table goes with it.
+        db.prune_activity(40, limits(1000, 1000)).unwrap();
+        assert!(db.activity(100, Some("old"), None).unwrap().is_empty());
+        assert_eq!(
+            db.activity(100, Some("git"), None).unwrap().iter().map(|r| r.at).collect::<Vec<_>>(),
+            scan("git", i64::MAX).into_iter().filter(|at| *at >= 40).collect::<Vec<_>>()
+        );
+        let apps: i64 = db
+            .with(|c| c.query_row("SELECT count(*) FROM activity_apps", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(apps, 4, "git, msmtp, and the tool under its two names");
     }
 
     #[test]

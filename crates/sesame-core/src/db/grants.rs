@@ -74,6 +74,17 @@ impl Db {
         })
     }
 
+    /// Grants with an id above `after`, in id order, at most `limit`: one page.
+    pub fn grants_after(&self, after: Option<i64>, limit: u32) -> Result<Vec<GrantInfo>, DbError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{SELECT_GRANT} WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![after, limit], row_to_grant)?;
+            rows.collect()
+        })
+    }
+
     pub fn grant(&self, id: i64) -> Result<Option<GrantInfo>, DbError> {
         self.with(|c| {
             c.query_row(&format!("{SELECT_GRANT} WHERE id = ?1"), [id], row_to_grant).optional()
@@ -179,6 +190,26 @@ mod tests {
         assert!(db.delete_grant(other.id).unwrap());
         db.delete_account("a").unwrap();
         assert!(db.grants().unwrap().is_empty(), "signing out removes the account's grants");
+    }
+
+    #[test]
+    fn pages_of_grants_follow_the_id_cursor() {
+        let db = Db::open_in_memory().unwrap();
+        db.upsert_account(&account("a", "p")).unwrap();
+        let ids: Vec<i64> = (0..7)
+            .map(|i| {
+                let key = format!("/usr/bin/x{i}");
+                db.insert_grant(&app(&key), "a", &ScopeSet::parse("openid"), 5, NEVER).unwrap().id
+            })
+            .collect();
+        let (mut seen, mut after) = (vec![], None);
+        loop {
+            let page = db.grants_after(after, 3).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            seen.extend(page.iter().map(|g| g.id));
+        }
+        assert_eq!(seen, ids);
     }
 
     #[test]
