@@ -197,6 +197,9 @@ enum SecretAction {
     },
 }
 
+/// See `main`: the daemon's runtime workers.
+const DAEMON_WORKERS: usize = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments());
     let is_token = matches!(cli.command, Command::Token { .. });
@@ -223,7 +226,13 @@ fn main() -> ExitCode {
     };
     // A client command makes one or two calls: a single-threaded runtime starts faster.
     let runtime = match &cli.command {
-        Command::Daemon => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        // Two workers whatever the core count: the broker answers local programs from
+        // memory, and a SQLite call moves off its worker (`block_in_place`). Each worker
+        // more is a stack and a malloc arena kept for the broker's life.
+        Command::Daemon => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(DAEMON_WORKERS)
+            .enable_all()
+            .build(),
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     };
     let runtime = match runtime {

@@ -2,7 +2,10 @@
 //! Unix-socket echo of the same sizes, in one run on one machine. See docs/performance.md.
 //!
 //!   cargo build --release -p sesame-cli -p sesame-e2e
-//!   SESAME_BIN=target/release/sesame target/release/sesame-bench [requests]
+//!   SESAME_BIN=target/release/sesame target/release/sesame-bench [requests] [--rows]
+//!       [--memory-requests N]
+//!
+//! `--rows` prints only the table's rows (scripts/bench.sh joins every bench's into one).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +21,15 @@ use tokio::net::{UnixListener, UnixStream};
 const CONCURRENCY: usize = 16;
 
 fn main() {
-    let requests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rows_only = args.iter().any(|a| a == "--rows");
+    let memory_at = args.iter().position(|a| a == "--memory-requests");
+    let memory_requests: usize =
+        memory_at.and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1_000_000);
+    let requests: usize = (args.iter().enumerate())
+        .filter(|(i, _)| memory_at.is_none_or(|m| *i != m + 1))
+        .find_map(|(_, a)| a.parse().ok())
+        .unwrap_or(100_000);
     let mut env = Env::start(Options::default());
     let account = env.login("alice");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -33,6 +44,14 @@ fn main() {
         Command::new(&raw_bin).arg(&env.socket).arg(&account).output().unwrap()
     });
 
+    // Memory first, on a broker that has served nothing but the consent above.
+    let pid = env.daemon_pid().expect("the daemon runs");
+    let rss_start = rss_kib(pid);
+    rt.block_on(serve_many(&env.socket, &account, 10_000));
+    let rss_warm = rss_kib(pid);
+    rt.block_on(serve_many(&env.socket, &account, memory_requests));
+    let rss_after = rss_kib(pid);
+
     let (reply_len, request_len) = rt.block_on(sizes(&env.socket, &account));
     let echo_path = env.dir.join("run/echo.sock");
     rt.spawn(echo_server(echo_path.clone(), reply_len));
@@ -43,49 +62,102 @@ fn main() {
         rt.block_on(throughput(Target::Sesame(env.socket.clone(), account.clone()), requests));
     let echo_tp = rt.block_on(throughput(Target::Echo(echo_path.clone(), request_len), requests));
 
-    let cli = process_time(50, || {
-        env.command(sesame_e2e::sesame_bin()).args(["token", &account]).output().unwrap();
-    });
-    let raw = process_time(50, || {
-        Command::new(&raw_bin).arg(&env.socket).arg(&account).output().unwrap();
-    });
+    // Interleaved, so a burst of load elsewhere on the machine hits both alike.
+    let (cli, raw) = process_times(
+        101,
+        || {
+            env.command(sesame_e2e::sesame_bin()).args(["token", &account]).output().unwrap();
+        },
+        || {
+            Command::new(&raw_bin).arg(&env.socket).arg(&account).output().unwrap();
+        },
+    );
 
-    let rss_kib = env.daemon_pid().map(rss_kib).unwrap_or(0);
     env.stop_daemon();
     let start = Instant::now();
     env.start_daemon();
     let ready = start.elapsed();
 
-    println!("Sesame benchmark: {requests} requests per row, {CONCURRENCY} connections for throughput; request {request_len} B, reply {reply_len} B");
-    println!();
-    println!("| measure | sesame | raw echo | ratio | goal |");
-    println!("|---|---|---|---|---|");
+    if !rows_only {
+        println!("Sesame benchmark: {requests} requests per latency row, {CONCURRENCY} connections for throughput, {memory_requests} requests for memory; request {request_len} B, reply {reply_len} B");
+        println!();
+        println!("| figure | sesame | yardstick | ratio | goal | met |");
+        println!("|---|---|---|---|---|---|");
+    }
+    let met = |ok: bool| if ok { "✓" } else { "✗" };
+    let r = ratio(cli, raw);
     println!(
-        "| token.get p50, one connection | {} | {} | {:.2}× | ≤ 2× |",
-        us(sesame.0),
-        us(echo.0),
-        ratio(sesame.0, echo.0)
-    );
-    println!(
-        "| token.get p99, one connection | {} | {} | {:.2}× | ≤ 5× |",
-        us(sesame.1),
-        us(echo.1),
-        ratio(sesame.1, echo.1)
-    );
-    println!(
-        "| throughput, {CONCURRENCY} connections | {:.0}/s | {:.0}/s | {:.0}% | ≥ 50% |",
-        sesame_tp,
-        echo_tp,
-        100.0 * sesame_tp / echo_tp
-    );
-    println!(
-        "| `sesame token` process, median of 50 | {} | {} | {:.2}× | ≤ 1.5× |",
+        "| `sesame token`, whole process, median of 101 (vs. std-only client: connect, write, read) | {} | {} | {r:.2}× | ≤ 1.15× | {} |",
         ms(cli),
         ms(raw),
-        ratio(cli, raw)
+        met(r <= 1.15)
     );
-    println!("| daemon start → socket ready | {} | | | ≤ 50 ms |", ms(ready));
-    println!("| daemon RSS after serving | {:.1} MB | | | ≤ 15 MB |", rss_kib as f64 / 1024.0);
+    let r = ratio(sesame.0, echo.0);
+    println!(
+        "| warm token.get p50, one connection (vs. Unix-socket echo, same sizes) | {} | {} | {r:.2}× | ≤ 1.3× | {} |",
+        us(sesame.0),
+        us(echo.0),
+        met(r <= 1.3)
+    );
+    let r = ratio(sesame.1, echo.1);
+    println!(
+        "| warm token.get p99, one connection (vs. echo) | {} | {} | {r:.2}× | ≤ 2× | {} |",
+        us(sesame.1),
+        us(echo.1),
+        met(r <= 2.0)
+    );
+    let share = 100.0 * sesame_tp / echo_tp;
+    println!(
+        "| throughput, {CONCURRENCY} connections (vs. echo) | {sesame_tp:.0}/s | {echo_tp:.0}/s | {share:.0} % | ≥ 70 % | {} |",
+        met(share >= 70.0)
+    );
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "| daemon RSS after {memory_requests} requests (at start: {:.1} MiB) | {:.1} MiB | pizauth 7.3 MB (the issue's figure) | | ≤ 7 MiB | {} |",
+        mib(rss_start),
+        mib(rss_after),
+        met(mib(rss_after) <= 7.0)
+    );
+    let growth = mib(rss_after) - mib(rss_warm);
+    println!(
+        "| daemon RSS growth, 10 k → {memory_requests} requests | {growth:+.2} MiB | 0 | | flat (≤ +0.5 MiB) | {} |",
+        met(growth <= 0.5)
+    );
+    println!(
+        "| daemon start → socket ready | {} | | | ≤ 100 ms | {} |",
+        ms(ready),
+        met(ready <= Duration::from_millis(100))
+    );
+}
+
+/// How many requests a connection of the memory phase makes before it reconnects
+/// (`SESAME_BENCH_RECONNECT`, default 1 000).
+fn reconnect_every() -> usize {
+    std::env::var("SESAME_BENCH_RECONNECT").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000)
+}
+
+/// `n` requests over CONCURRENCY connections, each reconnecting every 1 000 requests, so
+/// the memory figure covers accepting and identifying callers, not only warm replies.
+async fn serve_many(socket: &Path, account: &str, n: usize) {
+    let per = n / CONCURRENCY;
+    let mut tasks = vec![];
+    for _ in 0..CONCURRENCY {
+        let (socket, account) = (socket.to_owned(), account.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let params = TokenGetParams { account, scopes: None, min_ttl: None, wait: None };
+            let mut done = 0;
+            while done < per {
+                let mut client = Client::connect(&socket).await.unwrap();
+                for _ in 0..reconnect_every().min(per - done) {
+                    client.token(&params).await.unwrap();
+                    done += 1;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
 
 async fn one_token(socket: &Path, account: &str) {
@@ -199,17 +271,22 @@ async fn throughput(target: Target, n: usize) -> f64 {
     (per * CONCURRENCY) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn process_time(n: usize, mut f: impl FnMut()) -> Duration {
-    f(); // warm the page cache
-    let mut samples: Vec<Duration> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    samples.sort();
-    samples[n / 2]
+/// Medians of `a` and `b`, run alternately `n` times each after one warm-up run each.
+fn process_times(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    a(); // warm the page cache
+    b();
+    let (mut sa, mut sb) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let t = Instant::now();
+        a();
+        sa.push(t.elapsed());
+        let t = Instant::now();
+        b();
+        sb.push(t.elapsed());
+    }
+    sa.sort();
+    sb.sort();
+    (sa[n / 2], sb[n / 2])
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
