@@ -207,10 +207,9 @@ fn one_run(
         if x.window(MAIN_TITLE).is_some() {
             x.close(MAIN_TITLE);
         }
-        let gone = sesame_e2e::wait_for(Duration::from_secs(4), || {
+        sesame_e2e::wait_for(Duration::from_secs(4), || {
             (x.window(MAIN_TITLE).is_none() && x.window(CONSENT_TITLE).is_none()).then_some(())
-        });
-        gone
+        })
     });
     assert!(closed.is_some(), "the windows did not close\n{}", app.log());
     // Wait (a while) for WebKit's processes to end, then for memory to settle.
