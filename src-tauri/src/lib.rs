@@ -43,6 +43,7 @@ pub struct Server {
 pub(crate) struct CanQuit;
 
 pub fn run() {
+    let started = std::time::Instant::now();
     init_tracing();
     let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
     let app = tauri::Builder::default()
@@ -56,7 +57,14 @@ pub fn run() {
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec![HIDDEN_ARG])))
         .invoke_handler(commands::handler())
         .setup(move |app| {
+            let setup_at = started.elapsed();
             let (state, host) = tauri::async_runtime::block_on(async { state::start() });
+            // Before the first window exists: the desktop-app bench reads these two figures.
+            tracing::info!(
+                setup_at_ms = setup_at.as_secs_f64() * 1000.0,
+                broker_start_ms = (started.elapsed() - setup_at).as_secs_f64() * 1000.0,
+                "app set up"
+            );
             let running = state.is_running();
             app.manage(state);
             app.manage(CanQuit);
