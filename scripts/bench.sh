@@ -10,7 +10,7 @@ export SESAME_GUI=test
 
 cargo build --locked --release -p sesame-cli -p sesame-e2e >&2
 export SESAME_BIN="$PWD/target/release/sesame"
-bins=(sesame-bench sesame-bench-memory sesame-bench-scale)
+bins=(sesame-bench sesame-bench-scale)
 if [ "${SESAME_BENCH_APP:-1}" != 0 ]; then
   # The test identifier, so a bench never shares data or single-instance with a real install.
   TAURI_CONFIG='{"identifier":"dev.sesame.app.test"}' cargo build --locked --release -p sesame-app >&2

@@ -113,7 +113,8 @@ impl App {
             .env("DISPLAY", &display.name)
             .env("GDK_BACKEND", "x11")
             // No accessibility bus in the private session: skip it instead of warning.
-            // (Not WEBKIT_DISABLE_COMPOSITING_MODE: with it WebKitWebDriver's screenshots hang.)
+            // (The app turns WebKit's compositing off itself; screenshots come from the X
+            // server through `import`, which does not hang with it as WebKitWebDriver's did.)
             .env("NO_AT_BRIDGE", "1");
         let log = env.dir.join("logs/app.log");
         let driver = Guard::new("tauri-driver + app", spawn_logged(cmd, &log, false), log);
