@@ -33,7 +33,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 # The desktop app (SESAME_GUI=1): Tauri's GTK/WebKit build packages, and for its tests an
 # X server and WebKit's WebDriver. The core and the CLI need none of these.
 gui_apt=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xdg-utils)
-gui_test_apt=(xvfb webkit2gtk-driver imagemagick)
+# x11-utils: xmessage, the trivial X client the app's benchmark times its first paint against.
+gui_test_apt=(xvfb webkit2gtk-driver imagemagick x11-utils)
 if [ -n "${SESAME_GUI:-}" ]; then
   pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=("${gui_apt[@]}")
   pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || need_apt+=(libayatana-appindicator3-dev)
@@ -41,6 +42,7 @@ if [ -n "${SESAME_GUI:-}" ]; then
     command -v Xvfb >/dev/null || need_apt+=(xvfb)
     command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
     command -v import >/dev/null || need_apt+=(imagemagick)
+    command -v xmessage >/dev/null || need_apt+=(x11-utils)
   fi
 fi
 # CI starts from a fresh clone on a machine that may lack any of them: always install there.
